@@ -1,0 +1,239 @@
+//! Validation cost against the floor: the raw aws-lc-rs verification of the same signature
+//! with a pre-parsed public key. Also `jsonwebtoken::decode` of the same token.
+//!
+//! `cargo bench --bench validate` prints, after criterion's report, the median of each and
+//! its ratio to the floor, all from this one run.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_lc_rs::signature::{self, ParsedPublicKey, UnparsedPublicKey, VerificationAlgorithm};
+use common::{TestKey, now, ready};
+use criterion::{Criterion, criterion_group};
+use serde_json::json;
+use tokengate::{Algorithm, Gate, IssuerProfile};
+
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const CLIENT: &str = "6e74172b-be56-4843-9ff4-e66a39bb12e3";
+
+fn issuer() -> String {
+    format!("https://login.microsoftonline.com/{TENANT}/v2.0")
+}
+
+/// The claims of a v2 delegated Entra access token, with realistic value sizes.
+fn entra_claims() -> serde_json::Value {
+    let now = now();
+    json!({
+        "aud": CLIENT,
+        "iss": issuer(),
+        "iat": now - 60,
+        "nbf": now - 60,
+        "exp": now + 3600,
+        "aio": "AWQAm/8YAAAAb5ePLxeIxtMVpkQmAs7kHPFNlPGVB1ufgHcs0H2UyXWEZ2jr3gs6ZCTqiC7hQbM6",
+        "azp": "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+        "azpacr": "0",
+        "name": "Megan Bowen",
+        "oid": "d3f6a6c2-8a47-4d6e-9b5e-2a1f1b8c9e0d",
+        "preferred_username": "MeganB@contoso.onmicrosoft.com",
+        "rh": "1.AQoAv4j5cvGGr0GRqy180BHbR0ch-mWtXp9GhGg6p3A1rLUKAFE.",
+        "scp": "access_as_user",
+        "sub": "ruH3KnLJ5iN3hM5tE0lAXEXQqFVqZfjS3f2tWvVXh2I",
+        "tid": TENANT,
+        "uti": "HfPxFRtwbUW1hPQIyWkGAA",
+        "ver": "2.0",
+    })
+}
+
+struct Case {
+    alg: Algorithm,
+    token: String,
+    gate: Gate,
+    floor_key: ParsedPublicKey,
+    message: Vec<u8>,
+    signature: Vec<u8>,
+    jwt_key: jsonwebtoken::DecodingKey,
+    jwt_validation: jsonwebtoken::Validation,
+}
+
+fn case(alg: Algorithm) -> Case {
+    let key = TestKey::generate(alg, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
+    let token = key.token(&entra_claims());
+    let gate = Gate::builder()
+        .issuer(
+            IssuerProfile::new(issuer())
+                .audience(CLIENT)
+                .algorithms([alg])
+                .jwks(common::jwks(&[&key])),
+        )
+        .build()
+        .expect("benchmark gate");
+    let (message, sig) = token.rsplit_once('.').unwrap();
+    let signature = base64_simd::URL_SAFE_NO_PAD.decode_to_vec(sig).unwrap();
+    let jwk = key.jwk();
+    let (verification, public): (&'static dyn VerificationAlgorithm, Vec<u8>) = match alg {
+        Algorithm::RS256 | Algorithm::PS256 => {
+            let (n, e) = key.rsa_modulus_exponent();
+            let der = aws_lc_rs::signature::RsaPublicKeyComponents { n: &n, e: &e };
+            let params: &'static signature::RsaParameters = if alg == Algorithm::RS256 {
+                &signature::RSA_PKCS1_2048_8192_SHA256
+            } else {
+                &signature::RSA_PSS_2048_8192_SHA256
+            };
+            let parsed = der.to_parsed_public_key(params).unwrap();
+            (params, parsed.as_ref().to_vec())
+        }
+        Algorithm::ES256 => {
+            let x = base64_simd::URL_SAFE_NO_PAD
+                .decode_to_vec(jwk["x"].as_str().unwrap())
+                .unwrap();
+            let y = base64_simd::URL_SAFE_NO_PAD
+                .decode_to_vec(jwk["y"].as_str().unwrap())
+                .unwrap();
+            (
+                &signature::ECDSA_P256_SHA256_FIXED,
+                [&[4u8][..], &x, &y].concat(),
+            )
+        }
+        Algorithm::EdDSA => {
+            let x = base64_simd::URL_SAFE_NO_PAD
+                .decode_to_vec(jwk["x"].as_str().unwrap())
+                .unwrap();
+            (&signature::ED25519, x)
+        }
+        other => panic!("no benchmark for {other}"),
+    };
+    let floor_key = UnparsedPublicKey::new(verification, public)
+        .parse()
+        .unwrap();
+    let jwt_key =
+        jsonwebtoken::DecodingKey::from_jwk(&serde_json::from_value(jwk).unwrap()).unwrap();
+    let jwt_alg = match alg {
+        Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+        Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
+        Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+        _ => jsonwebtoken::Algorithm::EdDSA,
+    };
+    let mut jwt_validation = jsonwebtoken::Validation::new(jwt_alg);
+    jwt_validation.set_audience(&[CLIENT]);
+    jwt_validation.set_issuer(&[issuer()]);
+    jwt_validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    jwt_validation.validate_nbf = true;
+    Case {
+        alg,
+        message: message.as_bytes().to_vec(),
+        token,
+        gate,
+        floor_key,
+        signature,
+        jwt_key,
+        jwt_validation,
+    }
+}
+
+const ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::RS256,
+    Algorithm::PS256,
+    Algorithm::ES256,
+    Algorithm::EdDSA,
+];
+
+fn bench(c: &mut Criterion) {
+    for alg in ALGORITHMS {
+        let case = case(alg);
+        // Every contender must accept the token, or the comparison means nothing.
+        assert!(
+            case.floor_key
+                .verify_sig(&case.message, &case.signature)
+                .is_ok()
+        );
+        ready(case.gate.validate(&case.token)).expect("tokengate accepts the token");
+        jsonwebtoken::decode::<serde_json::Value>(&case.token, &case.jwt_key, &case.jwt_validation)
+            .expect("jsonwebtoken accepts the token");
+        if alg == Algorithm::RS256 {
+            println!("RS256 token: {} bytes", case.token.len());
+        }
+
+        let mut group = c.benchmark_group(case.alg.name());
+        group.bench_function("floor", |b| {
+            b.iter(|| {
+                case.floor_key
+                    .verify_sig(black_box(&case.message), black_box(&case.signature))
+                    .unwrap()
+            })
+        });
+        group.bench_function("tokengate", |b| {
+            b.iter(|| ready(case.gate.validate(black_box(&case.token))).unwrap())
+        });
+        group.bench_function("jsonwebtoken", |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<serde_json::Value>(
+                    black_box(&case.token),
+                    &case.jwt_key,
+                    &case.jwt_validation,
+                )
+                .unwrap()
+            })
+        });
+        group.finish();
+    }
+}
+
+/// Reads criterion's median (nanoseconds) for one benchmark of this run.
+fn median(group: &str, function: &str) -> Option<f64> {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let path = dir
+        .join("criterion")
+        .join(group)
+        .join(function)
+        .join("new/estimates.json");
+    let text = std::fs::read_to_string(path).ok()?;
+    let estimates: serde_json::Value = serde_json::from_str(&text).ok()?;
+    estimates["median"]["point_estimate"].as_f64()
+}
+
+fn report() {
+    println!("\nmedians of this run (ratio to the floor: aws-lc-rs verify with a pre-parsed key)");
+    println!(
+        "{:<6} {:>12} {:>12} {:>8} {:>14} {:>8}",
+        "alg", "floor", "tokengate", "ratio", "jsonwebtoken", "ratio"
+    );
+    for alg in ALGORITHMS {
+        let name = alg.name();
+        let (Some(floor), Some(ours), Some(theirs)) = (
+            median(name, "floor"),
+            median(name, "tokengate"),
+            median(name, "jsonwebtoken"),
+        ) else {
+            println!("{name:<6} (not measured in this run)");
+            continue;
+        };
+        println!(
+            "{name:<6} {:>9.2} µs {:>9.2} µs {:>7.3}x {:>11.2} µs {:>7.3}x",
+            floor / 1e3,
+            ours / 1e3,
+            ours / floor,
+            theirs / 1e3,
+            theirs / floor
+        );
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    targets = bench
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    report();
+}

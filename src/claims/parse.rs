@@ -1,0 +1,279 @@
+//! One pass over the claims JSON: registered and well-known claims into typed slots, every
+//! other member checked for duplicates and remembered by name only.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserializer;
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+
+use crate::error::Rejection;
+use crate::json::{
+    Names, NumericDateSeed, OneOrMany, OneOrManySeed, StrictAny, StringsSeed, TextSeed,
+    Uninterpreted, parse_whole,
+};
+
+/// The claims of a token, borrowed from its decoded payload, not yet trusted.
+#[derive(Default)]
+pub(crate) struct RawClaims<'a> {
+    pub iss: Option<Cow<'a, str>>,
+    pub sub: Option<Cow<'a, str>>,
+    pub aud: Option<OneOrMany<'a>>,
+    pub exp: Option<f64>,
+    pub nbf: Option<f64>,
+    pub iat: Option<f64>,
+    pub client_id: Option<Cow<'a, str>>,
+    pub azp: Option<Cow<'a, str>>,
+    pub appid: Option<Cow<'a, str>>,
+    pub cid: Option<Cow<'a, str>>,
+    pub tid: Option<Cow<'a, str>>,
+    pub oid: Option<Cow<'a, str>>,
+    pub idtyp: Option<Cow<'a, str>>,
+    pub token_use: Option<Cow<'a, str>>,
+    pub scope: Option<OneOrMany<'a>>,
+    pub scp: Option<OneOrMany<'a>>,
+    pub roles: Option<Vec<Cow<'a, str>>>,
+    /// `nonce`: an OpenID Connect ID token marker.
+    pub nonce: bool,
+    /// `at_hash`, `c_hash` or `s_hash`: ID token only (OIDC Core §3.1.3.6, §3.3.2.11; FAPI).
+    pub id_token_hash: bool,
+    /// `events`: a security event or logout token (RFC 8417, OIDC Back-Channel Logout).
+    pub events: bool,
+    /// Every other member: its name, and whether its value is not `null`.
+    pub others: Names<'a, bool>,
+}
+
+impl fmt::Debug for RawClaims<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Claim values are never printed, even unverified ones.
+        f.write_str("RawClaims { .. }")
+    }
+}
+
+impl<'a> RawClaims<'a> {
+    #[cfg(test)]
+    pub(crate) fn parse(text: &'a str) -> Result<RawClaims<'a>, Rejection> {
+        let mut claims = RawClaims::default();
+        claims.parse_into(text)?;
+        Ok(claims)
+    }
+
+    /// Fills `self` (which must be empty) in place: the struct is large, and returning it
+    /// through serde's layers would copy it several times.
+    pub(crate) fn parse_into(&mut self, text: &'a str) -> Result<(), Rejection> {
+        parse_whole(text, ClaimsSeed(self)).map_err(|_| Rejection::MalformedClaims)
+    }
+
+    /// Whether a claim is present with a non-null value.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        match name {
+            "iss" => self.iss.is_some(),
+            "sub" => self.sub.is_some(),
+            "aud" => self.aud.is_some(),
+            "exp" => self.exp.is_some(),
+            "nbf" => self.nbf.is_some(),
+            "iat" => self.iat.is_some(),
+            "client_id" => self.client_id.is_some(),
+            "azp" => self.azp.is_some(),
+            "appid" => self.appid.is_some(),
+            "cid" => self.cid.is_some(),
+            "tid" => self.tid.is_some(),
+            "oid" => self.oid.is_some(),
+            "idtyp" => self.idtyp.is_some(),
+            "token_use" => self.token_use.is_some(),
+            "scope" => self.scope.is_some(),
+            "scp" => self.scp.is_some(),
+            "roles" => self.roles.is_some(),
+            "nonce" => self.nonce,
+            "events" => self.events,
+            _ => self
+                .others
+                .iter()
+                .any(|(member, non_null)| non_null && member == name),
+        }
+    }
+}
+
+struct ClaimsSeed<'c, 'de>(&'c mut RawClaims<'de>);
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(ClaimsVisitor(self.0))
+    }
+}
+
+struct ClaimsVisitor<'c, 'de>(&'c mut RawClaims<'de>);
+
+/// Stores a value into a slot that must still be empty.
+fn fill<T, E: de::Error>(slot: &mut Option<T>, value: T) -> Result<(), E> {
+    if slot.replace(value).is_some() {
+        return Err(E::custom("duplicate claim"));
+    }
+    Ok(())
+}
+
+fn flag<E: de::Error>(slot: &mut bool) -> Result<(), E> {
+    if std::mem::replace(slot, true) {
+        return Err(E::custom("duplicate claim"));
+    }
+    Ok(())
+}
+
+impl<'de> Visitor<'de> for ClaimsVisitor<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JWT claims object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let c = self.0;
+        // Known names are deduplicated by their slots; only the others need remembering.
+        let mut hash_seen = [false; 3];
+        while let Some(name) = map.next_key_seed(TextSeed)? {
+            match name.as_ref() {
+                "iss" => fill(&mut c.iss, map.next_value_seed(TextSeed)?)?,
+                "sub" => fill(&mut c.sub, map.next_value_seed(TextSeed)?)?,
+                "aud" => fill(&mut c.aud, map.next_value_seed(OneOrManySeed)?)?,
+                "exp" => fill(&mut c.exp, map.next_value_seed(NumericDateSeed)?)?,
+                "nbf" => fill(&mut c.nbf, map.next_value_seed(NumericDateSeed)?)?,
+                "iat" => fill(&mut c.iat, map.next_value_seed(NumericDateSeed)?)?,
+                "client_id" => fill(&mut c.client_id, map.next_value_seed(TextSeed)?)?,
+                "azp" => fill(&mut c.azp, map.next_value_seed(TextSeed)?)?,
+                "appid" => fill(&mut c.appid, map.next_value_seed(TextSeed)?)?,
+                "cid" => fill(&mut c.cid, map.next_value_seed(TextSeed)?)?,
+                "tid" => fill(&mut c.tid, map.next_value_seed(TextSeed)?)?,
+                "oid" => fill(&mut c.oid, map.next_value_seed(TextSeed)?)?,
+                "idtyp" => fill(&mut c.idtyp, map.next_value_seed(TextSeed)?)?,
+                "token_use" => fill(&mut c.token_use, map.next_value_seed(TextSeed)?)?,
+                "scope" => fill(&mut c.scope, map.next_value_seed(OneOrManySeed)?)?,
+                "scp" => fill(&mut c.scp, map.next_value_seed(OneOrManySeed)?)?,
+                "roles" => fill(&mut c.roles, map.next_value_seed(StringsSeed)?)?,
+                "nonce" => {
+                    map.next_value_seed(StrictAny)?;
+                    flag(&mut c.nonce)?;
+                }
+                "events" => {
+                    map.next_value_seed(StrictAny)?;
+                    flag(&mut c.events)?;
+                }
+                hash @ ("at_hash" | "c_hash" | "s_hash") => {
+                    map.next_value_seed(StrictAny)?;
+                    let i = ["at_hash", "c_hash", "s_hash"]
+                        .iter()
+                        .position(|h| *h == hash)
+                        .unwrap_or(0);
+                    flag(&mut hash_seen[i])?;
+                    c.id_token_hash = true;
+                }
+                _ => {
+                    let non_null = map.next_value_seed(Uninterpreted)?;
+                    if !c.others.insert(name, non_null) {
+                        return Err(de::Error::custom("duplicate claim"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<RawClaims<'_>, Rejection> {
+        RawClaims::parse(json)
+    }
+
+    #[test]
+    fn typed_slots() {
+        let c = parse(
+            r#"{"iss":"i","sub":"s","aud":["a","b"],"exp":2,"nbf":1,"iat":1.5,"azp":"c",
+                "tid":"t","oid":"o","scp":"x y","roles":["r"],"custom":{"k":1},"nul":null}"#,
+        )
+        .unwrap();
+        assert_eq!(c.iss.as_deref(), Some("i"));
+        assert!(matches!(c.aud, Some(OneOrMany::Many(ref v)) if v.len() == 2));
+        assert_eq!((c.exp, c.nbf, c.iat), (Some(2.0), Some(1.0), Some(1.5)));
+        assert!(c.has("custom"));
+        assert!(!c.has("nul"), "null counts as absent");
+        assert!(!c.has("missing"));
+        assert!(c.has("scp") && c.has("roles") && !c.has("scope"));
+    }
+
+    #[test]
+    fn duplicates_are_refused_at_every_depth() {
+        for json in [
+            r#"{"iss":"a","iss":"b"}"#,
+            r#"{"aud":"a","aud":"b"}"#,
+            r#"{"exp":1,"exp":2}"#,
+            r#"{"tid":"a","\u0074id":"b"}"#,
+            r#"{"x":1,"x":2}"#,
+            r#"{"nonce":"a","nonce":"a"}"#,
+            r#"{"at_hash":"a","at_hash":"a"}"#,
+            r#"{"cnf":{"jkt":"a","jkt":"b"}}"#,
+            r#"{"deep":[{"a":[{"b":1,"b":1}]}]}"#,
+        ] {
+            assert_eq!(
+                parse(json).unwrap_err(),
+                Rejection::MalformedClaims,
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrong_types_are_refused() {
+        for json in [
+            r#"{"exp":"1999999999"}"#,
+            r#"{"exp":true}"#,
+            r#"{"exp":null}"#,
+            r#"{"exp":1e400}"#,
+            r#"{"exp":-1}"#,
+            r#"{"exp":{}}"#,
+            r#"{"nbf":"1"}"#,
+            r#"{"iat":[1]}"#,
+            r#"{"aud":[]} "#.trim_end(),
+            r#"{"aud":[123]}"#,
+            r#"{"aud":[["ours"]]}"#,
+            r#"{"aud":7}"#,
+            r#"{"iss":1}"#,
+            r#"{"sub":null}"#,
+            r#"{"roles":"admin"}"#,
+            r#"{"roles":[1]}"#,
+            r#"{"scp":{"a":1}}"#,
+            r#"[]"#,
+            r#""claims""#,
+            r#"{"iss":"a"} {}"#,
+        ] {
+            let result = parse(json);
+            // An empty audience array parses (as no audiences) and is refused later.
+            if json.contains(r#""aud":[]"#) {
+                assert!(
+                    matches!(result, Ok(RawClaims { aud: Some(OneOrMany::Many(ref v)), .. }) if v.is_empty())
+                );
+                continue;
+            }
+            assert_eq!(result.unwrap_err(), Rejection::MalformedClaims, "{json}");
+        }
+    }
+
+    #[test]
+    fn markers() {
+        let c = parse(r#"{"nonce":"n","c_hash":"h","events":{}}"#).unwrap();
+        assert!(c.nonce && c.id_token_hash && c.events);
+    }
+
+    #[test]
+    fn many_members_parse_in_linear_time() {
+        let mut json = String::from("{");
+        for i in 0..20_000 {
+            json.push_str(&format!("\"c{i}\":{i},"));
+        }
+        json.push_str("\"c0\":0}");
+        assert_eq!(parse(&json).unwrap_err(), Rejection::MalformedClaims);
+    }
+}

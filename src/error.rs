@@ -1,0 +1,348 @@
+//! Why a token was refused, and why a configuration was refused.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::policy::Requirement;
+
+/// The RFC 6750 class of a [`Rejection`]: what an HTTP layer answers with.
+///
+/// | class | HTTP status | `WWW-Authenticate` `error` |
+/// |---|---|---|
+/// | [`InvalidRequest`](ErrorClass::InvalidRequest) | 400 | `invalid_request` |
+/// | [`InvalidToken`](ErrorClass::InvalidToken) | 401 | `invalid_token` |
+/// | [`InsufficientScope`](ErrorClass::InsufficientScope) | 403 | `insufficient_scope` |
+/// | [`TemporarilyUnavailable`](ErrorClass::TemporarilyUnavailable) | 503 with `Retry-After` | none: the token may be good |
+///
+/// ```
+/// use tokengate::{ErrorClass, Rejection};
+///
+/// assert_eq!(Rejection::TokenExpired.class(), ErrorClass::InvalidToken);
+/// assert_eq!(ErrorClass::InvalidToken.as_str(), "invalid_token");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// The request itself is malformed (for example two credentials at once). Produced by the
+    /// token sources of the HTTP layer, never by [`Gate::validate`](crate::Gate::validate).
+    InvalidRequest,
+    /// The token is missing a property the resource server requires, or is not authentic.
+    InvalidToken,
+    /// The token is authentic but does not carry the scopes or roles the resource requires.
+    InsufficientScope,
+    /// The issuer's keys could not be obtained; the token was not judged.
+    TemporarilyUnavailable,
+}
+
+impl ErrorClass {
+    /// The RFC 6750 error code (`temporarily_unavailable` for the last class, which is not an
+    /// RFC 6750 code and is not sent in a challenge).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::InvalidRequest => "invalid_request",
+            ErrorClass::InvalidToken => "invalid_token",
+            ErrorClass::InsufficientScope => "insufficient_scope",
+            ErrorClass::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a token was refused.
+///
+/// Every variant has a stable machine-readable [`code`](Rejection::code), an RFC 6750
+/// [`class`](Rejection::class), and a [`description`](Rejection::description) that is safe to
+/// send to clients: it never contains token content, claim values, key ids or internal error
+/// text. `Display` prints the description.
+///
+/// Claim-level rejections (expiry, audience, scopes, ...) are only produced for tokens whose
+/// signature verified; a forged token learns nothing about which claims would have passed.
+///
+/// | code | class | meaning |
+/// |---|---|---|
+/// | `token_too_large` | invalid_token | longer than [`GateBuilder::max_token_size`](crate::GateBuilder::max_token_size); refused before decoding |
+/// | `unsupported_token_format` | invalid_token | JWE, JWS JSON serialization, nested (`cty`), detached or compressed content, `b64`, a header `nonce` (Microsoft Graph tokens) |
+/// | `malformed_token` | invalid_token | not three non-empty segments of strict base64url (no padding, no whitespace, canonical trailing bits) |
+/// | `malformed_header` | invalid_token | header not a UTF-8 JSON object, duplicate members, `alg` missing or not a string, `kid` not a string or too long |
+/// | `malformed_claims` | invalid_token | payload not a UTF-8 JSON object, duplicate members at any depth, a registered claim of the wrong type or out of range |
+/// | `unsupported_algorithm` | invalid_token | `alg` not in the issuer's allowlist (`none` and HMAC never are) |
+/// | `unsupported_critical_header` | invalid_token | any `crit` header: no extension is understood |
+/// | `invalid_token_type` | invalid_token | `typ` not accepted by the issuer's [`TokenProfile`](crate::TokenProfile) |
+/// | `not_an_access_token` | invalid_token | an ID token, logout or security-event token (`nonce`, `at_hash`, `c_hash`, `s_hash`, `events`, `token_use` other than `access`) |
+/// | `untrusted_issuer` | invalid_token | `iss` is not a configured issuer |
+/// | `missing_key_id` | invalid_token | no `kid`, and the issuer does not have exactly one key for the token's algorithm |
+/// | `unknown_key` | invalid_token | no key with the token's `kid` |
+/// | `key_algorithm_mismatch` | invalid_token | the key selected by `kid` is bound to another algorithm |
+/// | `invalid_signature` | invalid_token | the signature does not verify |
+/// | `missing_claim` | invalid_token | a required claim (`iss`, `exp`, `aud`, or one configured) is absent or `null` |
+/// | `invalid_audience` | invalid_token | no `aud` value equals a configured audience |
+/// | `token_expired` | invalid_token | `now >= exp + leeway` |
+/// | `token_not_yet_valid` | invalid_token | `now < nbf - leeway` |
+/// | `issued_in_future` | invalid_token | `iat > now + leeway` |
+/// | `token_too_old` | invalid_token | `now - iat > max_token_age + leeway` |
+/// | `insufficient_scope` | insufficient_scope | the [`Requirement`] is not met |
+/// | `keys_unavailable` | temporarily_unavailable | the issuer's keys could not be obtained |
+///
+/// ```
+/// use tokengate::Rejection;
+///
+/// let rejection = Rejection::InvalidSignature;
+/// assert_eq!(rejection.code(), "invalid_signature");
+/// assert_eq!(rejection.to_string(), rejection.description());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// `token_too_large`: the token is longer than the configured maximum.
+    #[error("The access token is larger than this resource accepts.")]
+    TokenTooLarge,
+    /// `unsupported_token_format`: not a plain compact JWS.
+    #[error("Only signed JWT access tokens in compact form are accepted.")]
+    UnsupportedTokenFormat,
+    /// `malformed_token`: not three segments of strict base64url.
+    #[error("The access token is not a well-formed JWT.")]
+    MalformedToken,
+    /// `malformed_header`: the JOSE header is not acceptable JSON.
+    #[error("The access token header is malformed.")]
+    MalformedHeader,
+    /// `malformed_claims`: the claims are not acceptable JSON or have the wrong types.
+    #[error("The access token claims are malformed.")]
+    MalformedClaims,
+    /// `unsupported_algorithm`: the algorithm is not accepted for this issuer.
+    #[error("The access token signing algorithm is not accepted.")]
+    UnsupportedAlgorithm,
+    /// `unsupported_critical_header`: the token requires an extension we do not implement.
+    #[error("The access token requires an unsupported header extension.")]
+    UnsupportedCriticalHeader,
+    /// `invalid_token_type`: the `typ` header is not an accepted access-token type.
+    #[error("The token type is not an accepted access token type.")]
+    InvalidTokenType,
+    /// `not_an_access_token`: an ID token or another kind of JWT.
+    #[error("The token is not an access token.")]
+    NotAnAccessToken,
+    /// `untrusted_issuer`: the issuer is not configured.
+    #[error("The access token issuer is not trusted.")]
+    UntrustedIssuer,
+    /// `missing_key_id`: the signing key cannot be chosen without a `kid`.
+    #[error("The access token does not identify its signing key.")]
+    MissingKeyId,
+    /// `unknown_key`: no key with this `kid` is known for the issuer.
+    #[error("The access token signing key is not known.")]
+    UnknownKey,
+    /// `key_algorithm_mismatch`: the token's `alg` differs from its key's algorithm.
+    #[error("The access token algorithm does not match its signing key.")]
+    KeyAlgorithmMismatch,
+    /// `invalid_signature`: the signature does not verify.
+    #[error("The access token signature is invalid.")]
+    InvalidSignature,
+    /// `missing_claim`: a required claim is absent.
+    #[error("The access token lacks a required claim: {claim}.")]
+    MissingClaim {
+        /// The name of the missing claim (a name from the configuration, never a value).
+        claim: Arc<str>,
+    },
+    /// `invalid_audience`: the token is meant for another resource.
+    #[error("The access token is not meant for this resource.")]
+    InvalidAudience,
+    /// `token_expired`: the token has expired.
+    #[error("The access token has expired.")]
+    TokenExpired,
+    /// `token_not_yet_valid`: the token's `nbf` is in the future.
+    #[error("The access token is not valid yet.")]
+    TokenNotYetValid,
+    /// `issued_in_future`: the token's `iat` is in the future.
+    #[error("The access token was issued in the future.")]
+    IssuedInFuture,
+    /// `token_too_old`: the token was issued longer ago than the maximum age.
+    #[error("The access token is too old.")]
+    TokenTooOld,
+    /// `insufficient_scope`: the token lacks the scopes or roles required.
+    #[error("The access token does not grant the required scope or role.")]
+    InsufficientScope {
+        /// The requirement that was not met; its scopes go into the challenge's `scope`.
+        required: Arc<Requirement>,
+    },
+    /// `keys_unavailable`: the issuer's keys could not be obtained.
+    #[error("The token issuer's keys are temporarily unavailable.")]
+    KeysUnavailable,
+}
+
+impl Rejection {
+    /// The stable, machine-readable code (see the table on [`Rejection`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::TokenTooLarge => "token_too_large",
+            Rejection::UnsupportedTokenFormat => "unsupported_token_format",
+            Rejection::MalformedToken => "malformed_token",
+            Rejection::MalformedHeader => "malformed_header",
+            Rejection::MalformedClaims => "malformed_claims",
+            Rejection::UnsupportedAlgorithm => "unsupported_algorithm",
+            Rejection::UnsupportedCriticalHeader => "unsupported_critical_header",
+            Rejection::InvalidTokenType => "invalid_token_type",
+            Rejection::NotAnAccessToken => "not_an_access_token",
+            Rejection::UntrustedIssuer => "untrusted_issuer",
+            Rejection::MissingKeyId => "missing_key_id",
+            Rejection::UnknownKey => "unknown_key",
+            Rejection::KeyAlgorithmMismatch => "key_algorithm_mismatch",
+            Rejection::InvalidSignature => "invalid_signature",
+            Rejection::MissingClaim { .. } => "missing_claim",
+            Rejection::InvalidAudience => "invalid_audience",
+            Rejection::TokenExpired => "token_expired",
+            Rejection::TokenNotYetValid => "token_not_yet_valid",
+            Rejection::IssuedInFuture => "issued_in_future",
+            Rejection::TokenTooOld => "token_too_old",
+            Rejection::InsufficientScope { .. } => "insufficient_scope",
+            Rejection::KeysUnavailable => "keys_unavailable",
+        }
+    }
+
+    /// The RFC 6750 class, which decides the HTTP status.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Rejection::InsufficientScope { .. } => ErrorClass::InsufficientScope,
+            Rejection::KeysUnavailable => ErrorClass::TemporarilyUnavailable,
+            _ => ErrorClass::InvalidToken,
+        }
+    }
+
+    /// A description for developers that is safe to send to clients (RFC 6750
+    /// `error_description` characters only: no `"` or `\`).
+    pub fn description(&self) -> String {
+        self.to_string()
+    }
+
+    /// The requirement that was not met, for `insufficient_scope`.
+    pub fn requirement(&self) -> Option<&Requirement> {
+        match self {
+            Rejection::InsufficientScope { required } => Some(required),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn missing(claim: &'static str) -> Rejection {
+        Rejection::MissingClaim {
+            claim: Arc::from(claim),
+        }
+    }
+}
+
+/// A configuration that [`GateBuilder::build`](crate::GateBuilder::build) refused, with every
+/// problem it found (not only the first).
+///
+/// ```
+/// use tokengate::{Gate, IssuerProfile};
+///
+/// let err = Gate::builder()
+///     .issuer(IssuerProfile::new("not a url")) // no audience, no keys
+///     .build()
+///     .unwrap_err();
+/// assert!(err.problems().count() >= 2);
+/// println!("{err}");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    problems: Vec<String>,
+}
+
+impl ConfigError {
+    pub(crate) fn new(problems: Vec<String>) -> ConfigError {
+        ConfigError { problems }
+    }
+
+    /// Every problem found, one sentence each.
+    pub fn problems(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.problems.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid tokengate configuration")?;
+        for problem in &self.problems {
+            write!(f, "\n  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Vec<Rejection> {
+        vec![
+            Rejection::TokenTooLarge,
+            Rejection::UnsupportedTokenFormat,
+            Rejection::MalformedToken,
+            Rejection::MalformedHeader,
+            Rejection::MalformedClaims,
+            Rejection::UnsupportedAlgorithm,
+            Rejection::UnsupportedCriticalHeader,
+            Rejection::InvalidTokenType,
+            Rejection::NotAnAccessToken,
+            Rejection::UntrustedIssuer,
+            Rejection::MissingKeyId,
+            Rejection::UnknownKey,
+            Rejection::KeyAlgorithmMismatch,
+            Rejection::InvalidSignature,
+            Rejection::missing("exp"),
+            Rejection::InvalidAudience,
+            Rejection::TokenExpired,
+            Rejection::TokenNotYetValid,
+            Rejection::IssuedInFuture,
+            Rejection::TokenTooOld,
+            Rejection::InsufficientScope {
+                required: Arc::new(Requirement::scope("read")),
+            },
+            Rejection::KeysUnavailable,
+        ]
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut codes: Vec<_> = all().iter().map(Rejection::code).collect();
+        for code in &codes {
+            assert!(
+                code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{code}"
+            );
+        }
+        codes.sort_unstable();
+        let before = codes.len();
+        codes.dedup();
+        assert_eq!(before, codes.len());
+    }
+
+    #[test]
+    fn descriptions_are_rfc6750_safe() {
+        // error_description = *( %x20-21 / %x23-5B / %x5D-7E )
+        for rejection in all() {
+            let text = rejection.description();
+            assert!(!text.is_empty());
+            assert!(
+                text.bytes()
+                    .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E)),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn classes() {
+        for rejection in all() {
+            let expected = match rejection.code() {
+                "insufficient_scope" => ErrorClass::InsufficientScope,
+                "keys_unavailable" => ErrorClass::TemporarilyUnavailable,
+                _ => ErrorClass::InvalidToken,
+            };
+            assert_eq!(rejection.class(), expected, "{}", rejection.code());
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The validator handle: built once, cloned cheaply, shared across threads.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::claims::{self, Claims, Fields, RawClaims};
+use crate::error::{ConfigError, Rejection};
+use crate::issuer::{Issuer, IssuerProfile};
+use crate::jws::{self, Header, HeaderText, Signature};
+use crate::keys::{KeySet, VerifyingKey};
+use crate::policy::Requirement;
+
+/// The default [`max_token_size`](GateBuilder::max_token_size): 64 KiB.
+///
+/// An Entra token at its group limit (200 group ids before the overage claim replaces them)
+/// is about 12 KB; Microsoft's own libraries accept up to 250 KiB.
+pub const DEFAULT_MAX_TOKEN_SIZE: usize = 64 * 1024;
+
+/// Validates access tokens: the framework-free core of tokengate.
+///
+/// A `Gate` holds the configured issuers with their keys. Cloning it is cheap (one `Arc`), and
+/// every clone shares the same state. [`validate`](Gate::validate) runs the whole pipeline:
+///
+/// 1. size cap, then strict compact-JWS parsing (no trust yet);
+/// 2. the unverified `iss` chooses among the configured issuers only (it is never turned into
+///    a URL);
+/// 3. the issuer's algorithm allowlist and `typ` policy;
+/// 4. the key, by `kid`, from that issuer's keys only; the token's `alg` must equal the key's;
+/// 5. the signature;
+/// 6. the claims: not another kind of token, audience, expiry, not-before, issued-at with
+///    leeway, maximum age, required claims;
+/// 7. the [`require`](GateBuilder::require)d scopes and roles, if any.
+///
+/// ```
+/// use tokengate::{Gate, IssuerProfile};
+///
+/// # const JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","alg":"ES256","kid":"doc-key-1",
+/// #   "x":"yVWIuJ7T2PLM2VQLvV4UGXTrH_ztqVFztfzO5Weiquo","y":"huspzQOl6LHhixZ38s-3Mdqb2HT3F9xJczjAkJDw0_A"}]}"#;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tokengate::ConfigError> {
+/// let gate = Gate::builder()
+///     .issuer(
+///         IssuerProfile::new("https://login.example.com/")
+///             .audience("api://orders")
+///             .jwks(JWKS),
+///     )
+///     .build()?;
+///
+/// let rejection = gate.validate("not a token").await.unwrap_err();
+/// assert_eq!(rejection.code(), "malformed_token");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Gate {
+    inner: Arc<GateInner>,
+}
+
+struct GateInner {
+    issuers: Vec<Issuer>,
+    /// Exact issuer string to index in `issuers`.
+    by_issuer: HashMap<Box<str>, usize>,
+    max_token_size: usize,
+    requirement: Option<Arc<Requirement>>,
+}
+
+impl Gate {
+    /// Starts a configuration.
+    pub fn builder() -> GateBuilder {
+        GateBuilder {
+            issuers: Vec::new(),
+            max_token_size: DEFAULT_MAX_TOKEN_SIZE,
+            requirement: None,
+        }
+    }
+
+    /// Validates a token (the credential only, without a `Bearer ` prefix) at the current
+    /// time.
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] saying why the token is not accepted.
+    pub async fn validate(&self, token: &str) -> Result<Arc<Claims>, Rejection> {
+        self.validate_at(token, SystemTime::now()).await
+    }
+
+    /// Validates a token as if the time were `now`: for tests, and for replaying recorded
+    /// tokens inside their lifetime.
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] saying why the token is not accepted.
+    pub async fn validate_at(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<Arc<Claims>, Rejection> {
+        // Everything but a key-set refresh is synchronous, so this future stays small and the
+        // common path never suspends.
+        match self.validate_with(token, now, None) {
+            Ok(claims) => Ok(claims),
+            Err(Stop::Rejected(rejection)) => Err(rejection),
+            Err(Stop::NoKey { issuer, rejection }) => {
+                let Some(newer) = self.inner.issuers[issuer].keys.after_miss().await else {
+                    return Err(rejection);
+                };
+                // The token is parsed again: rare, and only after a refresh.
+                self.validate_with(token, now, Some(&newer))
+                    .map_err(Stop::into_rejection)
+            }
+        }
+    }
+
+    /// The pipeline, with the issuer's current keys or, after a refresh, `keys`.
+    fn validate_with(
+        &self,
+        token: &str,
+        now: SystemTime,
+        keys: Option<&KeySet>,
+    ) -> Result<Arc<Claims>, Stop> {
+        let inner = &*self.inner;
+        if token.len() > inner.max_token_size {
+            return Err(Rejection::TokenTooLarge.into());
+        }
+        let segments = jws::split(token)?;
+        let header_text = HeaderText::decode(segments.header)?;
+        let header = Header::parse(header_text.as_str())?;
+        let payload = jws::decode_text(segments.payload)?;
+        let mut raw = RawClaims::default();
+        raw.parse_into(&payload)?;
+
+        let iss = raw
+            .iss
+            .as_deref()
+            .ok_or_else(|| Rejection::missing("iss"))?;
+        let index = *inner.by_issuer.get(iss).ok_or(Rejection::UntrustedIssuer)?;
+        let issuer = &inner.issuers[index];
+        let alg = header
+            .alg
+            .filter(|alg| issuer.algorithms.contains(alg))
+            .ok_or(Rejection::UnsupportedAlgorithm)?;
+        if !issuer.token_profile.accepts_typ(header.typ.as_deref()) {
+            return Err(Rejection::InvalidTokenType.into());
+        }
+        let signature = Signature::decode(segments.signature)?;
+
+        let kid = header.kid.as_deref();
+        let verify = |key: &VerifyingKey| key.verify(segments.signing_input, signature.as_bytes());
+        let selected = match keys {
+            Some(keys) => keys.select(kid, alg).map(verify),
+            // A lock-free read of the current set, released before returning.
+            None => issuer.keys.current().select(kid, alg).map(verify),
+        };
+        match selected {
+            Ok(true) => {}
+            Ok(false) => return Err(Rejection::InvalidSignature.into()),
+            // No key for this token in the current set: a newer set may have it (rotation).
+            Err(rejection @ (Rejection::UnknownKey | Rejection::MissingKeyId))
+                if keys.is_none() =>
+            {
+                return Err(Stop::NoKey {
+                    issuer: index,
+                    rejection,
+                });
+            }
+            Err(rejection) => return Err(rejection.into()),
+        }
+
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        claims::check(&raw, issuer, now)?;
+        let fields = Fields::new(&mut raw, &payload);
+        drop(raw);
+        let claims = Arc::new(fields.with_json(payload));
+        if let Some(requirement) = &inner.requirement {
+            requirement.check(&claims)?;
+        }
+        Ok(claims)
+    }
+}
+
+/// Why the synchronous pipeline stopped short of claims.
+enum Stop {
+    Rejected(Rejection),
+    /// The issuer's current keys have none for the token; a refresh might.
+    NoKey {
+        issuer: usize,
+        rejection: Rejection,
+    },
+}
+
+impl Stop {
+    fn into_rejection(self) -> Rejection {
+        match self {
+            Stop::Rejected(rejection) | Stop::NoKey { rejection, .. } => rejection,
+        }
+    }
+}
+
+impl From<Rejection> for Stop {
+    fn from(rejection: Rejection) -> Stop {
+        Stop::Rejected(rejection)
+    }
+}
+
+impl fmt::Debug for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gate")
+            .field("issuers", &self.inner.by_issuer.keys().collect::<Vec<_>>())
+            .field("max_token_size", &self.inner.max_token_size)
+            .field("requirement", &self.inner.requirement)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`Gate`]. [`build`](GateBuilder::build) checks everything at once.
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct GateBuilder {
+    issuers: Vec<IssuerProfile>,
+    max_token_size: usize,
+    requirement: Option<Requirement>,
+}
+
+impl GateBuilder {
+    /// Trusts an issuer. Several issuers may be configured; each token is matched to one by
+    /// its exact `iss`, and verified only with that issuer's keys.
+    pub fn issuer(mut self, issuer: IssuerProfile) -> GateBuilder {
+        self.issuers.push(issuer);
+        self
+    }
+
+    /// Refuses tokens longer than this many bytes before decoding anything (default
+    /// [`DEFAULT_MAX_TOKEN_SIZE`]).
+    pub fn max_token_size(mut self, bytes: usize) -> GateBuilder {
+        self.max_token_size = bytes;
+        self
+    }
+
+    /// Requires these scopes or roles of every token (routes can require more in the HTTP
+    /// layer). A token without them is refused with `insufficient_scope`.
+    pub fn require(mut self, requirement: Requirement) -> GateBuilder {
+        self.requirement = Some(requirement);
+        self
+    }
+
+    /// Checks the whole configuration and loads the configured keys. Makes no network
+    /// request.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] listing every problem found.
+    pub fn build(self) -> Result<Gate, ConfigError> {
+        let mut problems = Vec::new();
+        if self.issuers.is_empty() {
+            problems.push("no issuer configured".to_owned());
+        }
+        if self.max_token_size < 64 {
+            problems.push(format!(
+                "max_token_size {} is too small for any token",
+                self.max_token_size
+            ));
+        }
+        if let Some(problem) = self.requirement.as_ref().and_then(Requirement::problem) {
+            problems.push(problem.to_owned());
+        }
+
+        let mut by_issuer = HashMap::new();
+        let mut issuers = Vec::new();
+        for profile in &self.issuers {
+            for name in profile.issuers() {
+                if by_issuer
+                    .insert(Box::from(name.as_str()), issuers.len())
+                    .is_some()
+                {
+                    problems.push(format!("issuer {name:?} is configured twice"));
+                }
+            }
+            // On any problem the build fails, so indexes need only be right when all compile.
+            if let Some(issuer) = profile.compile(&mut problems) {
+                issuers.push(issuer);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError::new(problems));
+        }
+        Ok(Gate {
+            inner: Arc::new(GateInner {
+                issuers,
+                by_issuer,
+                max_token_size: self.max_token_size,
+                requirement: self.requirement.map(Arc::new),
+            }),
+        })
+    }
+}

@@ -1,0 +1,402 @@
+//! One trusted issuer: what its tokens must look like and which keys sign them.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::Algorithm;
+use crate::keys::{KeySet, KeyStore, VerifyingKey, parse_jwks, parse_pem};
+
+/// The default clock-skew leeway, applied to `exp`, `nbf` and `iat`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// The largest leeway [`build`](crate::GateBuilder::build) accepts: beyond it, expiry means little.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(600);
+
+/// Which kind of JWT access token an issuer issues, and so which `typ` headers and claims it
+/// must carry. Every profile refuses foreign token types (`dpop+jwt`, `logout+jwt`,
+/// `secevent+jwt`, `id_token+jwt`, ...).
+///
+/// ```
+/// use tokengate::{IssuerProfile, TokenProfile};
+///
+/// let strict = IssuerProfile::new("https://as.example.com").token_profile(TokenProfile::Rfc9068);
+/// # let _ = strict;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenProfile {
+    /// Plain JWT access tokens, as Microsoft Entra ID, Okta, Keycloak and Auth0 (by default)
+    /// issue them: `typ` is `JWT`, `application/jwt`, `at+jwt`, `application/at+jwt` or
+    /// absent (compared case-insensitively, as media types are). `iss`, `exp` and `aud` are
+    /// required.
+    #[default]
+    Jwt,
+    /// RFC 9068 JWT access tokens: `typ` must be `at+jwt` or `application/at+jwt`; `iss`,
+    /// `exp`, `aud`, `sub`, `client_id`, `iat` and `jti` are required; `scope`, when present,
+    /// must be a space-separated string.
+    Rfc9068,
+}
+
+impl TokenProfile {
+    /// Whether a `typ` header value is acceptable under this profile.
+    pub(crate) fn accepts_typ(self, typ: Option<&str>) -> bool {
+        let Some(typ) = typ else {
+            return self == TokenProfile::Jwt;
+        };
+        let is = |name: &str| typ.eq_ignore_ascii_case(name);
+        match self {
+            TokenProfile::Jwt => {
+                is("JWT") || is("application/jwt") || is("at+jwt") || is("application/at+jwt")
+            }
+            TokenProfile::Rfc9068 => is("at+jwt") || is("application/at+jwt"),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum KeyInput {
+    Jwks(String),
+    Pem {
+        pem: String,
+        alg: Algorithm,
+        kid: Option<String>,
+    },
+}
+
+/// A trusted token issuer and the rules for its tokens.
+///
+/// Built with chained methods and checked as a whole by
+/// [`GateBuilder::build`](crate::GateBuilder::build), which reports every problem at once.
+/// Nothing here touches the network.
+///
+/// ```
+/// use std::time::Duration;
+/// use tokengate::{Algorithm, IssuerProfile};
+///
+/// # let jwks = r#"{"keys":[]}"#;
+/// let issuer = IssuerProfile::new("https://login.example.com/")
+///     .audience("api://orders")
+///     .algorithms([Algorithm::RS256])
+///     .leeway(Duration::from_secs(30))
+///     .jwks(jwks);
+/// # let _ = issuer;
+/// ```
+#[derive(Clone)]
+pub struct IssuerProfile {
+    issuers: Vec<String>,
+    audiences: Vec<String>,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    max_token_age: Option<Duration>,
+    token_profile: TokenProfile,
+    required_claims: Vec<String>,
+    allow_nonce_claim: bool,
+    keys: Vec<KeyInput>,
+}
+
+impl IssuerProfile {
+    /// An issuer whose tokens carry exactly this `iss` (case-sensitive, trailing slash
+    /// included: `https://a.example/` and `https://a.example` are different issuers).
+    ///
+    /// Defaults: every [`Algorithm`], a leeway of 60 s, no maximum age,
+    /// [`TokenProfile::Jwt`]. Audiences and keys have no default: they must be configured.
+    pub fn new(issuer: impl Into<String>) -> IssuerProfile {
+        IssuerProfile {
+            issuers: vec![issuer.into()],
+            audiences: Vec::new(),
+            algorithms: Algorithm::ALL.to_vec(),
+            leeway: DEFAULT_LEEWAY,
+            max_token_age: None,
+            token_profile: TokenProfile::default(),
+            required_claims: Vec::new(),
+            allow_nonce_claim: false,
+            keys: Vec::new(),
+        }
+    }
+
+    /// Also accepts tokens whose `iss` is exactly this other string, with the same keys and
+    /// rules. For providers documented to use two spellings, such as Google's
+    /// `accounts.google.com` and `https://accounts.google.com`.
+    pub fn alternate_issuer(mut self, issuer: impl Into<String>) -> IssuerProfile {
+        self.issuers.push(issuer.into());
+        self
+    }
+
+    /// Adds an accepted audience. A token is accepted when any of its `aud` values equals any
+    /// configured audience exactly: no prefix, case or trailing-slash tolerance.
+    pub fn audience(mut self, audience: impl Into<String>) -> IssuerProfile {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Adds several accepted audiences (see [`audience`](Self::audience)).
+    pub fn audiences<I, S>(mut self, audiences: I) -> IssuerProfile
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.audiences.extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// Replaces the allowed signature algorithms.
+    ///
+    /// A key whose JWK has no `alg` (as Microsoft Entra ID publishes them) is bound to the one
+    /// allowed algorithm that fits its type and curve; for RSA keys, that needs exactly one RSA
+    /// algorithm here, for example `[Algorithm::RS256]`.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> IssuerProfile {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// The clock-skew leeway for `exp`, `nbf` and `iat` (default 60 s, at most 10 minutes).
+    pub fn leeway(mut self, leeway: Duration) -> IssuerProfile {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Refuses tokens issued longer ago than this (plus leeway); requires `iat`. Off by
+    /// default: Entra tokens under continuous access evaluation live up to 28 hours.
+    pub fn max_token_age(mut self, age: Duration) -> IssuerProfile {
+        self.max_token_age = Some(age);
+        self
+    }
+
+    /// Which kind of access token this issuer issues (default [`TokenProfile::Jwt`]).
+    pub fn token_profile(mut self, profile: TokenProfile) -> IssuerProfile {
+        self.token_profile = profile;
+        self
+    }
+
+    /// Requires a claim to be present and not `null`, in addition to `iss`, `exp`, `aud` and
+    /// the profile's own.
+    pub fn require_claim(mut self, name: impl Into<String>) -> IssuerProfile {
+        self.required_claims.push(name.into());
+        self
+    }
+
+    /// Accepts access tokens that carry a `nonce` claim.
+    ///
+    /// By default a `nonce` marks an OpenID Connect ID token and the token is refused as
+    /// `not_an_access_token`. Keycloak before version 24 copied the `nonce` into access tokens
+    /// (keycloak/keycloak#26893); enable this for such an issuer. `at_hash`, `c_hash` and
+    /// `s_hash` are still refused.
+    pub fn allow_nonce_claim(mut self) -> IssuerProfile {
+        self.allow_nonce_claim = true;
+        self
+    }
+
+    /// Adds the keys of a JWK Set document (`{"keys":[...]}`), parsed at
+    /// [`build`](crate::GateBuilder::build). Keys that are unusable (symmetric, private, too
+    /// small, for encryption, bound to an algorithm not allowed here, ...) are skipped with a
+    /// warning; a set with no usable key is a configuration error.
+    pub fn jwks(mut self, jwks: impl Into<String>) -> IssuerProfile {
+        self.keys.push(KeyInput::Jwks(jwks.into()));
+        self
+    }
+
+    /// Adds a PEM public key (`PUBLIC KEY`, or `RSA PUBLIC KEY`) for one algorithm, without a
+    /// key id. It verifies tokens without a `kid`, and tokens whose `kid` names no other key.
+    pub fn public_key_pem(mut self, pem: impl Into<String>, alg: Algorithm) -> IssuerProfile {
+        self.keys.push(KeyInput::Pem {
+            pem: pem.into(),
+            alg,
+            kid: None,
+        });
+        self
+    }
+
+    /// Adds a PEM public key for one algorithm, selected by tokens whose `kid` equals `kid`.
+    pub fn public_key_pem_with_kid(
+        mut self,
+        kid: impl Into<String>,
+        pem: impl Into<String>,
+        alg: Algorithm,
+    ) -> IssuerProfile {
+        self.keys.push(KeyInput::Pem {
+            pem: pem.into(),
+            alg,
+            kid: Some(kid.into()),
+        });
+        self
+    }
+
+    pub(crate) fn issuers(&self) -> &[String] {
+        &self.issuers
+    }
+
+    /// Checks the profile and loads its keys; problems are appended to `problems`.
+    pub(crate) fn compile(&self, problems: &mut Vec<String>) -> Option<Issuer> {
+        let before = problems.len();
+        let name = self.issuers.first().cloned().unwrap_or_default();
+        let mut problem = |text: String| problems.push(format!("issuer {name:?}: {text}"));
+
+        for issuer in &self.issuers {
+            if issuer.is_empty() || issuer.trim() != issuer {
+                problem(format!(
+                    "issuer {issuer:?} is empty or has surrounding whitespace"
+                ));
+            }
+        }
+        if self.audiences.is_empty() {
+            problem("no audience configured: tokens meant for other resources would pass".into());
+        }
+        for audience in &self.audiences {
+            if audience.is_empty() {
+                problem("an audience is empty".into());
+            }
+        }
+        if self.algorithms.is_empty() {
+            problem("no algorithm allowed".into());
+        }
+        if self.leeway > MAX_LEEWAY {
+            problem(format!(
+                "leeway {:?} exceeds the maximum of 10 minutes",
+                self.leeway
+            ));
+        }
+        if self.max_token_age == Some(Duration::ZERO) {
+            problem("max_token_age is zero".into());
+        }
+        for claim in &self.required_claims {
+            let printable = claim
+                .bytes()
+                .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+            if claim.is_empty() || !printable {
+                problem(format!(
+                    "required claim name {claim:?} must be printable ASCII without quotes or backslashes"
+                ));
+            }
+        }
+
+        let mut loaded: Vec<VerifyingKey> = Vec::new();
+        let mut skipped = Vec::new();
+        if self.keys.is_empty() {
+            problem("no keys configured (use jwks or public_key_pem)".into());
+        }
+        for input in &self.keys {
+            match input {
+                KeyInput::Jwks(json) => match parse_jwks(json, &self.algorithms) {
+                    Ok((keys, problems)) => {
+                        loaded.extend(keys);
+                        skipped.extend(problems);
+                    }
+                    Err(reason) => problem(format!("JWKS refused: {reason}")),
+                },
+                KeyInput::Pem { pem, alg, kid } => {
+                    if !self.algorithms.contains(alg) {
+                        problem(format!(
+                            "PEM key for {alg}, which is not an allowed algorithm"
+                        ));
+                    }
+                    match parse_pem(pem, *alg, kid.as_deref()) {
+                        Ok(key) => loaded.push(key),
+                        Err(reason) => problem(format!("PEM key refused: {reason}")),
+                    }
+                }
+            }
+        }
+        let (set, shared) = KeySet::new(loaded);
+        skipped.extend(shared);
+        if !self.keys.is_empty() && set.len() == 0 {
+            let reasons: Vec<String> = skipped.iter().map(ToString::to_string).collect();
+            problem(format!("no usable key ({})", reasons.join("; ")));
+        } else {
+            for key in &skipped {
+                tracing::warn!(issuer = %name, problem = %key, "tokengate: key skipped");
+            }
+        }
+
+        (problems.len() == before).then(|| Issuer {
+            audiences: self
+                .audiences
+                .iter()
+                .map(|a| Box::from(a.as_str()))
+                .collect(),
+            algorithms: self.algorithms.clone(),
+            leeway: self.leeway.as_secs_f64(),
+            max_token_age: self.max_token_age.map(|age| age.as_secs_f64()),
+            token_profile: self.token_profile,
+            required_claims: self
+                .required_claims
+                .iter()
+                .map(|c| Box::from(c.as_str()))
+                .collect(),
+            allow_nonce_claim: self.allow_nonce_claim,
+            keys: KeyStore::fixed(set),
+        })
+    }
+}
+
+impl fmt::Debug for IssuerProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Key material is summarized, not printed.
+        f.debug_struct("IssuerProfile")
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
+            .field("algorithms", &self.algorithms)
+            .field("leeway", &self.leeway)
+            .field("max_token_age", &self.max_token_age)
+            .field("token_profile", &self.token_profile)
+            .field("required_claims", &self.required_claims)
+            .field("allow_nonce_claim", &self.allow_nonce_claim)
+            .field("key_sources", &self.keys.len())
+            .finish()
+    }
+}
+
+/// A checked issuer profile, as the validator uses it.
+#[derive(Debug)]
+pub(crate) struct Issuer {
+    pub audiences: Box<[Box<str>]>,
+    pub algorithms: Vec<Algorithm>,
+    /// Seconds.
+    pub leeway: f64,
+    /// Seconds.
+    pub max_token_age: Option<f64>,
+    pub token_profile: TokenProfile,
+    pub required_claims: Box<[Box<str>]>,
+    pub allow_nonce_claim: bool,
+    pub keys: KeyStore,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typ_policy() {
+        let jwt = TokenProfile::Jwt;
+        for ok in [
+            None,
+            Some("JWT"),
+            Some("jwt"),
+            Some("at+jwt"),
+            Some("AT+JWT"),
+            Some("application/at+jwt"),
+            Some("application/jwt"),
+        ] {
+            assert!(jwt.accepts_typ(ok), "{ok:?}");
+        }
+        let strict = TokenProfile::Rfc9068;
+        for ok in [Some("at+jwt"), Some("AT+JWT"), Some("application/at+jwt")] {
+            assert!(strict.accepts_typ(ok), "{ok:?}");
+        }
+        for bad in [None, Some("JWT"), Some("jwt"), Some("application/jwt")] {
+            assert!(!strict.accepts_typ(bad), "{bad:?}");
+        }
+        for foreign in [
+            "dpop+jwt",
+            "logout+jwt",
+            "secevent+jwt",
+            "id_token+jwt",
+            "JWE",
+            "",
+            "at+jwt ",
+            "JOSE",
+        ] {
+            assert!(!jwt.accepts_typ(Some(foreign)), "{foreign}");
+            assert!(!strict.accepts_typ(Some(foreign)), "{foreign}");
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! JWK and JWKS loading with key hygiene (RFC 7517 §4-5, RFC 7518 §3, §6; RFC 8725 §3.1).
+
+use std::fmt;
+
+use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::value::RawValue;
+
+use super::{VerifyingKey, roca, rsa_parameters, verification};
+use crate::Algorithm;
+use crate::algorithm::KeyFamily;
+use crate::json::{StrictAny, parse_whole};
+use crate::jws::MAX_KID_LEN;
+
+/// Why one key (or a whole key set) was not usable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct KeyProblem {
+    kid: Option<String>,
+    reason: String,
+}
+
+impl KeyProblem {
+    pub(crate) fn new(kid: Option<&str>, reason: impl Into<String>) -> KeyProblem {
+        KeyProblem {
+            kid: kid.map(str::to_owned),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for KeyProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kid {
+            // A kid is a public identifier from the issuer's key set, not key material.
+            Some(kid) => write!(f, "key {kid:?}: {}", self.reason),
+            None => write!(f, "key without kid: {}", self.reason),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct JwkSet<'a> {
+    #[serde(borrow)]
+    keys: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct JwkFields {
+    kty: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    key_ops: Option<Vec<String>>,
+    alg: Option<String>,
+    kid: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    crv: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+    // Private and symmetric members: their presence alone refuses the key.
+    d: Option<IgnoredAny>,
+    p: Option<IgnoredAny>,
+    q: Option<IgnoredAny>,
+    dp: Option<IgnoredAny>,
+    dq: Option<IgnoredAny>,
+    qi: Option<IgnoredAny>,
+    oth: Option<IgnoredAny>,
+    k: Option<IgnoredAny>,
+}
+
+impl JwkFields {
+    fn has_private_members(&self) -> bool {
+        [
+            &self.d, &self.p, &self.q, &self.dp, &self.dq, &self.qi, &self.oth, &self.k,
+        ]
+        .iter()
+        .any(|m| m.is_some())
+    }
+}
+
+/// Loads every usable key of a JWKS document. A document that is not a JWKS is an error; a key
+/// that is not usable is reported and skipped, so one odd key cannot take the others down.
+pub(crate) fn parse_jwks(
+    json: &str,
+    allowed: &[Algorithm],
+) -> Result<(Vec<VerifyingKey>, Vec<KeyProblem>), String> {
+    let set: JwkSet<'_> = parse_whole(json, std::marker::PhantomData)
+        .map_err(|e| format!("not a JWK Set document ({})", e.classify_name()))?;
+    let mut keys = Vec::with_capacity(set.keys.len());
+    let mut problems = Vec::new();
+    for raw in set.keys {
+        match parse_jwk(raw.get(), allowed) {
+            Ok(key) => keys.push(key),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    Ok((keys, problems))
+}
+
+/// Loads one JWK, bound to exactly one algorithm from `allowed`.
+pub(crate) fn parse_jwk(json: &str, allowed: &[Algorithm]) -> Result<VerifyingKey, KeyProblem> {
+    if parse_whole(json, StrictAny).is_err() {
+        return Err(KeyProblem::new(
+            None,
+            "not a JSON object without duplicate members",
+        ));
+    }
+    let fields: JwkFields = serde_json::from_str(json)
+        .map_err(|_| KeyProblem::new(None, "a JWK member has the wrong type"))?;
+    let kid = fields.kid.as_deref();
+    let fail = |reason: &str| KeyProblem::new(kid, reason);
+
+    if kid.is_some_and(|k| k.len() > MAX_KID_LEN) {
+        return Err(KeyProblem::new(None, "kid is longer than 256 bytes"));
+    }
+    let kty = fields.kty.as_deref().ok_or_else(|| fail("no kty"))?;
+    if kty == "oct" {
+        return Err(fail("symmetric (oct) keys are never used to verify tokens"));
+    }
+    if fields.has_private_members() {
+        return Err(fail("contains private key material"));
+    }
+    check_usage(&fields).map_err(|reason| fail(&reason))?;
+
+    let alg = choose_algorithm(kty, &fields, allowed).map_err(|reason| fail(&reason))?;
+    let key = match alg.family() {
+        KeyFamily::Rsa => {
+            let n = member(&fields.n, "n").map_err(|r| fail(&r))?;
+            let e = member(&fields.e, "e").map_err(|r| fail(&r))?;
+            rsa_key(&n, &e, alg).map_err(|r| fail(&r))?
+        }
+        KeyFamily::Ec(_) => {
+            let x = member(&fields.x, "x").map_err(|r| fail(&r))?;
+            let y = member(&fields.y, "y").map_err(|r| fail(&r))?;
+            ec_key(&x, &y, alg).map_err(|r| fail(&r))?
+        }
+        KeyFamily::Okp(_) => {
+            let x = member(&fields.x, "x").map_err(|r| fail(&r))?;
+            if x.len() != 32 {
+                return Err(fail("Ed25519 public key is not 32 bytes"));
+            }
+            ParsedPublicKey::new(verification(alg), &x)
+                .map_err(|_| fail("Ed25519 public key rejected"))?
+        }
+    };
+    Ok(VerifyingKey {
+        kid: fields.kid.map(String::into_boxed_str),
+        alg,
+        key,
+    })
+}
+
+fn member(value: &Option<String>, name: &str) -> Result<Vec<u8>, String> {
+    let text = value.as_deref().ok_or_else(|| format!("no {name}"))?;
+    // Key members are base64url; the `=` padding some publishers add is tolerated (it cannot
+    // change which key it is), non-canonical trailing bits are not.
+    base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(text.trim_end_matches('='))
+        .map_err(|_| format!("{name} is not base64url"))
+}
+
+/// `use` absent or `sig`; `key_ops` absent or naming `verify`, without repeats (RFC 7517 §4.2-4.3).
+fn check_usage(fields: &JwkFields) -> Result<(), String> {
+    if let Some(use_) = &fields.use_
+        && use_ != "sig"
+    {
+        return Err(format!("use is {use_:?}, not \"sig\""));
+    }
+    if let Some(ops) = &fields.key_ops {
+        for (i, op) in ops.iter().enumerate() {
+            if ops[..i].contains(op) {
+                return Err("key_ops repeats a value".into());
+            }
+        }
+        if !ops.iter().any(|op| op == "verify") {
+            return Err("key_ops does not include \"verify\"".into());
+        }
+    }
+    Ok(())
+}
+
+/// The one algorithm this key may verify: its own `alg`, or for keys without one, the single
+/// algorithm the issuer allows for this key type and curve.
+fn choose_algorithm(
+    kty: &str,
+    fields: &JwkFields,
+    allowed: &[Algorithm],
+) -> Result<Algorithm, String> {
+    let fits = |alg: Algorithm| match (alg.family(), kty) {
+        (KeyFamily::Rsa, "RSA") => true,
+        (KeyFamily::Ec(crv), "EC") | (KeyFamily::Okp(crv), "OKP") => {
+            fields.crv.as_deref() == Some(crv)
+        }
+        _ => false,
+    };
+    if !matches!(kty, "RSA" | "EC" | "OKP") {
+        return Err(format!("unsupported kty {kty:?}"));
+    }
+    if kty != "RSA" {
+        match fields.crv.as_deref() {
+            None => return Err("no crv".into()),
+            Some(crv) if !Algorithm::ALL.iter().any(|a| fits(*a)) => {
+                return Err(format!("unsupported curve {crv:?} for kty {kty:?}"));
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(name) = &fields.alg {
+        let alg = Algorithm::from_name(name)
+            .ok_or_else(|| format!("alg {name:?} is not a supported signature algorithm"))?;
+        if !fits(alg) {
+            return Err(format!(
+                "alg {name:?} does not fit this key's type or curve"
+            ));
+        }
+        if !allowed.contains(&alg) {
+            return Err(format!("alg {name:?} is not allowed for this issuer"));
+        }
+        return Ok(alg);
+    }
+    let mut candidates = allowed.iter().copied().filter(|a| fits(*a));
+    match (candidates.next(), candidates.next()) {
+        (Some(alg), None) => Ok(alg),
+        (None, _) => Err("no algorithm allowed for this issuer fits this key".into()),
+        (Some(_), Some(_)) => Err(
+            "the key has no alg and the issuer allows several algorithms for its type; \
+             allow exactly one (for example RS256 for Microsoft Entra ID)"
+                .into(),
+        ),
+    }
+}
+
+pub(super) fn rsa_key(n: &[u8], e: &[u8], alg: Algorithm) -> Result<ParsedPublicKey, String> {
+    // Leading zero octets are not canonical (RFC 7518 §6.3.1.1) but do not change the value.
+    let n = strip_leading_zeros(n);
+    let e = strip_leading_zeros(e);
+    let Some(&top) = n.first() else {
+        return Err("RSA modulus is zero".into());
+    };
+    let bits = n.len() * 8 - top.leading_zeros() as usize;
+    if bits < 2048 {
+        return Err(format!(
+            "RSA modulus has {bits} bits; at least 2048 are required"
+        ));
+    }
+    if bits > 8192 {
+        return Err(format!(
+            "RSA modulus has {bits} bits; at most 8192 are supported"
+        ));
+    }
+    let odd = e.last().is_some_and(|b| b & 1 == 1);
+    if e.len() > 4 || e == [1] || !odd {
+        return Err("RSA public exponent is not an odd number between 3 and 2^32".into());
+    }
+    if roca::is_vulnerable(n) {
+        return Err("RSA modulus has the ROCA fingerprint (CVE-2017-15361)".into());
+    }
+    let params = rsa_parameters(alg).ok_or("not an RSA algorithm")?;
+    RsaPublicKeyComponents { n, e }
+        .to_parsed_public_key(params)
+        .map_err(|_| "RSA key rejected".to_owned())
+}
+
+fn ec_key(x: &[u8], y: &[u8], alg: Algorithm) -> Result<ParsedPublicKey, String> {
+    let size = match alg {
+        Algorithm::ES256 => 32,
+        Algorithm::ES384 => 48,
+        Algorithm::ES512 => 66,
+        _ => return Err("not an EC algorithm".into()),
+    };
+    // RFC 7518 §6.2.1.2-3: each coordinate is exactly the curve's size.
+    if x.len() != size || y.len() != size {
+        return Err(format!("EC coordinates must be {size} bytes each"));
+    }
+    let mut point = Vec::with_capacity(1 + 2 * size);
+    point.push(0x04);
+    point.extend_from_slice(x);
+    point.extend_from_slice(y);
+    ParsedPublicKey::new(verification(alg), &point)
+        .map_err(|_| "EC point is not on the curve".to_owned())
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "I/O error",
+            serde_json::error::Category::Syntax => "JSON syntax error",
+            serde_json::error::Category::Data => "unexpected JSON structure",
+            serde_json::error::Category::Eof => "truncated JSON",
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Verification keys: parsed once when loaded, each bound to exactly one algorithm
+//! (RFC 8725 §3.1), grouped per issuer.
+
+mod jwk;
+mod pem;
+mod roca;
+mod store;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
+
+pub(crate) use jwk::{KeyProblem, parse_jwks};
+pub(crate) use pem::parse_pem;
+pub(crate) use store::KeyStore;
+
+use crate::Algorithm;
+use crate::error::Rejection;
+
+/// A public key ready for verification, with the one algorithm it may be used with.
+pub(crate) struct VerifyingKey {
+    kid: Option<Box<str>>,
+    alg: Algorithm,
+    key: ParsedPublicKey,
+}
+
+impl VerifyingKey {
+    /// Verifies `signature` over `message`. The caller has checked that the token's `alg`
+    /// equals [`algorithm`](Self::algorithm).
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.key.verify_sig(message, signature).is_ok()
+    }
+
+    fn same_material(&self, other: &VerifyingKey) -> bool {
+        self.alg == other.alg && self.key.as_ref() == other.key.as_ref()
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The aws-lc-rs verification parameters for an algorithm. PSS uses a salt as long as the
+/// hash (RFC 7518 §3.5), which is aws-lc-rs's default.
+fn verification(alg: Algorithm) -> &'static dyn VerificationAlgorithm {
+    match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
+        Algorithm::ES512 => &signature::ECDSA_P521_SHA512_FIXED,
+        Algorithm::EdDSA => &signature::ED25519,
+    }
+}
+
+fn rsa_parameters(alg: Algorithm) -> Option<&'static signature::RsaParameters> {
+    Some(match alg {
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
+/// An issuer's usable keys.
+#[derive(Debug, Default)]
+pub(crate) struct KeySet {
+    keys: Vec<VerifyingKey>,
+    /// Index into `keys` by `kid`; kids carried by two different keys are left out, so a token
+    /// naming one cannot pick between them.
+    by_kid: HashMap<Box<str>, usize>,
+}
+
+impl KeySet {
+    /// Builds a set, dropping exact duplicates and making shared kids unusable.
+    pub(crate) fn new(candidates: Vec<VerifyingKey>) -> (KeySet, Vec<KeyProblem>) {
+        let mut problems = Vec::new();
+        let mut keys: Vec<VerifyingKey> = Vec::with_capacity(candidates.len());
+        for key in candidates {
+            if keys
+                .iter()
+                .any(|k| k.kid == key.kid && k.same_material(&key))
+            {
+                continue;
+            }
+            keys.push(key);
+        }
+        let mut by_kid: HashMap<Box<str>, usize> = HashMap::new();
+        let mut shared: Vec<Box<str>> = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            if let Some(kid) = &key.kid
+                && by_kid.insert(kid.clone(), i).is_some()
+            {
+                shared.push(kid.clone());
+            }
+        }
+        for kid in shared {
+            if by_kid.remove(&kid).is_some() {
+                problems.push(KeyProblem::new(
+                    Some(&kid),
+                    "two different keys share this kid; tokens naming it are refused",
+                ));
+            }
+        }
+        keys.retain(|k| k.kid.as_ref().is_none_or(|kid| by_kid.contains_key(kid)));
+        let by_kid = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| k.kid.clone().map(|kid| (kid, i)))
+            .collect();
+        (KeySet { keys, by_kid }, problems)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Chooses the key for a token.
+    ///
+    /// With a `kid`, the key with that exact id (case-sensitive, no normalization); if none has
+    /// it, a key configured without any id can serve, when exactly one such key has the token's
+    /// algorithm. Without a `kid`, the one key that has the token's algorithm; several (ATK-44)
+    /// mean the token must name its key.
+    pub(crate) fn select(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<&VerifyingKey, Rejection> {
+        if let Some(kid) = kid {
+            if let Some(&i) = self.by_kid.get(kid) {
+                let key = &self.keys[i];
+                return if key.alg == alg {
+                    Ok(key)
+                } else {
+                    Err(Rejection::KeyAlgorithmMismatch)
+                };
+            }
+            return self
+                .only(|k| k.kid.is_none() && k.alg == alg)
+                .ok_or(Rejection::UnknownKey);
+        }
+        if let Some(key) = self.only(|k| k.alg == alg) {
+            return Ok(key);
+        }
+        if self.keys.len() == 1 && self.keys[0].alg != alg {
+            return Err(Rejection::KeyAlgorithmMismatch);
+        }
+        Err(Rejection::MissingKeyId)
+    }
+
+    fn only(&self, fits: impl Fn(&VerifyingKey) -> bool) -> Option<&VerifyingKey> {
+        let mut found = self.keys.iter().filter(|k| fits(k));
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+}
+
+#[cfg(test)]
+mod tests;

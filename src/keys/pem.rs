@@ -1,0 +1,46 @@
+//! Public keys given as PEM (SubjectPublicKeyInfo, or PKCS#1 for RSA).
+
+use aws_lc_rs::rsa::PublicKey as RsaPublicKey;
+use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
+
+use super::jwk::rsa_key;
+use super::{VerifyingKey, verification};
+use crate::Algorithm;
+use crate::algorithm::KeyFamily;
+use crate::jws::MAX_KID_LEN;
+
+/// Loads a PEM public key for exactly `alg`. Private keys and certificates are refused: a
+/// resource server needs, and should hold, only the public key.
+pub(crate) fn parse_pem(
+    text: &str,
+    alg: Algorithm,
+    kid: Option<&str>,
+) -> Result<VerifyingKey, String> {
+    if kid.is_some_and(|k| k.len() > MAX_KID_LEN) {
+        return Err("kid is longer than 256 bytes".into());
+    }
+    let block = pem::parse(text).map_err(|_| "not a PEM block".to_owned())?;
+    let der = block.contents();
+    let key = match (block.tag(), alg.family()) {
+        ("PUBLIC KEY" | "RSA PUBLIC KEY", KeyFamily::Rsa) => {
+            let public =
+                RsaPublicKey::from_der(der).map_err(|_| "not an RSA public key".to_owned())?;
+            let parts = RsaPublicKeyComponents::<Vec<u8>>::from(&public);
+            rsa_key(&parts.n, &parts.e, alg)?
+        }
+        ("PUBLIC KEY", KeyFamily::Ec(_) | KeyFamily::Okp(_)) => {
+            ParsedPublicKey::new(verification(alg), der)
+                .map_err(|_| format!("not a public key for {alg} (wrong key type or curve)"))?
+        }
+        ("RSA PUBLIC KEY", _) => return Err(format!("an RSA key cannot be used with {alg}")),
+        (tag, _) if tag.contains("PRIVATE") => {
+            return Err("this is a private key; configure the public key only".into());
+        }
+        (tag, _) => return Err(format!("PEM label {tag:?} is not a public key")),
+    };
+    Ok(VerifyingKey {
+        kid: kid.map(Box::from),
+        alg,
+        key,
+    })
+}

@@ -1,0 +1,87 @@
+//! # tokengate
+//!
+//! Access-token validation for OAuth 2.0 resource servers: the API side of OAuth. tokengate
+//! checks each bearer token's signature against the issuer's published keys, then its issuer,
+//! audience, lifetime (with clock-skew leeway), type, and the scopes or roles a resource
+//! requires, and hands the verified [`Claims`] to your code.
+//!
+//! Microsoft Entra ID is the flagship provider; any standards-compliant issuer (Auth0, Okta,
+//! Keycloak, Cognito, Google, panva's oidc-provider, ...) works.
+//!
+//! ```
+//! use tokengate::{Gate, IssuerProfile, Requirement};
+//!
+//! // The issuer's published keys; usually fetched from its `jwks_uri`.
+//! const JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","alg":"ES256","kid":"doc-key-1","use":"sig",
+//!   "x":"yVWIuJ7T2PLM2VQLvV4UGXTrH_ztqVFztfzO5Weiquo","y":"huspzQOl6LHhixZ38s-3Mdqb2HT3F9xJczjAkJDw0_A"}]}"#;
+//! // An access token that issuer signed (it expires in 2100).
+//! const TOKEN: &str = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImRvYy1rZXktMSIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJhcGk6Ly9vcmRlcnMiLCJjbGllbnRfaWQiOiJ3ZWItYXBwIiwiZXhwIjo0MTAyNDQ0ODAwLCJpYXQiOjE3NjcyMjU2MDAsImlzcyI6Imh0dHBzOi8vbG9naW4uZXhhbXBsZS5jb20vIiwic2NvcGUiOiJvcmRlcnMucmVhZCBwcm9maWxlIiwic3ViIjoidXNlci00MiJ9.UWNm0ZEkuGi0k2s5L0mBihDGZjr9FtfmAtzIBb_Y-sydBbkjS4ZBME5izSnUaOhFHSJ1oN0QEu_vRo2aww_s-Q";
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let gate = Gate::builder()
+//!     .issuer(
+//!         IssuerProfile::new("https://login.example.com/")
+//!             .audience("api://orders")
+//!             .jwks(JWKS),
+//!     )
+//!     .build()?; // checks the whole configuration; no network
+//!
+//! let claims = gate.validate(TOKEN).await?;
+//! assert_eq!(claims.subject(), Some("user-42"));
+//! assert_eq!(claims.client_id(), Some("web-app"));
+//! assert!(claims.has_scope("orders.read"));
+//!
+//! // Per-resource authorization: a failure is `insufficient_scope` (HTTP 403).
+//! let write = Requirement::scope("orders.write");
+//! let refused = write.check(&claims).unwrap_err();
+//! assert_eq!(refused.code(), "insufficient_scope");
+//!
+//! // Anything else is refused with a stable code and an RFC 6750 class.
+//! let tampered = TOKEN.replace("eyJhdWQi", "eyJhdWRp");
+//! let refused = gate.validate(&tampered).await.unwrap_err();
+//! assert_eq!(refused.class().as_str(), "invalid_token");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## What is checked, in order
+//!
+//! See [`Gate`] for the pipeline and [`Rejection`] for every refusal code. In short: strict
+//! compact-JWS parsing (size cap first, base64url without padding, JSON objects without
+//! duplicate members, no `crit`, no JWE or JSON serialization); the unverified `iss` picks
+//! one of the configured issuers and nothing else; the token's `alg` must be allowed for that
+//! issuer and equal to the algorithm of the key its `kid` names; keys are parsed once and never
+//! taken from the token (`jku`, `x5u`, `jwk`, `x5c` are ignored); then the claims.
+//!
+//! ## Design choices
+//!
+//! * Secure defaults: asymmetric algorithms only (HMAC and `none` cannot be expressed); `iss`,
+//!   `exp` and `aud` are required; leeway 60 s; ID tokens, logout tokens and DPoP proofs are
+//!   refused as access tokens.
+//! * Nothing here logs tokens, claim values or key material; `Debug` of [`Claims`] is redacted.
+//! * No `unsafe` code.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod algorithm;
+mod claims;
+mod error;
+mod gate;
+mod issuer;
+mod json;
+mod jws;
+mod keys;
+mod policy;
+
+pub use algorithm::Algorithm;
+pub use claims::{Claims, ClaimsError, TokenKind};
+pub use error::{ConfigError, ErrorClass, Rejection};
+pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder};
+pub use issuer::{DEFAULT_LEEWAY, IssuerProfile, MAX_LEEWAY, TokenProfile};
+pub use policy::Requirement;
+
+// The README's examples run as doc tests, so they cannot drift from the code.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

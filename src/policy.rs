@@ -1,0 +1,197 @@
+//! Scope and role requirements (RFC 6750 §3.1 `insufficient_scope`).
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::claims::Claims;
+use crate::error::Rejection;
+
+/// One way to satisfy a [`Requirement`]: all of these scopes and all of these roles.
+#[derive(Clone, PartialEq, Eq)]
+struct Grant {
+    scopes: Box<[Box<str>]>,
+    roles: Box<[Box<str>]>,
+}
+
+impl Grant {
+    fn satisfied_by(&self, claims: &Claims) -> bool {
+        self.scopes.iter().all(|s| claims.has_scope(s))
+            && self.roles.iter().all(|r| claims.has_role(r))
+    }
+}
+
+/// The scopes and roles a resource requires.
+///
+/// A requirement is a set of alternatives; it is met when every scope and role of at least one
+/// alternative is granted. Scopes and roles compare as whole strings, case-sensitively: a
+/// token with `files.read.all` does not satisfy `files.read` (ATK-35).
+///
+/// A requirement with no alternative (`any_scope` of nothing) is never met, and one that
+/// lists nothing to require (`all_scopes` of nothing) is refused by
+/// [`GateBuilder::build`](crate::GateBuilder::build) and never met either: an empty list from
+/// a configuration file cannot open a resource.
+///
+/// ```
+/// use tokengate::Requirement;
+///
+/// // Microsoft's usual rule for an API called by users and by daemons:
+/// // the delegated scope, or the application permission.
+/// let read = Requirement::scope("orders.read").or(Requirement::role("Orders.Read.All"));
+///
+/// let admin = Requirement::all_scopes(["orders.read", "orders.write"]);
+/// assert_eq!(admin.scopes().collect::<Vec<_>>(), ["orders.read", "orders.write"]);
+/// # let _ = read;
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Requirement {
+    any_of: Vec<Grant>,
+}
+
+impl Requirement {
+    fn grants(any_of: Vec<Grant>) -> Requirement {
+        Requirement { any_of }
+    }
+
+    fn boxed<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Box<[Box<str>]> {
+        items
+            .into_iter()
+            .map(|s| s.into().into_boxed_str())
+            .collect()
+    }
+
+    /// Requires one scope.
+    pub fn scope(scope: impl Into<String>) -> Requirement {
+        Requirement::all_scopes([scope])
+    }
+
+    /// Requires every one of these scopes.
+    pub fn all_scopes<I: IntoIterator<Item = S>, S: Into<String>>(scopes: I) -> Requirement {
+        Requirement::grants(vec![Grant {
+            scopes: Requirement::boxed(scopes),
+            roles: Box::default(),
+        }])
+    }
+
+    /// Requires at least one of these scopes.
+    pub fn any_scope<I: IntoIterator<Item = S>, S: Into<String>>(scopes: I) -> Requirement {
+        Requirement::grants(
+            scopes
+                .into_iter()
+                .map(|s| Grant {
+                    scopes: Requirement::boxed([s]),
+                    roles: Box::default(),
+                })
+                .collect(),
+        )
+    }
+
+    /// Requires one role.
+    pub fn role(role: impl Into<String>) -> Requirement {
+        Requirement::all_roles([role])
+    }
+
+    /// Requires every one of these roles.
+    pub fn all_roles<I: IntoIterator<Item = S>, S: Into<String>>(roles: I) -> Requirement {
+        Requirement::grants(vec![Grant {
+            scopes: Box::default(),
+            roles: Requirement::boxed(roles),
+        }])
+    }
+
+    /// Requires at least one of these roles.
+    pub fn any_role<I: IntoIterator<Item = S>, S: Into<String>>(roles: I) -> Requirement {
+        Requirement::grants(
+            roles
+                .into_iter()
+                .map(|r| Grant {
+                    scopes: Box::default(),
+                    roles: Requirement::boxed([r]),
+                })
+                .collect(),
+        )
+    }
+
+    /// Met when either requirement is met.
+    pub fn or(mut self, other: Requirement) -> Requirement {
+        self.any_of.extend(other.any_of);
+        self
+    }
+
+    /// Checks verified claims against the requirement.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejection::InsufficientScope`], carrying this requirement.
+    pub fn check(&self, claims: &Claims) -> Result<(), Rejection> {
+        if self.is_met_by(claims) {
+            return Ok(());
+        }
+        Err(Rejection::InsufficientScope {
+            required: Arc::new(self.clone()),
+        })
+    }
+
+    /// Whether verified claims meet the requirement.
+    pub fn is_met_by(&self, claims: &Claims) -> bool {
+        self.any_of
+            .iter()
+            .any(|grant| !grant.is_vacuous() && grant.satisfied_by(claims))
+    }
+
+    /// The scopes named anywhere in the requirement, each once, in order: requesting all of
+    /// them is enough for its scope part. This is what a challenge's `scope` lists.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> + '_ {
+        let all = self.any_of.iter().flat_map(|g| g.scopes.iter());
+        all.clone()
+            .enumerate()
+            .filter(move |(i, s)| !all.clone().take(*i).any(|t| t == *s))
+            .map(|(_, s)| &**s)
+    }
+
+    /// The roles named anywhere in the requirement, each once, in order.
+    pub fn roles(&self) -> impl Iterator<Item = &str> + '_ {
+        let all = self.any_of.iter().flat_map(|g| g.roles.iter());
+        all.clone()
+            .enumerate()
+            .filter(move |(i, r)| !all.clone().take(*i).any(|t| t == *r))
+            .map(|(_, r)| &**r)
+    }
+
+    /// A requirement that can never be met or that requires nothing.
+    pub(crate) fn problem(&self) -> Option<&'static str> {
+        if self.any_of.is_empty() {
+            return Some("the requirement has no alternative, so no token can meet it");
+        }
+        if self.any_of.iter().any(Grant::is_vacuous) {
+            return Some("an alternative of the requirement names no scope and no role");
+        }
+        let names = self
+            .any_of
+            .iter()
+            .flat_map(|g| g.scopes.iter().chain(g.roles.iter()));
+        if names.clone().any(|n| n.is_empty() || n.contains(' ')) {
+            return Some("a scope or role is empty or contains a space");
+        }
+        None
+    }
+}
+
+impl Grant {
+    fn is_vacuous(&self) -> bool {
+        self.scopes.is_empty() && self.roles.is_empty()
+    }
+}
+
+impl fmt::Debug for Requirement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Required scopes and roles are configuration, not secrets: printed in full.
+        let mut list = f.debug_list();
+        for grant in &self.any_of {
+            list.entry(&format_args!(
+                "scopes {:?} roles {:?}",
+                grant.scopes, grant.roles
+            ));
+        }
+        list.finish()
+    }
+}
