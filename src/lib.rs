@@ -73,6 +73,8 @@ mod json;
 mod jws;
 mod keys;
 mod policy;
+#[cfg(test)]
+mod vector_tests;
 
 pub use algorithm::Algorithm;
 pub use claims::{Claims, ClaimsError, TokenKind};
