@@ -64,6 +64,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// Lets unit tests share tests/common, which names the crate `tokengate`.
+#[cfg(test)]
+extern crate self as tokengate;
+
 mod algorithm;
 mod claims;
 mod error;

@@ -11,7 +11,9 @@ use std::fmt;
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
 
-pub(crate) use jwk::{KeyProblem, parse_jwk, parse_jwks};
+#[cfg(test)]
+pub(crate) use jwk::parse_jwk;
+pub(crate) use jwk::{KeyProblem, parse_jwks};
 pub(crate) use pem::parse_pem;
 pub(crate) use store::KeyStore;
 

@@ -1,1 +1,285 @@
+//! Key hygiene (STD-JWK-1, STD-JWA-1, STD-8725-1, STD-RS-2) and key selection.
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::keys::jwk::rsa_key;
+use common::{TestKey, b64, key_for, rs256};
+
+fn load(jwk: &Value, allowed: &[Algorithm]) -> Result<VerifyingKey, String> {
+    parse_jwk(&jwk.to_string(), allowed).map_err(|p| p.to_string())
+}
+
+fn refused(jwk: &Value, allowed: &[Algorithm], reason: &str) {
+    let err = load(jwk, allowed).expect_err(&format!("{jwk} should be refused"));
+    assert!(err.contains(reason), "{err:?} should mention {reason:?}");
+}
+
+fn with(mut jwk: Value, member: &str, value: Value) -> Value {
+    jwk[member] = value;
+    jwk
+}
+
+fn without(mut jwk: Value, member: &str) -> Value {
+    jwk.as_object_mut().unwrap().remove(member);
+    jwk
+}
+
+/// A big-endian product of `factors`, for building moduli of chosen form.
+fn product(factors: impl IntoIterator<Item = u32>) -> Vec<u8> {
+    let mut n = vec![1u8];
+    for f in factors {
+        let mut carry = 0u64;
+        for byte in n.iter_mut().rev() {
+            let v = u64::from(*byte) * u64::from(f) + carry;
+            *byte = v as u8;
+            carry = v >> 8;
+        }
+        while carry > 0 {
+            n.insert(0, carry as u8);
+            carry >>= 8;
+        }
+    }
+    n
+}
+
+#[test]
+fn each_key_is_bound_to_its_alg() {
+    let key = load(&rs256().jwk(), &Algorithm::ALL).unwrap();
+    assert_eq!(key.alg, Algorithm::RS256);
+    assert_eq!(key.kid.as_deref(), Some("rs256-1"));
+    for alg in Algorithm::ALL {
+        let key = load(&key_for(alg).jwk(), &Algorithm::ALL).unwrap();
+        assert_eq!(key.alg, alg);
+    }
+}
+
+#[test]
+fn alg_less_keys_take_the_one_allowed_algorithm_that_fits() {
+    let rsa = rs256().jwk_without_alg();
+    assert_eq!(load(&rsa, &[Algorithm::RS256]).unwrap().alg, Algorithm::RS256);
+    assert_eq!(load(&rsa, &[Algorithm::PS384, Algorithm::ES256]).unwrap().alg, Algorithm::PS384);
+    // Several RSA algorithms allowed: binding would be a guess (RFC 8725 §3.1).
+    refused(&rsa, &[Algorithm::RS256, Algorithm::PS256], "allow exactly one");
+    refused(&rsa, &Algorithm::ALL, "allow exactly one");
+    refused(&rsa, &[Algorithm::ES256], "no algorithm allowed");
+    // EC and OKP keys name their curve, which names the algorithm.
+    for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::ES512, Algorithm::EdDSA] {
+        let key = load(&key_for(alg).jwk_without_alg(), &Algorithm::ALL).unwrap();
+        assert_eq!(key.alg, alg);
+    }
+    refused(&key_for(Algorithm::ES256).jwk_without_alg(), &[Algorithm::ES384], "no algorithm allowed");
+}
+
+#[test]
+fn a_key_alg_outside_the_issuer_allowlist_is_refused() {
+    refused(&rs256().jwk(), &[Algorithm::PS256], "not allowed for this issuer");
+}
+
+#[test]
+fn curve_and_type_must_fit_the_alg() {
+    let es256 = key_for(Algorithm::ES256).jwk();
+    refused(&with(es256.clone(), "alg", json!("ES384")), &Algorithm::ALL, "does not fit");
+    refused(&with(es256.clone(), "alg", json!("ES521")), &Algorithm::ALL, "not a supported signature algorithm");
+    refused(&with(es256.clone(), "alg", json!("RS256")), &Algorithm::ALL, "does not fit");
+    refused(&with(es256.clone(), "crv", json!("P-384")), &Algorithm::ALL, "does not fit");
+    refused(&with(es256.clone(), "crv", json!("secp256k1")), &Algorithm::ALL, "unsupported curve");
+    refused(&without(es256.clone(), "crv"), &Algorithm::ALL, "no crv");
+    refused(&with(rs256().jwk(), "alg", json!("EdDSA")), &Algorithm::ALL, "does not fit");
+    refused(&with(key_for(Algorithm::EdDSA).jwk(), "crv", json!("Ed448")), &Algorithm::ALL, "unsupported curve");
+    refused(&with(key_for(Algorithm::EdDSA).jwk(), "crv", json!("X25519")), &Algorithm::ALL, "unsupported curve");
+}
+
+#[test]
+fn ec_points_are_checked() {
+    let es256 = key_for(Algorithm::ES256).jwk();
+    // Coordinates must be exactly 32 bytes for P-256 (RFC 7518 §6.2.1.2).
+    refused(&with(es256.clone(), "x", json!(b64([1u8; 31]))), &Algorithm::ALL, "32 bytes");
+    // A point off the curve (y changed) is refused by aws-lc-rs.
+    let y = es256["y"].as_str().unwrap();
+    let flipped = format!("{}{}", if y.starts_with('A') { "B" } else { "A" }, &y[1..]);
+    refused(&with(es256, "y", json!(flipped)), &Algorithm::ALL, "not on the curve");
+    refused(&with(key_for(Algorithm::EdDSA).jwk(), "x", json!(b64([7u8; 31]))), &Algorithm::ALL, "32 bytes");
+}
+
+#[test]
+fn symmetric_private_and_encryption_keys_are_refused() {
+    let oct = json!({"kty": "oct", "kid": "h", "alg": "HS256", "k": b64(b"secret-secret-secret-secret-32b!")});
+    refused(&oct, &Algorithm::ALL, "symmetric");
+    for member in ["d", "p", "q", "dp", "dq", "qi", "oth"] {
+        refused(&with(rs256().jwk(), member, json!("AQAB")), &Algorithm::ALL, "private key material");
+    }
+    refused(&with(key_for(Algorithm::ES256).jwk(), "d", json!("AQAB")), &Algorithm::ALL, "private key material");
+    refused(&with(rs256().jwk(), "use", json!("enc")), &Algorithm::ALL, "use is");
+    refused(&with(rs256().jwk(), "use", json!("SIG")), &Algorithm::ALL, "use is");
+    refused(&with(rs256().jwk(), "key_ops", json!(["encrypt"])), &Algorithm::ALL, "verify");
+    refused(&with(rs256().jwk(), "key_ops", json!(["verify", "verify"])), &Algorithm::ALL, "repeats");
+    refused(&with(rs256().jwk(), "key_ops", json!("verify")), &Algorithm::ALL, "wrong type");
+    assert!(load(&with(rs256().jwk(), "key_ops", json!(["sign", "verify"])), &Algorithm::ALL).is_ok());
+    assert!(load(&without(rs256().jwk(), "use"), &Algorithm::ALL).is_ok());
+}
+
+#[test]
+fn rsa_keys_are_checked() {
+    let (n, e) = rs256().rsa_modulus_exponent();
+    let jwk = rs256().jwk();
+    // A leading zero octet is not canonical, but the value is the same key.
+    let padded = [&[0u8][..], &n].concat();
+    assert!(load(&with(jwk.clone(), "n", json!(b64(&padded))), &Algorithm::ALL).is_ok());
+    // Padding on a key member is tolerated, other base64 damage is not.
+    assert!(load(&with(jwk.clone(), "e", json!("AQAB====")), &Algorithm::ALL).is_ok());
+    refused(&with(jwk.clone(), "n", json!("not base64!")), &Algorithm::ALL, "not base64url");
+    refused(&without(jwk.clone(), "n"), &Algorithm::ALL, "no n");
+    refused(&with(jwk.clone(), "n", json!(b64(&n[..128]))), &Algorithm::ALL, "1024 bits");
+    refused(&with(jwk.clone(), "e", json!(b64([1]))), &Algorithm::ALL, "exponent");
+    refused(&with(jwk.clone(), "e", json!(b64([1, 0]))), &Algorithm::ALL, "exponent");
+    refused(&with(jwk.clone(), "e", json!(b64([1, 0, 0, 0, 1]))), &Algorithm::ALL, "exponent");
+    assert!(rsa_key(&n, &e, Algorithm::PS512).is_ok());
+    // 65537^200 is 3200 bits and of the ROCA form (CVE-2017-15361).
+    let roca = product(std::iter::repeat_n(65537, 200));
+    let err = rsa_key(&roca, &e, Algorithm::RS256).unwrap_err();
+    assert!(err.contains("ROCA"), "{err}");
+    // A modulus of the same size without the fingerprint (times 3) loads: the ROCA rule, not
+    // the size or the shape, refused the other.
+    let not_roca = product(std::iter::repeat_n(65537, 199).chain([3]));
+    assert!(rsa_key(&not_roca, &e, Algorithm::RS256).is_ok());
+}
+
+#[test]
+fn malformed_jwks_are_refused() {
+    refused(&json!({"kty": "RSA", "kid": 7}), &Algorithm::ALL, "wrong type");
+    refused(&json!({"kid": "k"}), &Algorithm::ALL, "no kty");
+    refused(&json!({"kty": "dsa", "kid": "k"}), &Algorithm::ALL, "unsupported kty");
+    refused(&with(rs256().jwk(), "kid", json!("k".repeat(257))), &Algorithm::ALL, "256 bytes");
+    let duplicate = r#"{"kty":"RSA","kid":"a","kid":"b","n":"AQAB","e":"AQAB"}"#;
+    assert!(parse_jwk(duplicate, &Algorithm::ALL).is_err());
+    for document in ["", "[]", r#"{"keys":"x"}"#, r#"{"nokeys":[]}"#, r#"{"keys":[]} x"#] {
+        match parse_jwks(document, &Algorithm::ALL) {
+            Err(reason) => assert!(reason.starts_with("not a JWK Set document"), "{reason}"),
+            Ok((keys, problems)) => panic!("{document:?} parsed: {} keys, {problems:?}", keys.len()),
+        }
+    }
+    // A well-formed set whose entry is not a key: that entry is reported, not the set.
+    let (keys, problems) = parse_jwks(r#"{"keys":[1]}"#, &Algorithm::ALL).unwrap();
+    assert!(keys.is_empty());
+    assert_eq!(problems.len(), 1);
+}
+
+#[test]
+fn one_bad_key_does_not_spoil_the_set() {
+    let document = json!({"keys": [
+        rs256().jwk(),
+        {"kty": "oct", "kid": "h", "k": "AAAA"},
+        with(key_for(Algorithm::ES256).jwk(), "use", json!("enc")),
+        {"kty": "unknown"},
+        key_for(Algorithm::EdDSA).jwk(),
+    ]})
+    .to_string();
+    let (keys, problems) = parse_jwks(&document, &Algorithm::ALL).unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(problems.len(), 3, "{problems:?}");
+}
+
+fn set(keys: &[Value]) -> (KeySet, Vec<KeyProblem>) {
+    let loaded = keys.iter().map(|k| load(k, &Algorithm::ALL).unwrap()).collect();
+    KeySet::new(loaded)
+}
+
+#[test]
+fn selection_by_kid_is_exact() {
+    let (keys, problems) = set(&[rs256().jwk(), key_for(Algorithm::ES256).jwk()]);
+    assert!(problems.is_empty());
+    assert_eq!(keys.select(Some("rs256-1"), Algorithm::RS256).unwrap().alg, Algorithm::RS256);
+    assert_eq!(keys.select(Some("rs256-1"), Algorithm::PS256).unwrap_err(), Rejection::KeyAlgorithmMismatch);
+    for kid in ["RS256-1", "rs256-1 ", "rs256", "", "rs256-1\0"] {
+        assert_eq!(keys.select(Some(kid), Algorithm::RS256).unwrap_err(), Rejection::UnknownKey, "{kid:?}");
+    }
+}
+
+#[test]
+fn selection_without_kid_needs_exactly_one_candidate() {
+    let (one, _) = set(&[rs256().jwk()]);
+    assert!(one.select(None, Algorithm::RS256).is_ok());
+    assert_eq!(one.select(None, Algorithm::PS256).unwrap_err(), Rejection::KeyAlgorithmMismatch);
+
+    let other = TestKey::generate(Algorithm::ES256, "es256-2");
+    let (two, _) = set(&[key_for(Algorithm::ES256).jwk(), other.jwk(), rs256().jwk()]);
+    assert_eq!(two.select(None, Algorithm::ES256).unwrap_err(), Rejection::MissingKeyId);
+    assert!(two.select(None, Algorithm::RS256).is_ok(), "one RS256 key among them");
+    assert_eq!(two.select(None, Algorithm::EdDSA).unwrap_err(), Rejection::MissingKeyId);
+}
+
+#[test]
+fn keys_configured_without_kid_serve_unknown_kids() {
+    let (keys, _) = set(&[without(rs256().jwk(), "kid"), key_for(Algorithm::ES256).jwk()]);
+    assert!(keys.select(Some("anything"), Algorithm::RS256).is_ok());
+    assert_eq!(keys.select(Some("anything"), Algorithm::ES384).unwrap_err(), Rejection::UnknownKey);
+    // A kid that names a key still selects only that key.
+    assert_eq!(keys.select(Some("es256-1"), Algorithm::RS256).unwrap_err(), Rejection::KeyAlgorithmMismatch);
+}
+
+#[test]
+fn shared_kids_are_unusable_and_exact_duplicates_collapse() {
+    let (keys, problems) = set(&[rs256().jwk(), rs256().jwk()]);
+    assert!(problems.is_empty());
+    assert_eq!(keys.len(), 1);
+
+    let impostor = with(key_for(Algorithm::PS256).jwk(), "kid", json!("rs256-1"));
+    let (keys, problems) = set(&[rs256().jwk(), impostor, key_for(Algorithm::ES256).jwk()]);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys.select(Some("rs256-1"), Algorithm::RS256).unwrap_err(), Rejection::UnknownKey);
+    assert_eq!(keys.select(Some("rs256-1"), Algorithm::PS256).unwrap_err(), Rejection::UnknownKey);
+}
+
+#[test]
+fn verification_uses_the_bound_algorithm() {
+    let key = load(&rs256().jwk(), &Algorithm::ALL).unwrap();
+    let message = b"header.payload";
+    let signature = rs256().sign(message);
+    assert!(key.verify(message, &signature));
+    assert!(!key.verify(b"header.payloaD", &signature));
+    assert!(!key.verify(message, &signature[1..]));
+    assert!(!key.verify(message, &[]));
+}
+
+mod pem_keys {
+    use super::*;
+    use aws_lc_rs::signature::KeyPair;
+
+    fn pem(label: &str, der: &[u8]) -> String {
+        let body = base64_simd::STANDARD.encode_to_string(der);
+        format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
+    }
+
+    #[test]
+    fn spki_and_pkcs1_public_keys_load() {
+        for alg in Algorithm::ALL {
+            let key = parse_pem(&key_for(alg).public_pem(), alg, Some("p")).unwrap();
+            assert_eq!((key.alg, key.kid.as_deref()), (alg, Some("p")));
+        }
+        // PKCS#1 `RSA PUBLIC KEY`, as some tools write it.
+        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let pkcs1 = pem("RSA PUBLIC KEY", pair.public_key().as_ref());
+        assert!(parse_pem(&pkcs1, Algorithm::RS256, None).is_ok());
+        assert!(parse_pem(&pkcs1, Algorithm::ES256, None).unwrap_err().contains("RSA key cannot"));
+    }
+
+    #[test]
+    fn wrong_kinds_of_pem_are_refused() {
+        let es256 = key_for(Algorithm::ES256).public_pem();
+        assert!(parse_pem(&es256, Algorithm::ES384, None).unwrap_err().contains("wrong key type or curve"));
+        assert!(parse_pem(&es256, Algorithm::RS256, None).is_err());
+        assert!(parse_pem(&rs256().public_pem(), Algorithm::ES256, None).is_err());
+        let private = pem("PRIVATE KEY", &[0x30, 0x00]);
+        assert!(parse_pem(&private, Algorithm::RS256, None).unwrap_err().contains("private key"));
+        let cert = pem("CERTIFICATE", &[0x30, 0x00]);
+        assert!(parse_pem(&cert, Algorithm::RS256, None).unwrap_err().contains("not a public key"));
+        assert!(parse_pem("garbage", Algorithm::RS256, None).unwrap_err().contains("not a PEM"));
+        let small = pem("PUBLIC KEY", &[0x30, 0x03, 0x02, 0x01, 0x01]);
+        assert!(parse_pem(&small, Algorithm::RS256, None).is_err());
+    }
+}
