@@ -141,20 +141,12 @@ impl Requirement {
     /// The scopes named anywhere in the requirement, each once, in order: requesting all of
     /// them is enough for its scope part. This is what a challenge's `scope` lists.
     pub fn scopes(&self) -> impl Iterator<Item = &str> + '_ {
-        let all = self.any_of.iter().flat_map(|g| g.scopes.iter());
-        all.clone()
-            .enumerate()
-            .filter(move |(i, s)| !all.clone().take(*i).any(|t| t == *s))
-            .map(|(_, s)| &**s)
+        distinct(self.any_of.iter().flat_map(|g| g.scopes.iter()))
     }
 
     /// The roles named anywhere in the requirement, each once, in order.
     pub fn roles(&self) -> impl Iterator<Item = &str> + '_ {
-        let all = self.any_of.iter().flat_map(|g| g.roles.iter());
-        all.clone()
-            .enumerate()
-            .filter(move |(i, r)| !all.clone().take(*i).any(|t| t == *r))
-            .map(|(_, r)| &**r)
+        distinct(self.any_of.iter().flat_map(|g| g.roles.iter()))
     }
 
     /// A requirement that can never be met or that requires nothing.
@@ -174,6 +166,17 @@ impl Requirement {
         }
         None
     }
+}
+
+/// Each name once, at its first place. Requirements are short, so a scan beats a set.
+fn distinct<'a>(
+    names: impl Iterator<Item = &'a Box<str>> + Clone + 'a,
+) -> impl Iterator<Item = &'a str> + 'a {
+    let earlier = names.clone();
+    names
+        .enumerate()
+        .filter(move |(i, name)| !earlier.clone().take(*i).any(|e| e == *name))
+        .map(|(_, name)| &**name)
 }
 
 impl Grant {

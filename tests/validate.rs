@@ -12,11 +12,16 @@ use tokengate::{
 };
 
 fn issuer(keys: &[&TestKey]) -> IssuerProfile {
-    IssuerProfile::new(ISSUER).audience(AUDIENCE).jwks(jwks(keys))
+    IssuerProfile::new(ISSUER)
+        .audience(AUDIENCE)
+        .jwks(jwks(keys))
 }
 
 fn gate(profile: IssuerProfile) -> Gate {
-    Gate::builder().issuer(profile).build().expect("valid configuration")
+    Gate::builder()
+        .issuer(profile)
+        .build()
+        .expect("valid configuration")
 }
 
 fn validate(gate: &Gate, token: &str) -> Result<std::sync::Arc<tokengate::Claims>, Rejection> {
@@ -73,7 +78,11 @@ fn a_pem_key_without_kid_serves_tokens_with_or_without_kid() {
     let no_kid = key.token_with_header(&json!({"alg": "RS256", "typ": "JWT"}), &valid_claims());
     assert_eq!(code(&gate, &no_kid), "accepted");
     let other = key_for(Algorithm::RS256).token(&valid_claims());
-    assert_eq!(code(&gate, &other), "invalid_signature", "a kid-less key is still only that key");
+    assert_eq!(
+        code(&gate, &other),
+        "invalid_signature",
+        "a kid-less key is still only that key"
+    );
 }
 
 #[test]
@@ -83,26 +92,56 @@ fn tokens_minted_by_jsonwebtoken_validate() {
     let cases: Vec<(jsonwebtoken::Algorithm, jsonwebtoken::EncodingKey, Value)> = {
         let mut cases = Vec::new();
         for (alg, signing, crv, size) in [
-            (jsonwebtoken::Algorithm::ES256, &signature::ECDSA_P256_SHA256_FIXED_SIGNING, "P-256", 32),
-            (jsonwebtoken::Algorithm::ES384, &signature::ECDSA_P384_SHA384_FIXED_SIGNING, "P-384", 48),
+            (
+                jsonwebtoken::Algorithm::ES256,
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                "P-256",
+                32,
+            ),
+            (
+                jsonwebtoken::Algorithm::ES384,
+                &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+                "P-384",
+                48,
+            ),
         ] {
             let pkcs8 = EcdsaKeyPair::generate_pkcs8(signing, &rng).unwrap();
-            let point = EcdsaKeyPair::from_pkcs8(signing, pkcs8.as_ref()).unwrap().public_key().as_ref().to_vec();
+            let point = EcdsaKeyPair::from_pkcs8(signing, pkcs8.as_ref())
+                .unwrap()
+                .public_key()
+                .as_ref()
+                .to_vec();
             let jwk = json!({"kty": "EC", "crv": crv, "kid": "jwt", "x": common::b64(&point[1..1 + size]),
                              "y": common::b64(&point[1 + size..])});
-            cases.push((alg, jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()), jwk));
+            cases.push((
+                alg,
+                jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
+                jwk,
+            ));
         }
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
-        let public = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap().public_key().as_ref().to_vec();
+        let public = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+            .unwrap()
+            .public_key()
+            .as_ref()
+            .to_vec();
         let jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": "jwt", "x": common::b64(public)});
-        cases.push((jsonwebtoken::Algorithm::EdDSA, jsonwebtoken::EncodingKey::from_ed_der(pkcs8.as_ref()), jwk));
+        cases.push((
+            jsonwebtoken::Algorithm::EdDSA,
+            jsonwebtoken::EncodingKey::from_ed_der(pkcs8.as_ref()),
+            jwk,
+        ));
         cases
     };
     for (alg, encoding_key, jwk) in cases {
         let mut header = jsonwebtoken::Header::new(alg);
         header.kid = Some("jwt".into());
         let token = jsonwebtoken::encode(&header, &valid_claims(), &encoding_key).unwrap();
-        let gate = gate(IssuerProfile::new(ISSUER).audience(AUDIENCE).jwks(json!({"keys": [jwk]}).to_string()));
+        let gate = gate(
+            IssuerProfile::new(ISSUER)
+                .audience(AUDIENCE)
+                .jwks(json!({"keys": [jwk]}).to_string()),
+        );
         assert_eq!(code(&gate, &token), "accepted", "{alg:?}");
     }
 }
@@ -119,7 +158,11 @@ fn build_reports_every_problem_at_once() {
                 .max_token_age(Duration::ZERO)
                 .jwks("{not json"),
         )
-        .issuer(IssuerProfile::new("https://b/").audience("x").jwks(jwks(&[rs256()])))
+        .issuer(
+            IssuerProfile::new("https://b/")
+                .audience("x")
+                .jwks(jwks(&[rs256()])),
+        )
         .max_token_size(10)
         .require(Requirement::any_scope(Vec::<String>::new()))
         .build()
@@ -140,10 +183,22 @@ fn build_reports_every_problem_at_once() {
         "no alternative",
     ];
     for needle in expect {
-        assert!(problems.iter().any(|p| p.contains(needle)), "no problem mentions {needle:?}: {problems:#?}");
+        assert!(
+            problems.iter().any(|p| p.contains(needle)),
+            "no problem mentions {needle:?}: {problems:#?}"
+        );
     }
-    assert!(err.to_string().starts_with("invalid tokengate configuration"));
-    assert!(Gate::builder().build().unwrap_err().problems().any(|p| p == "no issuer configured"));
+    assert!(
+        err.to_string()
+            .starts_with("invalid tokengate configuration")
+    );
+    assert!(
+        Gate::builder()
+            .build()
+            .unwrap_err()
+            .problems()
+            .any(|p| p == "no issuer configured")
+    );
 }
 
 #[test]
@@ -155,11 +210,18 @@ fn a_key_set_without_usable_keys_is_a_configuration_error() {
         jwk
     };
     let err = Gate::builder()
-        .issuer(IssuerProfile::new(ISSUER).audience(AUDIENCE).jwks(json!({"keys": [small_rsa]}).to_string()))
+        .issuer(
+            IssuerProfile::new(ISSUER)
+                .audience(AUDIENCE)
+                .jwks(json!({"keys": [small_rsa]}).to_string()),
+        )
         .build()
         .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("no usable key") && text.contains("2048"), "{text}");
+    assert!(
+        text.contains("no usable key") && text.contains("2048"),
+        "{text}"
+    );
     let err = Gate::builder()
         .issuer(
             IssuerProfile::new(ISSUER)
@@ -169,13 +231,25 @@ fn a_key_set_without_usable_keys_is_a_configuration_error() {
         )
         .build()
         .unwrap_err();
-    assert!(err.problems().any(|p| p.contains("not an allowed algorithm")), "{err}");
+    assert!(
+        err.problems()
+            .any(|p| p.contains("not an allowed algorithm")),
+        "{err}"
+    );
     let err = Gate::builder()
-        .issuer(IssuerProfile::new(ISSUER).audience(AUDIENCE).require_claim("sub"))
+        .issuer(
+            IssuerProfile::new(ISSUER)
+                .audience(AUDIENCE)
+                .require_claim("sub"),
+        )
         .require(Requirement::all_scopes(Vec::<String>::new()))
         .build()
         .unwrap_err();
-    assert!(err.problems().any(|p| p.contains("names no scope and no role")), "{err}");
+    assert!(
+        err.problems()
+            .any(|p| p.contains("names no scope and no role")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -194,15 +268,36 @@ fn issuers_are_matched_exactly_and_keys_stay_with_their_issuer() {
         .unwrap();
     assert_eq!(code(&gate, &x.token(&valid_claims())), "accepted");
     for iss in ["https://accounts.example.org", "accounts.example.org"] {
-        assert_eq!(code(&gate, &y.token(&with(valid_claims(), json!({"iss": iss})))), "accepted", "{iss}");
+        assert_eq!(
+            code(&gate, &y.token(&with(valid_claims(), json!({"iss": iss})))),
+            "accepted",
+            "{iss}"
+        );
         // X's key does not speak for Y (RFC 8725 §3.8).
-        assert_eq!(code(&gate, &x.token(&with(valid_claims(), json!({"iss": iss})))), "unknown_key", "{iss}");
+        assert_eq!(
+            code(&gate, &x.token(&with(valid_claims(), json!({"iss": iss})))),
+            "unknown_key",
+            "{iss}"
+        );
     }
-    for iss in ["https://issuer.example.com", "HTTPS://issuer.example.com/", "https://issuer.example.com//"] {
-        assert_eq!(code(&gate, &x.token(&with(valid_claims(), json!({"iss": iss})))), "untrusted_issuer", "{iss}");
+    for iss in [
+        "https://issuer.example.com",
+        "HTTPS://issuer.example.com/",
+        "https://issuer.example.com//",
+    ] {
+        assert_eq!(
+            code(&gate, &x.token(&with(valid_claims(), json!({"iss": iss})))),
+            "untrusted_issuer",
+            "{iss}"
+        );
     }
     let err = validate(&gate, &x.token(&with(valid_claims(), json!({"iss": null})))).unwrap_err();
-    assert_eq!(err, Rejection::MissingClaim { claim: "iss".into() });
+    assert_eq!(
+        err,
+        Rejection::MissingClaim {
+            claim: "iss".into()
+        }
+    );
 }
 
 #[test]
@@ -212,7 +307,10 @@ fn the_algorithm_allowlist_is_per_issuer() {
     assert_eq!(code(&gate, &key.token(&valid_claims())), "accepted");
     let ps = key_for(Algorithm::PS256);
     let gate = gate_with_two(&[Algorithm::RS256]);
-    assert_eq!(code(&gate, &ps.token(&valid_claims())), "unsupported_algorithm");
+    assert_eq!(
+        code(&gate, &ps.token(&valid_claims())),
+        "unsupported_algorithm"
+    );
 
     fn gate_with_two(algs: &[Algorithm]) -> Gate {
         let profile = IssuerProfile::new(ISSUER)
@@ -226,38 +324,119 @@ fn the_algorithm_allowlist_is_per_issuer() {
 #[test]
 fn audiences_match_exactly_any_of_them() {
     let key = rs256();
-    let gate = gate(issuer(&[key]).audiences(["api://second", "6e74172b-be56-4843-9ff4-e66a39bb12e3"]));
-    for aud in [json!(AUDIENCE), json!("api://second"), json!(["other", AUDIENCE]), json!(["6e74172b-be56-4843-9ff4-e66a39bb12e3"])] {
-        assert_eq!(code(&gate, &key.token(&with(valid_claims(), json!({"aud": aud})))), "accepted", "{aud}");
+    let gate =
+        gate(issuer(&[key]).audiences(["api://second", "6e74172b-be56-4843-9ff4-e66a39bb12e3"]));
+    for aud in [
+        json!(AUDIENCE),
+        json!("api://second"),
+        json!(["other", AUDIENCE]),
+        json!(["6e74172b-be56-4843-9ff4-e66a39bb12e3"]),
+    ] {
+        assert_eq!(
+            code(
+                &gate,
+                &key.token(&with(valid_claims(), json!({"aud": aud})))
+            ),
+            "accepted",
+            "{aud}"
+        );
     }
-    for aud in [json!("api://orders/"), json!("API://ORDERS"), json!("api://order"), json!([]), json!(["other"])] {
-        assert_eq!(code(&gate, &key.token(&with(valid_claims(), json!({"aud": aud})))), "invalid_audience", "{aud}");
+    for aud in [
+        json!("api://orders/"),
+        json!("API://ORDERS"),
+        json!("api://order"),
+        json!([]),
+        json!(["other"]),
+    ] {
+        assert_eq!(
+            code(
+                &gate,
+                &key.token(&with(valid_claims(), json!({"aud": aud})))
+            ),
+            "invalid_audience",
+            "{aud}"
+        );
     }
-    let missing = validate(&gate, &key.token(&with(valid_claims(), json!({"aud": null})))).unwrap_err();
-    assert_eq!(missing, Rejection::MissingClaim { claim: "aud".into() });
+    let missing = validate(
+        &gate,
+        &key.token(&with(valid_claims(), json!({"aud": null}))),
+    )
+    .unwrap_err();
+    assert_eq!(
+        missing,
+        Rejection::MissingClaim {
+            claim: "aud".into()
+        }
+    );
 }
 
 #[test]
 fn leeway_applies_to_exp_nbf_and_iat() {
     let key = rs256();
     let now = 1_800_000_000;
-    let check = |gate: &Gate, claims: Value| match ready(gate.validate_at(&key.token(&claims), at(now))) {
-        Ok(_) => "accepted",
-        Err(r) => r.code(),
-    };
+    let check =
+        |gate: &Gate, claims: Value| match ready(gate.validate_at(&key.token(&claims), at(now))) {
+            Ok(_) => "accepted",
+            Err(r) => r.code(),
+        };
     let base = json!({"iss": ISSUER, "aud": AUDIENCE});
-    for (leeway, gate) in [(60, gate(issuer(&[key]))), (300, gate(issuer(&[key]).leeway(Duration::from_secs(300))))] {
-        assert_eq!(check(&gate, with(base.clone(), json!({"exp": now - leeway + 1}))), "accepted");
-        assert_eq!(check(&gate, with(base.clone(), json!({"exp": now - leeway}))), "token_expired");
-        assert_eq!(check(&gate, with(base.clone(), json!({"exp": now + 10, "nbf": now + leeway}))), "accepted");
-        assert_eq!(check(&gate, with(base.clone(), json!({"exp": now + 10, "nbf": now + leeway + 1}))), "token_not_yet_valid");
-        assert_eq!(check(&gate, with(base.clone(), json!({"exp": now + 10, "iat": now + leeway}))), "accepted");
-        assert_eq!(check(&gate, with(base.clone(), json!({"exp": now + 10, "iat": now + leeway + 1}))), "issued_in_future");
+    for (leeway, gate) in [
+        (60, gate(issuer(&[key]))),
+        (300, gate(issuer(&[key]).leeway(Duration::from_secs(300)))),
+    ] {
+        assert_eq!(
+            check(&gate, with(base.clone(), json!({"exp": now - leeway + 1}))),
+            "accepted"
+        );
+        assert_eq!(
+            check(&gate, with(base.clone(), json!({"exp": now - leeway}))),
+            "token_expired"
+        );
+        assert_eq!(
+            check(
+                &gate,
+                with(base.clone(), json!({"exp": now + 10, "nbf": now + leeway}))
+            ),
+            "accepted"
+        );
+        assert_eq!(
+            check(
+                &gate,
+                with(
+                    base.clone(),
+                    json!({"exp": now + 10, "nbf": now + leeway + 1})
+                )
+            ),
+            "token_not_yet_valid"
+        );
+        assert_eq!(
+            check(
+                &gate,
+                with(base.clone(), json!({"exp": now + 10, "iat": now + leeway}))
+            ),
+            "accepted"
+        );
+        assert_eq!(
+            check(
+                &gate,
+                with(
+                    base.clone(),
+                    json!({"exp": now + 10, "iat": now + leeway + 1})
+                )
+            ),
+            "issued_in_future"
+        );
     }
     // Fractional NumericDates are JSON numbers too (RFC 7519 §2).
     let gate = gate(issuer(&[key]).leeway(Duration::ZERO));
-    assert_eq!(check(&gate, with(base.clone(), json!({"exp": now as f64 + 0.5}))), "accepted");
-    assert_eq!(check(&gate, with(base.clone(), json!({"exp": now as f64 - 0.5}))), "token_expired");
+    assert_eq!(
+        check(&gate, with(base.clone(), json!({"exp": now as f64 + 0.5}))),
+        "accepted"
+    );
+    assert_eq!(
+        check(&gate, with(base.clone(), json!({"exp": now as f64 - 0.5}))),
+        "token_expired"
+    );
 }
 
 #[test]
@@ -270,28 +449,60 @@ fn maximum_token_age() {
         Err(r) => r.code(),
     };
     let base = json!({"iss": ISSUER, "aud": AUDIENCE, "exp": now + 600});
-    assert_eq!(check(with(base.clone(), json!({"iat": now - 3600 - 60}))), "accepted");
-    assert_eq!(check(with(base.clone(), json!({"iat": now - 3600 - 61}))), "token_too_old");
+    assert_eq!(
+        check(with(base.clone(), json!({"iat": now - 3600 - 60}))),
+        "accepted"
+    );
+    assert_eq!(
+        check(with(base.clone(), json!({"iat": now - 3600 - 61}))),
+        "token_too_old"
+    );
     let err = ready(gate.validate_at(&key.token(&base), at(now))).unwrap_err();
-    assert_eq!(err, Rejection::MissingClaim { claim: "iat".into() });
+    assert_eq!(
+        err,
+        Rejection::MissingClaim {
+            claim: "iat".into()
+        }
+    );
 }
 
 #[test]
 fn required_claims() {
     let key = rs256();
-    let gate = gate(issuer(&[key]).require_claim("sub").require_claim("x-tenant"));
+    let gate = gate(
+        issuer(&[key])
+            .require_claim("sub")
+            .require_claim("x-tenant"),
+    );
     let claims = with(valid_claims(), json!({"x-tenant": "t1"}));
     assert_eq!(code(&gate, &key.token(&claims)), "accepted");
     let err = validate(&gate, &key.token(&valid_claims())).unwrap_err();
-    assert_eq!(err, Rejection::MissingClaim { claim: "x-tenant".into() });
-    assert_eq!(err.description(), "The access token lacks a required claim: x-tenant.");
+    assert_eq!(
+        err,
+        Rejection::MissingClaim {
+            claim: "x-tenant".into()
+        }
+    );
+    assert_eq!(
+        err.description(),
+        "The access token lacks a required claim: x-tenant."
+    );
     // `null` counts as absent.
-    let err = validate(&gate, &key.token(&with(claims.clone(), json!({"x-tenant": Value::Null})))).unwrap_err();
+    let err = validate(
+        &gate,
+        &key.token(&with(claims.clone(), json!({"x-tenant": Value::Null}))),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "missing_claim");
     let mut null_tenant = claims;
     null_tenant["x-tenant"] = Value::Null;
     let err = validate(&gate, &key.token(&null_tenant)).unwrap_err();
-    assert_eq!(err, Rejection::MissingClaim { claim: "x-tenant".into() });
+    assert_eq!(
+        err,
+        Rejection::MissingClaim {
+            claim: "x-tenant".into()
+        }
+    );
 }
 
 #[test]
@@ -300,29 +511,68 @@ fn the_rfc9068_profile() {
     let gate = gate(issuer(&[key]).token_profile(TokenProfile::Rfc9068));
     let header = json!({"alg": "RS256", "kid": key.kid, "typ": "at+jwt"});
     let claims = with(valid_claims(), json!({"client_id": "app", "jti": "id-1"}));
-    assert_eq!(code(&gate, &key.token_with_header(&header, &claims)), "accepted");
+    assert_eq!(
+        code(&gate, &key.token_with_header(&header, &claims)),
+        "accepted"
+    );
     let media_type = json!({"alg": "RS256", "kid": key.kid, "typ": "application/AT+JWT"});
-    assert_eq!(code(&gate, &key.token_with_header(&media_type, &claims)), "accepted");
-    assert_eq!(code(&gate, &key.token(&claims)), "invalid_token_type", "typ JWT");
+    assert_eq!(
+        code(&gate, &key.token_with_header(&media_type, &claims)),
+        "accepted"
+    );
+    assert_eq!(
+        code(&gate, &key.token(&claims)),
+        "invalid_token_type",
+        "typ JWT"
+    );
     let untyped = json!({"alg": "RS256", "kid": key.kid});
-    assert_eq!(code(&gate, &key.token_with_header(&untyped, &claims)), "invalid_token_type");
+    assert_eq!(
+        code(&gate, &key.token_with_header(&untyped, &claims)),
+        "invalid_token_type"
+    );
     for missing in ["sub", "client_id", "iat", "jti"] {
-        let err = validate(&gate, &key.token_with_header(&header, &with(claims.clone(), json!({missing: null})))).unwrap_err();
-        assert_eq!(err, Rejection::MissingClaim { claim: missing.into() }, "{missing}");
+        let err = validate(
+            &gate,
+            &key.token_with_header(&header, &with(claims.clone(), json!({missing: null}))),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            Rejection::MissingClaim {
+                claim: missing.into()
+            },
+            "{missing}"
+        );
     }
     let array_scope = with(claims.clone(), json!({"scope": ["a", "b"]}));
-    assert_eq!(code(&gate, &key.token_with_header(&header, &array_scope)), "malformed_claims");
+    assert_eq!(
+        code(&gate, &key.token_with_header(&header, &array_scope)),
+        "malformed_claims"
+    );
     // The default profile accepts all of these.
     let lenient = self::gate(issuer(&[key]));
-    assert_eq!(code(&lenient, &key.token_with_header(&header, &array_scope)), "accepted");
-    assert_eq!(code(&lenient, &key.token_with_header(&untyped, &valid_claims())), "accepted");
+    assert_eq!(
+        code(&lenient, &key.token_with_header(&header, &array_scope)),
+        "accepted"
+    );
+    assert_eq!(
+        code(&lenient, &key.token_with_header(&untyped, &valid_claims())),
+        "accepted"
+    );
 }
 
 #[test]
 fn requirements_scopes_and_roles() {
     let key = rs256();
     let gate = gate(issuer(&[key]));
-    let claims = validate(&gate, &key.token(&with(valid_claims(), json!({"scope": "a b", "roles": ["R1", "R2"]})))).unwrap();
+    let claims = validate(
+        &gate,
+        &key.token(&with(
+            valid_claims(),
+            json!({"scope": "a b", "roles": ["R1", "R2"]}),
+        )),
+    )
+    .unwrap();
     let met = [
         Requirement::scope("a"),
         Requirement::all_scopes(["a", "b"]),
@@ -331,7 +581,9 @@ fn requirements_scopes_and_roles() {
         Requirement::all_roles(["R1", "R2"]),
         Requirement::any_role(["R9", "R2"]),
         Requirement::scope("z").or(Requirement::role("R2")),
-        Requirement::scope("c").or(Requirement::all_scopes(["a", "b"])).or(Requirement::role("x")),
+        Requirement::scope("c")
+            .or(Requirement::all_scopes(["a", "b"]))
+            .or(Requirement::role("x")),
     ];
     for requirement in &met {
         assert!(requirement.check(&claims).is_ok(), "{requirement:?}");
@@ -371,9 +623,16 @@ fn a_gate_requirement_applies_to_every_token() {
         .build()
         .unwrap();
     assert_eq!(code(&gate, &key.token(&valid_claims())), "accepted");
-    let err = validate(&gate, &key.token(&with(valid_claims(), json!({"scope": "orders.write"})))).unwrap_err();
+    let err = validate(
+        &gate,
+        &key.token(&with(valid_claims(), json!({"scope": "orders.write"}))),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), "insufficient_scope");
-    assert_eq!(err.requirement().unwrap().scopes().collect::<Vec<_>>(), ["orders.read"]);
+    assert_eq!(
+        err.requirement().unwrap().scopes().collect::<Vec<_>>(),
+        ["orders.read"]
+    );
 }
 
 #[test]
@@ -382,8 +641,10 @@ fn claims_are_normalized() {
     let gate = gate(issuer(&[key]));
     let claims = validate(
         &gate,
-        &key.token(&json!({"iss": ISSUER, "aud": [AUDIENCE, "other"], "exp": now() + 60, "sub": "app-1",
-                           "azp": "app-1", "tid": "t", "oid": "o", "scp": "a  b", "roles": ["r"]})),
+        &key.token(
+            &json!({"iss": ISSUER, "aud": [AUDIENCE, "other"], "exp": now() + 60, "sub": "app-1",
+                           "azp": "app-1", "tid": "t", "oid": "o", "scp": "a  b", "roles": ["r"]}),
+        ),
     )
     .unwrap();
     assert_eq!(claims.issuer(), ISSUER);
@@ -393,19 +654,32 @@ fn claims_are_normalized() {
     assert_eq!(claims.scopes().collect::<Vec<_>>(), ["a", "b"]);
     assert!(claims.json().starts_with('{'));
     let debug = format!("{claims:?}");
-    assert!(!debug.contains("app-1") && !debug.contains(ISSUER), "{debug}");
+    assert!(
+        !debug.contains("app-1") && !debug.contains(ISSUER),
+        "{debug}"
+    );
 }
 
 #[test]
 fn the_size_cap_is_checked_first_and_configurable() {
     let key = rs256();
-    let big = with(valid_claims(), json!({"groups": vec!["00000000-0000-0000-0000-000000000000"; 2000]}));
+    let big = with(
+        valid_claims(),
+        json!({"groups": vec!["00000000-0000-0000-0000-000000000000"; 2000]}),
+    );
     let token = key.token(&big);
     assert!(token.len() > 64 * 1024);
     let default = gate(issuer(&[key]));
     assert_eq!(code(&default, &token), "token_too_large");
-    assert_eq!(code(&default, &"x".repeat(64 * 1024 + 1)), "token_too_large");
-    let large = Gate::builder().issuer(issuer(&[key])).max_token_size(256 * 1024).build().unwrap();
+    assert_eq!(
+        code(&default, &"x".repeat(64 * 1024 + 1)),
+        "token_too_large"
+    );
+    let large = Gate::builder()
+        .issuer(issuer(&[key]))
+        .max_token_size(256 * 1024)
+        .build()
+        .unwrap();
     assert_eq!(code(&large, &token), "accepted");
 }
 

@@ -25,9 +25,18 @@ fn registered_claims() {
     assert_eq!(c.issuer(), "https://i/");
     assert_eq!(c.subject(), Some("s"));
     assert_eq!(c.audiences().collect::<Vec<_>>(), ["a", "b"]);
-    assert_eq!(c.expires_at(), UNIX_EPOCH + Duration::from_secs(1_700_000_600));
-    assert_eq!(c.not_before(), Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
-    assert_eq!(c.issued_at(), Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_500)));
+    assert_eq!(
+        c.expires_at(),
+        UNIX_EPOCH + Duration::from_secs(1_700_000_600)
+    );
+    assert_eq!(
+        c.not_before(),
+        Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+    );
+    assert_eq!(
+        c.issued_at(),
+        Some(UNIX_EPOCH + Duration::from_millis(1_700_000_000_500))
+    );
     assert_eq!((c.tenant_id(), c.object_id()), (Some("t"), Some("o")));
     let single = claims(r#"{"iss":"i","aud":"only"}"#);
     assert_eq!(single.audiences().collect::<Vec<_>>(), ["only"]);
@@ -36,7 +45,9 @@ fn registered_claims() {
 
 #[test]
 fn escaped_strings_are_unescaped() {
-    let c = claims(r#"{"iss":"https:\/\/i\/","sub":"caf\u00e9","aud":["\"q\"","plain"],"scp":"a\u0020b"}"#);
+    let c = claims(
+        r#"{"iss":"https:\/\/i\/","sub":"caf\u00e9","aud":["\"q\"","plain"],"scp":"a\u0020b"}"#,
+    );
     assert_eq!(c.issuer(), "https://i/");
     assert_eq!(c.subject(), Some("café"));
     assert_eq!(c.audiences().collect::<Vec<_>>(), ["\"q\"", "plain"]);
@@ -50,7 +61,10 @@ fn scopes_from_scope_or_scp() {
     // Okta's array form.
     assert_eq!(scopes(&claims(r#"{"scp":["x","y"]}"#)), ["x", "y"]);
     // RFC 9068's `scope` wins over `scp` when both are present.
-    assert_eq!(scopes(&claims(r#"{"scp":"entra","scope":"standard"}"#)), ["standard"]);
+    assert_eq!(
+        scopes(&claims(r#"{"scp":"entra","scope":"standard"}"#)),
+        ["standard"]
+    );
     assert!(scopes(&claims(r#"{"iss":"i"}"#)).is_empty());
     let c = claims(r#"{"scp":"files.read.all xfiles.read"}"#);
     assert!(c.has_scope("files.read.all"));
@@ -71,8 +85,14 @@ fn roles() {
 
 #[test]
 fn client_id_precedence() {
-    assert_eq!(claims(r#"{"client_id":"c","azp":"a","appid":"p","cid":"o"}"#).client_id(), Some("c"));
-    assert_eq!(claims(r#"{"azp":"a","appid":"p","cid":"o"}"#).client_id(), Some("a"));
+    assert_eq!(
+        claims(r#"{"client_id":"c","azp":"a","appid":"p","cid":"o"}"#).client_id(),
+        Some("c")
+    );
+    assert_eq!(
+        claims(r#"{"azp":"a","appid":"p","cid":"o"}"#).client_id(),
+        Some("a")
+    );
     assert_eq!(claims(r#"{"appid":"p","cid":"o"}"#).client_id(), Some("p"));
     assert_eq!(claims(r#"{"cid":"o"}"#).client_id(), Some("o"));
     assert_eq!(claims(r#"{"iss":"i"}"#).client_id(), None);
@@ -83,10 +103,19 @@ fn token_kind_rules() {
     let kind = |json: &str| claims(json).token_kind();
     // 1. Entra's optional `idtyp` is authoritative.
     assert_eq!(kind(r#"{"idtyp":"app","scp":"x"}"#), TokenKind::App);
-    assert_eq!(kind(r#"{"idtyp":"user","sub":"s","oid":"s"}"#), TokenKind::User);
+    assert_eq!(
+        kind(r#"{"idtyp":"user","sub":"s","oid":"s"}"#),
+        TokenKind::User
+    );
     // 2. Entra app-only: sub == oid. RFC 9068 client credentials: sub == client id.
-    assert_eq!(kind(r#"{"sub":"s","oid":"s","roles":["r"]}"#), TokenKind::App);
-    assert_eq!(kind(r#"{"sub":"c","client_id":"c","scope":"x"}"#), TokenKind::App);
+    assert_eq!(
+        kind(r#"{"sub":"s","oid":"s","roles":["r"]}"#),
+        TokenKind::App
+    );
+    assert_eq!(
+        kind(r#"{"sub":"c","client_id":"c","scope":"x"}"#),
+        TokenKind::App
+    );
     assert_eq!(kind(r#"{"sub":"c","cid":"c","scp":["x"]}"#), TokenKind::App);
     // 3. Delegated scopes in `scp`.
     assert_eq!(kind(r#"{"sub":"u","oid":"o","scp":"x"}"#), TokenKind::User);
@@ -98,11 +127,16 @@ fn token_kind_rules() {
 
 #[test]
 fn debug_never_prints_claim_values() {
-    let c = claims(r#"{"iss":"https://secret-issuer/","sub":"secret-sub","client_id":"secret-client",
-                      "tid":"secret-tenant","scope":"secret.scope","roles":["secret-role"],"email":"secret@x"}"#);
+    let c = claims(
+        r#"{"iss":"https://secret-issuer/","sub":"secret-sub","client_id":"secret-client",
+                      "tid":"secret-tenant","scope":"secret.scope","roles":["secret-role"],"email":"secret@x"}"#,
+    );
     let debug = format!("{c:?}");
     assert!(!debug.contains("secret"), "{debug}");
-    assert!(debug.contains("scopes: 1") && debug.contains("roles: 1"), "{debug}");
+    assert!(
+        debug.contains("scopes: 1") && debug.contains("roles: 1"),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -116,7 +150,10 @@ fn typed_access() {
     }
     let c = claims(r#"{"sub":"u","groups":["g1","g2"],"ver":"2.0","other":{"x":1}}"#);
     let mine: Mine<'_> = c.deserialize().unwrap();
-    assert_eq!((mine.sub, mine.groups.len(), mine.ver), ("u", 2, Some("2.0")));
+    assert_eq!(
+        (mine.sub, mine.groups.len(), mine.ver),
+        ("u", 2, Some("2.0"))
+    );
     assert!(c.json().contains(r#""other":{"x":1}"#));
 
     #[derive(Debug, serde::Deserialize)]

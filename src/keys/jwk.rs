@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use super::{VerifyingKey, roca, rsa_parameters, verification};
+use super::{VerifyingKey, curve_verification, roca, rsa_parameters};
 use crate::Algorithm;
 use crate::algorithm::KeyFamily;
 use crate::json::{StrictAny, parse_whole};
@@ -140,8 +140,8 @@ pub(crate) fn parse_jwk(json: &str, allowed: &[Algorithm]) -> Result<VerifyingKe
             if x.len() != 32 {
                 return Err(fail("Ed25519 public key is not 32 bytes"));
             }
-            ParsedPublicKey::new(verification(alg), &x)
-                .map_err(|_| fail("Ed25519 public key rejected"))?
+            let params = curve_verification(alg).ok_or_else(|| fail("not an OKP algorithm"))?;
+            ParsedPublicKey::new(params, &x).map_err(|_| fail("Ed25519 public key rejected"))?
         }
     };
     Ok(VerifyingKey {
@@ -277,8 +277,8 @@ fn ec_key(x: &[u8], y: &[u8], alg: Algorithm) -> Result<ParsedPublicKey, String>
     point.push(0x04);
     point.extend_from_slice(x);
     point.extend_from_slice(y);
-    ParsedPublicKey::new(verification(alg), &point)
-        .map_err(|_| "EC point is not on the curve".to_owned())
+    let params = curve_verification(alg).ok_or("not an EC algorithm")?;
+    ParsedPublicKey::new(params, &point).map_err(|_| "EC point is not on the curve".to_owned())
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {

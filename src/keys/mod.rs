@@ -48,23 +48,20 @@ impl fmt::Debug for VerifyingKey {
     }
 }
 
-/// The aws-lc-rs verification parameters for an algorithm. PSS uses a salt as long as the
-/// hash (RFC 7518 §3.5), which is aws-lc-rs's default.
-fn verification(alg: Algorithm) -> &'static dyn VerificationAlgorithm {
-    match alg {
-        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-        Algorithm::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-        Algorithm::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
-        Algorithm::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
-        Algorithm::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+/// The aws-lc-rs parameters for the EC and OKP algorithms (RSA keys are built from their
+/// modulus and exponent with [`rsa_parameters`]).
+fn curve_verification(alg: Algorithm) -> Option<&'static dyn VerificationAlgorithm> {
+    Some(match alg {
         Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
         Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
         Algorithm::ES512 => &signature::ECDSA_P521_SHA512_FIXED,
         Algorithm::EdDSA => &signature::ED25519,
-    }
+        _ => return None,
+    })
 }
 
+/// The aws-lc-rs parameters for the RSA algorithms. PSS uses a salt as long as the hash
+/// (RFC 7518 §3.5), which is aws-lc-rs's default.
 fn rsa_parameters(alg: Algorithm) -> Option<&'static signature::RsaParameters> {
     Some(match alg {
         Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,

@@ -4,7 +4,7 @@ use aws_lc_rs::rsa::PublicKey as RsaPublicKey;
 use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 
 use super::jwk::rsa_key;
-use super::{VerifyingKey, verification};
+use super::{VerifyingKey, curve_verification};
 use crate::Algorithm;
 use crate::algorithm::KeyFamily;
 use crate::jws::MAX_KID_LEN;
@@ -29,7 +29,8 @@ pub(crate) fn parse_pem(
             rsa_key(&parts.n, &parts.e, alg)?
         }
         ("PUBLIC KEY", KeyFamily::Ec(_) | KeyFamily::Okp(_)) => {
-            ParsedPublicKey::new(verification(alg), der)
+            let params = curve_verification(alg).ok_or("not an EC or OKP algorithm")?;
+            ParsedPublicKey::new(params, der)
                 .map_err(|_| format!("not a public key for {alg} (wrong key type or curve)"))?
         }
         ("RSA PUBLIC KEY", _) => return Err(format!("an RSA key cannot be used with {alg}")),

@@ -60,49 +60,118 @@ fn each_key_is_bound_to_its_alg() {
 #[test]
 fn alg_less_keys_take_the_one_allowed_algorithm_that_fits() {
     let rsa = rs256().jwk_without_alg();
-    assert_eq!(load(&rsa, &[Algorithm::RS256]).unwrap().alg, Algorithm::RS256);
-    assert_eq!(load(&rsa, &[Algorithm::PS384, Algorithm::ES256]).unwrap().alg, Algorithm::PS384);
+    assert_eq!(
+        load(&rsa, &[Algorithm::RS256]).unwrap().alg,
+        Algorithm::RS256
+    );
+    assert_eq!(
+        load(&rsa, &[Algorithm::PS384, Algorithm::ES256])
+            .unwrap()
+            .alg,
+        Algorithm::PS384
+    );
     // Several RSA algorithms allowed: binding would be a guess (RFC 8725 §3.1).
-    refused(&rsa, &[Algorithm::RS256, Algorithm::PS256], "allow exactly one");
+    refused(
+        &rsa,
+        &[Algorithm::RS256, Algorithm::PS256],
+        "allow exactly one",
+    );
     refused(&rsa, &Algorithm::ALL, "allow exactly one");
     refused(&rsa, &[Algorithm::ES256], "no algorithm allowed");
     // EC and OKP keys name their curve, which names the algorithm.
-    for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::ES512, Algorithm::EdDSA] {
+    for alg in [
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::ES512,
+        Algorithm::EdDSA,
+    ] {
         let key = load(&key_for(alg).jwk_without_alg(), &Algorithm::ALL).unwrap();
         assert_eq!(key.alg, alg);
     }
-    refused(&key_for(Algorithm::ES256).jwk_without_alg(), &[Algorithm::ES384], "no algorithm allowed");
+    refused(
+        &key_for(Algorithm::ES256).jwk_without_alg(),
+        &[Algorithm::ES384],
+        "no algorithm allowed",
+    );
 }
 
 #[test]
 fn a_key_alg_outside_the_issuer_allowlist_is_refused() {
-    refused(&rs256().jwk(), &[Algorithm::PS256], "not allowed for this issuer");
+    refused(
+        &rs256().jwk(),
+        &[Algorithm::PS256],
+        "not allowed for this issuer",
+    );
 }
 
 #[test]
 fn curve_and_type_must_fit_the_alg() {
     let es256 = key_for(Algorithm::ES256).jwk();
-    refused(&with(es256.clone(), "alg", json!("ES384")), &Algorithm::ALL, "does not fit");
-    refused(&with(es256.clone(), "alg", json!("ES521")), &Algorithm::ALL, "not a supported signature algorithm");
-    refused(&with(es256.clone(), "alg", json!("RS256")), &Algorithm::ALL, "does not fit");
-    refused(&with(es256.clone(), "crv", json!("P-384")), &Algorithm::ALL, "does not fit");
-    refused(&with(es256.clone(), "crv", json!("secp256k1")), &Algorithm::ALL, "unsupported curve");
+    refused(
+        &with(es256.clone(), "alg", json!("ES384")),
+        &Algorithm::ALL,
+        "does not fit",
+    );
+    refused(
+        &with(es256.clone(), "alg", json!("ES521")),
+        &Algorithm::ALL,
+        "not a supported signature algorithm",
+    );
+    refused(
+        &with(es256.clone(), "alg", json!("RS256")),
+        &Algorithm::ALL,
+        "does not fit",
+    );
+    refused(
+        &with(es256.clone(), "crv", json!("P-384")),
+        &Algorithm::ALL,
+        "does not fit",
+    );
+    refused(
+        &with(es256.clone(), "crv", json!("secp256k1")),
+        &Algorithm::ALL,
+        "unsupported curve",
+    );
     refused(&without(es256.clone(), "crv"), &Algorithm::ALL, "no crv");
-    refused(&with(rs256().jwk(), "alg", json!("EdDSA")), &Algorithm::ALL, "does not fit");
-    refused(&with(key_for(Algorithm::EdDSA).jwk(), "crv", json!("Ed448")), &Algorithm::ALL, "unsupported curve");
-    refused(&with(key_for(Algorithm::EdDSA).jwk(), "crv", json!("X25519")), &Algorithm::ALL, "unsupported curve");
+    refused(
+        &with(rs256().jwk(), "alg", json!("EdDSA")),
+        &Algorithm::ALL,
+        "does not fit",
+    );
+    refused(
+        &with(key_for(Algorithm::EdDSA).jwk(), "crv", json!("Ed448")),
+        &Algorithm::ALL,
+        "unsupported curve",
+    );
+    refused(
+        &with(key_for(Algorithm::EdDSA).jwk(), "crv", json!("X25519")),
+        &Algorithm::ALL,
+        "unsupported curve",
+    );
 }
 
 #[test]
 fn ec_points_are_checked() {
     let es256 = key_for(Algorithm::ES256).jwk();
     // Coordinates must be exactly 32 bytes for P-256 (RFC 7518 §6.2.1.2).
-    refused(&with(es256.clone(), "x", json!(b64([1u8; 31]))), &Algorithm::ALL, "32 bytes");
+    refused(
+        &with(es256.clone(), "x", json!(b64([1u8; 31]))),
+        &Algorithm::ALL,
+        "32 bytes",
+    );
     // A point off the curve (y changed) is refused by aws-lc-rs.
     let y = es256["y"].as_str().unwrap();
     let flipped = format!("{}{}", if y.starts_with('A') { "B" } else { "A" }, &y[1..]);
-    refused(&with(es256, "y", json!(flipped)), &Algorithm::ALL, "not on the curve");
-    refused(&with(key_for(Algorithm::EdDSA).jwk(), "x", json!(b64([7u8; 31]))), &Algorithm::ALL, "32 bytes");
+    refused(
+        &with(es256, "y", json!(flipped)),
+        &Algorithm::ALL,
+        "not on the curve",
+    );
+    refused(
+        &with(key_for(Algorithm::EdDSA).jwk(), "x", json!(b64([7u8; 31]))),
+        &Algorithm::ALL,
+        "32 bytes",
+    );
 }
 
 #[test]
@@ -110,15 +179,49 @@ fn symmetric_private_and_encryption_keys_are_refused() {
     let oct = json!({"kty": "oct", "kid": "h", "alg": "HS256", "k": b64(b"secret-secret-secret-secret-32b!")});
     refused(&oct, &Algorithm::ALL, "symmetric");
     for member in ["d", "p", "q", "dp", "dq", "qi", "oth"] {
-        refused(&with(rs256().jwk(), member, json!("AQAB")), &Algorithm::ALL, "private key material");
+        refused(
+            &with(rs256().jwk(), member, json!("AQAB")),
+            &Algorithm::ALL,
+            "private key material",
+        );
     }
-    refused(&with(key_for(Algorithm::ES256).jwk(), "d", json!("AQAB")), &Algorithm::ALL, "private key material");
-    refused(&with(rs256().jwk(), "use", json!("enc")), &Algorithm::ALL, "use is");
-    refused(&with(rs256().jwk(), "use", json!("SIG")), &Algorithm::ALL, "use is");
-    refused(&with(rs256().jwk(), "key_ops", json!(["encrypt"])), &Algorithm::ALL, "verify");
-    refused(&with(rs256().jwk(), "key_ops", json!(["verify", "verify"])), &Algorithm::ALL, "repeats");
-    refused(&with(rs256().jwk(), "key_ops", json!("verify")), &Algorithm::ALL, "wrong type");
-    assert!(load(&with(rs256().jwk(), "key_ops", json!(["sign", "verify"])), &Algorithm::ALL).is_ok());
+    refused(
+        &with(key_for(Algorithm::ES256).jwk(), "d", json!("AQAB")),
+        &Algorithm::ALL,
+        "private key material",
+    );
+    refused(
+        &with(rs256().jwk(), "use", json!("enc")),
+        &Algorithm::ALL,
+        "use is",
+    );
+    refused(
+        &with(rs256().jwk(), "use", json!("SIG")),
+        &Algorithm::ALL,
+        "use is",
+    );
+    refused(
+        &with(rs256().jwk(), "key_ops", json!(["encrypt"])),
+        &Algorithm::ALL,
+        "verify",
+    );
+    refused(
+        &with(rs256().jwk(), "key_ops", json!(["verify", "verify"])),
+        &Algorithm::ALL,
+        "repeats",
+    );
+    refused(
+        &with(rs256().jwk(), "key_ops", json!("verify")),
+        &Algorithm::ALL,
+        "wrong type",
+    );
+    assert!(
+        load(
+            &with(rs256().jwk(), "key_ops", json!(["sign", "verify"])),
+            &Algorithm::ALL
+        )
+        .is_ok()
+    );
     assert!(load(&without(rs256().jwk(), "use"), &Algorithm::ALL).is_ok());
 }
 
@@ -128,15 +231,41 @@ fn rsa_keys_are_checked() {
     let jwk = rs256().jwk();
     // A leading zero octet is not canonical, but the value is the same key.
     let padded = [&[0u8][..], &n].concat();
-    assert!(load(&with(jwk.clone(), "n", json!(b64(&padded))), &Algorithm::ALL).is_ok());
+    assert!(
+        load(
+            &with(jwk.clone(), "n", json!(b64(&padded))),
+            &Algorithm::ALL
+        )
+        .is_ok()
+    );
     // Padding on a key member is tolerated, other base64 damage is not.
     assert!(load(&with(jwk.clone(), "e", json!("AQAB====")), &Algorithm::ALL).is_ok());
-    refused(&with(jwk.clone(), "n", json!("not base64!")), &Algorithm::ALL, "not base64url");
+    refused(
+        &with(jwk.clone(), "n", json!("not base64!")),
+        &Algorithm::ALL,
+        "not base64url",
+    );
     refused(&without(jwk.clone(), "n"), &Algorithm::ALL, "no n");
-    refused(&with(jwk.clone(), "n", json!(b64(&n[..128]))), &Algorithm::ALL, "1024 bits");
-    refused(&with(jwk.clone(), "e", json!(b64([1]))), &Algorithm::ALL, "exponent");
-    refused(&with(jwk.clone(), "e", json!(b64([1, 0]))), &Algorithm::ALL, "exponent");
-    refused(&with(jwk.clone(), "e", json!(b64([1, 0, 0, 0, 1]))), &Algorithm::ALL, "exponent");
+    refused(
+        &with(jwk.clone(), "n", json!(b64(&n[..128]))),
+        &Algorithm::ALL,
+        "1024 bits",
+    );
+    refused(
+        &with(jwk.clone(), "e", json!(b64([1]))),
+        &Algorithm::ALL,
+        "exponent",
+    );
+    refused(
+        &with(jwk.clone(), "e", json!(b64([1, 0]))),
+        &Algorithm::ALL,
+        "exponent",
+    );
+    refused(
+        &with(jwk.clone(), "e", json!(b64([1, 0, 0, 0, 1]))),
+        &Algorithm::ALL,
+        "exponent",
+    );
     assert!(rsa_key(&n, &e, Algorithm::PS512).is_ok());
     // 65537^200 is 3200 bits and of the ROCA form (CVE-2017-15361).
     let roca = product(std::iter::repeat_n(65537, 200));
@@ -150,16 +279,36 @@ fn rsa_keys_are_checked() {
 
 #[test]
 fn malformed_jwks_are_refused() {
-    refused(&json!({"kty": "RSA", "kid": 7}), &Algorithm::ALL, "wrong type");
+    refused(
+        &json!({"kty": "RSA", "kid": 7}),
+        &Algorithm::ALL,
+        "wrong type",
+    );
     refused(&json!({"kid": "k"}), &Algorithm::ALL, "no kty");
-    refused(&json!({"kty": "dsa", "kid": "k"}), &Algorithm::ALL, "unsupported kty");
-    refused(&with(rs256().jwk(), "kid", json!("k".repeat(257))), &Algorithm::ALL, "256 bytes");
+    refused(
+        &json!({"kty": "dsa", "kid": "k"}),
+        &Algorithm::ALL,
+        "unsupported kty",
+    );
+    refused(
+        &with(rs256().jwk(), "kid", json!("k".repeat(257))),
+        &Algorithm::ALL,
+        "256 bytes",
+    );
     let duplicate = r#"{"kty":"RSA","kid":"a","kid":"b","n":"AQAB","e":"AQAB"}"#;
     assert!(parse_jwk(duplicate, &Algorithm::ALL).is_err());
-    for document in ["", "[]", r#"{"keys":"x"}"#, r#"{"nokeys":[]}"#, r#"{"keys":[]} x"#] {
+    for document in [
+        "",
+        "[]",
+        r#"{"keys":"x"}"#,
+        r#"{"nokeys":[]}"#,
+        r#"{"keys":[]} x"#,
+    ] {
         match parse_jwks(document, &Algorithm::ALL) {
             Err(reason) => assert!(reason.starts_with("not a JWK Set document"), "{reason}"),
-            Ok((keys, problems)) => panic!("{document:?} parsed: {} keys, {problems:?}", keys.len()),
+            Ok((keys, problems)) => {
+                panic!("{document:?} parsed: {} keys, {problems:?}", keys.len())
+            }
         }
     }
     // A well-formed set whose entry is not a key: that entry is reported, not the set.
@@ -184,7 +333,10 @@ fn one_bad_key_does_not_spoil_the_set() {
 }
 
 fn set(keys: &[Value]) -> (KeySet, Vec<KeyProblem>) {
-    let loaded = keys.iter().map(|k| load(k, &Algorithm::ALL).unwrap()).collect();
+    let loaded = keys
+        .iter()
+        .map(|k| load(k, &Algorithm::ALL).unwrap())
+        .collect();
     KeySet::new(loaded)
 }
 
@@ -192,10 +344,20 @@ fn set(keys: &[Value]) -> (KeySet, Vec<KeyProblem>) {
 fn selection_by_kid_is_exact() {
     let (keys, problems) = set(&[rs256().jwk(), key_for(Algorithm::ES256).jwk()]);
     assert!(problems.is_empty());
-    assert_eq!(keys.select(Some("rs256-1"), Algorithm::RS256).unwrap().alg, Algorithm::RS256);
-    assert_eq!(keys.select(Some("rs256-1"), Algorithm::PS256).unwrap_err(), Rejection::KeyAlgorithmMismatch);
+    assert_eq!(
+        keys.select(Some("rs256-1"), Algorithm::RS256).unwrap().alg,
+        Algorithm::RS256
+    );
+    assert_eq!(
+        keys.select(Some("rs256-1"), Algorithm::PS256).unwrap_err(),
+        Rejection::KeyAlgorithmMismatch
+    );
     for kid in ["RS256-1", "rs256-1 ", "rs256", "", "rs256-1\0"] {
-        assert_eq!(keys.select(Some(kid), Algorithm::RS256).unwrap_err(), Rejection::UnknownKey, "{kid:?}");
+        assert_eq!(
+            keys.select(Some(kid), Algorithm::RS256).unwrap_err(),
+            Rejection::UnknownKey,
+            "{kid:?}"
+        );
     }
 }
 
@@ -203,22 +365,43 @@ fn selection_by_kid_is_exact() {
 fn selection_without_kid_needs_exactly_one_candidate() {
     let (one, _) = set(&[rs256().jwk()]);
     assert!(one.select(None, Algorithm::RS256).is_ok());
-    assert_eq!(one.select(None, Algorithm::PS256).unwrap_err(), Rejection::KeyAlgorithmMismatch);
+    assert_eq!(
+        one.select(None, Algorithm::PS256).unwrap_err(),
+        Rejection::KeyAlgorithmMismatch
+    );
 
     let other = TestKey::generate(Algorithm::ES256, "es256-2");
     let (two, _) = set(&[key_for(Algorithm::ES256).jwk(), other.jwk(), rs256().jwk()]);
-    assert_eq!(two.select(None, Algorithm::ES256).unwrap_err(), Rejection::MissingKeyId);
-    assert!(two.select(None, Algorithm::RS256).is_ok(), "one RS256 key among them");
-    assert_eq!(two.select(None, Algorithm::EdDSA).unwrap_err(), Rejection::MissingKeyId);
+    assert_eq!(
+        two.select(None, Algorithm::ES256).unwrap_err(),
+        Rejection::MissingKeyId
+    );
+    assert!(
+        two.select(None, Algorithm::RS256).is_ok(),
+        "one RS256 key among them"
+    );
+    assert_eq!(
+        two.select(None, Algorithm::EdDSA).unwrap_err(),
+        Rejection::MissingKeyId
+    );
 }
 
 #[test]
 fn keys_configured_without_kid_serve_unknown_kids() {
-    let (keys, _) = set(&[without(rs256().jwk(), "kid"), key_for(Algorithm::ES256).jwk()]);
+    let (keys, _) = set(&[
+        without(rs256().jwk(), "kid"),
+        key_for(Algorithm::ES256).jwk(),
+    ]);
     assert!(keys.select(Some("anything"), Algorithm::RS256).is_ok());
-    assert_eq!(keys.select(Some("anything"), Algorithm::ES384).unwrap_err(), Rejection::UnknownKey);
+    assert_eq!(
+        keys.select(Some("anything"), Algorithm::ES384).unwrap_err(),
+        Rejection::UnknownKey
+    );
     // A kid that names a key still selects only that key.
-    assert_eq!(keys.select(Some("es256-1"), Algorithm::RS256).unwrap_err(), Rejection::KeyAlgorithmMismatch);
+    assert_eq!(
+        keys.select(Some("es256-1"), Algorithm::RS256).unwrap_err(),
+        Rejection::KeyAlgorithmMismatch
+    );
 }
 
 #[test]
@@ -231,8 +414,14 @@ fn shared_kids_are_unusable_and_exact_duplicates_collapse() {
     let (keys, problems) = set(&[rs256().jwk(), impostor, key_for(Algorithm::ES256).jwk()]);
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(keys.len(), 1);
-    assert_eq!(keys.select(Some("rs256-1"), Algorithm::RS256).unwrap_err(), Rejection::UnknownKey);
-    assert_eq!(keys.select(Some("rs256-1"), Algorithm::PS256).unwrap_err(), Rejection::UnknownKey);
+    assert_eq!(
+        keys.select(Some("rs256-1"), Algorithm::RS256).unwrap_err(),
+        Rejection::UnknownKey
+    );
+    assert_eq!(
+        keys.select(Some("rs256-1"), Algorithm::PS256).unwrap_err(),
+        Rejection::UnknownKey
+    );
 }
 
 #[test]
@@ -265,20 +454,40 @@ mod pem_keys {
         let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
         let pkcs1 = pem("RSA PUBLIC KEY", pair.public_key().as_ref());
         assert!(parse_pem(&pkcs1, Algorithm::RS256, None).is_ok());
-        assert!(parse_pem(&pkcs1, Algorithm::ES256, None).unwrap_err().contains("RSA key cannot"));
+        assert!(
+            parse_pem(&pkcs1, Algorithm::ES256, None)
+                .unwrap_err()
+                .contains("RSA key cannot")
+        );
     }
 
     #[test]
     fn wrong_kinds_of_pem_are_refused() {
         let es256 = key_for(Algorithm::ES256).public_pem();
-        assert!(parse_pem(&es256, Algorithm::ES384, None).unwrap_err().contains("wrong key type or curve"));
+        assert!(
+            parse_pem(&es256, Algorithm::ES384, None)
+                .unwrap_err()
+                .contains("wrong key type or curve")
+        );
         assert!(parse_pem(&es256, Algorithm::RS256, None).is_err());
         assert!(parse_pem(&rs256().public_pem(), Algorithm::ES256, None).is_err());
         let private = pem("PRIVATE KEY", &[0x30, 0x00]);
-        assert!(parse_pem(&private, Algorithm::RS256, None).unwrap_err().contains("private key"));
+        assert!(
+            parse_pem(&private, Algorithm::RS256, None)
+                .unwrap_err()
+                .contains("private key")
+        );
         let cert = pem("CERTIFICATE", &[0x30, 0x00]);
-        assert!(parse_pem(&cert, Algorithm::RS256, None).unwrap_err().contains("not a public key"));
-        assert!(parse_pem("garbage", Algorithm::RS256, None).unwrap_err().contains("not a PEM"));
+        assert!(
+            parse_pem(&cert, Algorithm::RS256, None)
+                .unwrap_err()
+                .contains("not a public key")
+        );
+        assert!(
+            parse_pem("garbage", Algorithm::RS256, None)
+                .unwrap_err()
+                .contains("not a PEM")
+        );
         let small = pem("PUBLIC KEY", &[0x30, 0x03, 0x02, 0x01, 0x01]);
         assert!(parse_pem(&small, Algorithm::RS256, None).is_err());
     }
