@@ -79,10 +79,10 @@ async fn main() -> ExitCode {
         ("not a JWT", "hello".to_owned()),
     ];
 
-    println!(
-        "{:<32} {:<10} {:<22} {}",
-        "request", "answer", "class", "code"
-    );
+    let row = |request: &str, answer: &str, class: &str, detail: &str| {
+        println!("{request:<32} {answer:<10} {class:<22} {detail}");
+    };
+    row("request", "answer", "class", "code");
     let mut unexpected = 0;
     for (i, (name, token)) in cases.iter().enumerate() {
         let result = match gate.validate(token).await {
@@ -91,20 +91,16 @@ async fn main() -> ExitCode {
         };
         match result {
             Ok(claims) => {
-                println!(
-                    "{name:<32} {:<10} {:<22} subject {}",
-                    "accepted",
-                    "-",
-                    claims.subject().unwrap_or("?")
-                );
+                let subject = format!("subject {}", claims.subject().unwrap_or("?"));
+                row(name, "accepted", "-", &subject);
                 unexpected += usize::from(i != 0);
             }
             Err(rejection) => {
-                println!(
-                    "{name:<32} {:<10} {:<22} {}",
+                row(
+                    name,
                     "refused",
                     rejection.class().as_str(),
-                    rejection.code()
+                    rejection.code(),
                 );
                 unexpected += usize::from(i == 0);
             }
