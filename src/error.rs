@@ -79,7 +79,7 @@ impl fmt::Display for ErrorClass {
 /// | `unknown_key` | invalid_token | no key with the token's `kid` |
 /// | `key_algorithm_mismatch` | invalid_token | the key selected by `kid` is bound to another algorithm |
 /// | `invalid_signature` | invalid_token | the signature does not verify |
-/// | `missing_claim` | invalid_token | a required claim (`iss`, `exp`, `aud`, or one configured) is absent or `null` |
+/// | `missing_claim` | invalid_token | a required claim (`iss`, `exp`, `aud`, the profile's, or one configured) is absent; a configured claim that is `null` counts as absent (a registered claim that is `null` has the wrong type: `malformed_claims`) |
 /// | `invalid_audience` | invalid_token | no `aud` value equals a configured audience |
 /// | `token_expired` | invalid_token | `now >= exp + leeway` |
 /// | `token_not_yet_valid` | invalid_token | `now < nbf - leeway` |

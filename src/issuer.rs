@@ -271,6 +271,8 @@ impl IssuerProfile {
 
         let mut loaded: Vec<VerifyingKey> = Vec::new();
         let mut skipped = Vec::new();
+        // A refused key source is its own problem; "no usable key" would only repeat it.
+        let mut source_refused = false;
         if self.keys.is_empty() {
             problem("no keys configured (use jwks or public_key_pem)".into());
         }
@@ -281,7 +283,10 @@ impl IssuerProfile {
                         loaded.extend(keys);
                         skipped.extend(problems);
                     }
-                    Err(reason) => problem(format!("JWKS refused: {reason}")),
+                    Err(reason) => {
+                        source_refused = true;
+                        problem(format!("JWKS refused: {reason}"));
+                    }
                 },
                 KeyInput::Pem { pem, alg, kid } => {
                     if !self.algorithms.contains(alg) {
@@ -291,14 +296,17 @@ impl IssuerProfile {
                     }
                     match parse_pem(pem, *alg, kid.as_deref()) {
                         Ok(key) => loaded.push(key),
-                        Err(reason) => problem(format!("PEM key refused: {reason}")),
+                        Err(reason) => {
+                            source_refused = true;
+                            problem(format!("PEM key refused: {reason}"));
+                        }
                     }
                 }
             }
         }
         let (set, shared) = KeySet::new(loaded);
         skipped.extend(shared);
-        if !self.keys.is_empty() && set.len() == 0 {
+        if !self.keys.is_empty() && set.len() == 0 && !source_refused {
             let reasons: Vec<String> = skipped.iter().map(ToString::to_string).collect();
             problem(format!("no usable key ({})", reasons.join("; ")));
         } else {
