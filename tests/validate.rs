@@ -236,6 +236,21 @@ fn a_key_set_without_usable_keys_is_a_configuration_error() {
             .any(|p| p.contains("not an allowed algorithm")),
         "{err}"
     );
+    // A refused PEM is reported once, not again as "no usable key".
+    let err = Gate::builder()
+        .issuer(
+            IssuerProfile::new(ISSUER)
+                .audience(AUDIENCE)
+                .public_key_pem("garbage", Algorithm::RS256),
+        )
+        .build()
+        .unwrap_err();
+    let problems: Vec<&str> = err.problems().collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("PEM key refused: not a PEM block"),
+        "{problems:?}"
+    );
     let err = Gate::builder()
         .issuer(
             IssuerProfile::new(ISSUER)
