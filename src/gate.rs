@@ -217,6 +217,18 @@ impl fmt::Debug for Gate {
 }
 
 /// Configures a [`Gate`]. [`build`](GateBuilder::build) checks everything at once.
+///
+/// ```
+/// use tokengate::{Gate, IssuerProfile, Requirement};
+///
+/// # let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+/// let result = Gate::builder()
+///     .issuer(IssuerProfile::new("https://login.example.com/").audience("api://orders").jwks(jwks))
+///     .max_token_size(16 * 1024)
+///     .require(Requirement::any_scope(["orders.read", "orders.admin"]))
+///     .build();
+/// assert!(result.is_ok());
+/// ```
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct GateBuilder {

@@ -24,6 +24,17 @@ use crate::json::OneOrMany;
 ///    client-credentials tokens) is [`App`](TokenKind::App);
 /// 3. a `scp` claim (delegated permissions in Entra and Okta) is [`User`](TokenKind::User);
 /// 4. anything else is [`Unknown`](TokenKind::Unknown).
+///
+/// Authorize an application by its client id only when the token is an app token: a user's
+/// delegated token names the same client.
+///
+/// ```
+/// use tokengate::{Claims, TokenKind};
+///
+/// fn is_trusted_daemon(claims: &Claims) -> bool {
+///     claims.token_kind() == TokenKind::App && claims.client_id() == Some("billing-daemon")
+/// }
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TokenKind {
@@ -335,7 +346,20 @@ impl fmt::Debug for Claims {
 }
 
 /// The claims did not fit the type given to [`Claims::deserialize`]. Carries the position of
-/// the mismatch, never claim values.
+/// the mismatch, never claim values, so it can be logged.
+///
+/// ```
+/// use tokengate::{Claims, ClaimsError};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Profile {
+///     department: String,
+/// }
+///
+/// fn department(claims: &Claims) -> Result<String, ClaimsError> {
+///     Ok(claims.deserialize::<Profile>()?.department)
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the token claims do not match the requested type (line {line}, column {column})")]
 pub struct ClaimsError {
