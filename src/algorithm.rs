@@ -54,8 +54,9 @@ pub(crate) enum KeyFamily {
 }
 
 impl Algorithm {
-    /// Every supported algorithm, in the order of RFC 7518's registry.
-    pub const ALL: [Algorithm; 10] = [
+    /// Every supported algorithm, in the order of RFC 7518's registry. A slice, so that adding
+    /// an algorithm is not a breaking change.
+    pub const ALL: &'static [Algorithm] = &[
         Algorithm::RS256,
         Algorithm::RS384,
         Algorithm::RS512,
@@ -89,7 +90,10 @@ impl Algorithm {
     /// Returns `None` for unknown names and for algorithms tokengate refuses by design
     /// (`none`, `HS256`, `HS384`, `HS512`).
     pub fn from_name(name: &str) -> Option<Algorithm> {
-        Algorithm::ALL.into_iter().find(|alg| alg.name() == name)
+        Algorithm::ALL
+            .iter()
+            .copied()
+            .find(|alg| alg.name() == name)
     }
 
     pub(crate) const fn family(self) -> KeyFamily {
@@ -120,7 +124,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for alg in Algorithm::ALL {
+        for &alg in Algorithm::ALL {
             assert_eq!(Algorithm::from_name(alg.name()), Some(alg));
         }
     }

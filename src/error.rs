@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::policy::Requirement;
 
-/// The RFC 6750 class of a [`Rejection`]: what an HTTP layer answers with.
+/// The RFC 6750 class of a [`Rejection`]: what an HTTP server answers with.
 ///
 /// | class | HTTP status | `WWW-Authenticate` `error` |
 /// |---|---|---|
@@ -23,8 +23,9 @@ use crate::policy::Requirement;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorClass {
-    /// The request itself is malformed (for example two credentials at once). Produced by the
-    /// token sources of the HTTP layer, never by [`Gate::validate`](crate::Gate::validate).
+    /// The request itself is malformed (for example two credentials at once): an error of the
+    /// HTTP request, which [`Gate::validate`](crate::Gate::validate), given only the token,
+    /// never reports.
     InvalidRequest,
     /// The token is missing a property the resource server requires, or is not authentic.
     InvalidToken,
@@ -60,25 +61,27 @@ impl fmt::Display for ErrorClass {
 /// send to clients: it never contains token content, claim values, key ids or internal error
 /// text. `Display` prints the description.
 ///
-/// Claim-level rejections (expiry, audience, scopes, ...) are only produced for tokens whose
-/// signature verified; a forged token learns nothing about which claims would have passed.
+/// Claim values (audience, expiry, required claims, scopes, ...) are judged only for tokens
+/// whose signature verified, so a forged token learns nothing about which of them would have
+/// passed. Only the structure (`malformed_*`) and the issuer (`iss` present and configured) are
+/// judged before the signature: the issuer decides which keys verify it.
 ///
 /// | code | class | meaning |
 /// |---|---|---|
 /// | `token_too_large` | invalid_token | longer than [`GateBuilder::max_token_size`](crate::GateBuilder::max_token_size); refused before decoding |
 /// | `unsupported_token_format` | invalid_token | JWE, JWS JSON serialization, nested (`cty`), detached or compressed content, `b64`, a header `nonce` (Microsoft Graph tokens) |
-/// | `malformed_token` | invalid_token | not three non-empty segments of strict base64url (no padding, no whitespace, canonical trailing bits) |
+/// | `malformed_token` | invalid_token | not three segments of strict base64url (no padding, no whitespace, canonical trailing bits), an empty header, or a header or payload that is not UTF-8 once decoded |
 /// | `malformed_header` | invalid_token | header not a UTF-8 JSON object, duplicate members, `alg` missing or not a string, `kid` not a string or too long |
 /// | `malformed_claims` | invalid_token | payload not a UTF-8 JSON object, duplicate members at any depth, a registered claim of the wrong type or out of range |
 /// | `unsupported_algorithm` | invalid_token | `alg` not in the issuer's allowlist (`none` and HMAC never are) |
 /// | `unsupported_critical_header` | invalid_token | any `crit` header: no extension is understood |
 /// | `invalid_token_type` | invalid_token | `typ` not accepted by the issuer's [`TokenProfile`](crate::TokenProfile) |
-/// | `not_an_access_token` | invalid_token | an ID token, logout or security-event token (`nonce`, `at_hash`, `c_hash`, `s_hash`, `events`, `token_use` other than `access`) |
+/// | `not_an_access_token` | invalid_token | an ID token, logout or security-event token: a `nonce`, `at_hash`, `c_hash`, `s_hash` or `events` claim, whatever its value, or `token_use` other than `access` |
 /// | `untrusted_issuer` | invalid_token | `iss` is not a configured issuer |
 /// | `missing_key_id` | invalid_token | no `kid`, and the issuer does not have exactly one key for the token's algorithm |
 /// | `unknown_key` | invalid_token | no key with the token's `kid` |
 /// | `key_algorithm_mismatch` | invalid_token | the key selected by `kid` is bound to another algorithm |
-/// | `invalid_signature` | invalid_token | the signature does not verify |
+/// | `invalid_signature` | invalid_token | the signature does not verify (also an empty one, or one longer than any key's) |
 /// | `missing_claim` | invalid_token | a required claim (`iss`, `exp`, `aud`, the profile's, or one configured) is absent; a configured claim that is `null` counts as absent (a registered claim that is `null` has the wrong type: `malformed_claims`) |
 /// | `invalid_audience` | invalid_token | no `aud` value equals a configured audience |
 /// | `token_expired` | invalid_token | `now >= exp + leeway` |
@@ -86,7 +89,7 @@ impl fmt::Display for ErrorClass {
 /// | `issued_in_future` | invalid_token | `iat > now + leeway` |
 /// | `token_too_old` | invalid_token | `now - iat > max_token_age + leeway` |
 /// | `insufficient_scope` | insufficient_scope | the [`Requirement`] is not met |
-/// | `keys_unavailable` | temporarily_unavailable | the issuer's keys could not be obtained |
+/// | `keys_unavailable` | temporarily_unavailable | the issuer's keys could not be obtained (not produced while all keys come from the configuration) |
 ///
 /// ```
 /// use tokengate::Rejection;
@@ -94,6 +97,9 @@ impl fmt::Display for ErrorClass {
 /// let rejection = Rejection::InvalidSignature;
 /// assert_eq!(rejection.code(), "invalid_signature");
 /// assert_eq!(rejection.to_string(), rejection.description());
+///
+/// let missing = Rejection::MissingClaim { claim: "aud".into() };
+/// assert_eq!(missing.claim(), Some("aud"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -214,6 +220,14 @@ impl Rejection {
     /// `error_description` characters only: no `"` or `\`).
     pub fn description(&self) -> String {
         self.to_string()
+    }
+
+    /// The claim that was missing, for `missing_claim`.
+    pub fn claim(&self) -> Option<&str> {
+        match self {
+            Rejection::MissingClaim { claim } => Some(claim),
+            _ => None,
+        }
     }
 
     /// The requirement that was not met, for `insufficient_scope`.

@@ -18,6 +18,9 @@ use crate::policy::Requirement;
 /// is about 12 KB; Microsoft's own libraries accept up to 250 KiB.
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 64 * 1024;
 
+/// No access token is this large; a larger cap is a configuration mistake.
+const MAX_TOKEN_SIZE_LIMIT: usize = 16 * 1024 * 1024;
+
 /// Validates access tokens: the framework-free core of tokengate.
 ///
 /// A `Gate` holds the configured issuers with their keys. Cloning it is cheap (one `Arc`), and
@@ -72,7 +75,7 @@ impl Gate {
         GateBuilder {
             issuers: Vec::new(),
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
-            requirement: None,
+            requirements: Vec::new(),
         }
     }
 
@@ -176,7 +179,7 @@ impl Gate {
         drop(raw);
         let claims = Arc::new(fields.with_json(payload));
         if let Some(requirement) = &inner.requirement {
-            requirement.check(&claims)?;
+            requirement.check_shared(&claims)?;
         }
         Ok(claims)
     }
@@ -234,7 +237,7 @@ impl fmt::Debug for Gate {
 pub struct GateBuilder {
     issuers: Vec<IssuerProfile>,
     max_token_size: usize,
-    requirement: Option<Requirement>,
+    requirements: Vec<Requirement>,
 }
 
 impl GateBuilder {
@@ -246,16 +249,17 @@ impl GateBuilder {
     }
 
     /// Refuses tokens longer than this many bytes before decoding anything (default
-    /// [`DEFAULT_MAX_TOKEN_SIZE`]).
+    /// [`DEFAULT_MAX_TOKEN_SIZE`]; between 64 bytes and 16 MiB).
     pub fn max_token_size(mut self, bytes: usize) -> GateBuilder {
         self.max_token_size = bytes;
         self
     }
 
-    /// Requires these scopes or roles of every token (routes can require more in the HTTP
-    /// layer). A token without them is refused with `insufficient_scope`.
+    /// Requires these scopes or roles of every token; a token without them is refused with
+    /// `insufficient_scope`. Calling it again adds a requirement: every one must be met.
+    /// Individual resources can check more with [`Requirement::check`].
     pub fn require(mut self, requirement: Requirement) -> GateBuilder {
-        self.requirement = Some(requirement);
+        self.requirements.push(requirement);
         self
     }
 
@@ -270,13 +274,13 @@ impl GateBuilder {
         if self.issuers.is_empty() {
             problems.push("no issuer configured".to_owned());
         }
-        if self.max_token_size < 64 {
+        if !(64..=MAX_TOKEN_SIZE_LIMIT).contains(&self.max_token_size) {
             problems.push(format!(
-                "max_token_size {} is too small for any token",
+                "max_token_size {} is outside 64 bytes to 16 MiB",
                 self.max_token_size
             ));
         }
-        if let Some(problem) = self.requirement.as_ref().and_then(Requirement::problem) {
+        for problem in self.requirements.iter().filter_map(Requirement::problem) {
             problems.push(problem.to_owned());
         }
 
@@ -304,7 +308,11 @@ impl GateBuilder {
                 issuers,
                 by_issuer,
                 max_token_size: self.max_token_size,
-                requirement: self.requirement.map(Arc::new),
+                requirement: self
+                    .requirements
+                    .into_iter()
+                    .reduce(Requirement::and)
+                    .map(Arc::new),
             }),
         })
     }

@@ -189,7 +189,7 @@ impl IssuerProfile {
     /// Adds the keys of a JWK Set document (`{"keys":[...]}`), parsed at
     /// [`build`](crate::GateBuilder::build). Keys that are unusable (symmetric, private, too
     /// small, for encryption, bound to an algorithm not allowed here, ...) are skipped with a
-    /// warning; a set with no usable key is a configuration error.
+    /// warning; an issuer left without any usable key is a configuration error.
     pub fn jwks(mut self, jwks: impl Into<String>) -> IssuerProfile {
         self.keys.push(KeyInput::Jwks(jwks.into()));
         self

@@ -8,7 +8,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 
 use crate::Algorithm;
 use crate::error::Rejection;
-use crate::json::{Names, StrictAny, TextSeed, Uninterpreted, parse_whole};
+use crate::json::{Names, StrictAny, TextSeed, parse_whole};
 
 /// base64url without padding and with canonical trailing bits (RFC 7515 §2); `=`, whitespace
 /// and the standard alphabet's `+` and `/` are decoding errors.
@@ -143,19 +143,15 @@ impl fmt::Debug for Signature {
 
 impl Signature {
     pub(crate) fn decode(segment: &str) -> Result<Signature, Rejection> {
-        // Four base64 characters carry three bytes; anything longer than the largest
-        // signature cannot verify, so it is not decoded at all.
-        if segment.len() > MAX_SIGNATURE_LEN.div_ceil(3) * 4 {
-            return Err(Rejection::InvalidSignature);
-        }
-        let mut bytes = [0u8; MAX_SIGNATURE_LEN];
-        // The decoder panics on a short buffer, so its length is checked first.
+        // A signature longer than the largest one cannot verify, so it is not decoded; and
+        // the decoder panics on a short buffer, so the length is checked first in any case.
         let fits = BASE64URL
             .decoded_length(segment.as_bytes())
             .map_err(|_| Rejection::MalformedToken)?;
         if fits > MAX_SIGNATURE_LEN {
             return Err(Rejection::InvalidSignature);
         }
+        let mut bytes = [0u8; MAX_SIGNATURE_LEN];
         let len = BASE64URL
             .decode(segment.as_bytes(), base64_simd::Out::from_slice(&mut bytes))
             .map_err(|_| Rejection::MalformedToken)?
@@ -169,7 +165,6 @@ impl Signature {
 }
 
 /// What the JOSE header says, as far as validation needs it.
-#[derive(Debug)]
 pub(crate) struct Header<'a> {
     /// The `alg` value; `None` for names that are not a supported algorithm.
     pub alg: Option<Algorithm>,
@@ -181,6 +176,15 @@ pub(crate) struct Header<'a> {
     /// (nested JWT), `zip`, `enc` (JWE), `b64` (RFC 7797), or a header `nonce` (Microsoft Graph
     /// tokens, whose signature covers a transformed nonce and cannot verify as-is).
     pub foreign: bool,
+}
+
+impl fmt::Debug for Header<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `kid` and `typ` come from the token: never printed.
+        f.debug_struct("Header")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Header<'a> {
@@ -254,7 +258,7 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                 // jku, x5u, jwk, x5c, x5t, x5t#S256 and the rest: never used to find or trust a
                 // key (RFC 8725 §3.10); only checked to be duplicate-free JSON.
                 _ => {
-                    map.next_value_seed(Uninterpreted)?;
+                    map.next_value_seed(StrictAny)?;
                 }
             }
         }
@@ -411,6 +415,10 @@ mod tests {
             (r#""RS256""#, Rejection::MalformedHeader),
             (r#"{"alg":"RS256"} x"#, Rejection::MalformedHeader),
             ("\u{feff}{\"alg\":\"RS256\"}", Rejection::MalformedHeader),
+            (
+                r#"{"alg":"RS256","x-note":"\ud800"}"#,
+                Rejection::MalformedHeader,
+            ),
         ];
         for (json, expected) in cases {
             assert_eq!(header(json).unwrap_err(), expected, "{json}");

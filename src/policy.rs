@@ -7,24 +7,65 @@ use crate::claims::Claims;
 use crate::error::Rejection;
 
 /// One way to satisfy a [`Requirement`]: all of these scopes and all of these roles.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 struct Grant {
-    scopes: Box<[Box<str>]>,
-    roles: Box<[Box<str>]>,
+    scopes: Vec<Box<str>>,
+    roles: Vec<Box<str>>,
 }
 
 impl Grant {
     fn satisfied_by(&self, claims: &Claims) -> bool {
-        self.scopes.iter().all(|s| claims.has_scope(s))
+        !self.is_vacuous()
+            && self.scopes.iter().all(|s| claims.has_scope(s))
             && self.roles.iter().all(|r| claims.has_role(r))
+    }
+
+    fn is_vacuous(&self) -> bool {
+        self.scopes.is_empty() && self.roles.is_empty()
+    }
+
+    /// Both grants at once.
+    fn merged(&self, other: &Grant) -> Grant {
+        let union = |a: &[Box<str>], b: &[Box<str>]| {
+            let mut all = a.to_vec();
+            all.extend(b.iter().filter(|n| !a.contains(n)).cloned());
+            all
+        };
+        Grant {
+            scopes: union(&self.scopes, &other.scopes),
+            roles: union(&self.roles, &other.roles),
+        }
+    }
+}
+
+/// What a requirement names: scopes or roles.
+#[derive(Clone, Copy)]
+enum Kind {
+    Scope,
+    Role,
+}
+
+impl Kind {
+    fn grant(self, names: Vec<Box<str>>) -> Grant {
+        match self {
+            Kind::Scope => Grant {
+                scopes: names,
+                roles: Vec::new(),
+            },
+            Kind::Role => Grant {
+                scopes: Vec::new(),
+                roles: names,
+            },
+        }
     }
 }
 
 /// The scopes and roles a resource requires.
 ///
 /// A requirement is a set of alternatives; it is met when every scope and role of at least one
-/// alternative is granted. Scopes and roles compare as whole strings, case-sensitively: a
-/// token with `files.read.all` does not satisfy `files.read` (ATK-35).
+/// alternative is granted. [`or`](Requirement::or) adds alternatives, [`and`](Requirement::and)
+/// requires both. Scopes and roles compare as whole strings, case-sensitively: a token with
+/// `files.read.all` does not satisfy `files.read` (ATK-35).
 ///
 /// A requirement with no alternative (`any_scope` of nothing) is never met, and one that
 /// lists nothing to require (`all_scopes` of nothing) is refused by
@@ -38,9 +79,12 @@ impl Grant {
 /// // the delegated scope, or the application permission.
 /// let read = Requirement::scope("orders.read").or(Requirement::role("Orders.Read.All"));
 ///
+/// // A scope and a role together.
+/// let approve = Requirement::scope("orders.write").and(Requirement::role("Approver"));
+///
 /// let admin = Requirement::all_scopes(["orders.read", "orders.write"]);
 /// assert_eq!(admin.scopes().collect::<Vec<_>>(), ["orders.read", "orders.write"]);
-/// # let _ = read;
+/// # let _ = (read, approve);
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Requirement {
@@ -48,15 +92,23 @@ pub struct Requirement {
 }
 
 impl Requirement {
-    fn grants(any_of: Vec<Grant>) -> Requirement {
-        Requirement { any_of }
-    }
-
-    fn boxed<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Box<[Box<str>]> {
+    fn names<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Vec<Box<str>> {
         items
             .into_iter()
             .map(|s| s.into().into_boxed_str())
             .collect()
+    }
+
+    fn all_of(kind: Kind, names: Vec<Box<str>>) -> Requirement {
+        Requirement {
+            any_of: vec![kind.grant(names)],
+        }
+    }
+
+    fn one_of(kind: Kind, names: Vec<Box<str>>) -> Requirement {
+        Requirement {
+            any_of: names.into_iter().map(|n| kind.grant(vec![n])).collect(),
+        }
     }
 
     /// Requires one scope.
@@ -66,23 +118,12 @@ impl Requirement {
 
     /// Requires every one of these scopes.
     pub fn all_scopes<I: IntoIterator<Item = S>, S: Into<String>>(scopes: I) -> Requirement {
-        Requirement::grants(vec![Grant {
-            scopes: Requirement::boxed(scopes),
-            roles: Box::default(),
-        }])
+        Requirement::all_of(Kind::Scope, Requirement::names(scopes))
     }
 
     /// Requires at least one of these scopes.
     pub fn any_scope<I: IntoIterator<Item = S>, S: Into<String>>(scopes: I) -> Requirement {
-        Requirement::grants(
-            scopes
-                .into_iter()
-                .map(|s| Grant {
-                    scopes: Requirement::boxed([s]),
-                    roles: Box::default(),
-                })
-                .collect(),
-        )
+        Requirement::one_of(Kind::Scope, Requirement::names(scopes))
     }
 
     /// Requires one role.
@@ -92,29 +133,29 @@ impl Requirement {
 
     /// Requires every one of these roles.
     pub fn all_roles<I: IntoIterator<Item = S>, S: Into<String>>(roles: I) -> Requirement {
-        Requirement::grants(vec![Grant {
-            scopes: Box::default(),
-            roles: Requirement::boxed(roles),
-        }])
+        Requirement::all_of(Kind::Role, Requirement::names(roles))
     }
 
     /// Requires at least one of these roles.
     pub fn any_role<I: IntoIterator<Item = S>, S: Into<String>>(roles: I) -> Requirement {
-        Requirement::grants(
-            roles
-                .into_iter()
-                .map(|r| Grant {
-                    scopes: Box::default(),
-                    roles: Requirement::boxed([r]),
-                })
-                .collect(),
-        )
+        Requirement::one_of(Kind::Role, Requirement::names(roles))
     }
 
     /// Met when either requirement is met.
     pub fn or(mut self, other: Requirement) -> Requirement {
         self.any_of.extend(other.any_of);
         self
+    }
+
+    /// Met when both requirements are met.
+    pub fn and(self, other: Requirement) -> Requirement {
+        // (a1 or a2) and (b1 or b2) = (a1 and b1) or (a1 and b2) or (a2 and b1) or (a2 and b2)
+        let any_of = self
+            .any_of
+            .iter()
+            .flat_map(|a| other.any_of.iter().map(|b| a.merged(b)))
+            .collect();
+        Requirement { any_of }
     }
 
     /// Checks verified claims against the requirement.
@@ -131,11 +172,19 @@ impl Requirement {
         })
     }
 
+    /// [`check`](Self::check) for a requirement already shared: a refusal costs no copy.
+    pub(crate) fn check_shared(self: &Arc<Self>, claims: &Claims) -> Result<(), Rejection> {
+        if self.is_met_by(claims) {
+            return Ok(());
+        }
+        Err(Rejection::InsufficientScope {
+            required: Arc::clone(self),
+        })
+    }
+
     /// Whether verified claims meet the requirement.
     pub fn is_met_by(&self, claims: &Claims) -> bool {
-        self.any_of
-            .iter()
-            .any(|grant| !grant.is_vacuous() && grant.satisfied_by(claims))
+        self.any_of.iter().any(|grant| grant.satisfied_by(claims))
     }
 
     /// The scopes named anywhere in the requirement, each once, in order: requesting all of
@@ -157,11 +206,11 @@ impl Requirement {
         if self.any_of.iter().any(Grant::is_vacuous) {
             return Some("an alternative of the requirement names no scope and no role");
         }
-        let names = self
+        let mut names = self
             .any_of
             .iter()
             .flat_map(|g| g.scopes.iter().chain(g.roles.iter()));
-        if names.clone().any(|n| n.is_empty() || n.contains(' ')) {
+        if names.any(|n| n.is_empty() || n.contains(' ')) {
             return Some("a scope or role is empty or contains a space");
         }
         None
@@ -177,12 +226,6 @@ fn distinct<'a>(
         .enumerate()
         .filter(move |(i, name)| !earlier.clone().take(*i).any(|e| e == *name))
         .map(|(_, name)| &**name)
-}
-
-impl Grant {
-    fn is_vacuous(&self) -> bool {
-        self.scopes.is_empty() && self.roles.is_empty()
-    }
 }
 
 impl fmt::Debug for Requirement {

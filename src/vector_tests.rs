@@ -119,7 +119,7 @@ fn hmac_outcome(token: &str, key: &OctJwk) -> Result<(), Rejection> {
 
 /// tokengate refuses every symmetric key at load time, by design.
 fn assert_oct_refused(jwk: &str) {
-    let problem = parse_jwk(jwk, &Algorithm::ALL)
+    let problem = parse_jwk(jwk, Algorithm::ALL)
         .expect_err("an oct key must be refused")
         .to_string();
     assert!(problem.contains("symmetric (oct)"), "{problem}");
@@ -459,13 +459,13 @@ fn wycheproof_json_web_signature() {
             }
             None => {
                 // A verifier is given public keys only: the private JWK must not load.
-                let private = parse_jwk(group.private.get(), &Algorithm::ALL)
+                let private = parse_jwk(group.private.get(), Algorithm::ALL)
                     .expect_err("a private JWK must be refused");
                 assert!(
                     private.to_string().contains("private key material"),
                     "{private}"
                 );
-                match parse_jwk(jwk, &Algorithm::ALL) {
+                match parse_jwk(jwk, Algorithm::ALL) {
                     Ok(key) => (key_set(Some(key)), None),
                     Err(problem) => (key_set(None), Some(problem.to_string())),
                 }
@@ -568,7 +568,7 @@ fn wycheproof_json_web_key() {
     for group in &file.test_groups {
         let jwks = group.public.as_deref().unwrap_or(&group.private).get();
         let (loaded, mut problems) =
-            parse_jwks(jwks, &Algorithm::ALL).expect("each group holds a JWK Set");
+            parse_jwks(jwks, Algorithm::ALL).expect("each group holds a JWK Set");
         let (keys, set_problems) = KeySet::new(loaded);
         problems.extend(set_problems);
         let key_rules: Vec<String> = problems.iter().map(ToString::to_string).collect();

@@ -2790,6 +2790,44 @@ fn atk_41_good() -> Vec<Good> {
     )]
 }
 
+/// ATK-41 (and RFC 8725 §3.4): a published Ed25519 key of small order, here the identity
+/// point, for which the signature R = identity, S = 0 verifies every message. The key is
+/// refused, so the universal forgery gets nowhere.
+#[test]
+fn atk_41_small_order_ed25519_key() {
+    let identity = [[1u8].as_slice(), &[0; 31]].concat();
+    let weak = json!({"kty": "OKP", "crv": "Ed25519", "kid": "weak", "x": common::b64(&identity)});
+    let error = Gate::builder()
+        .issuer(profile_jwks(&json!({"keys": [weak.clone()]})))
+        .build()
+        .unwrap_err();
+    assert!(
+        error.problems().any(|p| p.contains("small-order")),
+        "the problems should name the small-order key: {error}"
+    );
+    let ed = common::key_for(Algorithm::EdDSA);
+    let gate = build(profile_jwks(&json!({"keys": [weak, ed.jwk()]})));
+    let claims = with(valid_claims(), "roles", json!(["admin"]));
+    let input = format!(
+        "{}.{}",
+        common::b64(json!({"alg": "EdDSA", "kid": "weak"}).to_string()),
+        common::b64(claims.to_string())
+    );
+    let forged = format!("{input}.{}", common::b64([identity, vec![0; 32]].concat()));
+    expect(
+        &gate,
+        &forged,
+        &Rejection::UnknownKey,
+        "identity key, R = identity, S = 0",
+    );
+    // The honest key beside it still works.
+    let honest = ed.token(&valid_claims());
+    assert!(
+        validate(&gate, &honest, None).is_ok(),
+        "the honest Ed25519 key"
+    );
+}
+
 /// ATK-41: RSA keys under 2048 bits (RFC 7518 §3.3) and HMAC on an asymmetric issuer.
 #[test]
 fn atk_41_weak_keys() {

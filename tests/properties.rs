@@ -741,6 +741,7 @@ fn expected(claims: &Map<String, Value>, t0: f64, t1: f64) -> Option<&'static st
         "oid",
         "idtyp",
         "token_use",
+        "jti",
     ];
     for k in strings {
         if get(k).is_some_and(|v| !v.is_string()) {

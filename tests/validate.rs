@@ -52,7 +52,7 @@ fn with(mut claims: Value, changes: Value) -> Value {
 
 #[test]
 fn every_algorithm_validates_from_jwks_and_from_pem() {
-    for alg in Algorithm::ALL {
+    for &alg in Algorithm::ALL {
         let key = key_for(alg);
         let token = key.token(&valid_claims());
         let from_jwks = gate(issuer(&[key]));
@@ -179,7 +179,7 @@ fn build_reports_every_problem_at_once() {
         "max_token_age is zero",
         "JWKS refused",
         "configured twice",
-        "max_token_size 10",
+        "max_token_size 10 is outside",
         "no alternative",
     ];
     for needle in expect {
@@ -648,6 +648,65 @@ fn a_gate_requirement_applies_to_every_token() {
         err.requirement().unwrap().scopes().collect::<Vec<_>>(),
         ["orders.read"]
     );
+}
+
+#[test]
+fn requiring_twice_requires_both() {
+    let key = rs256();
+    let gate = Gate::builder()
+        .issuer(issuer(&[key]))
+        .require(Requirement::role("Admin"))
+        .require(Requirement::scope("orders.read"))
+        .build()
+        .unwrap();
+    let scope_only = key.token(&valid_claims());
+    assert_eq!(code(&gate, &scope_only), "insufficient_scope");
+    let role_only = key.token(&with(
+        valid_claims(),
+        json!({"scope": null, "roles": ["Admin"]}),
+    ));
+    assert_eq!(code(&gate, &role_only), "insufficient_scope");
+    let both = key.token(&with(valid_claims(), json!({"roles": ["Admin"]})));
+    assert_eq!(code(&gate, &both), "accepted");
+    // Each call is checked on its own: an empty one is a mistake even next to a good one.
+    let err = Gate::builder()
+        .issuer(issuer(&[key]))
+        .require(Requirement::all_scopes(Vec::<String>::new()))
+        .require(Requirement::scope("orders.read"))
+        .build()
+        .unwrap_err();
+    assert!(
+        err.problems()
+            .any(|p| p.contains("names no scope and no role")),
+        "{err}"
+    );
+}
+
+#[test]
+fn requirement_and_distributes_over_or() {
+    let key = rs256();
+    let gate = gate(issuer(&[key]));
+    let claims_with = |scope: &str, roles: &[&str]| {
+        validate(
+            &gate,
+            &key.token(&with(
+                valid_claims(),
+                json!({"scope": scope, "roles": roles}),
+            )),
+        )
+        .unwrap()
+    };
+    // (a or b) and (R1 or R2)
+    let requirement = Requirement::any_scope(["a", "b"]).and(Requirement::any_role(["R1", "R2"]));
+    assert!(requirement.is_met_by(&claims_with("b", &["R1"])));
+    assert!(requirement.is_met_by(&claims_with("a", &["R2"])));
+    assert!(!requirement.is_met_by(&claims_with("a b", &[])));
+    assert!(!requirement.is_met_by(&claims_with("c", &["R1", "R2"])));
+    assert_eq!(requirement.scopes().collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(requirement.roles().collect::<Vec<_>>(), ["R1", "R2"]);
+    // Anything and an impossible requirement is impossible.
+    let impossible = Requirement::scope("a").and(Requirement::any_role(Vec::<String>::new()));
+    assert!(!impossible.is_met_by(&claims_with("a", &["R1"])));
 }
 
 #[test]

@@ -13,7 +13,9 @@ const RFC9068_REQUIRED: [&str; 4] = ["sub", "client_id", "iat", "jti"];
 pub(crate) fn check(claims: &RawClaims<'_>, issuer: &Issuer, now: f64) -> Result<(), Rejection> {
     // Tokens of other kinds cannot stand in for access tokens (RFC 8725 §3.12).
     let not_access = (claims.nonce && !issuer.allow_nonce_claim)
-        || claims.id_token_hash
+        || claims.at_hash
+        || claims.c_hash
+        || claims.s_hash
         || claims.events
         || claims.token_use.as_deref().is_some_and(|u| u != "access");
     if not_access {

@@ -106,10 +106,10 @@ impl Texts {
 
 /// The verified claims of an access token.
 ///
-/// [`Gate::validate`](crate::Gate::validate) returns it in an `Arc`; the HTTP layer puts that
-/// `Arc` into the request extensions. The normalized accessors cover what authorization needs
-/// across providers; [`json`](Claims::json) and [`deserialize`](Claims::deserialize) give
-/// everything else.
+/// [`Gate::validate`](crate::Gate::validate) returns it in an `Arc`, cheap to hand on (in an
+/// HTTP server, through the request's extensions). The normalized accessors cover what
+/// authorization needs across providers; [`json`](Claims::json) and
+/// [`deserialize`](Claims::deserialize) give everything else.
 ///
 /// `Debug` shows which claims are present, never their values.
 ///
@@ -365,6 +365,18 @@ impl fmt::Debug for Claims {
 pub struct ClaimsError {
     line: usize,
     column: usize,
+}
+
+impl ClaimsError {
+    /// The line of the claims JSON where the mismatch was found (from 1).
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// The column of the claims JSON where the mismatch was found (from 1).
+    pub fn column(&self) -> usize {
+        self.column
+    }
 }
 
 #[cfg(test)]

@@ -9,8 +9,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 
 use crate::error::Rejection;
 use crate::json::{
-    Names, NumericDateSeed, OneOrMany, OneOrManySeed, StrictAny, StringsSeed, TextSeed,
-    Uninterpreted, parse_whole,
+    Names, NumericDateSeed, OneOrMany, OneOrManySeed, StrictAny, StringsSeed, TextSeed, parse_whole,
 };
 
 /// The claims of a token, borrowed from its decoded payload, not yet trusted.
@@ -22,6 +21,7 @@ pub(crate) struct RawClaims<'a> {
     pub exp: Option<f64>,
     pub nbf: Option<f64>,
     pub iat: Option<f64>,
+    pub jti: Option<Cow<'a, str>>,
     pub client_id: Option<Cow<'a, str>>,
     pub azp: Option<Cow<'a, str>>,
     pub appid: Option<Cow<'a, str>>,
@@ -35,8 +35,10 @@ pub(crate) struct RawClaims<'a> {
     pub roles: Option<Vec<Cow<'a, str>>>,
     /// `nonce`: an OpenID Connect ID token marker.
     pub nonce: bool,
-    /// `at_hash`, `c_hash` or `s_hash`: ID token only (OIDC Core §3.1.3.6, §3.3.2.11; FAPI).
-    pub id_token_hash: bool,
+    /// `at_hash`, `c_hash`, `s_hash`: ID token only (OIDC Core §3.1.3.6, §3.3.2.11; FAPI).
+    pub at_hash: bool,
+    pub c_hash: bool,
+    pub s_hash: bool,
     /// `events`: a security event or logout token (RFC 8417, OIDC Back-Channel Logout).
     pub events: bool,
     /// Every other member: its name, and whether its value is not `null`.
@@ -73,6 +75,7 @@ impl<'a> RawClaims<'a> {
             "exp" => self.exp.is_some(),
             "nbf" => self.nbf.is_some(),
             "iat" => self.iat.is_some(),
+            "jti" => self.jti.is_some(),
             "client_id" => self.client_id.is_some(),
             "azp" => self.azp.is_some(),
             "appid" => self.appid.is_some(),
@@ -131,7 +134,6 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let c = self.0;
         // Known names are deduplicated by their slots; only the others need remembering.
-        let mut hash_seen = [false; 3];
         while let Some(name) = map.next_key_seed(TextSeed)? {
             match name.as_ref() {
                 "iss" => fill(&mut c.iss, map.next_value_seed(TextSeed)?)?,
@@ -140,6 +142,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, 'de> {
                 "exp" => fill(&mut c.exp, map.next_value_seed(NumericDateSeed)?)?,
                 "nbf" => fill(&mut c.nbf, map.next_value_seed(NumericDateSeed)?)?,
                 "iat" => fill(&mut c.iat, map.next_value_seed(NumericDateSeed)?)?,
+                "jti" => fill(&mut c.jti, map.next_value_seed(TextSeed)?)?,
                 "client_id" => fill(&mut c.client_id, map.next_value_seed(TextSeed)?)?,
                 "azp" => fill(&mut c.azp, map.next_value_seed(TextSeed)?)?,
                 "appid" => fill(&mut c.appid, map.next_value_seed(TextSeed)?)?,
@@ -159,17 +162,22 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, 'de> {
                     map.next_value_seed(StrictAny)?;
                     flag(&mut c.events)?;
                 }
-                hash @ ("at_hash" | "c_hash" | "s_hash") => {
+                "at_hash" => {
                     map.next_value_seed(StrictAny)?;
-                    let i = ["at_hash", "c_hash", "s_hash"]
-                        .iter()
-                        .position(|h| *h == hash)
-                        .unwrap_or(0);
-                    flag(&mut hash_seen[i])?;
-                    c.id_token_hash = true;
+                    flag(&mut c.at_hash)?;
+                }
+                "c_hash" => {
+                    map.next_value_seed(StrictAny)?;
+                    flag(&mut c.c_hash)?;
+                }
+                "s_hash" => {
+                    map.next_value_seed(StrictAny)?;
+                    flag(&mut c.s_hash)?;
                 }
                 _ => {
-                    let non_null = map.next_value_seed(Uninterpreted)?;
+                    // Every value is parsed in full, so escapes such as a lone surrogate are
+                    // refused here rather than by a handler deserializing the claims later.
+                    let non_null = map.next_value_seed(StrictAny)?;
                     if !c.others.insert(name, non_null) {
                         return Err(de::Error::custom("duplicate claim"));
                     }
@@ -243,6 +251,11 @@ mod tests {
             r#"{"iss":1}"#,
             r#"{"sub":null}"#,
             r#"{"roles":"admin"}"#,
+            r#"{"jti":5}"#,
+            // A lone surrogate is not a character: refused in any claim, interpreted or not.
+            r#"{"name":"\ud800"}"#,
+            r#"{"sub":"\udc00"}"#,
+            r#"{"jti":null}"#,
             r#"{"roles":[1]}"#,
             r#"{"scp":{"a":1}}"#,
             r#"[]"#,
@@ -264,7 +277,7 @@ mod tests {
     #[test]
     fn markers() {
         let c = parse(r#"{"nonce":"n","c_hash":"h","events":{}}"#).unwrap();
-        assert!(c.nonce && c.id_token_hash && c.events);
+        assert!(c.nonce && c.c_hash && c.events && !c.at_hash && !c.s_hash);
     }
 
     #[test]

@@ -164,5 +164,7 @@ fn typed_access() {
     let err = c.deserialize::<Wrong>().unwrap_err();
     let text = err.to_string();
     assert!(text.contains("line 1"), "{text}");
+    assert_eq!(err.line(), 1);
+    assert!(err.column() > 0);
     assert!(!text.contains("\"u\""), "the value must not leak: {text}");
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use super::{VerifyingKey, curve_verification, roca, rsa_parameters};
+use super::{VerifyingKey, curve_verification, modulus, rsa_parameters};
 use crate::Algorithm;
 use crate::algorithm::KeyFamily;
 use crate::json::{StrictAny, parse_whole};
@@ -137,11 +137,7 @@ pub(crate) fn parse_jwk(json: &str, allowed: &[Algorithm]) -> Result<VerifyingKe
         }
         KeyFamily::Okp(_) => {
             let x = member(&fields.x, "x").map_err(|r| fail(&r))?;
-            if x.len() != 32 {
-                return Err(fail("Ed25519 public key is not 32 bytes"));
-            }
-            let params = curve_verification(alg).ok_or_else(|| fail("not an OKP algorithm"))?;
-            ParsedPublicKey::new(params, &x).map_err(|_| fail("Ed25519 public key rejected"))?
+            ed25519_key(&x).map_err(|r| fail(&r))?
         }
     };
     Ok(VerifyingKey {
@@ -160,24 +156,42 @@ fn member(value: &Option<String>, name: &str) -> Result<Vec<u8>, String> {
         .map_err(|_| format!("{name} is not base64url"))
 }
 
-/// `use` absent or `sig`; `key_ops` absent or naming `verify`, without repeats (RFC 7517 §4.2-4.3).
+/// `use` absent or `sig`; `key_ops` absent or naming `verify`, and nothing but signature
+/// operations, each once (RFC 7517 §4.2-4.3: the two must agree, and unrelated operations
+/// should not share a key).
 fn check_usage(fields: &JwkFields) -> Result<(), String> {
     if let Some(use_) = &fields.use_
         && use_ != "sig"
     {
-        return Err(format!("use is {use_:?}, not \"sig\""));
+        return Err(format!("use is {}, not \"sig\"", quoted(use_)));
     }
     if let Some(ops) = &fields.key_ops {
-        for (i, op) in ops.iter().enumerate() {
-            if ops[..i].contains(op) {
-                return Err("key_ops repeats a value".into());
+        let (mut sign, mut verify) = (0, 0);
+        for op in ops {
+            match op.as_str() {
+                "sign" => sign += 1,
+                "verify" => verify += 1,
+                other => return Err(format!("key_ops includes {}", quoted(other))),
             }
         }
-        if !ops.iter().any(|op| op == "verify") {
+        if sign > 1 || verify > 1 {
+            return Err("key_ops repeats a value".into());
+        }
+        if verify == 0 {
             return Err("key_ops does not include \"verify\"".into());
         }
     }
     Ok(())
+}
+
+/// A value from a key set, quoted and cut short: messages are logged, and the value is not
+/// ours to bound.
+fn quoted(value: &str) -> String {
+    const LIMIT: usize = 32;
+    match value.char_indices().nth(LIMIT) {
+        Some((end, _)) => format!("{:?}...", &value[..end]),
+        None => format!("{value:?}"),
+    }
 }
 
 /// The one algorithm this key may verify: its own `alg`, or for keys without one, the single
@@ -195,20 +209,24 @@ fn choose_algorithm(
         _ => false,
     };
     if !matches!(kty, "RSA" | "EC" | "OKP") {
-        return Err(format!("unsupported kty {kty:?}"));
+        return Err(format!("unsupported kty {}", quoted(kty)));
     }
     if kty != "RSA" {
         match fields.crv.as_deref() {
             None => return Err("no crv".into()),
             Some(crv) if !Algorithm::ALL.iter().any(|a| fits(*a)) => {
-                return Err(format!("unsupported curve {crv:?} for kty {kty:?}"));
+                return Err(format!("unsupported curve {} for kty {kty}", quoted(crv)));
             }
             Some(_) => {}
         }
     }
     if let Some(name) = &fields.alg {
-        let alg = Algorithm::from_name(name)
-            .ok_or_else(|| format!("alg {name:?} is not a supported signature algorithm"))?;
+        let alg = Algorithm::from_name(name).ok_or_else(|| {
+            format!(
+                "alg {} is not a supported signature algorithm",
+                quoted(name)
+            )
+        })?;
         if !fits(alg) {
             return Err(format!(
                 "alg {name:?} does not fit this key's type or curve"
@@ -253,7 +271,10 @@ pub(super) fn rsa_key(n: &[u8], e: &[u8], alg: Algorithm) -> Result<ParsedPublic
     if e.len() > 4 || e == [1] || !odd {
         return Err("RSA public exponent is not an odd number between 3 and 2^32".into());
     }
-    if roca::is_vulnerable(n) {
+    if modulus::has_small_factor(n) {
+        return Err("RSA modulus is even or has a small prime factor".into());
+    }
+    if modulus::is_roca(n) {
         return Err("RSA modulus has the ROCA fingerprint (CVE-2017-15361)".into());
     }
     let params = rsa_parameters(alg).ok_or("not an RSA algorithm")?;
@@ -279,6 +300,51 @@ fn ec_key(x: &[u8], y: &[u8], alg: Algorithm) -> Result<ParsedPublicKey, String>
     point.extend_from_slice(y);
     let params = curve_verification(alg).ok_or("not an EC algorithm")?;
     ParsedPublicKey::new(params, &point).map_err(|_| "EC point is not on the curve".to_owned())
+}
+
+/// The `y` encodings (sign bit cleared) of the eight points of small order on Ed25519: 0, 1,
+/// p - 1 and the two of order 8. With such a key, one fixed signature verifies every message.
+const SMALL_ORDER_Y: [[u8; 32]; 5] = [
+    [0; 32],
+    [
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ],
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98,
+        0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53,
+        0xfc, 0x05,
+    ],
+    [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67,
+        0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac,
+        0x03, 0x7a,
+    ],
+];
+
+#[cfg(test)]
+pub(super) const SMALL_ORDER_Y_FOR_TESTS: [[u8; 32]; 5] = SMALL_ORDER_Y;
+
+/// An Ed25519 public key: 32 bytes, a canonical encoding (y < p), not of small order
+/// (RFC 8725 §3.4: validate cryptographic inputs).
+pub(super) fn ed25519_key(x: &[u8]) -> Result<ParsedPublicKey, String> {
+    let Ok(point) = <[u8; 32]>::try_from(x) else {
+        return Err("Ed25519 public key is not 32 bytes".into());
+    };
+    let mut y = point;
+    y[31] &= 0x7f;
+    // y >= p = 2^255 - 19: the top byte 0x7f, the middle all 0xff, the low byte >= 0xed.
+    let non_canonical = y[31] == 0x7f && y[1..31].iter().all(|&b| b == 0xff) && y[0] >= 0xed;
+    if non_canonical || SMALL_ORDER_Y.contains(&y) {
+        return Err("Ed25519 public key is a small-order or non-canonical point".into());
+    }
+    let params = curve_verification(Algorithm::EdDSA).ok_or("no EdDSA parameters")?;
+    ParsedPublicKey::new(params, point).map_err(|_| "Ed25519 public key rejected".to_owned())
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {

@@ -2,11 +2,11 @@
 //! (RFC 8725 §3.1), grouped per issuer.
 
 mod jwk;
+mod modulus;
 mod pem;
-mod roca;
 mod store;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
@@ -28,14 +28,10 @@ pub(crate) struct VerifyingKey {
 }
 
 impl VerifyingKey {
-    /// Verifies `signature` over `message`. The caller has checked that the token's `alg`
-    /// equals [`algorithm`](Self::algorithm).
+    /// Verifies `signature` over `message` with the key's own algorithm; the caller has checked
+    /// that the token's `alg` names that algorithm.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         self.key.verify_sig(message, signature).is_ok()
-    }
-
-    fn same_material(&self, other: &VerifyingKey) -> bool {
-        self.alg == other.alg && self.key.as_ref() == other.key.as_ref()
     }
 }
 
@@ -84,43 +80,50 @@ pub(crate) struct KeySet {
 }
 
 impl KeySet {
-    /// Builds a set, dropping exact duplicates and making shared kids unusable.
+    /// Builds a set, dropping exact duplicates and making shared kids unusable. Linear in the
+    /// number of keys.
     pub(crate) fn new(candidates: Vec<VerifyingKey>) -> (KeySet, Vec<KeyProblem>) {
-        let mut problems = Vec::new();
-        let mut keys: Vec<VerifyingKey> = Vec::with_capacity(candidates.len());
-        for key in candidates {
-            if keys
-                .iter()
-                .any(|k| k.kid == key.kid && k.same_material(&key))
-            {
-                continue;
-            }
-            keys.push(key);
-        }
-        let mut by_kid: HashMap<Box<str>, usize> = HashMap::new();
-        let mut shared: Vec<Box<str>> = Vec::new();
+        let mut seen = HashSet::with_capacity(candidates.len());
+        let mut keys: Vec<VerifyingKey> = candidates
+            .into_iter()
+            .filter(|key| {
+                seen.insert((
+                    key.kid.clone(),
+                    key.alg,
+                    Box::<[u8]>::from(key.key.as_ref()),
+                ))
+            })
+            .collect();
+        let mut shared = HashSet::new();
+        let mut by_kid = HashMap::with_capacity(keys.len());
         for (i, key) in keys.iter().enumerate() {
             if let Some(kid) = &key.kid
                 && by_kid.insert(kid.clone(), i).is_some()
             {
-                shared.push(kid.clone());
+                shared.insert(kid.clone());
             }
         }
-        for kid in shared {
-            if by_kid.remove(&kid).is_some() {
-                problems.push(KeyProblem::new(
-                    Some(&kid),
-                    "two different keys share this kid; tokens naming it are refused",
-                ));
-            }
-        }
-        keys.retain(|k| k.kid.as_ref().is_none_or(|kid| by_kid.contains_key(kid)));
-        let by_kid = keys
+        let problems = shared
             .iter()
+            .map(|kid| {
+                KeyProblem::new(
+                    Some(kid),
+                    "two different keys share this kid; tokens naming it are refused",
+                )
+            })
+            .collect();
+        if !shared.is_empty() {
+            keys.retain(|k| k.kid.as_ref().is_none_or(|kid| !shared.contains(kid)));
+            by_kid = Self::index(&keys);
+        }
+        (KeySet { keys, by_kid }, problems)
+    }
+
+    fn index(keys: &[VerifyingKey]) -> HashMap<Box<str>, usize> {
+        keys.iter()
             .enumerate()
             .filter_map(|(i, k)| k.kid.clone().map(|kid| (kid, i)))
-            .collect();
-        (KeySet { keys, by_kid }, problems)
+            .collect()
     }
 
     pub(crate) fn len(&self) -> usize {

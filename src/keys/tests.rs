@@ -48,11 +48,11 @@ fn product(factors: impl IntoIterator<Item = u32>) -> Vec<u8> {
 
 #[test]
 fn each_key_is_bound_to_its_alg() {
-    let key = load(&rs256().jwk(), &Algorithm::ALL).unwrap();
+    let key = load(&rs256().jwk(), Algorithm::ALL).unwrap();
     assert_eq!(key.alg, Algorithm::RS256);
     assert_eq!(key.kid.as_deref(), Some("rs256-1"));
-    for alg in Algorithm::ALL {
-        let key = load(&key_for(alg).jwk(), &Algorithm::ALL).unwrap();
+    for &alg in Algorithm::ALL {
+        let key = load(&key_for(alg).jwk(), Algorithm::ALL).unwrap();
         assert_eq!(key.alg, alg);
     }
 }
@@ -76,7 +76,7 @@ fn alg_less_keys_take_the_one_allowed_algorithm_that_fits() {
         &[Algorithm::RS256, Algorithm::PS256],
         "allow exactly one",
     );
-    refused(&rsa, &Algorithm::ALL, "allow exactly one");
+    refused(&rsa, Algorithm::ALL, "allow exactly one");
     refused(&rsa, &[Algorithm::ES256], "no algorithm allowed");
     // EC and OKP keys name their curve, which names the algorithm.
     for alg in [
@@ -85,7 +85,7 @@ fn alg_less_keys_take_the_one_allowed_algorithm_that_fits() {
         Algorithm::ES512,
         Algorithm::EdDSA,
     ] {
-        let key = load(&key_for(alg).jwk_without_alg(), &Algorithm::ALL).unwrap();
+        let key = load(&key_for(alg).jwk_without_alg(), Algorithm::ALL).unwrap();
         assert_eq!(key.alg, alg);
     }
     refused(
@@ -109,43 +109,43 @@ fn curve_and_type_must_fit_the_alg() {
     let es256 = key_for(Algorithm::ES256).jwk();
     refused(
         &with(es256.clone(), "alg", json!("ES384")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "does not fit",
     );
     refused(
         &with(es256.clone(), "alg", json!("ES521")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "not a supported signature algorithm",
     );
     refused(
         &with(es256.clone(), "alg", json!("RS256")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "does not fit",
     );
     refused(
         &with(es256.clone(), "crv", json!("P-384")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "does not fit",
     );
     refused(
         &with(es256.clone(), "crv", json!("secp256k1")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "unsupported curve",
     );
-    refused(&without(es256.clone(), "crv"), &Algorithm::ALL, "no crv");
+    refused(&without(es256.clone(), "crv"), Algorithm::ALL, "no crv");
     refused(
         &with(rs256().jwk(), "alg", json!("EdDSA")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "does not fit",
     );
     refused(
         &with(key_for(Algorithm::EdDSA).jwk(), "crv", json!("Ed448")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "unsupported curve",
     );
     refused(
         &with(key_for(Algorithm::EdDSA).jwk(), "crv", json!("X25519")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "unsupported curve",
     );
 }
@@ -156,7 +156,7 @@ fn ec_points_are_checked() {
     // Coordinates must be exactly 32 bytes for P-256 (RFC 7518 §6.2.1.2).
     refused(
         &with(es256.clone(), "x", json!(b64([1u8; 31]))),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "32 bytes",
     );
     // A point off the curve (y changed) is refused by aws-lc-rs.
@@ -164,12 +164,12 @@ fn ec_points_are_checked() {
     let flipped = format!("{}{}", if y.starts_with('A') { "B" } else { "A" }, &y[1..]);
     refused(
         &with(es256, "y", json!(flipped)),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "not on the curve",
     );
     refused(
         &with(key_for(Algorithm::EdDSA).jwk(), "x", json!(b64([7u8; 31]))),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "32 bytes",
     );
 }
@@ -177,52 +177,57 @@ fn ec_points_are_checked() {
 #[test]
 fn symmetric_private_and_encryption_keys_are_refused() {
     let oct = json!({"kty": "oct", "kid": "h", "alg": "HS256", "k": b64(b"secret-secret-secret-secret-32b!")});
-    refused(&oct, &Algorithm::ALL, "symmetric");
+    refused(&oct, Algorithm::ALL, "symmetric");
     for member in ["d", "p", "q", "dp", "dq", "qi", "oth"] {
         refused(
             &with(rs256().jwk(), member, json!("AQAB")),
-            &Algorithm::ALL,
+            Algorithm::ALL,
             "private key material",
         );
     }
     refused(
         &with(key_for(Algorithm::ES256).jwk(), "d", json!("AQAB")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "private key material",
     );
     refused(
         &with(rs256().jwk(), "use", json!("enc")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "use is",
     );
     refused(
         &with(rs256().jwk(), "use", json!("SIG")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "use is",
     );
     refused(
         &with(rs256().jwk(), "key_ops", json!(["encrypt"])),
-        &Algorithm::ALL,
-        "verify",
+        Algorithm::ALL,
+        "includes \"encrypt\"",
+    );
+    refused(
+        &with(rs256().jwk(), "key_ops", json!(["sign"])),
+        Algorithm::ALL,
+        "does not include \"verify\"",
     );
     refused(
         &with(rs256().jwk(), "key_ops", json!(["verify", "verify"])),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "repeats",
     );
     refused(
         &with(rs256().jwk(), "key_ops", json!("verify")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "wrong type",
     );
     assert!(
         load(
             &with(rs256().jwk(), "key_ops", json!(["sign", "verify"])),
-            &Algorithm::ALL
+            Algorithm::ALL
         )
         .is_ok()
     );
-    assert!(load(&without(rs256().jwk(), "use"), &Algorithm::ALL).is_ok());
+    assert!(load(&without(rs256().jwk(), "use"), Algorithm::ALL).is_ok());
 }
 
 #[test]
@@ -231,39 +236,33 @@ fn rsa_keys_are_checked() {
     let jwk = rs256().jwk();
     // A leading zero octet is not canonical, but the value is the same key.
     let padded = [&[0u8][..], &n].concat();
-    assert!(
-        load(
-            &with(jwk.clone(), "n", json!(b64(&padded))),
-            &Algorithm::ALL
-        )
-        .is_ok()
-    );
+    assert!(load(&with(jwk.clone(), "n", json!(b64(&padded))), Algorithm::ALL).is_ok());
     // Padding on a key member is tolerated, other base64 damage is not.
-    assert!(load(&with(jwk.clone(), "e", json!("AQAB====")), &Algorithm::ALL).is_ok());
+    assert!(load(&with(jwk.clone(), "e", json!("AQAB====")), Algorithm::ALL).is_ok());
     refused(
         &with(jwk.clone(), "n", json!("not base64!")),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "not base64url",
     );
-    refused(&without(jwk.clone(), "n"), &Algorithm::ALL, "no n");
+    refused(&without(jwk.clone(), "n"), Algorithm::ALL, "no n");
     refused(
         &with(jwk.clone(), "n", json!(b64(&n[..128]))),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "1024 bits",
     );
     refused(
         &with(jwk.clone(), "e", json!(b64([1]))),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "exponent",
     );
     refused(
         &with(jwk.clone(), "e", json!(b64([1, 0]))),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "exponent",
     );
     refused(
         &with(jwk.clone(), "e", json!(b64([1, 0, 0, 0, 1]))),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "exponent",
     );
     assert!(rsa_key(&n, &e, Algorithm::PS512).is_ok());
@@ -271,32 +270,92 @@ fn rsa_keys_are_checked() {
     let roca = product(std::iter::repeat_n(65537, 200));
     let err = rsa_key(&roca, &e, Algorithm::RS256).unwrap_err();
     assert!(err.contains("ROCA"), "{err}");
-    // A modulus of the same size without the fingerprint (times 3) loads: the ROCA rule, not
-    // the size or the shape, refused the other.
-    let not_roca = product(std::iter::repeat_n(65537, 199).chain([3]));
+    // A modulus of the same size without the fingerprint (times the prime 709) loads: the ROCA
+    // rule, not the size or the shape, refused the other.
+    let not_roca = product(std::iter::repeat_n(65537, 199).chain([709]));
     assert!(rsa_key(&not_roca, &e, Algorithm::RS256).is_ok());
+    // Placeholders anyone can factor: 2^2048 - 1, an even modulus, a multiple of 701.
+    for modulus in [
+        vec![0xff; 256],
+        [vec![0xff; 255], vec![0xfe]].concat(),
+        product(std::iter::repeat_n(65537, 199).chain([701])),
+    ] {
+        let err = rsa_key(&modulus, &e, Algorithm::RS256).unwrap_err();
+        assert!(err.contains("small prime factor"), "{err}");
+    }
+}
+
+/// The eight small-order points (both signs of x) and non-canonical encodings (y >= p).
+fn weak_ed25519_points() -> Vec<[u8; 32]> {
+    let mut points = Vec::new();
+    for y in jwk::SMALL_ORDER_Y_FOR_TESTS {
+        let mut signed = y;
+        signed[31] |= 0x80;
+        points.extend([y, signed]);
+    }
+    for low in [0xed, 0xee, 0xff] {
+        let mut y = [0xff; 32];
+        y[0] = low;
+        y[31] = 0x7f;
+        points.push(y);
+    }
+    points
+}
+
+#[test]
+fn small_order_ed25519_keys_are_refused() {
+    let okp = key_for(Algorithm::EdDSA).jwk();
+    for point in weak_ed25519_points() {
+        refused(
+            &with(okp.clone(), "x", json!(b64(point))),
+            Algorithm::ALL,
+            "small-order or non-canonical",
+        );
+        let spki = [
+            &[
+                0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+            ][..],
+            &point,
+        ]
+        .concat();
+        let pem = format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            base64_simd::STANDARD.encode_to_string(spki)
+        );
+        let err = parse_pem(&pem, Algorithm::EdDSA, None).unwrap_err();
+        assert!(err.contains("small-order or non-canonical"), "{err}");
+    }
+    // The identity key really is a universal forgery with aws-lc-rs: R = identity, S = 0.
+    let identity = [[1u8].as_slice(), &[0; 31]].concat();
+    let forged = [identity.clone(), vec![0; 32]].concat();
+    let raw =
+        aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ED25519, &identity);
+    assert!(
+        raw.verify(b"any message at all", &forged).is_ok(),
+        "aws-lc-rs alone accepts it"
+    );
 }
 
 #[test]
 fn malformed_jwks_are_refused() {
     refused(
         &json!({"kty": "RSA", "kid": 7}),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "wrong type",
     );
-    refused(&json!({"kid": "k"}), &Algorithm::ALL, "no kty");
+    refused(&json!({"kid": "k"}), Algorithm::ALL, "no kty");
     refused(
         &json!({"kty": "dsa", "kid": "k"}),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "unsupported kty",
     );
     refused(
         &with(rs256().jwk(), "kid", json!("k".repeat(257))),
-        &Algorithm::ALL,
+        Algorithm::ALL,
         "256 bytes",
     );
     let duplicate = r#"{"kty":"RSA","kid":"a","kid":"b","n":"AQAB","e":"AQAB"}"#;
-    assert!(parse_jwk(duplicate, &Algorithm::ALL).is_err());
+    assert!(parse_jwk(duplicate, Algorithm::ALL).is_err());
     for document in [
         "",
         "[]",
@@ -304,7 +363,7 @@ fn malformed_jwks_are_refused() {
         r#"{"nokeys":[]}"#,
         r#"{"keys":[]} x"#,
     ] {
-        match parse_jwks(document, &Algorithm::ALL) {
+        match parse_jwks(document, Algorithm::ALL) {
             Err(reason) => assert!(reason.starts_with("not a JWK Set document"), "{reason}"),
             Ok((keys, problems)) => {
                 panic!("{document:?} parsed: {} keys, {problems:?}", keys.len())
@@ -312,7 +371,7 @@ fn malformed_jwks_are_refused() {
         }
     }
     // A well-formed set whose entry is not a key: that entry is reported, not the set.
-    let (keys, problems) = parse_jwks(r#"{"keys":[1]}"#, &Algorithm::ALL).unwrap();
+    let (keys, problems) = parse_jwks(r#"{"keys":[1]}"#, Algorithm::ALL).unwrap();
     assert!(keys.is_empty());
     assert_eq!(problems.len(), 1);
 }
@@ -327,7 +386,7 @@ fn one_bad_key_does_not_spoil_the_set() {
         key_for(Algorithm::EdDSA).jwk(),
     ]})
     .to_string();
-    let (keys, problems) = parse_jwks(&document, &Algorithm::ALL).unwrap();
+    let (keys, problems) = parse_jwks(&document, Algorithm::ALL).unwrap();
     assert_eq!(keys.len(), 2);
     assert_eq!(problems.len(), 3, "{problems:?}");
 }
@@ -335,7 +394,7 @@ fn one_bad_key_does_not_spoil_the_set() {
 fn set(keys: &[Value]) -> (KeySet, Vec<KeyProblem>) {
     let loaded = keys
         .iter()
-        .map(|k| load(k, &Algorithm::ALL).unwrap())
+        .map(|k| load(k, Algorithm::ALL).unwrap())
         .collect();
     KeySet::new(loaded)
 }
@@ -426,7 +485,7 @@ fn shared_kids_are_unusable_and_exact_duplicates_collapse() {
 
 #[test]
 fn verification_uses_the_bound_algorithm() {
-    let key = load(&rs256().jwk(), &Algorithm::ALL).unwrap();
+    let key = load(&rs256().jwk(), Algorithm::ALL).unwrap();
     let message = b"header.payload";
     let signature = rs256().sign(message);
     assert!(key.verify(message, &signature));
@@ -446,7 +505,7 @@ mod pem_keys {
 
     #[test]
     fn spki_and_pkcs1_public_keys_load() {
-        for alg in Algorithm::ALL {
+        for &alg in Algorithm::ALL {
             let key = parse_pem(&key_for(alg).public_pem(), alg, Some("p")).unwrap();
             assert_eq!((key.alg, key.kid.as_deref()), (alg, Some("p")));
         }
@@ -459,6 +518,17 @@ mod pem_keys {
                 .unwrap_err()
                 .contains("RSA key cannot")
         );
+    }
+
+    #[test]
+    fn a_pem_bundle_is_refused() {
+        let bundle = format!(
+            "{}{}",
+            rs256().public_pem(),
+            pem("PRIVATE KEY", &[0x30, 0x00])
+        );
+        let err = parse_pem(&bundle, Algorithm::RS256, None).unwrap_err();
+        assert!(err.contains("2 PEM blocks"), "{err}");
     }
 
     #[test]
