@@ -184,19 +184,6 @@ fn all_keys() -> Vec<&'static TestKey> {
     Algorithm::ALL.iter().map(|&a| common::key_for(a)).collect()
 }
 
-/// Valid claims for the fixed clock [`T`].
-fn claims_at(now: i64) -> Value {
-    json!({
-        "iss": ISSUER,
-        "aud": AUDIENCE,
-        "sub": "user-1",
-        "iat": now - 10,
-        "nbf": now - 10,
-        "exp": now + 600,
-        "scope": "orders.read orders.write",
-    })
-}
-
 fn with(mut claims: Value, name: &str, value: Value) -> Value {
     claims[name] = value;
     claims
@@ -1001,28 +988,28 @@ fn self_keyed_cases(extra: &dyn Fn(&TestKey) -> Value) -> Vec<(String, String, R
     cases
 }
 
+/// Tokens signed by the attacker's own key, whose header `member` points at a trap URL on
+/// loopback: each is refused, and nothing connects to the trap.
+fn never_fetched(member: &str, path: &str) {
+    check_all(&atk_08_good());
+    let gate = issuer_with_rsa_and_ec();
+    let (listener, url) = trap(path);
+    for (variant, token, expected) in self_keyed_cases(&|_| json!({ member: url })) {
+        expect(&gate, &token, &expected, &format!("{member}, {variant}"));
+        assert_no_connection(&listener, &format!("{member}, {variant}"));
+    }
+}
+
 /// ATK-08: a `jku` pointing at the attacker's JWKS is never fetched (RFC 8725 §3.10, SSRF).
 #[test]
 fn atk_08_jku() {
-    check_all(&atk_08_good());
-    let gate = issuer_with_rsa_and_ec();
-    let (listener, url) = trap("/jwks");
-    for (variant, token, expected) in self_keyed_cases(&|_| json!({"jku": url})) {
-        expect(&gate, &token, &expected, &format!("jku, {variant}"));
-        assert_no_connection(&listener, &format!("jku, {variant}"));
-    }
+    never_fetched("jku", "/jwks");
 }
 
 /// ATK-09: an `x5u` pointing at the attacker's certificate is never fetched (RFC 8725 §3.10).
 #[test]
 fn atk_09_x5u() {
-    check_all(&atk_08_good());
-    let gate = issuer_with_rsa_and_ec();
-    let (listener, url) = trap("/cert.pem");
-    for (variant, token, expected) in self_keyed_cases(&|_| json!({"x5u": url})) {
-        expect(&gate, &token, &expected, &format!("x5u, {variant}"));
-        assert_no_connection(&listener, &format!("x5u, {variant}"));
-    }
+    never_fetched("x5u", "/cert.pem");
 }
 
 /// ATK-10: an embedded `jwk` holding the attacker's public key is never trusted
@@ -1467,7 +1454,13 @@ fn atk_17_payload_byte_flip() {
 fn atk_18_good() -> Vec<Good> {
     let key = common::rs256();
     let gate = gate(&[key]);
-    let exp_claims = |exp: i64| with(without(claims_at(T), "nbf"), "exp", json!(exp));
+    let exp_claims = |exp: i64| {
+        with(
+            without(common::valid_claims_at(T), "nbf"),
+            "exp",
+            json!(exp),
+        )
+    };
     vec![
         Good::new(
             "exp = now - L + 1",
@@ -1476,7 +1469,12 @@ fn atk_18_good() -> Vec<Good> {
         )
         .at(T),
         Good::new("exp = now + 1", &gate, key.token(&exp_claims(T + 1))).at(T),
-        Good::new("exp far ahead", &gate, key.token(&claims_at(T))).at(T),
+        Good::new(
+            "exp far ahead",
+            &gate,
+            key.token(&common::valid_claims_at(T)),
+        )
+        .at(T),
     ]
 }
 
@@ -1499,7 +1497,13 @@ fn atk_18_exp() {
     check_all(&atk_18_good());
     let key = common::rs256();
     let gate = gate(&[key]);
-    let exp_claims = |exp: i64| with(without(claims_at(T), "nbf"), "exp", json!(exp));
+    let exp_claims = |exp: i64| {
+        with(
+            without(common::valid_claims_at(T), "nbf"),
+            "exp",
+            json!(exp),
+        )
+    };
     for (variant, exp) in [
         ("exp = now - L - 1", T - L - 1),
         ("exp = now - L", T - L),
@@ -1523,7 +1527,7 @@ fn atk_18_exp() {
         "exp = now - L + 1, one second later",
     );
 
-    let no_exp = without(claims_at(T), "exp");
+    let no_exp = without(common::valid_claims_at(T), "exp");
     expect_at(
         &gate,
         &key.token(&no_exp),
@@ -1540,7 +1544,11 @@ fn atk_18_exp() {
     assert_eq!(result.unwrap_err().code(), "missing_claim");
 
     for value in BAD_NUMERIC_DATES {
-        let text = raw_claims(&claims_at(T), &["exp"], &[format!(r#""exp":{value}"#)]);
+        let text = raw_claims(
+            &common::valid_claims_at(T),
+            &["exp"],
+            &[format!(r#""exp":{value}"#)],
+        );
         expect_at(
             &gate,
             &key.token_raw(&key.header().to_string(), &text),
@@ -1554,7 +1562,7 @@ fn atk_18_exp() {
 fn atk_19_good() -> Vec<Good> {
     let key = common::rs256();
     let gate = gate(&[key]);
-    let nbf_claims = |nbf: i64| with(claims_at(T), "nbf", json!(nbf));
+    let nbf_claims = |nbf: i64| with(common::valid_claims_at(T), "nbf", json!(nbf));
     vec![
         Good::new(
             "nbf = now + L - 1",
@@ -1566,7 +1574,7 @@ fn atk_19_good() -> Vec<Good> {
         Good::new(
             "nbf absent",
             &gate,
-            key.token(&without(claims_at(T), "nbf")),
+            key.token(&without(common::valid_claims_at(T), "nbf")),
         )
         .at(T),
     ]
@@ -1578,7 +1586,7 @@ fn atk_19_nbf() {
     check_all(&atk_19_good());
     let key = common::rs256();
     let gate = gate(&[key]);
-    let nbf_claims = |nbf: i64| with(claims_at(T), "nbf", json!(nbf));
+    let nbf_claims = |nbf: i64| with(common::valid_claims_at(T), "nbf", json!(nbf));
     for (variant, nbf) in [
         ("nbf = now + L + 1", T + L + 1),
         ("nbf = now + 1 day", T + 86_400),
@@ -1592,7 +1600,11 @@ fn atk_19_nbf() {
         );
     }
     for value in BAD_NUMERIC_DATES {
-        let text = raw_claims(&claims_at(T), &["nbf"], &[format!(r#""nbf":{value}"#)]);
+        let text = raw_claims(
+            &common::valid_claims_at(T),
+            &["nbf"],
+            &[format!(r#""nbf":{value}"#)],
+        );
         expect_at(
             &gate,
             &key.token_raw(&key.header().to_string(), &text),
@@ -1627,14 +1639,14 @@ fn at_jwt_header(key: &TestKey, typ: &str) -> Value {
 fn atk_20_good() -> Vec<Good> {
     let key = common::rs256();
     let gate = gate(&[key]);
-    let iat_claims = |iat: i64| with(claims_at(T), "iat", json!(iat));
+    let iat_claims = |iat: i64| with(common::valid_claims_at(T), "iat", json!(iat));
     vec![
         Good::new("iat = now + L", &gate, key.token(&iat_claims(T + L))).at(T),
         Good::new("iat = now", &gate, key.token(&iat_claims(T))).at(T),
         Good::new(
             "iat absent, JWT profile",
             &gate,
-            key.token(&without(claims_at(T), "iat")),
+            key.token(&without(common::valid_claims_at(T), "iat")),
         )
         .at(T),
         Good::new(
@@ -1652,7 +1664,7 @@ fn atk_20_iat() {
     check_all(&atk_20_good());
     let key = common::rs256();
     let gate = gate(&[key]);
-    let iat_claims = |iat: i64| with(claims_at(T), "iat", json!(iat));
+    let iat_claims = |iat: i64| with(common::valid_claims_at(T), "iat", json!(iat));
     for (variant, iat) in [
         ("iat = now + L + 60", T + L + 60),
         ("iat = now + L + 1", T + L + 1),
@@ -1666,7 +1678,11 @@ fn atk_20_iat() {
         );
     }
     for value in BAD_NUMERIC_DATES {
-        let text = raw_claims(&claims_at(T), &["iat"], &[format!(r#""iat":{value}"#)]);
+        let text = raw_claims(
+            &common::valid_claims_at(T),
+            &["iat"],
+            &[format!(r#""iat":{value}"#)],
+        );
         expect_at(
             &gate,
             &key.token_raw(&key.header().to_string(), &text),

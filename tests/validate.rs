@@ -399,48 +399,24 @@ fn leeway_applies_to_exp_nbf_and_iat() {
         (60, gate(issuer(&[key]))),
         (300, gate(issuer(&[key]).leeway(Duration::from_secs(300)))),
     ] {
-        assert_eq!(
-            check(&gate, with(base.clone(), json!({"exp": now - leeway + 1}))),
-            "accepted"
-        );
-        assert_eq!(
-            check(&gate, with(base.clone(), json!({"exp": now - leeway}))),
-            "token_expired"
-        );
-        assert_eq!(
-            check(
-                &gate,
-                with(base.clone(), json!({"exp": now + 10, "nbf": now + leeway}))
+        let cases = [
+            (json!({"exp": now - leeway + 1}), "accepted"),
+            (json!({"exp": now - leeway}), "token_expired"),
+            (json!({"exp": now + 10, "nbf": now + leeway}), "accepted"),
+            (
+                json!({"exp": now + 10, "nbf": now + leeway + 1}),
+                "token_not_yet_valid",
             ),
-            "accepted"
-        );
-        assert_eq!(
-            check(
-                &gate,
-                with(
-                    base.clone(),
-                    json!({"exp": now + 10, "nbf": now + leeway + 1})
-                )
+            (json!({"exp": now + 10, "iat": now + leeway}), "accepted"),
+            (
+                json!({"exp": now + 10, "iat": now + leeway + 1}),
+                "issued_in_future",
             ),
-            "token_not_yet_valid"
-        );
-        assert_eq!(
-            check(
-                &gate,
-                with(base.clone(), json!({"exp": now + 10, "iat": now + leeway}))
-            ),
-            "accepted"
-        );
-        assert_eq!(
-            check(
-                &gate,
-                with(
-                    base.clone(),
-                    json!({"exp": now + 10, "iat": now + leeway + 1})
-                )
-            ),
-            "issued_in_future"
-        );
+        ];
+        for (changes, expected) in cases {
+            let claims = with(base.clone(), changes.clone());
+            assert_eq!(check(&gate, claims), expected, "leeway {leeway}: {changes}");
+        }
     }
     // Fractional NumericDates are JSON numbers too (RFC 7519 §2).
     let gate = gate(issuer(&[key]).leeway(Duration::ZERO));

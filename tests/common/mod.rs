@@ -188,7 +188,11 @@ pub fn jwks(keys: &[&TestKey]) -> String {
 
 /// Claims that pass every default check for [`ISSUER`] and [`AUDIENCE`].
 pub fn valid_claims() -> Value {
-    let now = now();
+    valid_claims_at(now())
+}
+
+/// [`valid_claims`] for a clock reading `now` (seconds since the epoch).
+pub fn valid_claims_at(now: i64) -> Value {
     json!({
         "iss": ISSUER,
         "aud": AUDIENCE,
