@@ -317,19 +317,6 @@ fn pem_der(pem: &str) -> Vec<u8> {
     base64_simd::STANDARD.decode_to_vec(body).unwrap()
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = base64_simd::STANDARD.encode_to_string(der);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
-}
-
 /// PKCS#1 `RSAPublicKey` DER.
 fn pkcs1(key: &TestKey) -> Vec<u8> {
     let (n, e) = key.rsa_modulus_exponent();
@@ -647,7 +634,7 @@ fn atk_04_hs256_with_public_key() {
         ("RSA PKCS#1 DER", rsa_pkcs1.clone()),
         (
             "RSA PKCS#1 PEM",
-            pem("RSA PUBLIC KEY", &rsa_pkcs1).into_bytes(),
+            common::pem("RSA PUBLIC KEY", &rsa_pkcs1).into_bytes(),
         ),
         ("RSA JWK JSON", rsa.jwk().to_string().into_bytes()),
         (
@@ -663,7 +650,7 @@ fn atk_04_hs256_with_public_key() {
         ),
         (
             "RSA certificate PEM",
-            pem("CERTIFICATE", &cert).into_bytes(),
+            common::pem("CERTIFICATE", &cert).into_bytes(),
         ),
         ("EC PEM (SPKI)", ec_pem.into_bytes()),
         ("EC DER (SPKI)", ec_spki.clone()),
@@ -2866,7 +2853,7 @@ fn atk_41_weak_keys() {
             .issuer(
                 IssuerProfile::new(ISSUER)
                     .audience(AUDIENCE)
-                    .public_key_pem(pem(label, &der), Algorithm::RS256),
+                    .public_key_pem(common::pem(label, &der), Algorithm::RS256),
             )
             .build()
             .unwrap_err();

@@ -318,11 +318,7 @@ fn small_order_ed25519_keys_are_refused() {
             &point,
         ]
         .concat();
-        let pem = format!(
-            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-            base64_simd::STANDARD.encode_to_string(spki)
-        );
-        let err = parse_pem(&pem, Algorithm::EdDSA, None).unwrap_err();
+        let err = parse_pem(&common::pem("PUBLIC KEY", &spki), Algorithm::EdDSA, None).unwrap_err();
         assert!(err.contains("small-order or non-canonical"), "{err}");
     }
     // The identity key really is a universal forgery with aws-lc-rs: R = identity, S = 0.
@@ -497,11 +493,7 @@ fn verification_uses_the_bound_algorithm() {
 mod pem_keys {
     use super::*;
     use aws_lc_rs::signature::KeyPair;
-
-    fn pem(label: &str, der: &[u8]) -> String {
-        let body = base64_simd::STANDARD.encode_to_string(der);
-        format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
-    }
+    use common::pem;
 
     #[test]
     fn spki_and_pkcs1_public_keys_load() {

@@ -124,16 +124,7 @@ impl TestKey {
             Signer::Ec(pair) => pair.public_key().as_der().unwrap().as_ref().to_vec(),
             Signer::Ed(pair) => pair.public_key().as_der().unwrap().as_ref().to_vec(),
         };
-        let body = base64_simd::STANDARD.encode_to_string(der);
-        let lines: Vec<&str> = body
-            .as_bytes()
-            .chunks(64)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect();
-        format!(
-            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-            lines.join("\n")
-        )
+        pem("PUBLIC KEY", &der)
     }
 
     /// Signs `message` with this key's algorithm.
@@ -179,6 +170,20 @@ impl TestKey {
     pub fn header(&self) -> Value {
         json!({"alg": self.alg.name(), "typ": "JWT", "kid": self.kid})
     }
+}
+
+/// A PEM block with this label around this DER, in 64-character lines.
+pub fn pem(label: &str, der: &[u8]) -> String {
+    let body = base64_simd::STANDARD.encode_to_string(der);
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }
 
 /// A JWKS document holding these keys' public JWKs.
