@@ -6,6 +6,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/common/provider.rs"]
+mod provider;
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -15,7 +17,7 @@ use aws_lc_rs::signature::{self, ParsedPublicKey, UnparsedPublicKey, Verificatio
 use common::{TestKey, now, ready};
 use criterion::{Criterion, criterion_group};
 use serde_json::json;
-use tokengate::{Algorithm, Gate, IssuerProfile};
+use tokengate::{Algorithm, Gate, IssuerProfile, KeyCache};
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT: &str = "6e74172b-be56-4843-9ff4-e66a39bb12e3";
@@ -182,6 +184,45 @@ fn bench(c: &mut Criterion) {
     }
 }
 
+/// The same RS256 token against keys given in the configuration and keys fetched from a
+/// provider on loopback (loaded before measuring): the fetched store's hot path must cost
+/// nothing more.
+fn bench_key_sources(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let key = TestKey::generate(Algorithm::RS256, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
+    let token = key.token(&entra_claims());
+    let provider = runtime.block_on(provider::Provider::start(common::jwks(&[&key])));
+    let profile = || {
+        IssuerProfile::new(issuer())
+            .audience(CLIENT)
+            .algorithms([Algorithm::RS256])
+    };
+    let fixed = Gate::builder()
+        .issuer(profile().jwks(common::jwks(&[&key])))
+        .build()
+        .unwrap();
+    let fetched = Gate::builder()
+        .issuer(profile().jwks_uri(provider.jwks_uri()))
+        .key_cache(KeyCache::default().allow_http_loopback())
+        .build()
+        .unwrap();
+    runtime
+        .block_on(fetched.warm_up())
+        .expect("keys from the provider");
+    ready(fixed.validate(&token)).expect("static keys accept the token");
+    ready(fetched.validate(&token)).expect("fetched keys accept the token");
+
+    let mut group = c.benchmark_group("keys");
+    group.bench_function("static", |b| {
+        b.iter(|| ready(fixed.validate(black_box(&token))).unwrap())
+    });
+    group.bench_function("fetched", |b| {
+        b.iter(|| ready(fetched.validate(black_box(&token))).unwrap())
+    });
+    group.finish();
+    assert_eq!(provider.jwks_hits(), 1, "no fetch while measuring");
+}
+
 /// Reads criterion's median (nanoseconds) for one benchmark of this run.
 fn median(group: &str, function: &str) -> Option<f64> {
     let dir = std::env::var_os("CARGO_TARGET_DIR")
@@ -224,16 +265,28 @@ fn report() {
     }
 }
 
+fn report_key_sources() {
+    if let (Some(fixed), Some(fetched)) = (median("keys", "static"), median("keys", "fetched")) {
+        println!(
+            "\nRS256 with fetched keys {:.2} µs, with static keys {:.2} µs: ratio {:.3}",
+            fetched / 1e3,
+            fixed / 1e3,
+            fetched / fixed
+        );
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
-    targets = bench
+    targets = bench, bench_key_sources
 }
 
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
     report();
+    report_key_sources();
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::policy::Requirement;
 
@@ -89,7 +90,7 @@ impl fmt::Display for ErrorClass {
 /// | `issued_in_future` | invalid_token | `iat > now + leeway` |
 /// | `token_too_old` | invalid_token | `now - iat > max_token_age + leeway` |
 /// | `insufficient_scope` | insufficient_scope | the [`Requirement`] is not met |
-/// | `keys_unavailable` | temporarily_unavailable | the issuer's keys could not be obtained (not produced while all keys come from the configuration) |
+/// | `keys_unavailable` | temporarily_unavailable | the issuer's keys could not be fetched and none usable are held; carries when to retry |
 ///
 /// ```
 /// use tokengate::Rejection;
@@ -175,7 +176,10 @@ pub enum Rejection {
     },
     /// `keys_unavailable`: the issuer's keys could not be obtained.
     #[error("The token issuer's keys are temporarily unavailable.")]
-    KeysUnavailable,
+    KeysUnavailable {
+        /// When the next attempt to fetch them may start (for `Retry-After`).
+        retry_after: Duration,
+    },
 }
 
 impl Rejection {
@@ -203,7 +207,7 @@ impl Rejection {
             Rejection::IssuedInFuture => "issued_in_future",
             Rejection::TokenTooOld => "token_too_old",
             Rejection::InsufficientScope { .. } => "insufficient_scope",
-            Rejection::KeysUnavailable => "keys_unavailable",
+            Rejection::KeysUnavailable { .. } => "keys_unavailable",
         }
     }
 
@@ -211,7 +215,7 @@ impl Rejection {
     pub fn class(&self) -> ErrorClass {
         match self {
             Rejection::InsufficientScope { .. } => ErrorClass::InsufficientScope,
-            Rejection::KeysUnavailable => ErrorClass::TemporarilyUnavailable,
+            Rejection::KeysUnavailable { .. } => ErrorClass::TemporarilyUnavailable,
             _ => ErrorClass::InvalidToken,
         }
     }
@@ -315,7 +319,9 @@ mod tests {
             Rejection::InsufficientScope {
                 required: Arc::new(Requirement::scope("read")),
             },
-            Rejection::KeysUnavailable,
+            Rejection::KeysUnavailable {
+                retry_after: Duration::from_secs(1),
+            },
         ]
     }
 

@@ -9,7 +9,7 @@ use crate::claims::{self, Claims, Fields, RawClaims};
 use crate::error::{ConfigError, Rejection};
 use crate::issuer::{Issuer, IssuerProfile};
 use crate::jws::{self, Header, HeaderText, Signature};
-use crate::keys::{KeySet, VerifyingKey};
+use crate::keys::{Fetcher, KeyCache, KeySet, KeyStatus, Miss, VerifyingKey};
 use crate::policy::Requirement;
 
 /// The default [`max_token_size`](GateBuilder::max_token_size): 64 KiB.
@@ -63,6 +63,8 @@ pub struct Gate {
 
 struct GateInner {
     issuers: Vec<Issuer>,
+    /// Each issuer's primary name, for status and errors.
+    names: Vec<String>,
     /// Exact issuer string to index in `issuers`.
     by_issuer: HashMap<Box<str>, usize>,
     max_token_size: usize,
@@ -76,6 +78,8 @@ impl Gate {
             issuers: Vec::new(),
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
             requirements: Vec::new(),
+            key_cache: KeyCache::default(),
+            http_client: None,
         }
     }
 
@@ -106,14 +110,72 @@ impl Gate {
             Ok(claims) => Ok(claims),
             Err(Stop::Rejected(rejection)) => Err(rejection),
             Err(Stop::NoKey { issuer, rejection }) => {
-                let Some(newer) = self.inner.issuers[issuer].keys.after_miss().await else {
-                    return Err(rejection);
-                };
-                // The token is parsed again: rare, and only after a refresh.
-                self.validate_with(token, now, Some(&newer))
-                    .map_err(Stop::into_rejection)
+                match self.inner.issuers[issuer].keys.after_miss().await {
+                    // The token is parsed again: rare, and only after a refresh.
+                    Miss::Refreshed(newer) => self
+                        .validate_with(token, now, Some(&newer))
+                        .map_err(Stop::into_rejection),
+                    Miss::Unchanged => Err(rejection),
+                    Miss::Unavailable { retry_after } => {
+                        Err(Rejection::KeysUnavailable { retry_after })
+                    }
+                }
             }
         }
+    }
+
+    /// Fetches every issuer's keys now, where they come from the network and are not loaded
+    /// yet, instead of on first use. Call it at start-up to fail fast or to be ready for the
+    /// first request.
+    ///
+    /// # Errors
+    ///
+    /// [`WarmUpError`], naming each issuer whose keys could not be had and why; validation
+    /// still works for the others, and retries the failed ones on later requests.
+    ///
+    /// ```no_run
+    /// # async fn start(gate: tokengate::Gate) {
+    /// if let Err(error) = gate.warm_up().await {
+    ///     eprintln!("starting without some keys: {error}");
+    /// }
+    /// # }
+    /// ```
+    pub async fn warm_up(&self) -> Result<(), WarmUpError> {
+        let mut failures = Vec::new();
+        for (issuer, name) in self.inner.issuers.iter().zip(&self.inner.names) {
+            if let Err(reason) = issuer.keys.warm_up().await {
+                failures.push(format!("issuer {name:?}: {reason}"));
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(WarmUpError { failures })
+        }
+    }
+
+    /// Where each issuer's keys stand, for health checks.
+    ///
+    /// ```
+    /// # fn health(gate: &tokengate::Gate) {
+    /// for status in gate.key_status() {
+    ///     println!("{}: {} keys, usable: {}, last refresh ok: {:?}",
+    ///         status.issuer, status.keys, status.usable, status.last_refresh_ok);
+    /// }
+    /// # }
+    /// ```
+    pub fn key_status(&self) -> Vec<KeyStatus> {
+        self.inner
+            .issuers
+            .iter()
+            .zip(&self.inner.names)
+            .map(|(issuer, name)| issuer.keys.status(name))
+            .collect()
+    }
+
+    /// Whether every issuer has usable keys: the readiness probe.
+    pub fn is_ready(&self) -> bool {
+        self.key_status().iter().all(|status| status.usable)
     }
 
     /// The pipeline, with the issuer's current keys or, after a refresh, `keys`.
@@ -154,7 +216,9 @@ impl Gate {
         let selected = match keys {
             Some(keys) => keys.select(kid, alg).map(verify),
             // A lock-free read of the current set, released before returning.
-            None => issuer.keys.current().select(kid, alg).map(verify),
+            None => issuer
+                .keys
+                .with_current(|keys| keys.select(kid, alg).map(verify)),
         };
         match selected {
             Ok(true) => {}
@@ -238,6 +302,8 @@ pub struct GateBuilder {
     issuers: Vec<IssuerProfile>,
     max_token_size: usize,
     requirements: Vec<Requirement>,
+    key_cache: KeyCache,
+    http_client: Option<reqwest::Client>,
 }
 
 impl GateBuilder {
@@ -263,6 +329,36 @@ impl GateBuilder {
         self
     }
 
+    /// How keys from the network are fetched, cached and refreshed (default
+    /// [`KeyCache::default`]).
+    pub fn key_cache(mut self, key_cache: KeyCache) -> GateBuilder {
+        self.key_cache = key_cache;
+        self
+    }
+
+    /// The HTTP client for discovery and key sets: yours, with its proxy, private CA, client
+    /// certificate or `User-Agent`. Its connect timeout and redirect policy are its own;
+    /// tokengate still applies [`KeyCache::request_timeout`] to each request and never uses a
+    /// response that did not arrive over https.
+    ///
+    /// ```
+    /// use tokengate::{Gate, IssuerProfile};
+    ///
+    /// let client = reqwest::Client::builder()
+    ///     .user_agent("orders-api/1.4")
+    ///     .build()
+    ///     .expect("a client");
+    /// let gate = Gate::builder()
+    ///     .issuer(IssuerProfile::new("https://login.example.com/").audience("api://orders").discover())
+    ///     .http_client(client)
+    ///     .build();
+    /// assert!(gate.is_ok());
+    /// ```
+    pub fn http_client(mut self, client: reqwest::Client) -> GateBuilder {
+        self.http_client = Some(client);
+        self
+    }
+
     /// Checks the whole configuration and loads the configured keys. Makes no network
     /// request.
     ///
@@ -284,8 +380,22 @@ impl GateBuilder {
             problems.push(problem.to_owned());
         }
 
+        problems.extend(self.key_cache.problems());
+        let fetcher = if self.issuers.iter().any(IssuerProfile::is_remote) {
+            match Fetcher::new(self.key_cache.clone(), self.http_client.clone()) {
+                Ok(fetcher) => Some(Arc::new(fetcher)),
+                Err(problem) => {
+                    problems.push(problem);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+
         let mut by_issuer = HashMap::new();
         let mut issuers = Vec::new();
+        let mut names = Vec::new();
         for profile in &self.issuers {
             for name in profile.issuers() {
                 if by_issuer
@@ -296,8 +406,9 @@ impl GateBuilder {
                 }
             }
             // On any problem the build fails, so indexes need only be right when all compile.
-            if let Some(issuer) = profile.compile(&mut problems) {
+            if let Some(issuer) = profile.compile(&mut problems, fetcher.as_ref()) {
                 issuers.push(issuer);
+                names.push(profile.issuers()[0].clone());
             }
         }
         if !problems.is_empty() {
@@ -306,6 +417,7 @@ impl GateBuilder {
         Ok(Gate {
             inner: Arc::new(GateInner {
                 issuers,
+                names,
                 by_issuer,
                 max_token_size: self.max_token_size,
                 requirement: self
@@ -317,3 +429,28 @@ impl GateBuilder {
         })
     }
 }
+
+/// Some issuers' keys could not be loaded by [`Gate::warm_up`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WarmUpError {
+    failures: Vec<String>,
+}
+
+impl WarmUpError {
+    /// One sentence per issuer whose keys could not be had.
+    pub fn failures(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.failures.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for WarmUpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "keys could not be loaded")?;
+        for failure in &self.failures {
+            write!(f, "\n  - {failure}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for WarmUpError {}

@@ -1,10 +1,11 @@
 //! One trusted issuer: what its tokens must look like and which keys sign them.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Algorithm;
-use crate::keys::{KeySet, KeyStore, VerifyingKey, parse_jwks, parse_pem};
+use crate::keys::{Fetcher, KeySet, KeyStore, Remote, Source, VerifyingKey, parse_jwks, parse_pem};
 
 /// The default clock-skew leeway, applied to `exp`, `nbf` and `iat`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
@@ -54,6 +55,12 @@ impl TokenProfile {
 }
 
 #[derive(Clone)]
+enum RemoteInput {
+    Discover,
+    JwksUri(String),
+}
+
+#[derive(Clone)]
 enum KeyInput {
     Jwks(String),
     Pem {
@@ -92,6 +99,7 @@ pub struct IssuerProfile {
     required_claims: Vec<String>,
     allow_nonce_claim: bool,
     keys: Vec<KeyInput>,
+    remote: Vec<RemoteInput>,
 }
 
 impl IssuerProfile {
@@ -111,6 +119,7 @@ impl IssuerProfile {
             required_claims: Vec::new(),
             allow_nonce_claim: false,
             keys: Vec::new(),
+            remote: Vec::new(),
         }
     }
 
@@ -221,12 +230,36 @@ impl IssuerProfile {
         self
     }
 
+    /// Fetches the keys from the issuer's `jwks_uri`, found by OpenID Connect discovery at
+    /// `{issuer}/.well-known/openid-configuration`, or where that does not exist, by RFC 8414
+    /// at `https://{host}/.well-known/oauth-authorization-server{path}`. The document must
+    /// name exactly this issuer, or it is refused (OpenID Connect Discovery §4.3).
+    ///
+    /// Nothing is fetched at [`build`](crate::GateBuilder::build): see [`KeyCache`] for when
+    /// fetches happen and how failures are handled.
+    ///
+    /// [`KeyCache`]: crate::KeyCache
+    pub fn discover(mut self) -> IssuerProfile {
+        self.remote.push(RemoteInput::Discover);
+        self
+    }
+
+    /// Fetches the keys from this JWK Set URL (https). See [`KeyCache`](crate::KeyCache).
+    pub fn jwks_uri(mut self, url: impl Into<String>) -> IssuerProfile {
+        self.remote.push(RemoteInput::JwksUri(url.into()));
+        self
+    }
+
     pub(crate) fn issuers(&self) -> &[String] {
         &self.issuers
     }
 
     /// Checks the profile and loads its keys; problems are appended to `problems`.
-    pub(crate) fn compile(&self, problems: &mut Vec<String>) -> Option<Issuer> {
+    pub(crate) fn compile(
+        &self,
+        problems: &mut Vec<String>,
+        fetcher: Option<&Arc<Fetcher>>,
+    ) -> Option<Issuer> {
         let before = problems.len();
         let name = self.issuers.first().cloned().unwrap_or_default();
         let mut problem = |text: String| problems.push(format!("issuer {name:?}: {text}"));
@@ -269,16 +302,84 @@ impl IssuerProfile {
             }
         }
 
+        let keys = self.key_store(&name, fetcher, &mut problem);
+
+        (problems.len() == before).then(|| Issuer {
+            audiences: self
+                .audiences
+                .iter()
+                .map(|a| Box::from(a.as_str()))
+                .collect(),
+            algorithms: self.algorithms.clone(),
+            leeway: self.leeway.as_secs_f64(),
+            max_token_age: self.max_token_age.map(|age| age.as_secs_f64()),
+            token_profile: self.token_profile,
+            required_claims: self
+                .required_claims
+                .iter()
+                .map(|c| Box::from(c.as_str()))
+                .collect(),
+            allow_nonce_claim: self.allow_nonce_claim,
+            keys,
+        })
+    }
+
+    /// Whether this issuer's keys come from the network.
+    pub(crate) fn is_remote(&self) -> bool {
+        !self.remote.is_empty()
+    }
+
+    /// The issuer's key store: configured keys loaded now, or a remote source checked now and
+    /// fetched on first use.
+    fn key_store(
+        &self,
+        name: &str,
+        fetcher: Option<&Arc<Fetcher>>,
+        problem: &mut impl FnMut(String),
+    ) -> KeyStore {
+        match (self.remote.as_slice(), self.keys.is_empty(), fetcher) {
+            ([], true, _) => {
+                problem(
+                    "no keys configured (use jwks, public_key_pem, jwks_uri or discover)".into(),
+                );
+            }
+            ([remote], true, Some(fetcher)) => {
+                let source = match remote {
+                    RemoteInput::Discover => fetcher.url(name).map(|_| Source::Discover),
+                    RemoteInput::JwksUri(url) => fetcher.url(url).map(Source::JwksUri),
+                };
+                match source {
+                    Ok(source) => {
+                        let remote = Remote::new(
+                            name.to_owned(),
+                            source,
+                            self.algorithms.clone(),
+                            Arc::clone(fetcher),
+                        );
+                        return KeyStore::Remote(Arc::new(remote));
+                    }
+                    Err(error) => problem(format!("key source refused: {error}")),
+                }
+            }
+            ([_, _, ..], _, _) => problem("more than one of jwks_uri and discover".into()),
+            ([_], false, _) => {
+                problem("keys are configured and also fetched; choose one".into());
+            }
+            ([_], true, None) => problem("no HTTP client for the remote key source".into()),
+            ([], false, _) => return KeyStore::Fixed(self.configured_keys(name, problem)),
+        }
+        KeyStore::Fixed(KeySet::default())
+    }
+
+    /// Loads the configured JWKS and PEM keys.
+    fn configured_keys(&self, name: &str, problem: &mut impl FnMut(String)) -> KeySet {
         let mut loaded: Vec<VerifyingKey> = Vec::new();
         let mut skipped = Vec::new();
         // A refused key source is its own problem; "no usable key" would only repeat it.
         let mut source_refused = false;
-        if self.keys.is_empty() {
-            problem("no keys configured (use jwks or public_key_pem)".into());
-        }
         for input in &self.keys {
             match input {
-                KeyInput::Jwks(json) => match parse_jwks(json, &self.algorithms) {
+                KeyInput::Jwks(json) => match parse_jwks(json, &self.algorithms, usize::MAX) {
                     Ok((keys, problems)) => {
                         loaded.extend(keys);
                         skipped.extend(problems);
@@ -306,7 +407,7 @@ impl IssuerProfile {
         }
         let (set, shared) = KeySet::new(loaded);
         skipped.extend(shared);
-        if !self.keys.is_empty() && set.len() == 0 && !source_refused {
+        if set.len() == 0 && !source_refused {
             let reasons: Vec<String> = skipped.iter().map(ToString::to_string).collect();
             problem(format!("no usable key ({})", reasons.join("; ")));
         } else {
@@ -314,25 +415,7 @@ impl IssuerProfile {
                 tracing::warn!(issuer = %name, problem = %key, "tokengate: key skipped");
             }
         }
-
-        (problems.len() == before).then(|| Issuer {
-            audiences: self
-                .audiences
-                .iter()
-                .map(|a| Box::from(a.as_str()))
-                .collect(),
-            algorithms: self.algorithms.clone(),
-            leeway: self.leeway.as_secs_f64(),
-            max_token_age: self.max_token_age.map(|age| age.as_secs_f64()),
-            token_profile: self.token_profile,
-            required_claims: self
-                .required_claims
-                .iter()
-                .map(|c| Box::from(c.as_str()))
-                .collect(),
-            allow_nonce_claim: self.allow_nonce_claim,
-            keys: KeyStore::fixed(set),
-        })
+        set
     }
 }
 
@@ -349,6 +432,7 @@ impl fmt::Debug for IssuerProfile {
             .field("required_claims", &self.required_claims)
             .field("allow_nonce_claim", &self.allow_nonce_claim)
             .field("key_sources", &self.keys.len())
+            .field("remote_key_sources", &self.remote.len())
             .finish()
     }
 }

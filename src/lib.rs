@@ -54,6 +54,15 @@
 //! issuer and equal to the algorithm of the key its `kid` names; keys are parsed once and never
 //! taken from the token (`jku`, `x5u`, `jwk`, `x5c` are ignored); then the claims.
 //!
+//! ## Keys
+//!
+//! Keys come from the configuration ([`IssuerProfile::jwks`], [`IssuerProfile::public_key_pem`])
+//! or from the issuer, by discovery ([`IssuerProfile::discover`]) or a JWK Set URL
+//! ([`IssuerProfile::jwks_uri`]). Fetched keys are cached, refreshed ahead of expiry, re-fetched
+//! once when an unknown `kid` shows up (at most once per cooldown), and kept when the provider
+//! fails: see [`KeyCache`] for the rules and their defaults, and [`Gate::key_status`] for
+//! readiness probes.
+//!
 //! ## Design choices
 //!
 //! * Secure defaults: asymmetric algorithms only (HMAC and `none` cannot be expressed); `iss`,
@@ -83,8 +92,9 @@ mod vector_tests;
 pub use algorithm::Algorithm;
 pub use claims::{Claims, ClaimsError, TokenKind};
 pub use error::{ConfigError, ErrorClass, Rejection};
-pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder};
+pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder, WarmUpError};
 pub use issuer::{DEFAULT_LEEWAY, IssuerProfile, MAX_LEEWAY, TokenProfile};
+pub use keys::{KeyCache, KeyStatus};
 pub use policy::Requirement;
 
 // The README's examples run as doc tests, so they cannot drift from the code.

@@ -79,14 +79,22 @@ impl JwkFields {
     }
 }
 
-/// Loads every usable key of a JWKS document. A document that is not a JWKS is an error; a key
-/// that is not usable is reported and skipped, so one odd key cannot take the others down.
+/// Loads every usable key of a JWKS document. A document that is not a JWKS, or holds more
+/// than `max_keys` entries, is an error; a key that is not usable is reported and skipped, so
+/// one odd key cannot take the others down.
 pub(crate) fn parse_jwks(
     json: &str,
     allowed: &[Algorithm],
+    max_keys: usize,
 ) -> Result<(Vec<VerifyingKey>, Vec<KeyProblem>), String> {
     let set: JwkSet<'_> = parse_whole(json, std::marker::PhantomData)
         .map_err(|e| format!("not a JWK Set document ({})", e.classify_name()))?;
+    if set.keys.len() > max_keys {
+        return Err(format!(
+            "{} keys, more than the {max_keys} allowed",
+            set.keys.len()
+        ));
+    }
     let mut keys = Vec::with_capacity(set.keys.len());
     let mut problems = Vec::new();
     for raw in set.keys {

@@ -1,9 +1,12 @@
 //! Verification keys: parsed once when loaded, each bound to exactly one algorithm
 //! (RFC 8725 §3.1), grouped per issuer.
 
+mod cache;
+mod fetch;
 mod jwk;
 mod modulus;
 mod pem;
+mod remote;
 mod store;
 
 use std::collections::{HashMap, HashSet};
@@ -11,10 +14,14 @@ use std::fmt;
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
 
+pub use cache::KeyCache;
+pub(crate) use fetch::Fetcher;
 #[cfg(test)]
 pub(crate) use jwk::parse_jwk;
 pub(crate) use jwk::{KeyProblem, parse_jwks};
 pub(crate) use pem::parse_pem;
+pub(crate) use remote::{Miss, Remote, Source};
+pub use store::KeyStatus;
 pub(crate) use store::KeyStore;
 
 use crate::Algorithm;

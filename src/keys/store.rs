@@ -1,35 +1,78 @@
-//! An issuer's key store: the request path reads the current key set without locking and
-//! without I/O; a miss may ask for a newer set.
+//! An issuer's key store: keys from the configuration, or from the network.
 
 use std::sync::Arc;
-
-use arc_swap::{ArcSwap, Guard};
+use std::time::SystemTime;
 
 use super::KeySet;
+use super::remote::{Miss, Remote};
 
-/// Holds an issuer's current [`KeySet`]. Sets are replaced whole, never edited, so a reader
-/// always sees one consistent set.
+/// Where an issuer's keys stand, for health and readiness probes
+/// ([`Gate::key_status`](crate::Gate::key_status)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyStatus {
+    /// The issuer, as configured.
+    pub issuer: String,
+    /// Whether the keys come from the network (discovery or a `jwks_uri`).
+    pub remote: bool,
+    /// How many usable keys are held.
+    pub keys: usize,
+    /// Whether tokens can be verified now: keys loaded, and not older than
+    /// [`KeyCache::max_stale`](crate::KeyCache::max_stale).
+    pub usable: bool,
+    /// When the keys were last fetched or confirmed unchanged (remote keys only).
+    pub last_refresh: Option<SystemTime>,
+    /// Whether the last fetch succeeded (`None` before any).
+    pub last_refresh_ok: Option<bool>,
+    /// Why the last fetch failed, if it did: URLs and statuses, never key material.
+    pub last_error: Option<String>,
+}
+
+/// An issuer's keys. The request path reads them without locking and without I/O.
 #[derive(Debug)]
-pub(crate) struct KeyStore {
-    current: ArcSwap<KeySet>,
+pub(crate) enum KeyStore {
+    /// Keys given in the configuration; they never change.
+    Fixed(KeySet),
+    Remote(Arc<Remote>),
 }
 
 impl KeyStore {
-    /// A store whose keys were given in the configuration and never change.
-    pub(crate) fn fixed(keys: KeySet) -> KeyStore {
-        KeyStore {
-            current: ArcSwap::from_pointee(keys),
+    /// Runs `f` on the current keys.
+    pub(crate) fn with_current<R>(&self, f: impl FnOnce(&KeySet) -> R) -> R {
+        match self {
+            KeyStore::Fixed(keys) => f(keys),
+            KeyStore::Remote(remote) => remote.with_current(f),
         }
     }
 
-    /// The current key set: a lock-free read, cheap enough for every request.
-    pub(crate) fn current(&self) -> Guard<Arc<KeySet>> {
-        self.current.load()
+    /// Called when the current keys have none for a token.
+    pub(crate) async fn after_miss(&self) -> Miss {
+        match self {
+            KeyStore::Fixed(_) => Miss::Unchanged,
+            KeyStore::Remote(remote) => remote.after_miss().await,
+        }
     }
 
-    /// Called when the current set has no key for a token. Returns a newer set if one can be
-    /// had; a fixed store has none.
-    pub(crate) async fn after_miss(&self) -> Option<Arc<KeySet>> {
-        None
+    /// Loads remote keys now, if they are not loaded.
+    pub(crate) async fn warm_up(&self) -> Result<(), String> {
+        match self {
+            KeyStore::Fixed(_) => Ok(()),
+            KeyStore::Remote(remote) => remote.warm_up().await,
+        }
+    }
+
+    pub(crate) fn status(&self, issuer: &str) -> KeyStatus {
+        match self {
+            KeyStore::Fixed(keys) => KeyStatus {
+                issuer: issuer.to_owned(),
+                remote: false,
+                keys: keys.len(),
+                usable: true,
+                last_refresh: None,
+                last_refresh_ok: None,
+                last_error: None,
+            },
+            KeyStore::Remote(remote) => remote.status(),
+        }
     }
 }

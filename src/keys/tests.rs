@@ -359,7 +359,7 @@ fn malformed_jwks_are_refused() {
         r#"{"nokeys":[]}"#,
         r#"{"keys":[]} x"#,
     ] {
-        match parse_jwks(document, Algorithm::ALL) {
+        match parse_jwks(document, Algorithm::ALL, usize::MAX) {
             Err(reason) => assert!(reason.starts_with("not a JWK Set document"), "{reason}"),
             Ok((keys, problems)) => {
                 panic!("{document:?} parsed: {} keys, {problems:?}", keys.len())
@@ -367,7 +367,7 @@ fn malformed_jwks_are_refused() {
         }
     }
     // A well-formed set whose entry is not a key: that entry is reported, not the set.
-    let (keys, problems) = parse_jwks(r#"{"keys":[1]}"#, Algorithm::ALL).unwrap();
+    let (keys, problems) = parse_jwks(r#"{"keys":[1]}"#, Algorithm::ALL, usize::MAX).unwrap();
     assert!(keys.is_empty());
     assert_eq!(problems.len(), 1);
 }
@@ -382,7 +382,7 @@ fn one_bad_key_does_not_spoil_the_set() {
         key_for(Algorithm::EdDSA).jwk(),
     ]})
     .to_string();
-    let (keys, problems) = parse_jwks(&document, Algorithm::ALL).unwrap();
+    let (keys, problems) = parse_jwks(&document, Algorithm::ALL, usize::MAX).unwrap();
     assert_eq!(keys.len(), 2);
     assert_eq!(problems.len(), 3, "{problems:?}");
 }

@@ -1,0 +1,344 @@
+//! Discovery and JWKS over HTTP: https only, bounded in time and size, freshness from
+//! `Cache-Control`, conditional requests with `ETag`.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, CACHE_CONTROL, ETAG, IF_NONE_MATCH};
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+
+use super::cache::KeyCache;
+
+/// Why a fetch failed. Messages name URLs and statuses, never key material.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FetchError {
+    /// The URL, or one a redirect led to, is not one tokengate will use.
+    Url(String),
+    Status(u16),
+    TooLarge,
+    Timeout,
+    Network(String),
+    /// The body is not the document it should be.
+    Malformed(String),
+    /// OpenID Connect Discovery §4.3, RFC 8414 §3.3 (ATK-43).
+    IssuerMismatch {
+        found: String,
+    },
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Url(reason) => write!(f, "URL refused: {reason}"),
+            FetchError::Status(code) => write!(f, "HTTP status {code}"),
+            FetchError::TooLarge => f.write_str("response larger than max_response_size"),
+            FetchError::Timeout => f.write_str("timed out"),
+            FetchError::Network(reason) => write!(f, "network error: {reason}"),
+            FetchError::Malformed(reason) => write!(f, "malformed response: {reason}"),
+            FetchError::IssuerMismatch { found } => write!(
+                f,
+                "the discovery document names issuer {found:?}, not the configured one; \
+                 its metadata is not used"
+            ),
+        }
+    }
+}
+
+impl From<reqwest::Error> for FetchError {
+    fn from(error: reqwest::Error) -> FetchError {
+        if error.is_timeout() {
+            return FetchError::Timeout;
+        }
+        if error.is_redirect() {
+            return FetchError::Url("a redirect led to a URL that is not https".to_owned());
+        }
+        // Only the kind and the URL: the error's sources can be long and say little more.
+        let url = error.url().map(Url::as_str).unwrap_or("?");
+        let kind = if error.is_connect() {
+            "cannot connect"
+        } else {
+            "request failed"
+        };
+        FetchError::Network(format!("{kind} ({url})"))
+    }
+}
+
+/// A successful response.
+pub(crate) enum Fetched {
+    Body {
+        body: Vec<u8>,
+        ttl: Duration,
+        etag: Option<String>,
+    },
+    /// 304: the set we hold is still the provider's.
+    NotModified { ttl: Duration },
+}
+
+/// Makes the HTTP requests for every issuer of a gate.
+pub(crate) struct Fetcher {
+    client: reqwest::Client,
+    pub(crate) settings: KeyCache,
+}
+
+impl fmt::Debug for Fetcher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fetcher")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fetcher {
+    /// Uses `client` if given; otherwise builds one that follows at most five redirects, none
+    /// of them away from https.
+    pub(crate) fn new(
+        settings: KeyCache,
+        client: Option<reqwest::Client>,
+    ) -> Result<Fetcher, String> {
+        let client = match client {
+            Some(client) => client,
+            None => {
+                let allow_loopback = settings.allow_http_loopback;
+                let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+                    if attempt.previous().len() >= 5 {
+                        attempt.error("more than five redirects")
+                    } else if url_policy(attempt.url(), allow_loopback).is_err() {
+                        attempt.error("redirect to a URL that is not https")
+                    } else {
+                        attempt.follow()
+                    }
+                });
+                reqwest::Client::builder()
+                    .connect_timeout(settings.connect_timeout)
+                    .redirect(redirects)
+                    .user_agent(concat!("tokengate/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| format!("the HTTP client cannot be built: {e}"))?
+            }
+        };
+        Ok(Fetcher { client, settings })
+    }
+
+    /// Parses a URL and applies the https policy.
+    pub(crate) fn url(&self, text: &str) -> Result<Url, FetchError> {
+        let url = Url::parse(text)
+            .map_err(|e| FetchError::Url(format!("{text:?} is not a URL ({e})")))?;
+        url_policy(&url, self.settings.allow_http_loopback).map_err(FetchError::Url)?;
+        Ok(url)
+    }
+
+    async fn get(&self, url: &Url, etag: Option<&str>) -> Result<Fetched, FetchError> {
+        let mut request = self
+            .client
+            .get(url.clone())
+            .timeout(self.settings.request_timeout)
+            .header(ACCEPT, "application/json");
+        if let Some(etag) = etag {
+            request = request.header(IF_NONE_MATCH, etag);
+        }
+        let mut response = request.send().await?;
+        // A client given by the user follows its own redirects: whatever they did, a response
+        // that did not arrive over https is not used.
+        url_policy(response.url(), self.settings.allow_http_loopback).map_err(FetchError::Url)?;
+        let ttl = freshness(
+            response
+                .headers()
+                .get(CACHE_CONTROL)
+                .and_then(|v| v.to_str().ok()),
+            &self.settings,
+        );
+        if response.status() == StatusCode::NOT_MODIFIED && etag.is_some() {
+            return Ok(Fetched::NotModified { ttl });
+        }
+        if !response.status().is_success() {
+            return Err(FetchError::Status(response.status().as_u16()));
+        }
+        let limit = self.settings.max_response_size;
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
+            return Err(FetchError::TooLarge);
+        }
+        let etag = response
+            .headers()
+            .get(ETAG)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 256)
+            .map(str::to_owned);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > limit {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Fetched::Body { body, ttl, etag })
+    }
+
+    /// The issuer's `jwks_uri`, from OpenID Connect discovery or, where that location does not
+    /// exist, RFC 8414 authorization-server metadata. The document must name exactly this
+    /// issuer.
+    pub(crate) async fn discover(&self, issuer: &str) -> Result<Url, FetchError> {
+        let oidc = self.url(&format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        ))?;
+        let body = match self.get(&oidc, None).await {
+            Ok(Fetched::Body { body, .. }) => body,
+            Err(FetchError::Status(404 | 410)) => {
+                match self.get(&rfc8414(issuer, self)?, None).await? {
+                    Fetched::Body { body, .. } => body,
+                    Fetched::NotModified { .. } => return Err(FetchError::Status(304)),
+                }
+            }
+            Ok(Fetched::NotModified { .. }) => return Err(FetchError::Status(304)),
+            Err(other) => return Err(other),
+        };
+        #[derive(Deserialize)]
+        struct Metadata {
+            issuer: String,
+            jwks_uri: String,
+        }
+        let metadata: Metadata = serde_json::from_slice(&body).map_err(|_| {
+            FetchError::Malformed("not a metadata document with issuer and jwks_uri".to_owned())
+        })?;
+        if metadata.issuer != issuer {
+            let found: String = metadata.issuer.chars().take(200).collect();
+            return Err(FetchError::IssuerMismatch { found });
+        }
+        self.url(&metadata.jwks_uri)
+    }
+
+    /// The key set at `url`, conditionally on `etag`.
+    pub(crate) async fn jwks(&self, url: &Url, etag: Option<&str>) -> Result<Fetched, FetchError> {
+        self.get(url, etag).await
+    }
+}
+
+/// RFC 8414 §3.1: `/.well-known/oauth-authorization-server` goes between the host and the
+/// issuer's path.
+fn rfc8414(issuer: &str, fetcher: &Fetcher) -> Result<Url, FetchError> {
+    let mut url = fetcher.url(issuer)?;
+    let path = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+    Ok(url)
+}
+
+/// https, or http to a loopback address when that is allowed.
+pub(crate) fn url_policy(url: &Url, allow_http_loopback: bool) -> Result<(), String> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if allow_http_loopback && is_loopback(url) => Ok(()),
+        "http" if allow_http_loopback => Err(format!(
+            "{url} is plain http to a host that is not loopback"
+        )),
+        "http" => Err(format!(
+            "{url} is plain http; https is required (KeyCache::allow_http_loopback admits loopback addresses)"
+        )),
+        other => Err(format!("{url} uses {other}, not https")),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// The freshness lifetime from `Cache-Control` (RFC 9111 §5.2.2), within the configured bounds.
+pub(crate) fn freshness(cache_control: Option<&str>, settings: &KeyCache) -> Duration {
+    let Some(value) = cache_control else {
+        return settings.default_ttl;
+    };
+    let mut max_age = None;
+    for directive in value.split(',').map(str::trim) {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-cache" || lower == "no-store" {
+            return settings.min_ttl;
+        }
+        if let Some(seconds) = lower.strip_prefix("max-age=") {
+            max_age = seconds.trim_matches('"').parse::<u64>().ok();
+        }
+    }
+    match max_age {
+        Some(seconds) => Duration::from_secs(seconds).clamp(settings.min_ttl, settings.max_ttl),
+        None => settings.default_ttl,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_control() {
+        let settings = KeyCache::default();
+        let ttl = |v: Option<&str>| freshness(v, &settings).as_secs();
+        assert_eq!(ttl(None), 3600);
+        assert_eq!(ttl(Some("public, max-age=7200")), 7200);
+        assert_eq!(ttl(Some("Max-Age=600, must-revalidate")), 600);
+        assert_eq!(ttl(Some("max-age=10")), 300, "clamped up to min_ttl");
+        assert_eq!(
+            ttl(Some("max-age=999999")),
+            86400,
+            "clamped down to max_ttl"
+        );
+        assert_eq!(ttl(Some("no-store")), 300);
+        assert_eq!(ttl(Some("private, no-cache, max-age=7200")), 300);
+        assert_eq!(ttl(Some("max-age=abc")), 3600);
+        assert_eq!(ttl(Some("public")), 3600);
+    }
+
+    #[test]
+    fn only_https_or_allowed_loopback() {
+        let check = |url: &str, allow: bool| url_policy(&Url::parse(url).unwrap(), allow).is_ok();
+        assert!(check("https://login.example.com/keys", false));
+        assert!(!check("http://login.example.com/keys", false));
+        assert!(!check("http://127.0.0.1:8080/keys", false));
+        assert!(!check("ftp://login.example.com/keys", true));
+        assert!(!check("file:///etc/passwd", true));
+        for loopback in [
+            "http://127.0.0.1:8080/k",
+            "http://127.9.9.9/k",
+            "http://[::1]:9/k",
+            "http://localhost/k",
+            "http://LOCALHOST:1/k",
+        ] {
+            assert!(check(loopback, true), "{loopback}");
+        }
+        for remote in [
+            "http://10.0.0.1/k",
+            "http://localhost.evil.com/k",
+            "http://[::2]/k",
+            "http://0.0.0.0/k",
+        ] {
+            assert!(!check(remote, true), "{remote}");
+        }
+    }
+
+    #[test]
+    fn rfc8414_location() {
+        let fetcher = Fetcher::new(KeyCache::default(), None).unwrap();
+        let at = |issuer: &str| rfc8414(issuer, &fetcher).unwrap().to_string();
+        assert_eq!(
+            at("https://as.example.com"),
+            "https://as.example.com/.well-known/oauth-authorization-server"
+        );
+        assert_eq!(
+            at("https://as.example.com/"),
+            "https://as.example.com/.well-known/oauth-authorization-server"
+        );
+        assert_eq!(
+            at("https://as.example.com/tenant/v2.0"),
+            "https://as.example.com/.well-known/oauth-authorization-server/tenant/v2.0"
+        );
+    }
+}
