@@ -90,6 +90,12 @@ async fn keys_are_fetched_on_first_use_and_then_cached() {
         "{status:?}"
     );
     assert!(status.last_refresh.is_some() && status.last_error.is_none());
+    assert!(
+        status
+            .age()
+            .is_some_and(|age| age < Duration::from_secs(60)),
+        "{status:?}"
+    );
     assert!(gate.is_ready());
 }
 

@@ -1,7 +1,7 @@
 //! An issuer's key store: keys from the configuration, or from the network.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::KeySet;
 use super::remote::{Miss, Remote};
@@ -26,6 +26,14 @@ pub struct KeyStatus {
     pub last_refresh_ok: Option<bool>,
     /// Why the last fetch failed, if it did: URLs and statuses, never key material.
     pub last_error: Option<String>,
+}
+
+impl KeyStatus {
+    /// How long ago the keys were last fetched or confirmed unchanged (remote keys only).
+    pub fn age(&self) -> Option<Duration> {
+        self.last_refresh
+            .map(|at| SystemTime::now().duration_since(at).unwrap_or_default())
+    }
 }
 
 /// An issuer's keys. The request path reads them without locking and without I/O.
