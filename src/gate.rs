@@ -109,7 +109,7 @@ impl Gate {
         match self.validate_with(token, now, None) {
             Ok(claims) => Ok(claims),
             Err(Stop::Rejected(rejection)) => Err(rejection),
-            Err(Stop::NoKey { issuer, rejection }) => {
+            Err(Stop::KeysMayBeOld { issuer, rejection }) => {
                 match self.inner.issuers[issuer].keys.after_miss().await {
                     // The token is parsed again: rare, and only after a refresh.
                     Miss::Refreshed(newer) => self
@@ -141,9 +141,16 @@ impl Gate {
     /// # }
     /// ```
     pub async fn warm_up(&self) -> Result<(), WarmUpError> {
+        // Every fetch starts before any is waited on: they run at once.
+        let started: Vec<_> = self
+            .inner
+            .issuers
+            .iter()
+            .map(|issuer| issuer.keys.start_warm_up())
+            .collect();
         let mut failures = Vec::new();
-        for (issuer, name) in self.inner.issuers.iter().zip(&self.inner.names) {
-            if let Err(reason) = issuer.keys.warm_up().await {
+        for (warm_up, name) in started.into_iter().zip(&self.inner.names) {
+            if let Err(reason) = warm_up.finish().await {
                 failures.push(format!("issuer {name:?}: {reason}"));
             }
         }
@@ -220,19 +227,27 @@ impl Gate {
                 .keys
                 .with_current(|keys| keys.select(kid, alg).map(verify)),
         };
-        match selected {
-            Ok(true) => {}
-            Ok(false) => return Err(Rejection::InvalidSignature.into()),
-            // No key for this token in the current set: a newer set may have it (rotation).
-            Err(rejection @ (Rejection::UnknownKey | Rejection::MissingKeyId))
-                if keys.is_none() =>
-            {
-                return Err(Stop::NoKey {
+        let rejection = match selected {
+            Ok(true) => None,
+            Ok(false) => Some(Rejection::InvalidSignature),
+            Err(rejection) => Some(rejection),
+        };
+        match rejection {
+            None => {}
+            // No key for the token, or one that does not verify it (a new key without a kid,
+            // or under a reused kid): a newer set may have it. Cheap for configured keys; for
+            // fetched ones, limited by the cooldown.
+            Some(
+                rejection @ (Rejection::UnknownKey
+                | Rejection::MissingKeyId
+                | Rejection::InvalidSignature),
+            ) if keys.is_none() => {
+                return Err(Stop::KeysMayBeOld {
                     issuer: index,
                     rejection,
                 });
             }
-            Err(rejection) => return Err(rejection.into()),
+            Some(rejection) => return Err(rejection.into()),
         }
 
         let now = now
@@ -252,8 +267,8 @@ impl Gate {
 /// Why the synchronous pipeline stopped short of claims.
 enum Stop {
     Rejected(Rejection),
-    /// The issuer's current keys have none for the token; a refresh might.
-    NoKey {
+    /// The issuer's current keys have none that verifies the token; a refresh might.
+    KeysMayBeOld {
         issuer: usize,
         rejection: Rejection,
     },
@@ -262,7 +277,7 @@ enum Stop {
 impl Stop {
     fn into_rejection(self) -> Rejection {
         match self {
-            Stop::Rejected(rejection) | Stop::NoKey { rejection, .. } => rejection,
+            Stop::Rejected(rejection) | Stop::KeysMayBeOld { rejection, .. } => rejection,
         }
     }
 }
@@ -338,8 +353,9 @@ impl GateBuilder {
 
     /// The HTTP client for discovery and key sets: yours, with its proxy, private CA, client
     /// certificate or `User-Agent`. Its connect timeout and redirect policy are its own;
-    /// tokengate still applies [`KeyCache::request_timeout`] to each request and never uses a
-    /// response that did not arrive over https.
+    /// tokengate still applies [`KeyCache::request_timeout`] to each request, and uses a
+    /// response only if it arrived over https from the origin it asked (a redirect through
+    /// plain http could otherwise have sent the client anywhere).
     ///
     /// ```
     /// use tokengate::{Gate, IssuerProfile};

@@ -246,8 +246,9 @@ async fn failed_fetches_keep_the_last_keys() {
             s.jwks = jwks(&[&old, &new]);
         });
         tokio::time::sleep(Duration::from_millis(250)).await;
-        // The fetch for the unknown kid fails: the kid stays unknown, the old keys stay.
-        assert_eq!(code(&gate, &new_token).await, "unknown_key", "{name}");
+        // The fetch for the unknown kid fails: the token may be good, so "try again later"
+        // (not invalid_token), and the old keys stay.
+        assert_eq!(code(&gate, &new_token).await, "keys_unavailable", "{name}");
         assert_eq!(code(&gate, &old_token).await, "accepted", "{name}");
         let status = &gate.key_status()[0];
         assert_eq!(status.last_refresh_ok, Some(false), "{name}: {status:?}");
@@ -724,4 +725,306 @@ async fn warm_up_loads_eagerly_and_readiness_follows() {
         "accepted"
     );
     assert_eq!(provider.jwks_hits(), 1);
+}
+
+/// A routine refresh never makes a request wait, even when the provider takes its time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routine_refreshes_run_in_the_background() {
+    let key = key_for(Algorithm::ES256);
+    let provider = Provider::start(jwks(&[key])).await;
+    provider.set(|s| s.cache_control = Some("max-age=1".to_owned()));
+    let gate = by_uri(&provider, cache().min_ttl(Duration::from_secs(1)));
+    let token = key.token(&claims_for(&provider.issuer()));
+    assert_eq!(code(&gate, &token).await, "accepted");
+    provider.set(|s| s.fault = Fault::Hold);
+    tokio::time::sleep(Duration::from_millis(900)).await; // the refresh is due
+    for _ in 0..50 {
+        assert_eq!(code(&gate, &token).await, "accepted");
+    }
+    eventually(|| provider.jwks_hits() == 2).await;
+    assert_eq!(
+        provider.jwks_hits(),
+        2,
+        "the refresh started, and is held by the provider"
+    );
+    for _ in 0..50 {
+        assert_eq!(
+            code(&gate, &token).await,
+            "accepted",
+            "served while the refresh is held"
+        );
+    }
+    provider.release();
+    eventually(|| {
+        gate.key_status()[0]
+            .last_refresh
+            .is_some_and(|at| at.elapsed().unwrap_or_default() < Duration::from_millis(500))
+    })
+    .await;
+    assert_eq!(provider.jwks_hits(), 2);
+}
+
+/// With `max_stale` shorter than the lifetime, routine refreshes come at half of `max_stale`,
+/// so with steady traffic the keys never go stale while the provider is healthy, and a
+/// provider that then stalls delays nobody until they do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_stale_shorter_than_the_lifetime_schedules_refreshes_before_it() {
+    let key = key_for(Algorithm::ES256);
+    let provider = Provider::start(jwks(&[key])).await;
+    provider.set(|s| s.cache_control = Some("max-age=10".to_owned()));
+    let gate = by_uri(
+        &provider,
+        cache()
+            .min_ttl(Duration::from_millis(500))
+            .max_stale(Duration::from_secs(2)),
+    );
+    let token = key.token(&claims_for(&provider.issuer()));
+    assert_eq!(code(&gate, &token).await, "accepted");
+    for _ in 0..25 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(
+            gate.key_status()[0].usable,
+            "the keys went stale before a refresh"
+        );
+        assert_eq!(code(&gate, &token).await, "accepted");
+    }
+    // Refreshed about once a second (half of max_stale), not after 8 s (80% of max-age).
+    assert!(
+        provider.jwks_hits() >= 2,
+        "refreshed ahead of max_stale: {}",
+        provider.jwks_hits()
+    );
+    // The keys were refreshed within the last ~1.1 s, so they stay usable for at least 0.9 s:
+    // with the provider stalled, requests in that time are answered without waiting.
+    provider.set(|s| s.fault = Fault::Hold);
+    for _ in 0..3 {
+        let answered = tokio::time::timeout(Duration::from_secs(1), gate.validate(&token)).await;
+        assert!(matches!(answered, Ok(Ok(_))), "{answered:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    provider.release();
+}
+
+/// Rotation without kids (a provider with one key), or under a kid it keeps (`default`):
+/// the new key does not verify with the old one, which triggers the same shared, cooldown-
+/// limited refresh as an unknown kid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_without_kid_or_under_the_same_kid_is_picked_up() {
+    let without_kid = |key: &TestKey| {
+        let mut jwk = key.jwk();
+        jwk.as_object_mut().unwrap().remove("kid");
+        json!({"keys": [jwk]}).to_string()
+    };
+    let header = json!({"alg": "ES256", "typ": "JWT"});
+    for kid_less in [true, false] {
+        let old = TestKey::generate(Algorithm::ES256, "default");
+        let new = TestKey::generate(Algorithm::ES256, "default");
+        let serve = |key: &TestKey| {
+            if kid_less {
+                without_kid(key)
+            } else {
+                jwks(&[key])
+            }
+        };
+        let token = |key: &TestKey, issuer: &str| match kid_less {
+            true => key.token_with_header(&header, &claims_for(issuer)),
+            false => key.token(&claims_for(issuer)),
+        };
+        let provider = Provider::start(serve(&old)).await;
+        let gate = by_uri(&provider, cache());
+        let issuer = provider.issuer();
+        assert_eq!(code(&gate, &token(&old, &issuer)).await, "accepted");
+        provider.set(|s| s.jwks = serve(&new));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(
+            code(&gate, &token(&new, &issuer)).await,
+            "accepted",
+            "kid-less: {kid_less}"
+        );
+        assert_eq!(provider.jwks_hits(), 2);
+        // A forged signature within the cooldown costs no fetch, and is still refused.
+        let forged = {
+            let real = token(&new, &issuer);
+            let (rest, sig) = real.rsplit_once('.').unwrap();
+            format!(
+                "{rest}.{}{}",
+                if sig.starts_with('A') { 'B' } else { 'A' },
+                &sig[1..]
+            )
+        };
+        assert_eq!(code(&gate, &forged).await, "invalid_signature");
+        assert_eq!(provider.jwks_hits(), 2);
+    }
+}
+
+/// A provider publishing a set with no usable key (even `{"keys":[]}`) is treated as a failed
+/// fetch: the last keys stay, and the failure shows in the status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_key_set_is_a_failed_fetch() {
+    let key = TestKey::generate(Algorithm::ES256, "k1");
+    let provider = Provider::start(jwks(&[&key])).await;
+    let gate = by_uri(&provider, cache());
+    let token = key.token(&claims_for(&provider.issuer()));
+    assert_eq!(code(&gate, &token).await, "accepted");
+    provider.set(|s| s.jwks = r#"{"keys":[]}"#.to_owned());
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let other = TestKey::generate(Algorithm::ES256, "k2");
+    assert_eq!(
+        code(&gate, &other.token(&claims_for(&provider.issuer()))).await,
+        "keys_unavailable"
+    );
+    assert_eq!(provider.jwks_hits(), 2);
+    assert_eq!(code(&gate, &token).await, "accepted");
+    let status = &gate.key_status()[0];
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no usable key")),
+        "{status:?}"
+    );
+}
+
+/// A user's client that follows https -> http -> https to another origin: whoever sat on
+/// the plain hop chose that origin, so its keys are not used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_client_redirected_through_http_to_another_origin_is_refused() {
+    let certificate = TestCertificate::generate();
+    let real = key_for(Algorithm::ES256);
+    let attacker_key = TestKey::generate(Algorithm::ES256, "evil");
+    let secure = Provider::start_tls(jwks(&[real]), &certificate).await;
+    let attacker = Provider::start_tls(jwks(&[&attacker_key]), &certificate).await;
+    let plain = Provider::start(String::new()).await;
+    plain.set(|s| s.fault = Fault::Redirect(attacker.jwks_uri()));
+    secure.set(|s| s.fault = Fault::Redirect(plain.jwks_uri()));
+    let gate = Gate::builder()
+        .issuer(
+            IssuerProfile::new(secure.issuer())
+                .audience(AUDIENCE)
+                .jwks_uri(secure.jwks_uri()),
+        )
+        .http_client(certificate.client())
+        .build()
+        .unwrap();
+    let forged = attacker_key.token(&claims_for(&secure.issuer()));
+    assert_eq!(code(&gate, &forged).await, "keys_unavailable");
+    assert_eq!(
+        (plain.jwks_hits(), attacker.jwks_hits()),
+        (1, 1),
+        "the client went all the way"
+    );
+    let status = &gate.key_status()[0];
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("another origin")),
+        "{status:?}"
+    );
+}
+
+/// A refresh task dropped before it ever ran (its runtime shutting down) leaves nothing
+/// stuck: a later runtime fetches normally.
+#[test]
+fn a_refresh_dropped_before_it_ran_leaves_nothing_stuck() {
+    let key = key_for(Algorithm::ES256);
+    let main = tokio::runtime::Runtime::new().unwrap();
+    let provider = main.block_on(Provider::start(jwks(&[key])));
+    let gate = by_uri(&provider, cache());
+    let token = key.token(&claims_for(&provider.issuer()));
+    let dead = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let handle = dead.handle().clone();
+    drop(dead);
+    {
+        let _entered = handle.enter();
+        let outcome = block_on(gate.validate(&token));
+        assert_eq!(outcome.map(|_| ()).unwrap_err().code(), "keys_unavailable");
+    }
+    std::thread::sleep(Duration::from_millis(250)); // past the cooldown
+    let accepted = main.block_on(async { code(&gate, &token).await });
+    assert_eq!(accepted, "accepted", "hits: {}", provider.jwks_hits());
+}
+
+/// Keys from the network need a Tokio runtime: without one, tokens get `keys_unavailable`
+/// (and an error is logged), nothing panics, and a runtime later loads them.
+#[test]
+fn without_a_tokio_runtime_keys_are_unavailable_not_a_panic() {
+    let key = key_for(Algorithm::ES256);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let provider = runtime.block_on(Provider::start(jwks(&[key])));
+    let gate = by_uri(&provider, cache());
+    let token = key.token(&claims_for(&provider.issuer()));
+    for _ in 0..3 {
+        let outcome = block_on(gate.validate(&token)).map(|_| ());
+        assert_eq!(outcome.unwrap_err().code(), "keys_unavailable");
+    }
+    assert_eq!(provider.jwks_hits(), 0);
+    assert!(
+        block_on(gate.warm_up())
+            .unwrap_err()
+            .to_string()
+            .contains("no Tokio runtime")
+    );
+    assert_eq!(
+        runtime.block_on(async { code(&gate, &token).await }),
+        "accepted"
+    );
+}
+
+/// `warm_up` called again (say, from a probe) while the provider is down respects the backoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_up_respects_the_backoff() {
+    let key = key_for(Algorithm::ES256);
+    let provider = Provider::start(jwks(&[key])).await;
+    provider.set(|s| s.fault = Fault::Status(500));
+    let gate = by_uri(&provider, cache().cooldown(Duration::from_secs(30)));
+    assert!(gate.warm_up().await.is_err());
+    for _ in 0..5 {
+        let error = gate.warm_up().await.unwrap_err().to_string();
+        assert!(error.contains("next attempt in"), "{error}");
+    }
+    assert_eq!(provider.jwks_hits(), 1);
+}
+
+/// Settings that would overflow time arithmetic are refused at build.
+#[test]
+fn absurd_durations_are_refused_at_build() {
+    for cache in [
+        KeyCache::default().cooldown(Duration::MAX),
+        KeyCache::default().max_stale(Duration::MAX),
+        KeyCache::default().max_ttl(Duration::MAX),
+        KeyCache::default().request_timeout(Duration::MAX),
+    ] {
+        let built = Gate::builder()
+            .issuer(
+                IssuerProfile::new("https://a.example")
+                    .audience(AUDIENCE)
+                    .discover(),
+            )
+            .key_cache(cache.clone())
+            .build();
+        let error = built.map(|_| ()).unwrap_err().to_string();
+        assert!(error.contains("is above"), "{cache:?}: {error}");
+    }
+}
+
+/// A minimal executor with no Tokio context.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
 }

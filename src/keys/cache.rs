@@ -10,18 +10,20 @@ use std::time::Duration;
 /// |---|---|---|
 /// | [`min_ttl`](Self::min_ttl), [`max_ttl`](Self::max_ttl) | 5 min, 24 h | bounds for the provider's `Cache-Control: max-age` |
 /// | [`default_ttl`](Self::default_ttl) | 1 h | freshness when the provider sends no `max-age` |
-/// | [`cooldown`](Self::cooldown) | 60 s | at most one fetch per issuer this often, however many unknown `kid`s arrive |
+/// | [`cooldown`](Self::cooldown) | 60 s | at most one fetch per issuer starts this often, however many unknown `kid`s arrive |
 /// | [`max_stale`](Self::max_stale) | none | stop using keys this long after the last successful refresh |
 /// | [`connect_timeout`](Self::connect_timeout), [`request_timeout`](Self::request_timeout) | 5 s, 10 s | per request to the provider |
 /// | [`max_response_size`](Self::max_response_size) | 256 KiB | larger discovery or JWKS responses are refused |
 /// | [`max_keys`](Self::max_keys) | 100 | key sets with more keys are refused |
 ///
-/// Keys are fetched on first use (or by [`Gate::warm_up`](crate::Gate::warm_up)). A request
-/// whose `kid` is unknown triggers one refresh, shared by every request waiting for it and
-/// limited by the cooldown; routine refreshes start in the background once 80% of the
-/// freshness lifetime has passed, so no request waits for them. A failed refresh keeps the last
-/// keys that loaded (unless `max_stale` says they are too old), logs a warning, and backs off:
-/// the cooldown, doubled after each further failure, up to 10 minutes.
+/// Keys are fetched on first use (or by [`Gate::warm_up`](crate::Gate::warm_up)), on the Tokio
+/// runtime the request runs on. A request whose `kid` is unknown, or whose signature fails,
+/// triggers one refresh, shared by every request waiting for it and limited by the cooldown;
+/// routine refreshes start in the background once 80% of the freshness lifetime (or half of
+/// `max_stale`) has passed, so no request waits for them. A failed refresh keeps the last keys
+/// that loaded (unless `max_stale` says they are too old), logs a warning, and backs off: the
+/// cooldown, doubled after each further failure, up to 10 minutes. A key set with no usable key,
+/// even an empty one, counts as a failed refresh.
 ///
 /// Only `https` URLs are used, and no response that arrived over plain `http` (after a
 /// redirect, say) is ever used. [`allow_http_loopback`](Self::allow_http_loopback) admits
@@ -137,7 +139,28 @@ impl KeyCache {
 
     /// Every setting that makes no sense, one sentence each.
     pub(crate) fn problems(&self) -> Vec<String> {
+        const DAY: Duration = Duration::from_secs(24 * 3600);
         let mut problems = Vec::new();
+        let limits = [
+            ("cooldown", self.cooldown, DAY),
+            ("max_ttl", self.max_ttl, 30 * DAY),
+            ("max_stale", self.max_stale.unwrap_or_default(), 365 * DAY),
+            (
+                "connect_timeout",
+                self.connect_timeout,
+                Duration::from_secs(300),
+            ),
+            (
+                "request_timeout",
+                self.request_timeout,
+                Duration::from_secs(300),
+            ),
+        ];
+        for (name, value, limit) in limits {
+            if value > limit {
+                problems.push(format!("key cache: {name} {value:?} is above {limit:?}"));
+            }
+        }
         if self.min_ttl.is_zero() || self.cooldown.is_zero() {
             problems.push("key cache: min_ttl and cooldown must be above zero".to_owned());
         }
@@ -153,9 +176,11 @@ impl KeyCache {
         if self.max_stale.is_some_and(|stale| stale < self.min_ttl) {
             problems.push("key cache: max_stale is shorter than min_ttl".to_owned());
         }
-        if self.max_response_size < 1024 || self.max_keys == 0 {
+        if !(1024..=64 * 1024 * 1024).contains(&self.max_response_size)
+            || !(1..=10_000).contains(&self.max_keys)
+        {
             problems.push(
-                "key cache: max_response_size must be at least 1 KiB and max_keys at least 1"
+                "key cache: max_response_size must be 1 KiB to 64 MiB and max_keys 1 to 10,000"
                     .to_owned(),
             );
         }

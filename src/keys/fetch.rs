@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CACHE_CONTROL, ETAG, IF_NONE_MATCH};
+use reqwest::header::{ACCEPT, AGE, CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
@@ -65,20 +65,22 @@ impl From<reqwest::Error> for FetchError {
     }
 }
 
-/// A successful response.
+/// A successful response. `ttl` is `None` when the response says nothing about freshness.
 pub(crate) enum Fetched {
     Body {
         body: Vec<u8>,
-        ttl: Duration,
+        ttl: Option<Duration>,
         etag: Option<String>,
     },
     /// 304: the set we hold is still the provider's.
-    NotModified { ttl: Duration },
+    NotModified { ttl: Option<Duration> },
 }
 
 /// Makes the HTTP requests for every issuer of a gate.
 pub(crate) struct Fetcher {
     client: reqwest::Client,
+    /// A client of the user's own follows redirects as it likes; we only see where it ended.
+    users_client: bool,
     pub(crate) settings: KeyCache,
 }
 
@@ -97,6 +99,7 @@ impl Fetcher {
         settings: KeyCache,
         client: Option<reqwest::Client>,
     ) -> Result<Fetcher, String> {
+        let users_client = client.is_some();
         let client = match client {
             Some(client) => client,
             None => {
@@ -118,7 +121,11 @@ impl Fetcher {
                     .map_err(|e| format!("the HTTP client cannot be built: {e}"))?
             }
         };
-        Ok(Fetcher { client, settings })
+        Ok(Fetcher {
+            client,
+            users_client,
+            settings,
+        })
     }
 
     /// Parses a URL and applies the https policy.
@@ -139,16 +146,25 @@ impl Fetcher {
             request = request.header(IF_NONE_MATCH, etag);
         }
         let mut response = request.send().await?;
-        // A client given by the user follows its own redirects: whatever they did, a response
-        // that did not arrive over https is not used.
+        // Whatever redirects were followed, a response that did not arrive over https is not
+        // used.
         url_policy(response.url(), self.settings.allow_http_loopback).map_err(FetchError::Url)?;
-        let ttl = freshness(
+        // A user's client may have followed redirects through plain http, where anyone on the
+        // path could send it on to their own https server: only the origin asked is trusted.
+        if self.users_client && response.url().origin() != url.origin() {
+            return Err(FetchError::Url(format!(
+                "redirected from {} to another origin, {}",
+                url.origin().ascii_serialization(),
+                response.url().origin().ascii_serialization()
+            )));
+        }
+        let header = |name| {
             response
                 .headers()
-                .get(CACHE_CONTROL)
-                .and_then(|v| v.to_str().ok()),
-            &self.settings,
-        );
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+        };
+        let ttl = freshness(header(CACHE_CONTROL), header(AGE), &self.settings);
         if response.status() == StatusCode::NOT_MODIFIED && etag.is_some() {
             return Ok(Fetched::NotModified { ttl });
         }
@@ -253,25 +269,30 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// The freshness lifetime from `Cache-Control` (RFC 9111 §5.2.2), within the configured bounds.
-pub(crate) fn freshness(cache_control: Option<&str>, settings: &KeyCache) -> Duration {
-    let Some(value) = cache_control else {
-        return settings.default_ttl;
-    };
+/// The freshness lifetime from `Cache-Control` and `Age` (RFC 9111 §4.2), within the
+/// configured bounds; `None` when the response says nothing about it.
+pub(crate) fn freshness(
+    cache_control: Option<&str>,
+    age: Option<&str>,
+    settings: &KeyCache,
+) -> Option<Duration> {
     let mut max_age = None;
-    for directive in value.split(',').map(str::trim) {
+    for directive in cache_control?.split(',').map(str::trim) {
         let lower = directive.to_ascii_lowercase();
         if lower == "no-cache" || lower == "no-store" {
-            return settings.min_ttl;
+            return Some(settings.min_ttl);
         }
         if let Some(seconds) = lower.strip_prefix("max-age=") {
-            max_age = seconds.trim_matches('"').parse::<u64>().ok();
+            let digits = seconds.trim_matches('"');
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                // Too many digits for u64 is "a very long time", not "nothing said".
+                max_age = Some(digits.parse::<u64>().unwrap_or(u64::MAX));
+            }
         }
     }
-    match max_age {
-        Some(seconds) => Duration::from_secs(seconds).clamp(settings.min_ttl, settings.max_ttl),
-        None => settings.default_ttl,
-    }
+    let age = age.and_then(|a| a.trim().parse::<u64>().ok()).unwrap_or(0);
+    let remaining = Duration::from_secs(max_age?.saturating_sub(age));
+    Some(remaining.clamp(settings.min_ttl, settings.max_ttl))
 }
 
 #[cfg(test)]
@@ -281,20 +302,37 @@ mod tests {
     #[test]
     fn cache_control() {
         let settings = KeyCache::default();
-        let ttl = |v: Option<&str>| freshness(v, &settings).as_secs();
-        assert_eq!(ttl(None), 3600);
-        assert_eq!(ttl(Some("public, max-age=7200")), 7200);
-        assert_eq!(ttl(Some("Max-Age=600, must-revalidate")), 600);
-        assert_eq!(ttl(Some("max-age=10")), 300, "clamped up to min_ttl");
+        let ttl =
+            |v: Option<&str>, age: Option<&str>| freshness(v, age, &settings).map(|d| d.as_secs());
+        assert_eq!(ttl(None, None), None);
+        assert_eq!(ttl(Some("public, max-age=7200"), None), Some(7200));
+        assert_eq!(ttl(Some("Max-Age=600, must-revalidate"), None), Some(600));
         assert_eq!(
-            ttl(Some("max-age=999999")),
-            86400,
-            "clamped down to max_ttl"
+            ttl(Some("max-age=10"), None),
+            Some(300),
+            "clamped up to min_ttl"
         );
-        assert_eq!(ttl(Some("no-store")), 300);
-        assert_eq!(ttl(Some("private, no-cache, max-age=7200")), 300);
-        assert_eq!(ttl(Some("max-age=abc")), 3600);
-        assert_eq!(ttl(Some("public")), 3600);
+        assert_eq!(
+            ttl(Some("max-age=999999"), None),
+            Some(86400),
+            "clamped to max_ttl"
+        );
+        assert_eq!(
+            ttl(Some("max-age=99999999999999999999999"), None),
+            Some(86400)
+        );
+        assert_eq!(ttl(Some("no-store"), None), Some(300));
+        assert_eq!(
+            ttl(Some("private, no-cache, max-age=7200"), None),
+            Some(300)
+        );
+        assert_eq!(ttl(Some("max-age=abc"), None), None);
+        assert_eq!(ttl(Some("max-age=-5"), None), None);
+        assert_eq!(ttl(Some("public"), None), None);
+        // A cached response's age counts against its max-age (RFC 9111 §4.2.3).
+        assert_eq!(ttl(Some("max-age=7200"), Some("3600")), Some(3600));
+        assert_eq!(ttl(Some("max-age=7200"), Some("9000")), Some(300));
+        assert_eq!(ttl(Some("max-age=7200"), Some("soon")), Some(7200));
     }
 
     #[test]

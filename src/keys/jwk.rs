@@ -279,11 +279,8 @@ pub(super) fn rsa_key(n: &[u8], e: &[u8], alg: Algorithm) -> Result<ParsedPublic
     if e.len() > 4 || e == [1] || !odd {
         return Err("RSA public exponent is not an odd number between 3 and 2^32".into());
     }
-    if modulus::has_small_factor(n) {
-        return Err("RSA modulus is even or has a small prime factor".into());
-    }
-    if modulus::is_roca(n) {
-        return Err("RSA modulus has the ROCA fingerprint (CVE-2017-15361)".into());
+    if let Some(weakness) = modulus::weakness(n) {
+        return Err(weakness.into());
     }
     let params = rsa_parameters(alg).ok_or("not an RSA algorithm")?;
     RsaPublicKeyComponents { n, e }

@@ -1,5 +1,6 @@
-//! Keys fetched from the network: one refresh at a time per issuer, at most one per cooldown,
-//! last known good kept on failure, routine refreshes ahead of expiry in the background.
+//! Keys fetched from the network: one refresh at a time per issuer, at most one started per
+//! cooldown, last known good kept on failure, routine refreshes ahead of expiry in the
+//! background. The request path only reads atomics and the key set: no lock, no I/O.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -11,7 +12,7 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 use super::fetch::{FetchError, Fetched, Fetcher};
-use super::{KeySet, KeyStatus, parse_jwks};
+use super::{KeyProblem, KeySet, KeyStatus, parse_jwks};
 use crate::Algorithm;
 
 /// Where an issuer's keys come from.
@@ -22,23 +23,46 @@ pub(crate) enum Source {
     JwksUri(Url),
 }
 
-/// The longest wait between failed fetches.
+/// The longest wait between failed fetches (unless the cooldown itself is longer).
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
 
-/// A routine refresh starts once this share of the freshness lifetime has passed.
+/// A routine refresh starts once this share of the freshness lifetime has passed...
 const REFRESH_AHEAD: f64 = 0.8;
+
+/// ...or once this share of `max_stale` has, if that comes first.
+const STALE_AHEAD: f64 = 0.5;
 
 /// "Never", for the atomic deadlines.
 const NEVER: u64 = u64::MAX;
 
-/// What a request that found no key for its token learns.
+/// How many skipped keys a warning or an error message names.
+const NAMED_PROBLEMS: usize = 3;
+
+/// What a request that found no key, or a key that did not verify, learns.
 pub(crate) enum Miss {
-    /// A refresh ran; here is the set it left.
+    /// A refresh ran and loaded keys; here they are.
     Refreshed(Arc<KeySet>),
-    /// No refresh was allowed (cooldown or backoff), and the keys we have are usable.
+    /// No refresh was allowed (cooldown), and the last one succeeded: the keys are current.
     Unchanged,
-    /// There are no usable keys: none ever loaded, or too stale.
+    /// No usable keys, or the provider could not be asked: the token may be good.
     Unavailable { retry_after: Duration },
+}
+
+/// Waiting between failed fetches: the cooldown, doubled after each further failure, up to
+/// ten minutes (or the cooldown, if that is longer).
+pub(crate) fn backoff(cooldown: Duration, failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    cooldown
+        .saturating_mul(1 << doublings)
+        .min(MAX_BACKOFF)
+        .max(cooldown)
+}
+
+/// `now + d`, or a point far enough away if that does not fit in an `Instant`.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d)
+        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
+        .unwrap_or(now)
 }
 
 #[derive(Debug)]
@@ -50,9 +74,12 @@ struct State {
     next_attempt: Instant,
     failures: u32,
     etag: Option<String>,
+    /// The freshness lifetime of the keys held, for a 304 that does not restate it.
+    ttl: Option<Duration>,
     /// From discovery, with when it was found.
     jwks_uri: Option<(Url, Instant)>,
     in_flight: Option<watch::Receiver<bool>>,
+    said_no_runtime: bool,
 }
 
 /// An issuer's keys from the network.
@@ -64,11 +91,11 @@ pub(crate) struct Remote {
     fetcher: Arc<Fetcher>,
     keys: ArcSwap<KeySet>,
     epoch: Instant,
-    /// Milliseconds after `epoch` when a routine refresh is due; `NEVER` while one runs or
-    /// before the first load.
+    /// Milliseconds after `epoch` when a routine refresh is due; `NEVER` while one is claimed
+    /// or running, and before the first load.
     refresh_at: AtomicU64,
     /// Milliseconds after `epoch` before which the keys may be used: 0 before the first load,
-    /// `NEVER` without `max_stale`.
+    /// `NEVER` without `max_stale`. Written after the keys, with `Release`.
     usable_until: AtomicU64,
     state: Mutex<State>,
 }
@@ -77,12 +104,40 @@ pub(crate) struct Remote {
 enum Loaded {
     New {
         set: KeySet,
-        ttl: Duration,
+        ttl: Option<Duration>,
         etag: Option<String>,
     },
     Same {
-        ttl: Duration,
+        ttl: Option<Duration>,
     },
+}
+
+/// Ends a refresh however it ends (done, failed, panicked, or dropped before it ran): clears
+/// `in_flight`, makes sure a routine refresh will be due again, and wakes the waiters. Created
+/// before the task is spawned.
+struct Finish {
+    remote: Arc<Remote>,
+    done: watch::Sender<bool>,
+}
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        let mut state = self.remote.lock();
+        state.in_flight = None;
+        if state.loaded_at.is_some() {
+            // Left at NEVER only if the fetch never recorded an outcome.
+            let retry = self.remote.millis(state.next_attempt);
+            let _ = self.remote.refresh_at.compare_exchange(
+                NEVER,
+                retry,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+        drop(state);
+        // Nobody waiting is fine.
+        let _ = self.done.send(true);
+    }
 }
 
 impl Remote {
@@ -109,8 +164,10 @@ impl Remote {
                 next_attempt: epoch,
                 failures: 0,
                 etag: None,
+                ttl: None,
                 jwks_uri: None,
                 in_flight: None,
+                said_no_runtime: false,
             }),
         }
     }
@@ -124,57 +181,94 @@ impl Remote {
         u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(NEVER - 1)
     }
 
-    /// Runs `f` on the current keys (an empty set if they are too stale to use), and starts a
-    /// routine refresh in the background when one is due. Lock-free, no I/O.
+    fn now(&self) -> u64 {
+        self.millis(Instant::now())
+    }
+
+    /// Runs `f` on the current keys (an empty set if they are too stale to use). When a routine
+    /// refresh is due, the one request that claims it starts it in the background.
     pub(crate) fn with_current<R>(self: &Arc<Self>, f: impl FnOnce(&KeySet) -> R) -> R {
-        let now = self.millis(Instant::now());
-        if now >= self.refresh_at.load(Ordering::Relaxed) {
-            self.start_background();
+        let now = self.now();
+        let due = self.refresh_at.load(Ordering::Relaxed);
+        if now >= due
+            && self
+                .refresh_at
+                .compare_exchange(due, NEVER, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.start_routine();
         }
-        if now >= self.usable_until.load(Ordering::Relaxed) {
+        if now >= self.usable_until.load(Ordering::Acquire) {
             return f(&KeySet::default());
         }
         f(&self.keys.load())
     }
 
     fn usable(&self) -> bool {
-        self.millis(Instant::now()) < self.usable_until.load(Ordering::Relaxed)
+        self.now() < self.usable_until.load(Ordering::Acquire)
     }
 
-    fn start_background(self: &Arc<Self>) {
-        let Ok(runtime) = Handle::try_current() else {
+    /// Starts the routine refresh this request claimed, or puts the claim back for when a
+    /// fetch may start.
+    fn start_routine(self: &Arc<Self>) {
+        let Some(runtime) = self.runtime() else {
+            let at = self.millis(self.lock().next_attempt);
+            self.refresh_at.store(at, Ordering::Relaxed);
             return;
         };
         let mut state = self.lock();
-        if state.in_flight.is_none() && Instant::now() >= state.next_attempt {
-            self.begin(&mut state, &runtime);
+        let started = if state.in_flight.is_some() {
+            // Its outcome will schedule the next one.
+            None
+        } else if Instant::now() >= state.next_attempt {
+            Some(self.claim(&mut state))
+        } else {
+            self.refresh_at
+                .store(self.millis(state.next_attempt), Ordering::Relaxed);
+            None
+        };
+        drop(state);
+        if let Some((_, finish)) = started {
+            Remote::launch(&runtime, finish);
         }
     }
 
-    /// Starts a fetch in its own task, so that no caller's cancellation stops it.
-    fn begin(self: &Arc<Self>, state: &mut State, runtime: &Handle) -> watch::Receiver<bool> {
-        let (done, waiting) = watch::channel(false);
-        state.in_flight = Some(waiting.clone());
-        state.next_attempt = Instant::now() + self.fetcher.settings.cooldown;
-        self.refresh_at.store(NEVER, Ordering::Relaxed);
-        runtime.spawn(Arc::clone(self).refresh(done));
-        waiting
-    }
-
-    async fn refresh(self: Arc<Self>, done: watch::Sender<bool>) {
-        /// Clears `in_flight` and wakes the waiters however the fetch ends.
-        struct Finish<'a>(&'a Remote, watch::Sender<bool>);
-        impl Drop for Finish<'_> {
-            fn drop(&mut self) {
-                self.0.lock().in_flight = None;
-                // Nobody waiting is fine.
-                let _ = self.1.send(true);
+    /// The Tokio runtime to fetch on. Fetching needs one; its absence is logged once.
+    fn runtime(&self) -> Option<Handle> {
+        let runtime = Handle::try_current().ok();
+        if runtime.is_none() {
+            let mut state = self.lock();
+            if !std::mem::replace(&mut state.said_no_runtime, true) {
+                tracing::error!(
+                    issuer = %self.issuer,
+                    "tokengate: keys from the network need a Tokio runtime; none is running here"
+                );
             }
         }
-        let finish = Finish(&self, done);
-        let outcome = self.fetch().await;
-        self.record(outcome);
-        drop(finish);
+        runtime
+    }
+
+    /// Marks a fetch as started (under the state lock). The returned guard must be handed to
+    /// [`launch`](Self::launch) once the lock is released.
+    fn claim(self: &Arc<Self>, state: &mut State) -> (watch::Receiver<bool>, Finish) {
+        state.next_attempt = later(Instant::now(), self.fetcher.settings.cooldown);
+        self.refresh_at.store(NEVER, Ordering::Relaxed);
+        let (done, waiting) = watch::channel(false);
+        state.in_flight = Some(waiting.clone());
+        let finish = Finish {
+            remote: Arc::clone(self),
+            done,
+        };
+        (waiting, finish)
+    }
+
+    /// Runs the fetch in its own task, so that no caller's cancellation stops it.
+    fn launch(runtime: &Handle, finish: Finish) {
+        runtime.spawn(async move {
+            let outcome = finish.remote.fetch().await;
+            finish.remote.record(outcome);
+            drop(finish);
+        });
     }
 
     async fn fetch(&self) -> Result<Loaded, FetchError> {
@@ -185,10 +279,9 @@ impl Remote {
                     .jwks_uri
                     .as_ref()
                     .is_none_or(|(_, found)| found.elapsed() > self.fetcher.settings.max_ttl);
-            let known = if rediscover {
-                None
-            } else {
-                state.jwks_uri.as_ref().map(|(url, _)| url.clone())
+            let known = match rediscover {
+                true => None,
+                false => state.jwks_uri.as_ref().map(|(url, _)| url.clone()),
             };
             (state.etag.clone(), known)
         };
@@ -206,20 +299,22 @@ impl Remote {
             Fetched::Body { body, ttl, etag } => {
                 let text = std::str::from_utf8(&body)
                     .map_err(|_| FetchError::Malformed("the key set is not UTF-8".to_owned()))?;
+                let max_keys = self.fetcher.settings.max_keys;
                 let (keys, mut skipped) =
-                    parse_jwks(text, &self.allowed, self.fetcher.settings.max_keys)
-                        .map_err(FetchError::Malformed)?;
+                    parse_jwks(text, &self.allowed, max_keys).map_err(FetchError::Malformed)?;
                 let (set, shared) = KeySet::new(keys);
                 skipped.extend(shared);
                 if set.len() == 0 {
-                    let reasons: Vec<String> = skipped.iter().map(ToString::to_string).collect();
-                    return Err(FetchError::Malformed(format!(
-                        "no usable key ({})",
-                        reasons.join("; ")
-                    )));
+                    let reason = format!("no usable key ({})", summary(&skipped));
+                    return Err(FetchError::Malformed(reason));
                 }
-                for problem in &skipped {
-                    tracing::warn!(issuer = %self.issuer, %problem, "tokengate: key skipped");
+                if !skipped.is_empty() {
+                    tracing::warn!(
+                        issuer = %self.issuer,
+                        skipped = skipped.len(),
+                        problems = %summary(&skipped),
+                        "tokengate: keys skipped"
+                    );
                 }
                 Ok(Loaded::New { set, ttl, etag })
             }
@@ -236,77 +331,94 @@ impl Remote {
                 state.etag = etag;
                 ttl
             }
-            Ok(Loaded::Same { ttl }) => ttl,
+            // A 304 that does not restate freshness keeps what the keys had.
+            Ok(Loaded::Same { ttl }) => ttl.or(state.ttl),
             Err(error) => {
                 state.failures += 1;
-                let doublings = state.failures.saturating_sub(1).min(16);
-                let backoff = settings
-                    .cooldown
-                    .saturating_mul(1 << doublings)
-                    .min(MAX_BACKOFF)
-                    .max(settings.cooldown);
-                state.next_attempt = now + backoff;
+                let wait = backoff(settings.cooldown, state.failures);
+                state.next_attempt = later(now, wait);
                 state.last_ok = Some(false);
+                state.last_error = Some(error.to_string());
+                if state.loaded_at.is_some() {
+                    self.refresh_at
+                        .store(self.millis(state.next_attempt), Ordering::Relaxed);
+                }
+                let keeping = state.loaded_at.is_some();
+                drop(state);
                 if matches!(error, FetchError::IssuerMismatch { .. }) {
                     tracing::error!(issuer = %self.issuer, %error, "tokengate: discovery refused");
                 } else {
                     tracing::warn!(
                         issuer = %self.issuer,
                         %error,
-                        retry_in = ?backoff,
-                        keeping_last_keys = state.loaded_at.is_some(),
+                        retry_in = ?wait,
+                        keeping_last_keys = keeping,
                         "tokengate: key refresh failed"
                     );
-                }
-                state.last_error = Some(error.to_string());
-                if state.loaded_at.is_some() {
-                    self.refresh_at
-                        .store(self.millis(state.next_attempt), Ordering::Relaxed);
                 }
                 return;
             }
         };
+        let ttl = ttl.unwrap_or(settings.default_ttl);
+        state.ttl = Some(ttl);
         state.loaded_at = Some(now);
         state.last_ok = Some(true);
         state.last_error = None;
         state.failures = 0;
-        self.refresh_at.store(
-            self.millis(now + ttl.mul_f64(REFRESH_AHEAD)),
-            Ordering::Relaxed,
-        );
+        // Refresh before the keys expire, and well before they become too stale to use.
+        let mut ahead = ttl.mul_f64(REFRESH_AHEAD);
+        if let Some(stale) = settings.max_stale {
+            ahead = ahead.min(stale.mul_f64(STALE_AHEAD));
+        }
+        let due = later(now, ahead).max(state.next_attempt);
+        self.refresh_at.store(self.millis(due), Ordering::Relaxed);
         let until = settings
             .max_stale
-            .map_or(NEVER, |stale| self.millis(now + stale));
-        self.usable_until.store(until, Ordering::Relaxed);
+            .map_or(NEVER, |stale| self.millis(later(now, stale)));
+        // After the keys: a reader that sees this sees them.
+        self.usable_until.store(until, Ordering::Release);
     }
 
-    /// For a request that found no key: joins the refresh in flight, or starts one if the
-    /// cooldown allows, and says what came of it.
+    /// For a request whose token found no key, or a key that did not verify: joins the
+    /// refresh in flight, or starts one if the cooldown allows, and says what came of it.
     pub(crate) async fn after_miss(self: &Arc<Self>) -> Miss {
-        let waiting = {
+        let runtime = Handle::try_current().ok();
+        let (waiting, started) = {
             let mut state = self.lock();
-            match (&state.in_flight, Handle::try_current()) {
-                (Some(waiting), _) => Some(waiting.clone()),
-                (None, Ok(runtime)) if Instant::now() >= state.next_attempt => {
-                    Some(self.begin(&mut state, &runtime))
+            let may_start = Instant::now() >= state.next_attempt;
+            match (&state.in_flight, runtime) {
+                (Some(waiting), _) => (Some(waiting.clone()), None),
+                (None, Some(runtime)) if may_start => {
+                    let (waiting, finish) = self.claim(&mut state);
+                    (Some(waiting), Some((runtime, finish)))
                 }
-                _ => None,
+                (None, None) if may_start => {
+                    drop(state);
+                    // Logs that keys cannot be fetched here.
+                    let _ = self.runtime();
+                    (None, None)
+                }
+                _ => (None, None),
             }
         };
+        if let Some((runtime, finish)) = started {
+            Remote::launch(&runtime, finish);
+        }
         let refreshed = waiting.is_some();
         if let Some(mut waiting) = waiting {
             // An error means the fetch task is gone; what it left is all there is.
             let _ = waiting.wait_for(|done| *done).await;
         }
-        if !self.usable() {
-            let wait = self
-                .lock()
-                .next_attempt
-                .saturating_duration_since(Instant::now());
+        let state = self.lock();
+        // A kid unknown after a successful refresh is the token's fault; one unknown because
+        // the provider could not be asked is not.
+        if !self.usable() || state.last_ok != Some(true) {
+            let wait = state.next_attempt.saturating_duration_since(Instant::now());
             return Miss::Unavailable {
                 retry_after: Duration::from_secs(wait.as_secs().max(1)),
             };
         }
+        drop(state);
         if refreshed {
             Miss::Refreshed(self.keys.load_full())
         } else {
@@ -314,32 +426,49 @@ impl Remote {
         }
     }
 
-    /// Loads the keys now unless usable ones are loaded; ignores the backoff, not a fetch in
-    /// flight.
-    pub(crate) async fn warm_up(self: &Arc<Self>) -> Result<(), String> {
+    /// Starts loading the keys unless usable ones are held, a fetch is already running (its
+    /// outcome is returned to wait on), or the backoff after a failure says not yet.
+    pub(crate) fn start_warm_up(self: &Arc<Self>) -> Result<Option<watch::Receiver<bool>>, String> {
+        if self.usable() {
+            return Ok(None);
+        }
+        let runtime = self
+            .runtime()
+            .ok_or_else(|| "no Tokio runtime to fetch keys on".to_owned())?;
+        let mut state = self.lock();
+        if let Some(waiting) = &state.in_flight {
+            return Ok(Some(waiting.clone()));
+        }
+        if Instant::now() < state.next_attempt {
+            let wait = state.next_attempt.saturating_duration_since(Instant::now());
+            let last = state.last_error.clone().unwrap_or_default();
+            return Err(format!(
+                "{last} (next attempt in {} s)",
+                wait.as_secs().max(1)
+            ));
+        }
+        let (waiting, finish) = self.claim(&mut state);
+        drop(state);
+        Remote::launch(&runtime, finish);
+        Ok(Some(waiting))
+    }
+
+    /// After [`start_warm_up`](Self::start_warm_up): whether keys are usable, or why not.
+    pub(crate) async fn finish_warm_up(
+        &self,
+        waiting: Option<watch::Receiver<bool>>,
+    ) -> Result<(), String> {
+        if let Some(mut waiting) = waiting {
+            let _ = waiting.wait_for(|done| *done).await;
+        }
         if self.usable() {
             return Ok(());
         }
-        let waiting = {
-            let mut state = self.lock();
-            let runtime = Handle::try_current()
-                .map_err(|_| "no Tokio runtime to fetch keys on".to_owned())?;
-            match &state.in_flight {
-                Some(waiting) => waiting.clone(),
-                None => self.begin(&mut state, &runtime),
-            }
-        };
-        let mut waiting = waiting;
-        let _ = waiting.wait_for(|done| *done).await;
-        if self.usable() {
-            Ok(())
-        } else {
-            Err(self
-                .lock()
-                .last_error
-                .clone()
-                .unwrap_or_else(|| "keys not loaded".to_owned()))
-        }
+        Err(self
+            .lock()
+            .last_error
+            .clone()
+            .unwrap_or_else(|| "keys not loaded".to_owned()))
     }
 
     pub(crate) fn status(&self) -> KeyStatus {
@@ -355,5 +484,50 @@ impl Remote {
             last_refresh_ok: state.last_ok,
             last_error: state.last_error.clone(),
         }
+    }
+}
+
+/// The first few problems, and how many more: bounded, whatever a key set holds.
+fn summary(problems: &[KeyProblem]) -> String {
+    let mut text: Vec<String> = problems
+        .iter()
+        .take(NAMED_PROBLEMS)
+        .map(ToString::to_string)
+        .collect();
+    if problems.len() > NAMED_PROBLEMS {
+        text.push(format!("and {} more", problems.len() - NAMED_PROBLEMS));
+    }
+    text.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_ten_minutes() {
+        let second = Duration::from_secs(1);
+        let waits: Vec<u64> = (1..=12)
+            .map(|n| backoff(second * 60, n).as_secs())
+            .collect();
+        assert_eq!(
+            waits,
+            [60, 120, 240, 480, 600, 600, 600, 600, 600, 600, 600, 600]
+        );
+        assert_eq!(backoff(second, 1), second);
+        assert_eq!(backoff(second, 4).as_secs(), 8);
+        assert_eq!(backoff(second, u32::MAX), MAX_BACKOFF);
+        // A cooldown longer than the cap is still the least wait.
+        assert_eq!(backoff(second * 3600, 3).as_secs(), 3600);
+    }
+
+    #[test]
+    fn far_future_instants_do_not_overflow() {
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) > now);
+        assert_eq!(
+            later(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
     }
 }

@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use tokio::sync::watch;
+
 use super::KeySet;
 use super::remote::{Miss, Remote};
 
@@ -26,6 +28,23 @@ pub struct KeyStatus {
     pub last_refresh_ok: Option<bool>,
     /// Why the last fetch failed, if it did: URLs and statuses, never key material.
     pub last_error: Option<String>,
+}
+
+/// A warm-up under way ([`KeyStore::start_warm_up`]).
+pub(crate) enum WarmUp<'a> {
+    Done,
+    Failed(String),
+    Waiting(&'a Remote, Option<watch::Receiver<bool>>),
+}
+
+impl WarmUp<'_> {
+    pub(crate) async fn finish(self) -> Result<(), String> {
+        match self {
+            WarmUp::Done => Ok(()),
+            WarmUp::Failed(reason) => Err(reason),
+            WarmUp::Waiting(remote, waiting) => remote.finish_warm_up(waiting).await,
+        }
+    }
 }
 
 impl KeyStatus {
@@ -61,11 +80,15 @@ impl KeyStore {
         }
     }
 
-    /// Loads remote keys now, if they are not loaded.
-    pub(crate) async fn warm_up(&self) -> Result<(), String> {
+    /// Loads remote keys now, if they are not loaded: starts the fetch, so that all issuers'
+    /// fetches run at once, and returns what to wait on.
+    pub(crate) fn start_warm_up(&self) -> WarmUp<'_> {
         match self {
-            KeyStore::Fixed(_) => Ok(()),
-            KeyStore::Remote(remote) => remote.warm_up().await,
+            KeyStore::Fixed(_) => WarmUp::Done,
+            KeyStore::Remote(remote) => match remote.start_warm_up() {
+                Ok(waiting) => WarmUp::Waiting(remote, waiting),
+                Err(reason) => WarmUp::Failed(reason),
+            },
         }
     }
 
