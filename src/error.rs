@@ -280,12 +280,21 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid tokengate configuration")?;
-        for problem in &self.problems {
-            write!(f, "\n  - {problem}")?;
-        }
-        Ok(())
+        write_list(f, "invalid tokengate configuration", &self.problems)
     }
+}
+
+/// A heading, then one item per line: how errors that gather several problems print.
+pub(crate) fn write_list(
+    f: &mut fmt::Formatter<'_>,
+    heading: &str,
+    items: &[String],
+) -> fmt::Result {
+    f.write_str(heading)?;
+    for item in items {
+        write!(f, "\n  - {item}")?;
+    }
+    Ok(())
 }
 
 impl std::error::Error for ConfigError {}

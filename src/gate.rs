@@ -461,11 +461,7 @@ impl WarmUpError {
 
 impl fmt::Display for WarmUpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "keys could not be loaded")?;
-        for failure in &self.failures {
-            write!(f, "\n  - {failure}")?;
-        }
-        Ok(())
+        crate::error::write_list(f, "keys could not be loaded", &self.failures)
     }
 }
 
