@@ -212,8 +212,9 @@ impl Remote {
     /// fetch may start.
     fn start_routine(self: &Arc<Self>) {
         let Some(runtime) = self.runtime() else {
-            let at = self.millis(self.lock().next_attempt);
-            self.refresh_at.store(at, Ordering::Relaxed);
+            // Nothing can fetch here; ask again a cooldown later, not on every request.
+            let retry = later(Instant::now(), self.fetcher.settings.cooldown);
+            self.refresh_at.store(self.millis(retry), Ordering::Relaxed);
             return;
         };
         let mut state = self.lock();
