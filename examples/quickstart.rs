@@ -1,115 +1,159 @@
-//! tokengate in one screen: an issuer's key set, a validator, and what it answers to a good
-//! token and to the usual bad ones. Self-contained: the example plays the identity provider
-//! with a freshly generated key.
+//! tokengate in one minute, with no identity provider of your own.
+//!
+//! Starts a test issuer (keys, discovery and JWKS on 127.0.0.1) and an axum API protected by
+//! tokengate, sends it a few requests and prints what each one got:
 //!
 //! ```text
-//! cargo run --example quickstart
+//! cargo run --example quickstart            # the table, then exit
+//! cargo run --example quickstart -- --serve # keep the API running; prints a token and curl lines
 //! ```
 
-#[path = "../tests/common/mod.rs"]
-mod common;
+use std::error::Error;
+use std::net::SocketAddr;
+use std::time::Duration;
 
-use std::process::ExitCode;
+use axum::Router;
+use axum::routing::get;
+use tokengate::axum::Verified;
+use tokengate::testing::TestIssuer;
+use tokengate::{RequireLayer, Requirement, TokenLayer};
 
-use common::{AUDIENCE, ISSUER, TestKey, now};
-use serde_json::json;
-use tokengate::{Algorithm, Gate, IssuerProfile, Requirement};
+/// `GET /orders`: needs the `orders.read` scope.
+async fn orders(claims: Verified) -> String {
+    format!(
+        "orders of {}\n",
+        claims.subject().unwrap_or("an application")
+    )
+}
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    // The identity provider's signing key; the API only ever sees its public half (the JWKS).
-    let provider = TestKey::generate(Algorithm::ES256, "key-2026-11");
-    let stranger = TestKey::generate(Algorithm::ES256, "key-2026-11");
+/// `GET /me`: any valid token.
+async fn me(claims: Verified) -> String {
+    let scopes: Vec<&str> = claims.scopes().collect();
+    format!(
+        "subject {}, client {}, scopes [{}]\n",
+        claims.subject().unwrap_or("-"),
+        claims.client_id().unwrap_or("-"),
+        scopes.join(" ")
+    )
+}
 
-    let gate = Gate::builder()
-        .issuer(
-            IssuerProfile::new(ISSUER)
-                .audience(AUDIENCE)
-                .jwks(common::jwks(&[&provider])),
-        )
-        .build()
-        .expect("a valid configuration");
-    let read = Requirement::scope("orders.read");
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let serve = std::env::args().skip(1).any(|arg| arg == "--serve");
 
-    let now = now();
-    let good = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "user-42", "iat": now, "exp": now + 600,
-                      "scope": "orders.read"});
-    let with = |change: serde_json::Value| {
-        let mut claims = good.clone();
-        claims
-            .as_object_mut()
-            .unwrap()
-            .extend(change.as_object().unwrap().clone());
-        claims
-    };
-    let tampered = {
-        let token = provider.token(&good);
-        let (rest, sig) = token.rsplit_once('.').unwrap();
-        let flipped = if sig.starts_with('A') { "B" } else { "A" };
-        format!("{rest}.{flipped}{}", &sig[1..])
-    };
-    let cases: Vec<(&str, String)> = vec![
-        ("good token", provider.token(&good)),
+    // 1. An identity provider stand-in: it signs tokens and publishes its keys over HTTP.
+    let issuer = TestIssuer::start().await?;
+
+    // 2. The gate: trusts that issuer, for this API's audience; keys found by OIDC discovery.
+    let gate = tokengate::Gate::builder()
+        .issuer(issuer.profile())
+        .key_cache(issuer.key_cache())
+        .build()?;
+    gate.warm_up().await?;
+
+    // 3. The API: every route needs a valid token, /orders also the orders.read scope.
+    let app = Router::new()
+        .route("/orders", get(orders))
+        .route_layer(RequireLayer::new(Requirement::scope("orders.read")))
+        .route("/me", get(me))
+        .layer(TokenLayer::builder(gate).realm("quickstart").build()?);
+
+    let port = if serve { 3000 } else { 0 };
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let address = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    if serve {
+        let token = issuer
+            .token()
+            .subject("alice")
+            .scope("orders.read")
+            .expires_in(Duration::from_secs(3600))
+            .sign();
+        println!("API on http://{address}, issuer on {}", issuer.issuer());
+        println!("A token for alice with orders.read, valid for an hour:\n\n{token}\n");
+        println!("  curl -i http://{address}/orders -H 'Authorization: Bearer {token}'");
+        println!("  curl -i http://{address}/me -H 'Authorization: Bearer {token}'");
+        println!("  curl -i http://{address}/orders");
+        println!("\nCtrl-C to stop.");
+        server.await??;
+        return Ok(());
+    }
+
+    // 4. Requests, good and bad, and what each one gets.
+    let good = issuer.token().subject("alice").scope("orders.read").sign();
+    let cases: Vec<(&str, &str, Option<String>, u16)> = vec![
+        ("good token", "/orders", Some(good.clone()), 200),
         (
-            "expired an hour ago",
-            provider.token(&with(json!({"exp": now - 3600}))),
+            "expired token",
+            "/orders",
+            Some(issuer.token().scope("orders.read").expired().sign()),
+            401,
         ),
         (
-            "meant for another API",
-            provider.token(&with(json!({"aud": "api://billing"}))),
-        ),
-        (
-            "without the orders.read scope",
-            provider.token(&with(json!({"scope": "profile"}))),
-        ),
-        ("signature tampered", tampered),
-        ("signed by another key", stranger.token(&good)),
-        (
-            "an ID token",
-            provider.token(&with(json!({"nonce": "n-0S6_WzA2Mj"}))),
-        ),
-        (
-            "alg none",
-            format!(
-                "{}.{}.",
-                common::b64(r#"{"alg":"none"}"#),
-                common::b64(good.to_string())
+            "wrong audience",
+            "/orders",
+            Some(
+                issuer
+                    .token()
+                    .scope("orders.read")
+                    .audience("api://someone-else")
+                    .sign(),
             ),
+            401,
         ),
-        ("not a JWT", "hello".to_owned()),
+        (
+            "missing scope",
+            "/orders",
+            Some(issuer.token().scope("profile").sign()),
+            403,
+        ),
+        (
+            "tampered signature",
+            "/orders",
+            Some(issuer.token().scope("orders.read").tampered().sign()),
+            401,
+        ),
+        ("no token", "/orders", None, 401),
+        ("good token, /me", "/me", Some(good), 200),
     ];
 
-    let row = |request: &str, answer: &str, class: &str, detail: &str| {
-        println!("{request:<32} {answer:<10} {class:<22} {detail}");
-    };
-    row("request", "answer", "class", "code");
-    let mut unexpected = 0;
-    for (i, (name, token)) in cases.iter().enumerate() {
-        let result = match gate.validate(token).await {
-            Ok(claims) => read.check(&claims).map(|()| claims),
-            Err(rejection) => Err(rejection),
+    let client = reqwest::Client::new();
+    println!(
+        "{:<20} {:<8} {:<7} WWW-Authenticate / body",
+        "request", "path", "status"
+    );
+    println!("{}", "-".repeat(100));
+    let mut surprises = 0;
+    for (label, path, token, expected) in cases {
+        let mut request = client.get(format!("http://{address}{path}"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let body = response.text().await?;
+        let detail = challenge.unwrap_or_else(|| body.trim().to_owned());
+        let mark = if status == expected {
+            ""
+        } else {
+            "  <- unexpected"
         };
-        match result {
-            Ok(claims) => {
-                let subject = format!("subject {}", claims.subject().unwrap_or("?"));
-                row(name, "accepted", "-", &subject);
-                unexpected += usize::from(i != 0);
-            }
-            Err(rejection) => {
-                row(
-                    name,
-                    "refused",
-                    rejection.class().as_str(),
-                    rejection.code(),
-                );
-                unexpected += usize::from(i == 0);
-            }
+        println!("{label:<20} {path:<8} {status:<7} {detail}{mark}");
+        if status != expected {
+            surprises += 1;
         }
     }
-    if unexpected == 0 {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("{unexpected} case(s) did not behave as expected");
-        ExitCode::FAILURE
+
+    server.abort();
+    if surprises > 0 {
+        return Err(format!("{surprises} unexpected answers").into());
     }
+    println!("\nEvery answer as expected. `--serve` keeps the API running for curl.");
+    Ok(())
 }

@@ -10,20 +10,26 @@ use crate::policy::Requirement;
 ///
 /// | class | HTTP status | `WWW-Authenticate` `error` |
 /// |---|---|---|
+/// | [`MissingToken`](ErrorClass::MissingToken) | 401 | none (RFC 6750 §3.1: no credentials, no error) |
 /// | [`InvalidRequest`](ErrorClass::InvalidRequest) | 400 | `invalid_request` |
 /// | [`InvalidToken`](ErrorClass::InvalidToken) | 401 | `invalid_token` |
 /// | [`InsufficientScope`](ErrorClass::InsufficientScope) | 403 | `insufficient_scope` |
-/// | [`TemporarilyUnavailable`](ErrorClass::TemporarilyUnavailable) | 503 with `Retry-After` | none: the token may be good |
+/// | [`TemporarilyUnavailable`](ErrorClass::TemporarilyUnavailable) | 503 with `Retry-After` | no challenge: the token may be good |
 ///
 /// ```
+/// use http::StatusCode;
 /// use tokengate::{ErrorClass, Rejection};
 ///
 /// assert_eq!(Rejection::TokenExpired.class(), ErrorClass::InvalidToken);
-/// assert_eq!(ErrorClass::InvalidToken.as_str(), "invalid_token");
+/// assert_eq!(ErrorClass::InvalidToken.error_code(), Some("invalid_token"));
+/// assert_eq!(ErrorClass::InvalidToken.status(), StatusCode::UNAUTHORIZED);
+/// assert_eq!(ErrorClass::MissingToken.error_code(), None);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorClass {
+    /// The request carries no access token at all.
+    MissingToken,
     /// The request itself is malformed (for example two credentials at once): an error of the
     /// HTTP request, which [`Gate::validate`](crate::Gate::validate), given only the token,
     /// never reports.
@@ -37,25 +43,28 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
-    /// The RFC 6750 error code (`temporarily_unavailable` for the last class, which is not an
-    /// RFC 6750 code and is not sent in a challenge).
-    pub const fn as_str(self) -> &'static str {
+    /// The RFC 6750 `error` code of the challenge, if the class has one.
+    pub const fn error_code(self) -> Option<&'static str> {
         match self {
-            ErrorClass::InvalidRequest => "invalid_request",
-            ErrorClass::InvalidToken => "invalid_token",
-            ErrorClass::InsufficientScope => "insufficient_scope",
-            ErrorClass::TemporarilyUnavailable => "temporarily_unavailable",
+            ErrorClass::InvalidRequest => Some("invalid_request"),
+            ErrorClass::InvalidToken => Some("invalid_token"),
+            ErrorClass::InsufficientScope => Some("insufficient_scope"),
+            ErrorClass::MissingToken | ErrorClass::TemporarilyUnavailable => None,
+        }
+    }
+
+    /// The HTTP status an API answers with.
+    pub const fn status(self) -> http::StatusCode {
+        match self {
+            ErrorClass::MissingToken | ErrorClass::InvalidToken => http::StatusCode::UNAUTHORIZED,
+            ErrorClass::InvalidRequest => http::StatusCode::BAD_REQUEST,
+            ErrorClass::InsufficientScope => http::StatusCode::FORBIDDEN,
+            ErrorClass::TemporarilyUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
 
-impl fmt::Display for ErrorClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a token was refused.
+/// Why a request's access token was refused.
 ///
 /// Every variant has a stable machine-readable [`code`](Rejection::code), an RFC 6750
 /// [`class`](Rejection::class), and a [`description`](Rejection::description) that is safe to
@@ -69,6 +78,10 @@ impl fmt::Display for ErrorClass {
 ///
 /// | code | class | meaning |
 /// |---|---|---|
+/// | `missing_token` | missing_token | the request carries no access token where the layer looks for one |
+/// | `multiple_tokens` | invalid_request | more than one credential: two `Authorization` headers, a header and a cookie, ... (RFC 6750 §3.1) |
+/// | `malformed_credentials` | invalid_request | a `Bearer` credential without a token, or with characters outside RFC 6750's `b64token` |
+/// | `token_in_query` | invalid_request | an `access_token` URL query parameter: never accepted, since URLs are logged and cached |
 /// | `token_too_large` | invalid_token | longer than [`GateBuilder::max_token_size`](crate::GateBuilder::max_token_size); refused before decoding |
 /// | `unsupported_token_format` | invalid_token | JWE, JWS JSON serialization, nested (`cty`), detached or compressed content, `b64`, a header `nonce` (Microsoft Graph tokens) |
 /// | `malformed_token` | invalid_token | not three segments of strict base64url (no padding, no whitespace, canonical trailing bits), an empty header, or a header or payload that is not UTF-8 once decoded |
@@ -105,6 +118,18 @@ impl fmt::Display for ErrorClass {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Rejection {
+    /// `missing_token`: the request carries no access token.
+    #[error("The request carries no access token.")]
+    MissingToken,
+    /// `multiple_tokens`: the request carries more than one credential.
+    #[error("The request carries more than one access token.")]
+    MultipleTokens,
+    /// `malformed_credentials`: the credential is not a well-formed bearer token.
+    #[error("The request's access token credential is malformed.")]
+    MalformedCredentials,
+    /// `token_in_query`: the token was sent in the URL query.
+    #[error("Access tokens are not accepted in the URL query.")]
+    TokenInQuery,
     /// `token_too_large`: the token is longer than the configured maximum.
     #[error("The access token is larger than this resource accepts.")]
     TokenTooLarge,
@@ -186,6 +211,10 @@ impl Rejection {
     /// The stable, machine-readable code (see the table on [`Rejection`]).
     pub fn code(&self) -> &'static str {
         match self {
+            Rejection::MissingToken => "missing_token",
+            Rejection::MultipleTokens => "multiple_tokens",
+            Rejection::MalformedCredentials => "malformed_credentials",
+            Rejection::TokenInQuery => "token_in_query",
             Rejection::TokenTooLarge => "token_too_large",
             Rejection::UnsupportedTokenFormat => "unsupported_token_format",
             Rejection::MalformedToken => "malformed_token",
@@ -214,6 +243,10 @@ impl Rejection {
     /// The RFC 6750 class, which decides the HTTP status.
     pub fn class(&self) -> ErrorClass {
         match self {
+            Rejection::MissingToken => ErrorClass::MissingToken,
+            Rejection::MultipleTokens
+            | Rejection::MalformedCredentials
+            | Rejection::TokenInQuery => ErrorClass::InvalidRequest,
             Rejection::InsufficientScope { .. } => ErrorClass::InsufficientScope,
             Rejection::KeysUnavailable { .. } => ErrorClass::TemporarilyUnavailable,
             _ => ErrorClass::InvalidToken,
@@ -305,6 +338,10 @@ mod tests {
 
     fn all() -> Vec<Rejection> {
         vec![
+            Rejection::MissingToken,
+            Rejection::MultipleTokens,
+            Rejection::MalformedCredentials,
+            Rejection::TokenInQuery,
             Rejection::TokenTooLarge,
             Rejection::UnsupportedTokenFormat,
             Rejection::MalformedToken,
@@ -369,6 +406,10 @@ mod tests {
             let expected = match rejection.code() {
                 "insufficient_scope" => ErrorClass::InsufficientScope,
                 "keys_unavailable" => ErrorClass::TemporarilyUnavailable,
+                "missing_token" => ErrorClass::MissingToken,
+                "multiple_tokens" | "malformed_credentials" | "token_in_query" => {
+                    ErrorClass::InvalidRequest
+                }
                 _ => ErrorClass::InvalidToken,
             };
             assert_eq!(rejection.class(), expected, "{}", rejection.code());

@@ -106,21 +106,57 @@ impl Gate {
     ) -> Result<Arc<Claims>, Rejection> {
         // Everything but a key-set refresh is synchronous, so this future stays small and the
         // common path never suspends.
-        match self.validate_with(token, now, None) {
+        match self.validate_now(token, now) {
             Ok(claims) => Ok(claims),
-            Err(Stop::Rejected(rejection)) => Err(rejection),
-            Err(Stop::KeysMayBeOld { issuer, rejection }) => {
-                match self.inner.issuers[issuer].keys.after_miss().await {
-                    // The token is parsed again: rare, and only after a refresh.
-                    Miss::Refreshed(newer) => self
-                        .validate_with(token, now, Some(&newer))
-                        .map_err(Stop::into_rejection),
-                    Miss::Unchanged => Err(rejection),
-                    Miss::Unavailable { retry_after } => {
-                        Err(Rejection::KeysUnavailable { retry_after })
-                    }
-                }
+            Err(stop) => self.resume(token, now, stop).await,
+        }
+    }
+
+    /// The synchronous part of validation: the answer, or the need to look for newer keys
+    /// (then [`resume`](Self::resume) finishes). Lets the layer avoid a boxed future on the
+    /// common path.
+    pub(crate) fn validate_now(&self, token: &str, now: SystemTime) -> Result<Arc<Claims>, Stop> {
+        self.validate_with(token, now, None)
+    }
+
+    /// Finishes a validation that stopped at [`validate_now`](Self::validate_now).
+    pub(crate) async fn resume(
+        &self,
+        token: &str,
+        now: SystemTime,
+        stop: Stop,
+    ) -> Result<Arc<Claims>, Rejection> {
+        let (issuer, rejection) = match stop {
+            Stop::Rejected(rejection) => return Err(rejection),
+            Stop::KeysMayBeOld { issuer, rejection } => (issuer, rejection),
+        };
+        match self.inner.issuers[issuer].keys.after_miss().await {
+            // The token is parsed again: rare, and only after a refresh.
+            Miss::Refreshed(newer) => self
+                .validate_with(token, now, Some(&newer))
+                .map_err(Stop::into_rejection),
+            Miss::Unchanged => {
+                self.note(&rejection, Some(issuer));
+                Err(rejection)
             }
+            Miss::Unavailable { retry_after } => {
+                let rejection = Rejection::KeysUnavailable { retry_after };
+                self.note(&rejection, Some(issuer));
+                Err(rejection)
+            }
+        }
+    }
+
+    /// One event per refused token: the stable code and the configured issuer it claimed,
+    /// never the token, its claims or key material.
+    fn note(&self, rejection: &Rejection, issuer: Option<usize>) {
+        match issuer {
+            Some(index) => tracing::debug!(
+                code = rejection.code(),
+                issuer = %self.inner.names[index],
+                "access token rejected"
+            ),
+            None => tracing::debug!(code = rejection.code(), "access token rejected"),
         }
     }
 
@@ -185,12 +221,29 @@ impl Gate {
         self.key_status().iter().all(|status| status.usable)
     }
 
-    /// The pipeline, with the issuer's current keys or, after a refresh, `keys`.
+    /// The pipeline, with the issuer's current keys or, after a refresh, `keys`; notes a
+    /// final rejection.
     fn validate_with(
         &self,
         token: &str,
         now: SystemTime,
         keys: Option<&KeySet>,
+    ) -> Result<Arc<Claims>, Stop> {
+        let mut issuer = None;
+        let result = self.pipeline(token, now, keys, &mut issuer);
+        if let Err(Stop::Rejected(rejection)) = &result {
+            self.note(rejection, issuer);
+        }
+        result
+    }
+
+    /// The pipeline; `seen` is set to the configured issuer the token names, once known.
+    fn pipeline(
+        &self,
+        token: &str,
+        now: SystemTime,
+        keys: Option<&KeySet>,
+        seen: &mut Option<usize>,
     ) -> Result<Arc<Claims>, Stop> {
         let inner = &*self.inner;
         if token.len() > inner.max_token_size {
@@ -208,6 +261,7 @@ impl Gate {
             .as_deref()
             .ok_or_else(|| Rejection::missing("iss"))?;
         let index = *inner.by_issuer.get(iss).ok_or(Rejection::UntrustedIssuer)?;
+        *seen = Some(index);
         let issuer = &inner.issuers[index];
         let alg = header
             .alg
@@ -235,13 +289,12 @@ impl Gate {
         match rejection {
             None => {}
             // No key for the token, or one that does not verify it (a new key without a kid,
-            // or under a reused kid): a newer set may have it. Cheap for configured keys; for
-            // fetched ones, limited by the cooldown.
+            // or under a reused kid): a newer fetched set may have it, limited by the cooldown.
             Some(
                 rejection @ (Rejection::UnknownKey
                 | Rejection::MissingKeyId
                 | Rejection::InvalidSignature),
-            ) if keys.is_none() => {
+            ) if keys.is_none() && issuer.keys.is_remote() => {
                 return Err(Stop::KeysMayBeOld {
                     issuer: index,
                     rejection,
@@ -265,7 +318,7 @@ impl Gate {
 }
 
 /// Why the synchronous pipeline stopped short of claims.
-enum Stop {
+pub(crate) enum Stop {
     Rejected(Rejection),
     /// The issuer's current keys have none that verifies the token; a refresh might.
     KeysMayBeOld {

@@ -40,8 +40,34 @@
 //! // Anything else is refused with a stable code and an RFC 6750 class.
 //! let tampered = TOKEN.replace("eyJhdWQi", "eyJhdWRp");
 //! let refused = gate.validate(&tampered).await.unwrap_err();
-//! assert_eq!(refused.class().as_str(), "invalid_token");
+//! assert_eq!(refused.class().error_code(), Some("invalid_token"));
 //! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Protecting an HTTP API
+//!
+//! [`TokenLayer`] is a tower layer over a [`Gate`]: it finds the request's token
+//! ([`TokenSource`]), validates it, and passes the request on with the verified claims in its
+//! extensions as `Arc<Claims>`, or answers itself with an RFC 6750 challenge ([`Denial`]).
+//! [`RequireLayer`] adds a scope or role [`Requirement`] to a route; [`ProtectedResource`]
+//! publishes RFC 9728 metadata. Feature `axum` adds extractors ([`axum::Verified`], ...);
+//! feature `testing` a test issuer for your own tests (`testing::TestIssuer`).
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use tokengate::axum::Verified;
+//! use tokengate::{RequireLayer, Requirement, TokenLayer};
+//!
+//! async fn orders(claims: Verified) -> String {
+//!     format!("orders of {}", claims.subject().unwrap_or("an application"))
+//! }
+//!
+//! # fn app(gate: tokengate::Gate) -> Router {
+//! Router::new()
+//!     .route("/orders", get(orders))
+//!     .route_layer(RequireLayer::new(Requirement::scope("orders.read")))
+//!     .layer(TokenLayer::new(gate))
 //! # }
 //! ```
 //!
@@ -78,6 +104,9 @@
 extern crate self as tokengate;
 
 mod algorithm;
+#[cfg(feature = "axum")]
+pub mod axum;
+mod challenge;
 mod claims;
 mod error;
 mod gate;
@@ -85,17 +114,26 @@ mod issuer;
 mod json;
 mod jws;
 mod keys;
+pub mod layer;
+mod metadata;
 mod policy;
+mod source;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(test)]
 mod vector_tests;
 
 pub use algorithm::Algorithm;
+pub use challenge::Denial;
 pub use claims::{Claims, ClaimsError, TokenKind};
 pub use error::{ConfigError, ErrorClass, Rejection};
 pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder, WarmUpError};
 pub use issuer::{DEFAULT_LEEWAY, IssuerProfile, MAX_LEEWAY, TokenProfile};
 pub use keys::{KeyCache, KeyStatus};
+pub use layer::{RequireLayer, TokenLayer};
+pub use metadata::{MetadataService, ProtectedResource, ProtectedResourceBuilder};
 pub use policy::Requirement;
+pub use source::TokenSource;
 
 // The README's examples run as doc tests, so they cannot drift from the code.
 #[cfg(doctest)]

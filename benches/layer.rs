@@ -1,0 +1,207 @@
+//! One request end to end through an axum `Router`: without tokengate, with `TokenLayer`, and
+//! beside the raw signature check of the same token (the floor).
+//!
+//! `cargo bench --bench layer` prints criterion's medians, then the layer's cost as
+//! `(with layer - without) / floor`, from criterion's medians and from alternating rounds.
+//! The target is at most 1.15: the layer adds no more than 15% over verifying the signature.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "support/entra.rs"]
+mod entra;
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use common::TestKey;
+use criterion::{Criterion, criterion_group};
+use entra::{CLIENT, entra_claims, issuer};
+use http::Request;
+use tokengate::{Algorithm, Gate, IssuerProfile, TokenLayer};
+use tower::ServiceExt;
+
+/// Polls a future that completes without waiting (nothing here does I/O).
+fn now_or_never<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+struct Setup {
+    token: String,
+    gate: Gate,
+    plain: Router,
+    protected: Router,
+    floor_key: ParsedPublicKey,
+    message: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+fn setup() -> Setup {
+    let key = TestKey::generate(Algorithm::RS256, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
+    let token = key.token(&entra_claims());
+    let gate = Gate::builder()
+        .issuer(
+            IssuerProfile::new(issuer())
+                .audience(CLIENT)
+                .algorithms([Algorithm::RS256])
+                .jwks(common::jwks(&[&key])),
+        )
+        .build()
+        .expect("benchmark gate");
+    let plain = Router::new().route("/orders", get(|| async { "orders" }));
+    let protected = plain.clone().layer(TokenLayer::new(gate.clone()));
+    let (message, sig) = token.rsplit_once('.').unwrap();
+    let (n, e) = key.rsa_modulus_exponent();
+    let floor_key = RsaPublicKeyComponents { n: &n, e: &e }
+        .to_parsed_public_key(&RSA_PKCS1_2048_8192_SHA256)
+        .unwrap();
+    Setup {
+        signature: base64_simd::URL_SAFE_NO_PAD.decode_to_vec(sig).unwrap(),
+        message: message.as_bytes().to_vec(),
+        token,
+        gate,
+        plain,
+        protected,
+        floor_key,
+    }
+}
+
+fn request(authorization: &str) -> Request<Body> {
+    Request::get("/orders")
+        .header("authorization", authorization)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn call(router: &Router, authorization: &str) -> http::StatusCode {
+    let response = now_or_never(router.clone().oneshot(request(authorization))).unwrap();
+    response.status()
+}
+
+fn bench(c: &mut Criterion) {
+    let setup = setup();
+    let authorization = format!("Bearer {}", setup.token);
+    assert_eq!(call(&setup.plain, &authorization), 200);
+    assert_eq!(call(&setup.protected, &authorization), 200);
+    assert_eq!(
+        call(&setup.protected, "Bearer x"),
+        401,
+        "the layer is there"
+    );
+
+    let mut group = c.benchmark_group("axum");
+    group.bench_function("floor", |b| {
+        b.iter(|| {
+            setup
+                .floor_key
+                .verify_sig(black_box(&setup.message), black_box(&setup.signature))
+                .unwrap()
+        })
+    });
+    group.bench_function("gate", |b| {
+        b.iter(|| now_or_never(setup.gate.validate(black_box(&setup.token))).unwrap())
+    });
+    group.bench_function("router", |b| {
+        b.iter(|| call(&setup.plain, black_box(&authorization)))
+    });
+    group.bench_function("router+layer", |b| {
+        b.iter(|| call(&setup.protected, black_box(&authorization)))
+    });
+    group.finish();
+
+    // Alternating short batches; the median of per-round results is robust to drift.
+    let batch = |run: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..200 {
+            run();
+        }
+        start.elapsed().as_secs_f64() / 200.0
+    };
+    let mut costs = Vec::new();
+    let mut routing = Vec::new();
+    for _ in 0..51 {
+        let floor = batch(&|| {
+            setup
+                .floor_key
+                .verify_sig(black_box(&setup.message), black_box(&setup.signature))
+                .unwrap()
+        });
+        let plain = batch(&|| {
+            black_box(call(&setup.plain, black_box(&authorization)));
+        });
+        let protected = batch(&|| {
+            black_box(call(&setup.protected, black_box(&authorization)));
+        });
+        costs.push((protected - plain) / floor);
+        routing.push(plain);
+    }
+    costs.sort_by(f64::total_cmp);
+    routing.sort_by(f64::total_cmp);
+    *PAIRED.lock().unwrap() = Some((costs[costs.len() / 2], routing[routing.len() / 2]));
+}
+
+static PAIRED: std::sync::Mutex<Option<(f64, f64)>> = std::sync::Mutex::new(None);
+
+fn median(function: &str) -> Option<f64> {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let path = dir
+        .join("criterion/axum")
+        .join(function)
+        .join("new/estimates.json");
+    let estimates: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    estimates["median"]["point_estimate"].as_f64()
+}
+
+fn report() {
+    if let (Some(floor), Some(gate), Some(plain), Some(protected)) = (
+        median("floor"),
+        median("gate"),
+        median("router"),
+        median("router+layer"),
+    ) {
+        println!("\nmedians of this run: one GET through axum, Entra-shaped RS256 token");
+        println!("  floor (aws-lc-rs verify)  {:>9.2} µs", floor / 1e3);
+        println!("  Gate::validate alone      {:>9.2} µs", gate / 1e3);
+        println!("  router, no layer          {:>9.2} µs", plain / 1e3);
+        println!("  router + TokenLayer       {:>9.2} µs", protected / 1e3);
+        println!(
+            "  layer cost / floor        {:>9.3}   (target <= 1.15)",
+            (protected - plain) / floor
+        );
+    }
+    if let Some((cost, routing)) = *PAIRED.lock().unwrap() {
+        println!(
+            "  alternating rounds: layer cost / floor {cost:.3}, routing alone {:.2} µs",
+            routing * 1e6
+        );
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    targets = bench
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    report();
+}

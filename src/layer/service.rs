@@ -1,0 +1,125 @@
+//! [`TokenService`]: the tower glue around [`Gate`](crate::Gate); no validation logic here.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use tower_service::Service;
+
+use super::settings::Settings;
+use super::{ResponseBody, ResponseFuture};
+use crate::challenge::Denial;
+use crate::error::Rejection;
+use crate::gate::Stop;
+use crate::source;
+
+/// The service made by [`TokenLayer`](super::TokenLayer).
+pub struct TokenService<S> {
+    inner: S,
+    settings: Arc<Settings>,
+}
+
+impl<S> TokenService<S> {
+    pub(crate) fn new(inner: S, settings: Arc<Settings>) -> TokenService<S> {
+        TokenService { inner, settings }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S: Clone> Clone for TokenService<S> {
+    fn clone(&self) -> Self {
+        TokenService {
+            inner: self.inner.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for TokenService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TokenService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    ResBody: http_body::Body<Data = Bytes>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let settings = &*self.settings;
+        source::mark_sensitive(&settings.sources, request.headers_mut());
+        // Layers and extractors inside answer refusals as this layer does; without one in
+        // the extensions they answer as a default layer, so a default one is not inserted.
+        if settings.share_responder {
+            request.extensions_mut().insert(settings.responder.clone());
+        }
+        let token = match source::find(&settings.sources, request.headers(), request.uri()) {
+            Ok(Some(token)) => token,
+            Ok(None) if settings.optional => {
+                return ResponseFuture::inner(self.inner.call(request));
+            }
+            Ok(None) => return self.refuse(Rejection::MissingToken, &request),
+            Err(rejection) => return self.refuse(rejection, &request),
+        };
+        let now = SystemTime::now();
+        match settings.gate.validate_now(token, now) {
+            Ok(claims) => {
+                request.extensions_mut().insert(claims);
+                ResponseFuture::inner(self.inner.call(request))
+            }
+            Err(Stop::Rejected(rejection)) => self.refuse(rejection, &request),
+            Err(stop) => {
+                // The issuer's keys may be out of date: finish once a refresh has been tried,
+                // with the inner service that was polled ready (a clone stays here).
+                let gate = settings.gate.clone();
+                let token = token.to_owned();
+                let validation = Box::pin(async move { gate.resume(&token, now, stop).await });
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                let responder = settings.responder.clone();
+                ResponseFuture::validating(validation, request, inner, responder)
+            }
+        }
+    }
+}
+
+impl<S> TokenService<S> {
+    fn refuse<ReqBody>(
+        &self,
+        rejection: Rejection,
+        request: &Request<ReqBody>,
+    ) -> ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        // Token-level rejections were noted by the gate; these are the request's own.
+        if !matches!(
+            rejection.class(),
+            crate::ErrorClass::InvalidToken
+                | crate::ErrorClass::InsufficientScope
+                | crate::ErrorClass::TemporarilyUnavailable
+        ) {
+            tracing::debug!(code = rejection.code(), "request refused");
+        }
+        let denial = Denial::with(rejection, self.settings.responder.clone());
+        ResponseFuture::refused(denial.for_request(request.headers()))
+    }
+}

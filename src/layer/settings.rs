@@ -1,0 +1,246 @@
+//! [`TokenLayer`] and its builder: what the layer looks at and how it answers.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::Response;
+use tower_layer::Layer;
+
+use super::TokenService;
+use crate::challenge::{Denial, Responder, is_quotable};
+use crate::error::ConfigError;
+use crate::gate::Gate;
+use crate::metadata::ProtectedResource;
+use crate::source::TokenSource;
+
+/// A tower [`Layer`] that admits only requests with a valid access token.
+///
+/// For each request it finds the token ([`TokenSource`]s; by default `Authorization: Bearer`),
+/// validates it with the [`Gate`], and passes the request on with the verified claims in its
+/// extensions as `Arc<Claims>`. Anything else is answered by the layer itself (see
+/// [`Denial`]): `401` without a token or with a bad one, `400` for a malformed request (two
+/// tokens, a token in the URL), `403` when the gate's requirement is not met, `503` with
+/// `Retry-After` when the issuer's keys cannot be had.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use tokengate::{Gate, IssuerProfile, TokenLayer};
+///
+/// # fn app() -> Result<Router, tokengate::ConfigError> {
+/// let gate = Gate::builder()
+///     .issuer(IssuerProfile::new("https://login.example.com/").audience("api://orders").discover())
+///     .build()?;
+/// let app = Router::new()
+///     .route("/orders", get(|| async { "orders" }))
+///     .layer(TokenLayer::new(gate));
+/// # Ok(app)
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct TokenLayer {
+    settings: Arc<Settings>,
+}
+
+pub(crate) struct Settings {
+    pub(crate) gate: Gate,
+    pub(crate) sources: Box<[TokenSource]>,
+    pub(crate) optional: bool,
+    pub(crate) responder: Arc<Responder>,
+    /// Whether `responder` differs from the default one, so inner layers must be given it.
+    pub(crate) share_responder: bool,
+}
+
+impl TokenLayer {
+    /// A layer with the default settings: the `Authorization: Bearer` header, a token
+    /// required, no realm.
+    pub fn new(gate: Gate) -> TokenLayer {
+        TokenLayer {
+            settings: Arc::new(Settings {
+                gate,
+                sources: Box::new([TokenSource::authorization_header()]),
+                optional: false,
+                responder: Responder::plain(),
+                share_responder: false,
+            }),
+        }
+    }
+
+    /// Starts a configuration; [`TokenLayerBuilder::build`] checks it.
+    pub fn builder(gate: Gate) -> TokenLayerBuilder {
+        TokenLayerBuilder {
+            gate,
+            sources: vec![TokenSource::authorization_header()],
+            optional: false,
+            realm: None,
+            resource_metadata: None,
+            hook: None,
+        }
+    }
+}
+
+impl<S> Layer<S> for TokenLayer {
+    type Service = TokenService<S>;
+
+    fn layer(&self, inner: S) -> TokenService<S> {
+        TokenService::new(inner, self.settings.clone())
+    }
+}
+
+impl fmt::Debug for TokenLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let settings = &self.settings;
+        f.debug_struct("TokenLayer")
+            .field("gate", &settings.gate)
+            .field("sources", &settings.sources)
+            .field("optional", &settings.optional)
+            .field("realm", &settings.responder.realm)
+            .field("resource_metadata", &settings.responder.resource_metadata)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`TokenLayer`]; [`build`](Self::build) checks every setting and lists every
+/// problem.
+///
+/// ```
+/// use tokengate::{ProtectedResource, TokenLayer, TokenSource};
+///
+/// # fn layer(gate: tokengate::Gate) -> Result<TokenLayer, tokengate::ConfigError> {
+/// let resource = ProtectedResource::builder("https://api.example.com/orders")
+///     .authorization_server("https://login.example.com/")
+///     .build()?;
+/// let layer = TokenLayer::builder(gate)
+///     .token_sources([TokenSource::authorization_header(), TokenSource::cookie("access_token")])
+///     .realm("orders")
+///     .resource_metadata(&resource)
+///     .build()?;
+/// # Ok(layer)
+/// # }
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct TokenLayerBuilder {
+    gate: Gate,
+    sources: Vec<TokenSource>,
+    optional: bool,
+    realm: Option<String>,
+    resource_metadata: Option<String>,
+    hook: Option<crate::challenge::Hook>,
+}
+
+impl TokenLayerBuilder {
+    /// Where to look for the token, replacing the default (`Authorization` header only). A
+    /// request with a credential in more than one of them is refused with `400`.
+    pub fn token_sources(mut self, sources: impl IntoIterator<Item = TokenSource>) -> Self {
+        self.sources = sources.into_iter().collect();
+        self
+    }
+
+    /// Optional authentication: a request without any token passes on without claims (a
+    /// handler sees no `Arc<Claims>`; the axum extractor `Option<Verified>` gives `None`). A
+    /// request with a bad token is still refused.
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// The `realm` of every challenge: printable ASCII without `"` or `\`.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// Names this API's RFC 9728 metadata in every challenge
+    /// (`resource_metadata="<metadata URL>"`), so that clients can find out how to get a token.
+    pub fn resource_metadata(mut self, resource: &ProtectedResource) -> Self {
+        self.resource_metadata = Some(resource.metadata_url().to_owned());
+        self
+    }
+
+    /// Answers refused requests with `hook` instead of the default response; the hook gets the
+    /// [`Denial`] and may start from [`Denial::default_response`]. It applies to the
+    /// [`RequireLayer`](super::RequireLayer)s and axum extractors inside this layer too.
+    ///
+    /// ```
+    /// use http::header::HeaderValue;
+    /// use tokengate::TokenLayer;
+    ///
+    /// # fn layer(gate: tokengate::Gate) -> Result<TokenLayer, tokengate::ConfigError> {
+    /// TokenLayer::builder(gate)
+    ///     .on_rejection(|denial| {
+    ///         let mut response = denial.default_response();
+    ///         response.headers_mut().insert("x-error-code", HeaderValue::from_static(denial.rejection().code()));
+    ///         response
+    ///     })
+    ///     .build()
+    /// # }
+    /// ```
+    pub fn on_rejection<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(Denial) -> Response<Bytes> + Send + Sync + 'static,
+    {
+        self.hook = Some(Arc::new(hook));
+        self
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] listing every problem: no token source, one twice, a source that names
+    /// the `Authorization` or `Cookie` header as a custom header, an invalid cookie name, an
+    /// empty realm or one with characters a challenge cannot carry.
+    pub fn build(self) -> Result<TokenLayer, ConfigError> {
+        let mut problems = Vec::new();
+        if self.sources.is_empty() {
+            problems.push("no token source".to_owned());
+        }
+        for (i, source) in self.sources.iter().enumerate() {
+            problems.extend(source.problem());
+            if self.sources[..i].contains(source) {
+                problems.push(format!("token source {source:?} given twice"));
+            }
+        }
+        if let Some(realm) = &self.realm
+            && (realm.is_empty() || !is_quotable(realm))
+        {
+            problems.push(format!(
+                "realm {realm:?}: must be non-empty printable ASCII without '\"' or '\\'"
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError::new(problems));
+        }
+        let configured = self.realm.is_some() || self.resource_metadata.is_some();
+        let share_responder = configured || self.hook.is_some();
+        let responder = if share_responder {
+            Arc::new(Responder {
+                realm: self.realm.map(String::into_boxed_str),
+                resource_metadata: self.resource_metadata.map(String::into_boxed_str),
+                hook: self.hook,
+            })
+        } else {
+            Responder::plain()
+        };
+        Ok(TokenLayer {
+            settings: Arc::new(Settings {
+                gate: self.gate,
+                sources: self.sources.into_boxed_slice(),
+                optional: self.optional,
+                responder,
+                share_responder,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for TokenLayerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenLayerBuilder")
+            .field("sources", &self.sources)
+            .field("optional", &self.optional)
+            .field("realm", &self.realm)
+            .field("resource_metadata", &self.resource_metadata)
+            .finish_non_exhaustive()
+    }
+}

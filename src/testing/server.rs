@@ -1,0 +1,112 @@
+//! The test issuer's HTTP server: discovery and the JWK Set over HTTP/1.1 on 127.0.0.1, with
+//! hyper, one task per connection.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use super::Shared;
+
+pub(super) const JWKS_PATH: &str = "/jwks";
+pub(super) const OIDC_PATH: &str = "/.well-known/openid-configuration";
+pub(super) const RFC8414_PATH: &str = "/.well-known/oauth-authorization-server";
+
+/// Accepts connections until the task is aborted; each connection is served by its own task,
+/// which ends with this one (the `JoinSet` aborts them when dropped).
+pub(super) async fn run(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
+    loop {
+        // Forget connections that have ended.
+        while connections.try_join_next().is_some() {}
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of file descriptors, say: try again shortly rather than spin.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let shared = Arc::clone(&shared);
+        connections.spawn(async move {
+            let service = service_fn(move |request| {
+                let shared = Arc::clone(&shared);
+                async move { Ok::<_, Infallible>(respond(&shared, request).await) }
+            });
+            // A connection that fails or is closed early concerns nobody else.
+            let _ = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// What a path serves.
+#[derive(Clone, Copy)]
+enum Resource {
+    Metadata,
+    Jwks,
+}
+
+async fn respond(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let resource = match request.uri().path() {
+        OIDC_PATH | RFC8414_PATH => {
+            shared.discovery_requests.fetch_add(1, Ordering::SeqCst);
+            Some(Resource::Metadata)
+        }
+        JWKS_PATH => {
+            shared.jwks_requests.fetch_add(1, Ordering::SeqCst);
+            Some(Resource::Jwks)
+        }
+        _ => None,
+    };
+    let delay = shared.delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let Some(resource) = resource else {
+        return plain(StatusCode::NOT_FOUND, "not found");
+    };
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+        response
+            .headers_mut()
+            .insert(ALLOW, http::HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    if shared.outage.load(Ordering::Relaxed) {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "simulated outage");
+    }
+    let body = match resource {
+        Resource::Metadata => shared.metadata(),
+        Resource::Jwks => shared.jwks(),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
