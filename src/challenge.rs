@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
 
 use crate::error::{ErrorClass, Rejection};
 
@@ -28,6 +28,19 @@ impl Responder {
         static PLAIN: std::sync::OnceLock<Arc<Responder>> = std::sync::OnceLock::new();
         PLAIN.get_or_init(Arc::default).clone()
     }
+}
+
+/// The answer when claims are needed but no [`TokenLayer`](crate::TokenLayer) ran (say, a
+/// layer added before the routes it should wrap): a server bug, never the client's, so a 500
+/// without details, and an error in the logs.
+pub(crate) fn layer_missing() -> Response<Bytes> {
+    tracing::error!(
+        "verified claims were needed but no tokengate TokenLayer ran for this request; \
+         check that the TokenLayer wraps this route"
+    );
+    let mut response = Response::new(Bytes::new());
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
 }
 
 /// A refused request: the [`Rejection`] and the HTTP answer it gets.
@@ -84,10 +97,11 @@ impl Denial {
 
     /// Answers as gRPC expects when the request is a gRPC call (see
     /// [`default_response`](Self::default_response)).
-    pub(crate) fn for_request(mut self, headers: &HeaderMap) -> Denial {
-        self.grpc = headers
-            .get(CONTENT_TYPE)
-            .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"));
+    pub(crate) fn for_request(mut self, method: &Method, headers: &HeaderMap) -> Denial {
+        self.grpc = method == Method::POST
+            && headers
+                .get(CONTENT_TYPE)
+                .is_some_and(|value| is_grpc(value.as_bytes()));
         self
     }
 
@@ -134,8 +148,9 @@ impl Denial {
     /// The answer without the layer's [`on_rejection`] hook: the starting point for a hook
     /// that adjusts it.
     ///
-    /// A gRPC call (`content-type: application/grpc...`) gets a gRPC trailers-only answer
-    /// instead, which gRPC clients understand: HTTP 200 with `grpc-status` 16
+    /// A gRPC call (`POST` with `content-type: application/grpc` or `application/grpc+...`)
+    /// gets a gRPC trailers-only answer instead, which gRPC clients understand (and for which
+    /// [`status`](Self::status) still names the HTTP equivalent): HTTP 200 with `grpc-status` 16
     /// (`UNAUTHENTICATED`) for a missing, bad or malformed credential, 7
     /// (`PERMISSION_DENIED`) for a missing scope, 14 (`UNAVAILABLE`) when keys are
     /// unavailable, the description in `grpc-message`, and the same `WWW-Authenticate`.
@@ -179,6 +194,7 @@ impl Denial {
         let mut response = Response::new(Bytes::new());
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert("grpc-status", HeaderValue::from(code));
         // gRPC percent-encodes the message; descriptions are printable ASCII, but a
         // configured claim name in one may not be.
@@ -268,6 +284,20 @@ impl Challenge {
     }
 }
 
+/// Whether a content type is gRPC's own (`application/grpc`, `application/grpc+proto`, ...,
+/// parameters allowed, in any case); not gRPC-Web, whose clients read HTTP statuses.
+fn is_grpc(content_type: &[u8]) -> bool {
+    let media_type = content_type
+        .split(|&b| b == b';')
+        .next()
+        .unwrap_or_default()
+        .trim_ascii();
+    let prefix = b"application/grpc";
+    media_type.len() >= prefix.len()
+        && media_type[..prefix.len()].eq_ignore_ascii_case(prefix)
+        && matches!(media_type.get(prefix.len()), None | Some(b'+'))
+}
+
 /// RFC 6750 §3 allows only `%x20-21 / %x23-5B / %x5D-7E` in `error_description` (no quote,
 /// no backslash); anything else (say, in a configured claim name) is replaced.
 fn quotable(c: char) -> char {
@@ -353,6 +383,35 @@ mod tests {
                 .unwrap()
                 .contains("lacks a required claim: we?ird? ?.")
         );
+    }
+
+    #[test]
+    fn grpc_calls_are_recognised() {
+        for yes in [
+            &b"application/grpc"[..],
+            b"application/grpc+proto",
+            b"Application/GRPC; charset=utf-8",
+        ] {
+            assert!(is_grpc(yes), "{yes:?}");
+        }
+        for no in [
+            &b"application/grpc-web"[..],
+            b"application/grpc-web+proto",
+            b"application/grpcx",
+            b"application/json",
+            b"",
+        ] {
+            assert!(!is_grpc(no), "{no:?}");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        let get = Denial::new(Rejection::MissingToken).for_request(&Method::GET, &headers);
+        assert_eq!(get.default_response().status(), StatusCode::UNAUTHORIZED);
+        let post = Denial::new(Rejection::MissingToken).for_request(&Method::POST, &headers);
+        let response = post.default_response();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["grpc-status"], "16");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
     }
 
     #[test]

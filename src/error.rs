@@ -91,6 +91,7 @@ impl ErrorClass {
 /// | `unsupported_critical_header` | invalid_token | any `crit` header: no extension is understood |
 /// | `invalid_token_type` | invalid_token | `typ` not accepted by the issuer's [`TokenProfile`](crate::TokenProfile) |
 /// | `not_an_access_token` | invalid_token | an ID token, logout or security-event token: a `nonce`, `at_hash`, `c_hash`, `s_hash` or `events` claim, whatever its value, or `token_use` other than `access` |
+/// | `sender_constrained_token` | invalid_token | a `cnf` claim: the token is bound to a DPoP or mTLS key (RFC 9449, RFC 8705), and key-bound tokens are not supported yet, so it is never accepted as a bearer token |
 /// | `untrusted_issuer` | invalid_token | `iss` is not a configured issuer |
 /// | `missing_key_id` | invalid_token | no `kid`, and the issuer does not have exactly one key for the token's algorithm |
 /// | `unknown_key` | invalid_token | no key with the token's `kid` |
@@ -157,6 +158,9 @@ pub enum Rejection {
     /// `not_an_access_token`: an ID token or another kind of JWT.
     #[error("The token is not an access token.")]
     NotAnAccessToken,
+    /// `sender_constrained_token`: the token is bound to a key and needs proof of it.
+    #[error("The access token is bound to a key and is not accepted as a bearer token.")]
+    SenderConstrainedToken,
     /// `untrusted_issuer`: the issuer is not configured.
     #[error("The access token issuer is not trusted.")]
     UntrustedIssuer,
@@ -224,6 +228,7 @@ impl Rejection {
             Rejection::UnsupportedCriticalHeader => "unsupported_critical_header",
             Rejection::InvalidTokenType => "invalid_token_type",
             Rejection::NotAnAccessToken => "not_an_access_token",
+            Rejection::SenderConstrainedToken => "sender_constrained_token",
             Rejection::UntrustedIssuer => "untrusted_issuer",
             Rejection::MissingKeyId => "missing_key_id",
             Rejection::UnknownKey => "unknown_key",
@@ -351,6 +356,7 @@ mod tests {
             Rejection::UnsupportedCriticalHeader,
             Rejection::InvalidTokenType,
             Rejection::NotAnAccessToken,
+            Rejection::SenderConstrainedToken,
             Rejection::UntrustedIssuer,
             Rejection::MissingKeyId,
             Rejection::UnknownKey,

@@ -108,7 +108,7 @@ impl Gate {
         // common path never suspends.
         match self.validate_now(token, now) {
             Ok(claims) => Ok(claims),
-            Err(stop) => self.resume(token, now, stop).await,
+            Err(stop) => self.resume(token, Some(now), stop).await,
         }
     }
 
@@ -119,11 +119,12 @@ impl Gate {
         self.validate_with(token, now, None)
     }
 
-    /// Finishes a validation that stopped at [`validate_now`](Self::validate_now).
+    /// Finishes a validation that stopped at [`validate_now`](Self::validate_now), at `now`
+    /// or, if `None`, at the time the refresh is done.
     pub(crate) async fn resume(
         &self,
         token: &str,
-        now: SystemTime,
+        now: Option<SystemTime>,
         stop: Stop,
     ) -> Result<Arc<Claims>, Rejection> {
         let (issuer, rejection) = match stop {
@@ -133,7 +134,7 @@ impl Gate {
         match self.inner.issuers[issuer].keys.after_miss().await {
             // The token is parsed again: rare, and only after a refresh.
             Miss::Refreshed(newer) => self
-                .validate_with(token, now, Some(&newer))
+                .validate_with(token, now.unwrap_or_else(SystemTime::now), Some(&newer))
                 .map_err(Stop::into_rejection),
             Miss::Unchanged => {
                 self.note(&rejection, Some(issuer));

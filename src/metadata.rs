@@ -206,6 +206,13 @@ impl ProtectedResourceBuilder {
             "{}{well_known_path}{query}",
             &url[..url::Position::BeforePath]
         );
+        // It goes into challenges as a quoted-string, which cannot hold `"` or `\`.
+        if !crate::challenge::is_quotable(&metadata_url) {
+            return Err(ConfigError::new(vec![format!(
+                "resource {:?}: its metadata URL cannot be quoted in a challenge",
+                self.resource
+            )]));
+        }
 
         let mut document = serde_json::Map::new();
         document.insert("resource".into(), self.resource.clone().into());
@@ -371,6 +378,7 @@ mod tests {
             "/relative",
             "https://H/",
             "https://h/a/../b",
+            "https://h/mcp?x=a\\b",
         ] {
             assert!(ProtectedResource::builder(bad).build().is_err(), "{bad}");
         }

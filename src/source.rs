@@ -7,6 +7,8 @@ use http::{HeaderMap, HeaderName, Uri};
 
 use crate::error::Rejection;
 
+const DPOP: HeaderName = HeaderName::from_static("dpop");
+
 /// A place in a request where [`TokenLayer`](crate::TokenLayer) looks for the access token.
 ///
 /// The default is the `Authorization: Bearer` header alone (RFC 6750 §2.1). Tokens in the URL
@@ -53,11 +55,27 @@ impl TokenSource {
     }
 
     /// A cookie with this exact name, for browser apps that keep the token in an `HttpOnly`,
-    /// `Secure`, `SameSite` cookie. Protect such APIs against cross-site request forgery as
-    /// for any cookie-authenticated endpoint. The name must be an RFC 6265 cookie name; the
+    /// `Secure`, `SameSite` cookie; a `__Host-` name stops sibling subdomains from planting
+    /// one. Protect such APIs against cross-site request forgery as for any
+    /// cookie-authenticated endpoint. Responses then get `Vary: cookie` and, unless they set
+    /// their own, `Cache-Control: private`. The name must be an RFC 6265 cookie name; the
     /// layer's builder checks it.
     pub fn cookie(name: impl Into<String>) -> TokenSource {
         TokenSource(Kind::Cookie(name.into().into_boxed_str()))
+    }
+
+    /// Whether this is the `Authorization` header.
+    pub(crate) fn is_authorization(&self) -> bool {
+        matches!(self.0, Kind::Authorization)
+    }
+
+    /// The request header this source reads.
+    pub(crate) fn header_name(&self) -> &HeaderName {
+        match &self.0 {
+            Kind::Authorization => &AUTHORIZATION,
+            Kind::Header(name) => name,
+            Kind::Cookie(_) => &COOKIE,
+        }
     }
 
     /// The configuration problem with this source, if any.
@@ -140,19 +158,30 @@ pub(crate) fn find<'a>(
                     take(token)?;
                 }
             }
+            // An empty value is no credential: a cleared cookie, say, which browsers may
+            // keep sending, must not lock a user out of a route where tokens are optional.
             Kind::Header(name) => {
                 for value in headers.get_all(name) {
-                    take(b64token(value.as_bytes())?)?;
+                    if !value.is_empty() {
+                        take(b64token(value.as_bytes())?)?;
+                    }
                 }
             }
             Kind::Cookie(name) => {
                 for value in headers.get_all(COOKIE) {
                     for value in cookies(value.as_bytes(), name.as_bytes()) {
-                        take(b64token(value)?)?;
+                        if !value.is_empty() {
+                            take(b64token(value)?)?;
+                        }
                     }
                 }
             }
         }
+    }
+    // A DPoP proof beside a bearer token is a second method (RFC 9449 §7.2), and DPoP is
+    // not supported yet.
+    if found.is_some() && headers.contains_key(DPOP) {
+        return Err(Rejection::MultipleTokens);
     }
     if uri.query().is_some_and(has_access_token) {
         return Err(if found.is_some() {
@@ -378,6 +407,13 @@ mod tests {
             Err("multiple_tokens")
         );
         assert_eq!(run(&[("cookie", b"at=a b")]), Err("malformed_credentials"));
+        assert_eq!(run(&[("cookie", b"at=; at=\"\"")]), Ok(None));
+        assert_eq!(run(&[("x-token", b"")]), Ok(None));
+        assert_eq!(
+            run(&[("authorization", b"Bearer a"), ("dpop", b"proof")]),
+            Err("multiple_tokens")
+        );
+        assert_eq!(run(&[("dpop", b"proof")]), Ok(None));
         assert_eq!(run(&[("x-token", b"tok")]), Ok(Some("tok".into())));
         assert_eq!(
             run(&[("x-token", b"Bearer tok")]),

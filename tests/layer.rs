@@ -846,13 +846,15 @@ async fn std_6750_7_gate_requirement_is_403() {
 }
 
 #[tokio::test]
-async fn require_layer_without_token_layer_is_401() {
+async fn require_layer_without_token_layer_is_a_bare_500() {
+    // A server bug (layers in the wrong order), not the client's: fail closed, say nothing.
     let app = Router::new()
         .route("/orders", get(ok))
         .route_layer(RequireLayer::new(Requirement::scope("orders.read")));
-    send(&app, "/orders", &[("authorization", &bearer(&valid()))])
-        .await
-        .refused(401, "missing_token", NO_ERROR);
+    let answer = send(&app, "/orders", &[("authorization", &bearer(&valid()))]).await;
+    assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(answer.body.is_empty());
+    assert!(answer.headers.get(WWW_AUTHENTICATE).is_none());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1053,12 +1055,14 @@ async fn cookie_source() {
     )
     .await
     .ok();
-    // Other cookies only: no token.
-    send(&app, "/me", &[("cookie", "theme=dark; xat=1")])
-        .await
-        .refused(401, "missing_token", NO_ERROR);
+    // Other cookies only, or an empty (cleared) one: no token.
+    for cookie in ["theme=dark; xat=1", "at=", "at=\"\""] {
+        send(&app, "/me", &[("cookie", cookie)])
+            .await
+            .refused(401, "missing_token", NO_ERROR);
+    }
     // A malformed cookie value.
-    for cookie in ["at=a b", "at=a,b", "at=", "at=\"a"] {
+    for cookie in ["at=a b", "at=a,b", "at=\"a"] {
         send(&app, "/me", &[("cookie", cookie)]).await.refused(
             400,
             "malformed_credentials",
@@ -1746,13 +1750,124 @@ async fn remote_keys_fetched_during_requests() {
 }
 
 #[tokio::test]
-async fn extractor_without_token_layer_is_401() {
+async fn extractors_without_token_layer_are_a_bare_500() {
+    // Without a TokenLayer no one is treated as anonymous, or told their token is missing.
     let app = routes();
-    send(&app, "/verified", &[("authorization", &bearer(&valid()))])
+    for (path, headers) in [
+        ("/verified", vec![("authorization", bearer(&valid()))]),
+        ("/typed", vec![]),
+        ("/maybe", vec![]),
+        ("/maybe", vec![("authorization", bearer(&valid()))]),
+    ] {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let answer = send(&app, path, &headers).await;
+        assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        assert!(answer.body.is_empty(), "{path}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Review follow-ups: key-bound tokens, caches, gRPC detection, bad requirements.
+
+#[tokio::test]
+async fn atk_39_bearer_plus_dpop_proof_is_400() {
+    let app = app(TokenLayer::new(gate()));
+    send(
+        &app,
+        "/me",
+        &[
+            ("authorization", &bearer(&valid())),
+            ("dpop", "eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.c2ln"),
+        ],
+    )
+    .await
+    .refused(400, "multiple_tokens", MULTIPLE);
+}
+
+#[tokio::test]
+async fn atk_36_key_bound_token_sent_as_bearer_is_401() {
+    let app = app(TokenLayer::new(gate()));
+    let bound = token(&with(
+        json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}),
+    ));
+    send(&app, "/me", &[("authorization", &bearer(&bound))])
+        .await
+        .refused(
+            401,
+            "sender_constrained_token",
+            r#"Bearer error="invalid_token", error_description="The access token is bound to a key and is not accepted as a bearer token.""#,
+        );
+}
+
+#[tokio::test]
+async fn cookie_authenticated_responses_are_private_and_vary() {
+    let cookie_layer = TokenLayer::builder(gate())
+        .token_sources([
+            TokenSource::authorization_header(),
+            TokenSource::cookie("at"),
+        ])
+        .build()
+        .unwrap();
+    let answer = send(
+        &app(cookie_layer),
+        "/me",
+        &[("cookie", &format!("at={}", valid()))],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.header(CACHE_CONTROL), Some("private"));
+    assert_eq!(
+        answer.header(http::header::VARY),
+        Some("authorization, cookie")
+    );
+
+    // Optional: the anonymous answer differs from a user's, so caches must keep them apart.
+    let optional = TokenLayer::builder(gate()).optional().build().unwrap();
+    let answer = send(&app(optional), "/maybe", &[]).await;
+    assert_eq!(answer.ok(), "anonymous");
+    assert_eq!(answer.header(http::header::VARY), Some("authorization"));
+    assert_eq!(answer.header(CACHE_CONTROL), None);
+
+    // The default layer leaves responses alone: shared caches do not store answers to
+    // requests with Authorization.
+    let answer = send(
+        &app(TokenLayer::new(gate())),
+        "/me",
+        &[("authorization", &bearer(&valid()))],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.header(http::header::VARY), None);
+    assert_eq!(answer.header(CACHE_CONTROL), None);
+}
+
+#[tokio::test]
+async fn grpc_form_only_for_grpc_posts() {
+    let app = app(TokenLayer::new(gate()));
+    // A GET that claims to be gRPC still gets the HTTP answer.
+    send(&app, "/me", &[("content-type", "application/grpc")])
         .await
         .refused(401, "missing_token", NO_ERROR);
-    send(&app, "/typed", &[])
-        .await
-        .refused(401, "missing_token", NO_ERROR);
-    assert_eq!(send(&app, "/maybe", &[]).await.ok(), "anonymous");
+    // gRPC-Web clients read HTTP statuses.
+    let request = Request::post("/me")
+        .header("content-type", "application/grpc-web+proto")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // A real gRPC call: trailers-only, whatever the case of the media type.
+    let request = Request::post("/me")
+        .header("content-type", "Application/GRPC+proto")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["grpc-status"], "16");
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+}
+
+#[test]
+#[should_panic(expected = "RequireLayer::new")]
+fn require_layer_refuses_a_scope_with_a_space() {
+    let _ = RequireLayer::new(Requirement::scope("orders.read orders.write"));
 }

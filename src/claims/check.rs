@@ -21,6 +21,11 @@ pub(crate) fn check(claims: &RawClaims<'_>, issuer: &Issuer, now: f64) -> Result
     if not_access {
         return Err(Rejection::NotAnAccessToken);
     }
+    // A key-bound token presented without proof of the key is a stolen-token replay until
+    // sender-constrained tokens are supported (RFC 9449 §7.1, RFC 8705 §3).
+    if claims.cnf {
+        return Err(Rejection::SenderConstrainedToken);
+    }
 
     let Some(aud) = &claims.aud else {
         return Err(Rejection::missing("aud"));

@@ -41,6 +41,8 @@ pub(crate) struct RawClaims<'a> {
     pub s_hash: bool,
     /// `events`: a security event or logout token (RFC 8417, OIDC Back-Channel Logout).
     pub events: bool,
+    /// `cnf`: the token is bound to a key (DPoP, RFC 9449; mTLS, RFC 8705), not a bearer token.
+    pub cnf: bool,
     /// Every other member: its name, and whether its value is not `null`.
     pub others: Names<'a, bool>,
 }
@@ -89,6 +91,7 @@ impl<'a> RawClaims<'a> {
             "roles" => self.roles.is_some(),
             "nonce" => self.nonce,
             "events" => self.events,
+            "cnf" => self.cnf,
             _ => self
                 .others
                 .iter()
@@ -165,6 +168,10 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, 'de> {
                 "at_hash" => {
                     map.next_value_seed(StrictAny)?;
                     flag(&mut c.at_hash)?;
+                }
+                "cnf" => {
+                    map.next_value_seed(StrictAny)?;
+                    flag(&mut c.cnf)?;
                 }
                 "c_hash" => {
                     map.next_value_seed(StrictAny)?;

@@ -80,13 +80,13 @@ impl KeyStore {
         }
     }
 
-    /// Loads remote keys now, if they are not loaded: starts the fetch, so that all issuers'
-    /// fetches run at once, and returns what to wait on.
     /// Whether the keys come from the network, so that a miss may be cured by a refresh.
     pub(crate) fn is_remote(&self) -> bool {
         matches!(self, KeyStore::Remote(_))
     }
 
+    /// Loads remote keys now, if they are not loaded: starts the fetch, so that all issuers'
+    /// fetches run at once, and returns what to wait on.
     pub(crate) fn start_warm_up(&self) -> WarmUp<'_> {
         match self {
             KeyStore::Fixed(_) => WarmUp::Done,

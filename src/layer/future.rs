@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::header::{CACHE_CONTROL, VARY};
+use http::{HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -17,7 +18,17 @@ use crate::challenge::{Denial, Responder};
 use crate::claims::Claims;
 use crate::error::Rejection;
 
-type Validation = Pin<Box<dyn Future<Output = Result<Arc<Claims>, Rejection>> + Send>>;
+pub(crate) type Validation = Pin<Box<dyn Future<Output = Result<Arc<Claims>, Rejection>> + Send>>;
+
+/// Headers added to the inner service's responses when they depend on more than
+/// `Authorization` (a cookie or header of the layer's, or whether a token was sent at all).
+pub(crate) struct CacheHeaders {
+    /// Appended to `Vary`.
+    pub(crate) vary: HeaderValue,
+    /// `Cache-Control: private` unless the response has a `Cache-Control`: shared caches store
+    /// responses to requests with cookies, unlike those with `Authorization`.
+    pub(crate) private: bool,
+}
 
 pin_project! {
     /// The response future of [`TokenService`](super::TokenService).
@@ -27,6 +38,7 @@ pin_project! {
     {
         #[pin]
         state: State<S, S::Future, ReqBody>,
+        cache: Option<Arc<CacheHeaders>>,
     }
 }
 
@@ -36,12 +48,10 @@ pin_project! {
         Refused {
             denial: Option<Denial>,
         },
-        // Only after a key miss: validation needs a refresh, which may take a while.
+        // Only after a key miss: validation needs a refresh, which may take a while. Boxed,
+        // so that the common future stays small.
         Validating {
-            validation: Validation,
-            request: Option<Request<ReqBody>>,
-            inner: S,
-            responder: Arc<Responder>,
+            waiting: Box<Waiting<S, ReqBody>>,
         },
         Inner {
             #[pin]
@@ -50,10 +60,18 @@ pin_project! {
     }
 }
 
+struct Waiting<S, ReqBody> {
+    validation: Validation,
+    request: Option<Request<ReqBody>>,
+    inner: S,
+    responder: Arc<Responder>,
+}
+
 impl<S: Service<Request<ReqBody>>, ReqBody> ResponseFuture<S, ReqBody> {
-    pub(crate) fn inner(future: S::Future) -> Self {
+    pub(crate) fn inner(future: S::Future, cache: Option<Arc<CacheHeaders>>) -> Self {
         ResponseFuture {
             state: State::Inner { future },
+            cache,
         }
     }
 
@@ -62,6 +80,7 @@ impl<S: Service<Request<ReqBody>>, ReqBody> ResponseFuture<S, ReqBody> {
             state: State::Refused {
                 denial: Some(denial),
             },
+            cache: None,
         }
     }
 
@@ -70,14 +89,18 @@ impl<S: Service<Request<ReqBody>>, ReqBody> ResponseFuture<S, ReqBody> {
         request: Request<ReqBody>,
         inner: S,
         responder: Arc<Responder>,
+        cache: Option<Arc<CacheHeaders>>,
     ) -> Self {
         ResponseFuture {
             state: State::Validating {
-                validation,
-                request: Some(request),
-                inner,
-                responder,
+                waiting: Box::new(Waiting {
+                    validation,
+                    request: Some(request),
+                    inner,
+                    responder,
+                }),
             },
+            cache,
         }
     }
 }
@@ -89,34 +112,37 @@ where
     type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut state = self.project().state;
+        let this = self.project();
+        let mut state = this.state;
         loop {
             match state.as_mut().project() {
                 StateProjection::Inner { future } => {
-                    let response = ready!(future.poll(cx))?;
+                    let mut response = ready!(future.poll(cx))?;
+                    if let Some(cache) = this.cache.as_deref() {
+                        let headers = response.headers_mut();
+                        headers.append(VARY, cache.vary.clone());
+                        if cache.private && !headers.contains_key(CACHE_CONTROL) {
+                            headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+                        }
+                    }
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
                 StateProjection::Refused { denial } => {
                     let denial = denial.take().expect("polled after completion");
                     return Poll::Ready(Ok(refusal(denial)));
                 }
-                StateProjection::Validating {
-                    validation,
-                    request,
-                    inner,
-                    responder,
-                } => {
-                    let outcome = ready!(validation.as_mut().poll(cx));
-                    let mut request = request.take().expect("polled after completion");
+                StateProjection::Validating { waiting } => {
+                    let outcome = ready!(waiting.validation.as_mut().poll(cx));
+                    let mut request = waiting.request.take().expect("polled after completion");
                     match outcome {
                         Ok(claims) => {
                             request.extensions_mut().insert(claims);
-                            let future = inner.call(request);
+                            let future = waiting.inner.call(request);
                             state.set(State::Inner { future });
                         }
                         Err(rejection) => {
-                            let denial = Denial::with(rejection, responder.clone())
-                                .for_request(request.headers());
+                            let denial = Denial::with(rejection, waiting.responder.clone())
+                                .for_request(request.method(), request.headers());
                             state.set(State::Refused {
                                 denial: Some(denial),
                             });

@@ -14,16 +14,17 @@ use tower_service::Service;
 
 use super::ResponseBody;
 use super::future::refusal;
-use crate::challenge::{Denial, Responder};
+use crate::challenge::{Denial, Responder, layer_missing};
 use crate::claims::Claims;
 use crate::error::Rejection;
 use crate::policy::Requirement;
 
 /// A tower [`Layer`] that lets a request through only if the claims a
 /// [`TokenLayer`](super::TokenLayer) verified meet a [`Requirement`]; otherwise `403
-/// insufficient_scope` with the required scopes in the challenge's `scope`. Without verified
-/// claims (no `TokenLayer` outside it, or an optional one and no token) the request is
-/// refused with `401`.
+/// insufficient_scope` with the required scopes in the challenge's `scope`. A request that an
+/// optional `TokenLayer` let through without a token is refused with `401`; without any
+/// `TokenLayer` around it, every request gets a bare `500` and an error is logged (a server
+/// bug: the layers are in the wrong order).
 ///
 /// ```
 /// use axum::{Router, routing::{get, post}};
@@ -47,7 +48,17 @@ pub struct RequireLayer {
 
 impl RequireLayer {
     /// A layer that requires `requirement`.
+    ///
+    /// # Panics
+    ///
+    /// If no token could ever meet the requirement, or it requires nothing: an empty list, an
+    /// empty scope or role, or one with a space (write `all_scopes(["a", "b"])`, not
+    /// `scope("a b")`). [`GateBuilder::build`](crate::GateBuilder::build) refuses the same
+    /// requirements; a route layer is built with the router, so this is found at start-up.
     pub fn new(requirement: Requirement) -> RequireLayer {
+        if let Some(problem) = requirement.problem() {
+            panic!("RequireLayer::new: {problem}");
+        }
         RequireLayer {
             requirement: Arc::new(requirement),
         }
@@ -86,9 +97,16 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let layer_ran = request.extensions().get::<Arc<Responder>>().is_some();
         let verdict = match request.extensions().get::<Arc<Claims>>() {
             Some(claims) => self.requirement.check_shared(claims),
-            None => Err(Rejection::MissingToken),
+            // An optional TokenLayer let an anonymous request through.
+            None if layer_ran => Err(Rejection::MissingToken),
+            None => {
+                return RequireFuture {
+                    state: RequireState::Misconfigured,
+                };
+            }
         };
         match verdict {
             Ok(()) => RequireFuture {
@@ -109,7 +127,8 @@ where
                 RequireFuture {
                     state: RequireState::Refused {
                         denial: Some(
-                            Denial::with(rejection, responder).for_request(request.headers()),
+                            Denial::with(rejection, responder)
+                                .for_request(request.method(), request.headers()),
                         ),
                     },
                 }
@@ -136,6 +155,7 @@ pin_project! {
         Refused {
             denial: Option<Denial>,
         },
+        Misconfigured,
     }
 }
 
@@ -154,6 +174,9 @@ where
             Projection::Refused { denial } => {
                 let denial = denial.take().expect("polled after completion");
                 Poll::Ready(Ok(refusal(denial)))
+            }
+            Projection::Misconfigured => {
+                Poll::Ready(Ok(layer_missing().map(ResponseBody::refusal)))
             }
         }
     }

@@ -71,10 +71,15 @@ where
         if settings.share_responder {
             request.extensions_mut().insert(settings.responder.clone());
         }
+        let cache = settings.cache.clone();
         let token = match source::find(&settings.sources, request.headers(), request.uri()) {
             Ok(Some(token)) => token,
             Ok(None) if settings.optional => {
-                return ResponseFuture::inner(self.inner.call(request));
+                // Anonymous: the responder also tells extractors that this layer ran.
+                if !settings.share_responder {
+                    request.extensions_mut().insert(settings.responder.clone());
+                }
+                return ResponseFuture::inner(self.inner.call(request), cache);
             }
             Ok(None) => return self.refuse(Rejection::MissingToken, &request),
             Err(rejection) => return self.refuse(rejection, &request),
@@ -83,7 +88,7 @@ where
         match settings.gate.validate_now(token, now) {
             Ok(claims) => {
                 request.extensions_mut().insert(claims);
-                ResponseFuture::inner(self.inner.call(request))
+                ResponseFuture::inner(self.inner.call(request), cache)
             }
             Err(Stop::Rejected(rejection)) => self.refuse(rejection, &request),
             Err(stop) => {
@@ -91,11 +96,12 @@ where
                 // with the inner service that was polled ready (a clone stays here).
                 let gate = settings.gate.clone();
                 let token = token.to_owned();
-                let validation = Box::pin(async move { gate.resume(&token, now, stop).await });
+                // The clock is read again once the refresh is done, which may take seconds.
+                let validation = Box::pin(async move { gate.resume(&token, None, stop).await });
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let responder = settings.responder.clone();
-                ResponseFuture::validating(validation, request, inner, responder)
+                ResponseFuture::validating(validation, request, inner, responder, cache)
             }
         }
     }
@@ -120,6 +126,6 @@ impl<S> TokenService<S> {
             tracing::debug!(code = rejection.code(), "request refused");
         }
         let denial = Denial::with(rejection, self.settings.responder.clone());
-        ResponseFuture::refused(denial.for_request(request.headers()))
+        ResponseFuture::refused(denial.for_request(request.method(), request.headers()))
     }
 }

@@ -8,6 +8,7 @@ use http::Response;
 use tower_layer::Layer;
 
 use super::TokenService;
+use super::future::CacheHeaders;
 use crate::challenge::{Denial, Responder, is_quotable};
 use crate::error::ConfigError;
 use crate::gate::Gate;
@@ -49,6 +50,8 @@ pub(crate) struct Settings {
     pub(crate) responder: Arc<Responder>,
     /// Whether `responder` differs from the default one, so inner layers must be given it.
     pub(crate) share_responder: bool,
+    /// For responses that depend on more than `Authorization`.
+    pub(crate) cache: Option<Arc<CacheHeaders>>,
 }
 
 impl TokenLayer {
@@ -62,6 +65,7 @@ impl TokenLayer {
                 optional: false,
                 responder: Responder::plain(),
                 share_responder: false,
+                cache: None,
             }),
         }
     }
@@ -222,8 +226,10 @@ impl TokenLayerBuilder {
         } else {
             Responder::plain()
         };
+        let cache = cache_headers(&self.sources, self.optional);
         Ok(TokenLayer {
             settings: Arc::new(Settings {
+                cache,
                 gate: self.gate,
                 sources: self.sources.into_boxed_slice(),
                 optional: self.optional,
@@ -243,4 +249,23 @@ impl fmt::Debug for TokenLayerBuilder {
             .field("resource_metadata", &self.resource_metadata)
             .finish_non_exhaustive()
     }
+}
+
+/// What responses must vary on: the headers a token comes from when that is not only
+/// `Authorization` (which shared caches already treat as private), or whenever a token is
+/// optional (an anonymous answer is not the answer for a token).
+fn cache_headers(sources: &[TokenSource], optional: bool) -> Option<Arc<CacheHeaders>> {
+    let private = sources.iter().any(|source| !source.is_authorization());
+    if !private && !optional {
+        return None;
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for source in sources {
+        let name = source.header_name().as_str();
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    let vary = http::HeaderValue::from_str(&names.join(", ")).ok()?;
+    Some(Arc::new(CacheHeaders { vary, private }))
 }
