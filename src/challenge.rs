@@ -122,6 +122,14 @@ impl Denial {
             return None;
         }
         let mut challenge = Challenge::new();
+        if let Rejection::InsufficientClaims { challenge: claims } = &self.rejection {
+            // Entra's format, parameter for parameter (ENTRA-33); MSAL reads `claims`.
+            challenge.param("realm", claims.realm());
+            challenge.param("authorization_uri", claims.authorization_uri());
+            challenge.param("error", "insufficient_claims");
+            challenge.param("claims", claims.claims());
+            return HeaderValue::from_str(&challenge.text).ok();
+        }
         if let Some(realm) = &self.responder.realm {
             challenge.param("realm", realm);
         }

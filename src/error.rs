@@ -15,6 +15,7 @@ use crate::policy::Requirement;
 /// | [`InvalidToken`](ErrorClass::InvalidToken) | 401 | `invalid_token` |
 /// | [`InsufficientScope`](ErrorClass::InsufficientScope) | 403 | `insufficient_scope` |
 /// | [`TemporarilyUnavailable`](ErrorClass::TemporarilyUnavailable) | 503 with `Retry-After` | no challenge: the token may be good |
+/// | [`InsufficientClaims`](ErrorClass::InsufficientClaims) | 401 | `insufficient_claims` (Entra's claims challenge) |
 ///
 /// ```
 /// use http::StatusCode;
@@ -40,6 +41,10 @@ pub enum ErrorClass {
     InsufficientScope,
     /// The issuer's keys could not be obtained; the token was not judged.
     TemporarilyUnavailable,
+    /// Microsoft Entra's claims challenge: the token lacks claims the client can obtain by
+    /// asking again (a step-up); 401 with `error="insufficient_claims"` and the `claims` to ask
+    /// for. Not an RFC 6750 code.
+    InsufficientClaims,
 }
 
 impl ErrorClass {
@@ -49,6 +54,7 @@ impl ErrorClass {
             ErrorClass::InvalidRequest => Some("invalid_request"),
             ErrorClass::InvalidToken => Some("invalid_token"),
             ErrorClass::InsufficientScope => Some("insufficient_scope"),
+            ErrorClass::InsufficientClaims => Some("insufficient_claims"),
             ErrorClass::MissingToken | ErrorClass::TemporarilyUnavailable => None,
         }
     }
@@ -56,7 +62,9 @@ impl ErrorClass {
     /// The HTTP status an API answers with.
     pub const fn status(self) -> http::StatusCode {
         match self {
-            ErrorClass::MissingToken | ErrorClass::InvalidToken => http::StatusCode::UNAUTHORIZED,
+            ErrorClass::MissingToken
+            | ErrorClass::InvalidToken
+            | ErrorClass::InsufficientClaims => http::StatusCode::UNAUTHORIZED,
             ErrorClass::InvalidRequest => http::StatusCode::BAD_REQUEST,
             ErrorClass::InsufficientScope => http::StatusCode::FORBIDDEN,
             ErrorClass::TemporarilyUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
@@ -96,6 +104,7 @@ impl ErrorClass {
 /// | `missing_key_id` | invalid_token | no `kid`, and the issuer does not have exactly one key for the token's algorithm |
 /// | `unknown_key` | invalid_token | no key with the token's `kid` |
 /// | `key_algorithm_mismatch` | invalid_token | the key selected by `kid` is bound to another algorithm |
+/// | `key_issuer_mismatch` | invalid_token | Entra rules: the key's own `issuer` member (with `{tenantid}` replaced by `tid`) is not the token's `iss` (ENTRA-17) |
 /// | `invalid_signature` | invalid_token | the signature does not verify (also an empty one, or one longer than any key's) |
 /// | `missing_claim` | invalid_token | a required claim (`iss`, `exp`, `aud`, the profile's, or one configured) is absent; a configured claim that is `null` counts as absent (a registered claim that is `null` has the wrong type: `malformed_claims`) |
 /// | `invalid_audience` | invalid_token | no `aud` value equals a configured audience |
@@ -103,6 +112,10 @@ impl ErrorClass {
 /// | `token_not_yet_valid` | invalid_token | `now < nbf - leeway` |
 /// | `issued_in_future` | invalid_token | `iat > now + leeway` |
 /// | `token_too_old` | invalid_token | `now - iat > max_token_age + leeway` |
+/// | `invalid_tenant` | invalid_token | Entra rules: `tid` missing, not a lowercase GUID, given twice in different case (`tid` and `TID`), or not the tenant segment of `iss` |
+/// | `no_scope_or_role` | insufficient_scope | Entra rules: the token has neither `scp` (or `scope`) nor `roles`, and the API does not authorize by ACL (ENTRA-27) |
+/// | `missing_auth_context` | insufficient_scope | [`entra::AuthContext`](crate::entra::AuthContext): a required authentication context is not in `acrs` and the client did not declare `cp1` |
+/// | `insufficient_claims` | insufficient_claims | the same, for a client that declared `cp1`: a claims challenge |
 /// | `insufficient_scope` | insufficient_scope | the [`Requirement`] is not met |
 /// | `keys_unavailable` | temporarily_unavailable | the issuer's keys could not be fetched and none usable are held; carries when to retry |
 ///
@@ -173,6 +186,9 @@ pub enum Rejection {
     /// `key_algorithm_mismatch`: the token's `alg` differs from its key's algorithm.
     #[error("The access token algorithm does not match its signing key.")]
     KeyAlgorithmMismatch,
+    /// `key_issuer_mismatch`: the signing key's own `issuer` is not the token's (Entra).
+    #[error("The access token signing key belongs to another issuer.")]
+    KeyIssuerMismatch,
     /// `invalid_signature`: the signature does not verify.
     #[error("The access token signature is invalid.")]
     InvalidSignature,
@@ -197,6 +213,24 @@ pub enum Rejection {
     /// `token_too_old`: the token was issued longer ago than the maximum age.
     #[error("The access token is too old.")]
     TokenTooOld,
+    /// `invalid_tenant`: for an issuer with Entra's tenant rules, `tid` is missing, not a
+    /// GUID, given twice in different case, or not the tenant of `iss`.
+    #[error("The access token's tenant is missing or does not match its issuer.")]
+    InvalidTenant,
+    /// `missing_auth_context`: a required Conditional Access authentication context is not in
+    /// `acrs`, and the client cannot handle a claims challenge.
+    #[error("The access token does not satisfy the required authentication context.")]
+    MissingAuthContext,
+    /// `insufficient_claims`: a required authentication context is not in `acrs`; the client
+    /// declared it can handle a claims challenge (Entra, ENTRA-33).
+    #[error("The access token does not satisfy the required authentication context.")]
+    InsufficientClaims {
+        /// What the challenge asks for.
+        challenge: Arc<crate::entra::ClaimsChallenge>,
+    },
+    /// `no_scope_or_role`: the token grants no scope and no role (Entra, ENTRA-27).
+    #[error("The access token grants no scope and no role.")]
+    NoScopeOrRole,
     /// `insufficient_scope`: the token lacks the scopes or roles required.
     #[error("The access token does not grant the required scope or role.")]
     InsufficientScope {
@@ -233,6 +267,7 @@ impl Rejection {
             Rejection::MissingKeyId => "missing_key_id",
             Rejection::UnknownKey => "unknown_key",
             Rejection::KeyAlgorithmMismatch => "key_algorithm_mismatch",
+            Rejection::KeyIssuerMismatch => "key_issuer_mismatch",
             Rejection::InvalidSignature => "invalid_signature",
             Rejection::MissingClaim { .. } => "missing_claim",
             Rejection::InvalidAudience => "invalid_audience",
@@ -240,6 +275,10 @@ impl Rejection {
             Rejection::TokenNotYetValid => "token_not_yet_valid",
             Rejection::IssuedInFuture => "issued_in_future",
             Rejection::TokenTooOld => "token_too_old",
+            Rejection::InvalidTenant => "invalid_tenant",
+            Rejection::NoScopeOrRole => "no_scope_or_role",
+            Rejection::MissingAuthContext => "missing_auth_context",
+            Rejection::InsufficientClaims { .. } => "insufficient_claims",
             Rejection::InsufficientScope { .. } => "insufficient_scope",
             Rejection::KeysUnavailable { .. } => "keys_unavailable",
         }
@@ -252,7 +291,10 @@ impl Rejection {
             Rejection::MultipleTokens
             | Rejection::MalformedCredentials
             | Rejection::TokenInQuery => ErrorClass::InvalidRequest,
-            Rejection::InsufficientScope { .. } => ErrorClass::InsufficientScope,
+            Rejection::InsufficientScope { .. }
+            | Rejection::NoScopeOrRole
+            | Rejection::MissingAuthContext => ErrorClass::InsufficientScope,
+            Rejection::InsufficientClaims { .. } => ErrorClass::InsufficientClaims,
             Rejection::KeysUnavailable { .. } => ErrorClass::TemporarilyUnavailable,
             _ => ErrorClass::InvalidToken,
         }
@@ -361,6 +403,7 @@ mod tests {
             Rejection::MissingKeyId,
             Rejection::UnknownKey,
             Rejection::KeyAlgorithmMismatch,
+            Rejection::KeyIssuerMismatch,
             Rejection::InvalidSignature,
             Rejection::missing("exp"),
             Rejection::InvalidAudience,
@@ -368,6 +411,8 @@ mod tests {
             Rejection::TokenNotYetValid,
             Rejection::IssuedInFuture,
             Rejection::TokenTooOld,
+            Rejection::InvalidTenant,
+            Rejection::NoScopeOrRole,
             Rejection::InsufficientScope {
                 required: Arc::new(Requirement::scope("read")),
             },
@@ -410,7 +455,7 @@ mod tests {
     fn classes() {
         for rejection in all() {
             let expected = match rejection.code() {
-                "insufficient_scope" => ErrorClass::InsufficientScope,
+                "insufficient_scope" | "no_scope_or_role" => ErrorClass::InsufficientScope,
                 "keys_unavailable" => ErrorClass::TemporarilyUnavailable,
                 "missing_token" => ErrorClass::MissingToken,
                 "multiple_tokens" | "malformed_credentials" | "token_in_query" => {

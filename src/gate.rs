@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::claims::{self, Claims, Fields, RawClaims};
+use crate::entra::EntraApi;
 use crate::error::{ConfigError, Rejection};
 use crate::issuer::{Issuer, IssuerProfile};
 use crate::jws::{self, Header, HeaderText, Signature};
@@ -67,6 +68,10 @@ struct GateInner {
     names: Vec<String>,
     /// Exact issuer string to index in `issuers`.
     by_issuer: HashMap<Box<str>, usize>,
+    /// Issuers whose string their metadata names (see `IssuerProfile::learned_from`).
+    learned: Box<[usize]>,
+    /// When to retry, if metadata that names issuers could not be fetched.
+    retry_hint: Duration,
     max_token_size: usize,
     requirement: Option<Arc<Requirement>>,
 }
@@ -76,6 +81,7 @@ impl Gate {
     pub fn builder() -> GateBuilder {
         GateBuilder {
             issuers: Vec::new(),
+            entra: Vec::new(),
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
             requirements: Vec::new(),
             key_cache: KeyCache::default(),
@@ -127,9 +133,29 @@ impl Gate {
         now: Option<SystemTime>,
         stop: Stop,
     ) -> Result<Arc<Claims>, Rejection> {
+        let stop = match stop {
+            Stop::IssuersUnknown => {
+                if !self.learn_issuers().await {
+                    // The token may come from an issuer whose metadata is out of reach.
+                    let rejection = Rejection::KeysUnavailable {
+                        retry_after: self.inner.retry_hint,
+                    };
+                    self.note(&rejection, None);
+                    return Err(rejection);
+                }
+                let now = now.unwrap_or_else(SystemTime::now);
+                match self.validate_with(token, now, None) {
+                    Ok(claims) => return Ok(claims),
+                    Err(stop) => stop,
+                }
+            }
+            stop => stop,
+        };
         let (issuer, rejection) = match stop {
             Stop::Rejected(rejection) => return Err(rejection),
             Stop::KeysMayBeOld { issuer, rejection } => (issuer, rejection),
+            // Every issuer is named now, so the pipeline cannot stop here again.
+            Stop::IssuersUnknown => return Err(Rejection::UntrustedIssuer),
         };
         match self.inner.issuers[issuer].keys.after_miss().await {
             // The token is parsed again: rare, and only after a refresh.
@@ -146,6 +172,44 @@ impl Gate {
                 Err(rejection)
             }
         }
+    }
+
+    /// The issuer, among those named by metadata, whose string is `iss`; if some metadata has
+    /// not been fetched yet, the caller must fetch it ([`Stop::IssuersUnknown`]) and retry.
+    fn learned_issuer(&self, iss: &str) -> Result<usize, Stop> {
+        let inner = &*self.inner;
+        let mut unknown = false;
+        for &index in &inner.learned {
+            match inner.issuers[index].keys.learned().as_deref() {
+                Some(Some(learned)) if matches_learned(learned, iss) => return Ok(index),
+                Some(None) => unknown = true,
+                _ => {}
+            }
+        }
+        if unknown {
+            Err(Stop::IssuersUnknown)
+        } else {
+            Err(Rejection::UntrustedIssuer.into())
+        }
+    }
+
+    /// Fetches the metadata of the issuers not yet named (each limited by its cooldown, as
+    /// any fetch); whether all of them are named now.
+    async fn learn_issuers(&self) -> bool {
+        let inner = &*self.inner;
+        let unknown =
+            |index: &&usize| matches!(inner.issuers[**index].keys.learned().as_deref(), Some(None));
+        let started: Vec<_> = inner
+            .learned
+            .iter()
+            .filter(unknown)
+            .map(|&index| inner.issuers[index].keys.start_warm_up())
+            .collect();
+        for warm_up in started {
+            // A failure is logged by the store; what matters here is what is known after.
+            let _ = warm_up.finish().await;
+        }
+        !inner.learned.iter().any(|index| unknown(&index))
     }
 
     /// One event per refused token: the stable code and the configured issuer it claimed,
@@ -261,7 +325,10 @@ impl Gate {
             .iss
             .as_deref()
             .ok_or_else(|| Rejection::missing("iss"))?;
-        let index = *inner.by_issuer.get(iss).ok_or(Rejection::UntrustedIssuer)?;
+        let index = match inner.by_issuer.get(iss) {
+            Some(index) => *index,
+            None => self.learned_issuer(iss)?,
+        };
         *seen = Some(index);
         let issuer = &inner.issuers[index];
         let alg = header
@@ -274,13 +341,20 @@ impl Gate {
         let signature = Signature::decode(segments.signature)?;
 
         let kid = header.kid.as_deref();
-        let verify = |key: &VerifyingKey| key.verify(segments.signing_input, signature.as_bytes());
+        let entra = issuer.entra.is_some();
+        let verify = |key: &VerifyingKey| {
+            // The tid is not verified yet; a mismatch only refuses more.
+            if entra && !key.issuer_accepts(iss, raw.tid.as_deref()) {
+                return Err(Rejection::KeyIssuerMismatch);
+            }
+            Ok(key.verify(segments.signing_input, signature.as_bytes()))
+        };
         let selected = match keys {
-            Some(keys) => keys.select(kid, alg).map(verify),
+            Some(keys) => keys.select(kid, alg).and_then(verify),
             // A lock-free read of the current set, released before returning.
             None => issuer
                 .keys
-                .with_current(|keys| keys.select(kid, alg).map(verify)),
+                .with_current(|keys| keys.select(kid, alg).and_then(verify)),
         };
         let rejection = match selected {
             Ok(true) => None,
@@ -318,6 +392,19 @@ impl Gate {
     }
 }
 
+/// Whether `iss` is the issuer a metadata document named: exactly, or, for Entra's
+/// multi-tenant metadata (`https://login.microsoftonline.com/{tenantid}/v2.0`), with a tenant
+/// id in place of `{tenantid}` (ENTRA-13; `tid` is checked against it after the signature).
+fn matches_learned(learned: &str, iss: &str) -> bool {
+    match learned.split_once("{tenantid}") {
+        None => learned == iss,
+        Some((prefix, suffix)) => iss
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(suffix))
+            .is_some_and(crate::claims::is_guid),
+    }
+}
+
 /// Why the synchronous pipeline stopped short of claims.
 pub(crate) enum Stop {
     Rejected(Rejection),
@@ -326,12 +413,15 @@ pub(crate) enum Stop {
         issuer: usize,
         rejection: Rejection,
     },
+    /// No configured issuer is `iss`, but some issuers are named by metadata not fetched yet.
+    IssuersUnknown,
 }
 
 impl Stop {
     fn into_rejection(self) -> Rejection {
         match self {
             Stop::Rejected(rejection) | Stop::KeysMayBeOld { rejection, .. } => rejection,
+            Stop::IssuersUnknown => Rejection::UntrustedIssuer,
         }
     }
 }
@@ -369,6 +459,7 @@ impl fmt::Debug for Gate {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct GateBuilder {
     issuers: Vec<IssuerProfile>,
+    entra: Vec<EntraApi>,
     max_token_size: usize,
     requirements: Vec<Requirement>,
     key_cache: KeyCache,
@@ -429,6 +520,26 @@ impl GateBuilder {
         self
     }
 
+    /// Adds an API registered in Microsoft Entra ID: its issuers (per tenant and token
+    /// version), audiences, keys and rules; see [`EntraApi`].
+    ///
+    /// ```
+    /// use tokengate::Gate;
+    /// use tokengate::entra::EntraApi;
+    ///
+    /// let gate = Gate::builder()
+    ///     .entra(
+    ///         EntraApi::multi_tenant("6e74172b-be56-4843-9ff4-e66a39bb12e3")
+    ///             .tenants(["72f988bf-86f1-41af-91ab-2d7cd011db47", "contoso.onmicrosoft.com"]),
+    ///     )
+    ///     .build();
+    /// assert!(gate.is_ok());
+    /// ```
+    pub fn entra(mut self, api: EntraApi) -> GateBuilder {
+        self.entra.push(api);
+        self
+    }
+
     /// Checks the whole configuration and loads the configured keys. Makes no network
     /// request.
     ///
@@ -437,8 +548,12 @@ impl GateBuilder {
     /// A [`ConfigError`] listing every problem found.
     pub fn build(self) -> Result<Gate, ConfigError> {
         let mut problems = Vec::new();
-        if self.issuers.is_empty() {
+        if self.issuers.is_empty() && self.entra.is_empty() {
             problems.push("no issuer configured".to_owned());
+        }
+        let mut profiles = self.issuers.clone();
+        for api in &self.entra {
+            profiles.extend(api.profiles(&mut problems));
         }
         if !(64..=MAX_TOKEN_SIZE_LIMIT).contains(&self.max_token_size) {
             problems.push(format!(
@@ -451,7 +566,7 @@ impl GateBuilder {
         }
 
         problems.extend(self.key_cache.problems());
-        let fetcher = if self.issuers.iter().any(IssuerProfile::is_remote) {
+        let fetcher = if profiles.iter().any(IssuerProfile::is_remote) {
             match Fetcher::new(self.key_cache.clone(), self.http_client.clone()) {
                 Ok(fetcher) => Some(Arc::new(fetcher)),
                 Err(problem) => {
@@ -464,10 +579,14 @@ impl GateBuilder {
         };
 
         let mut by_issuer = HashMap::new();
+        let mut learned = Vec::new();
         let mut issuers = Vec::new();
         let mut names = Vec::new();
-        for profile in &self.issuers {
-            for name in profile.issuers() {
+        for profile in &profiles {
+            if profile.is_learned() {
+                learned.push(issuers.len());
+            }
+            for name in profile.issuers().iter().filter(|_| !profile.is_learned()) {
                 if by_issuer
                     .insert(Box::from(name.as_str()), issuers.len())
                     .is_some()
@@ -489,6 +608,8 @@ impl GateBuilder {
                 issuers,
                 names,
                 by_issuer,
+                learned: learned.into_boxed_slice(),
+                retry_hint: self.key_cache.cooldown,
                 max_token_size: self.max_token_size,
                 requirement: self
                     .requirements

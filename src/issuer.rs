@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Algorithm;
-use crate::keys::{Fetcher, KeySet, KeyStore, Remote, Source, VerifyingKey, parse_jwks, parse_pem};
+use crate::keys::{
+    Fetcher, IssuerRule, KeySet, KeyStore, Remote, Source, VerifyingKey, parse_jwks, parse_pem,
+};
 
 /// The default clock-skew leeway, applied to `exp`, `nbf` and `iat`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
@@ -58,6 +60,20 @@ impl TokenProfile {
 enum RemoteInput {
     Discover,
     JwksUri(String),
+    /// A metadata document at this URL names the issuer, which `rule` must accept.
+    Metadata {
+        url: String,
+        rule: IssuerRule,
+    },
+}
+
+/// Rules of issuers that follow Microsoft Entra ID's conventions (see [`crate::entra`]).
+#[derive(Clone, Debug)]
+pub(crate) struct EntraRules {
+    /// Tokens with neither `scp` nor `roles` are refused (ENTRA-27) unless this is false.
+    pub require_scope_or_role: bool,
+    /// Any work or school tenant is accepted, so the personal-account tenant is refused.
+    pub any_tenant: bool,
 }
 
 #[derive(Clone)]
@@ -100,6 +116,10 @@ pub struct IssuerProfile {
     allow_nonce_claim: bool,
     keys: Vec<KeyInput>,
     remote: Vec<RemoteInput>,
+    /// The issuer is named by the metadata document, not by the configuration: `issuers`
+    /// holds only a display name.
+    learned: bool,
+    entra: Option<EntraRules>,
 }
 
 impl IssuerProfile {
@@ -120,7 +140,28 @@ impl IssuerProfile {
             allow_nonce_claim: false,
             keys: Vec::new(),
             remote: Vec::new(),
+            learned: false,
+            entra: None,
         }
+    }
+
+    /// An issuer named by the metadata document at `url` and accepted by `rule`, shown as
+    /// `name` in statuses and logs.
+    pub(crate) fn learned_from(name: String, url: String, rule: IssuerRule) -> IssuerProfile {
+        let mut profile = IssuerProfile::new(name);
+        profile.remote.push(RemoteInput::Metadata { url, rule });
+        profile.learned = true;
+        profile
+    }
+
+    /// Whether the issuer string comes from metadata rather than the configuration.
+    pub(crate) fn is_learned(&self) -> bool {
+        self.learned
+    }
+
+    pub(crate) fn with_entra_rules(mut self, rules: EntraRules) -> IssuerProfile {
+        self.entra = Some(rules);
+        self
     }
 
     /// Also accepts tokens whose `iss` is exactly this other string, with the same keys and
@@ -320,6 +361,7 @@ impl IssuerProfile {
                 .map(|c| Box::from(c.as_str()))
                 .collect(),
             allow_nonce_claim: self.allow_nonce_claim,
+            entra: self.entra.clone(),
             keys,
         })
     }
@@ -347,6 +389,12 @@ impl IssuerProfile {
                 let source = match remote {
                     RemoteInput::Discover => fetcher.url(name).map(|_| Source::Discover),
                     RemoteInput::JwksUri(url) => fetcher.url(url).map(Source::JwksUri),
+                    RemoteInput::Metadata { url, rule } => {
+                        fetcher.url(url).map(|url| Source::Metadata {
+                            url,
+                            rule: rule.clone(),
+                        })
+                    }
                 };
                 match source {
                     Ok(source) => {
@@ -449,6 +497,7 @@ pub(crate) struct Issuer {
     pub token_profile: TokenProfile,
     pub required_claims: Box<[Box<str>]>,
     pub allow_nonce_claim: bool,
+    pub entra: Option<EntraRules>,
     pub keys: KeyStore,
 }
 

@@ -251,7 +251,15 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                     map.next_value_seed(StrictAny)?;
                     header.crit = true;
                 }
-                "cty" | "zip" | "enc" | "b64" | "nonce" => {
+                "nonce" => {
+                    // ENTRA-25: say why, in the log only (the client gets the generic code).
+                    tracing::debug!(
+                        "token header has a nonce: a Microsoft Graph token, not one for this API"
+                    );
+                    map.next_value_seed(StrictAny)?;
+                    header.foreign = true;
+                }
+                "cty" | "zip" | "enc" | "b64" => {
                     map.next_value_seed(StrictAny)?;
                     header.foreign = true;
                 }

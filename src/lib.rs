@@ -108,6 +108,7 @@ mod algorithm;
 pub mod axum;
 mod challenge;
 mod claims;
+pub mod entra;
 mod error;
 mod gate;
 mod issuer;

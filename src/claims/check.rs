@@ -6,6 +6,16 @@ use crate::error::Rejection;
 use crate::issuer::{Issuer, TokenProfile};
 use crate::json::OneOrMany;
 
+/// The tenant of personal Microsoft accounts (ENTRA-11).
+const CONSUMERS_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+
+/// Microsoft Graph's audiences (ENTRA-25).
+const GRAPH_AUDIENCES: [&str; 3] = [
+    "https://graph.microsoft.com",
+    "https://graph.microsoft.com/",
+    "00000003-0000-0000-c000-000000000000",
+];
+
 /// Claims RFC 9068 §2.2 requires beyond `iss`, `exp` and `aud`.
 const RFC9068_REQUIRED: [&str; 4] = ["sub", "client_id", "iat", "jti"];
 
@@ -36,6 +46,16 @@ pub(crate) fn check(claims: &RawClaims<'_>, issuer: &Issuer, now: f64) -> Result
         OneOrMany::Many(values) => values.iter().any(|v| ours(v)),
     };
     if !accepted {
+        // ENTRA-25: a token for Microsoft Graph sent to an API is a common mistake; say so in
+        // the log only.
+        let graph = |value: &str| GRAPH_AUDIENCES.contains(&value);
+        let for_graph = match aud {
+            OneOrMany::One(value) => graph(value),
+            OneOrMany::Many(values) => values.iter().any(|v| graph(v)),
+        };
+        if for_graph {
+            tracing::debug!("the token was issued for Microsoft Graph, not for this API");
+        }
         return Err(Rejection::InvalidAudience);
     }
 
@@ -79,5 +99,61 @@ pub(crate) fn check(claims: &RawClaims<'_>, issuer: &Issuer, now: f64) -> Result
             claim: std::sync::Arc::from(&**missing),
         });
     }
+    if let Some(rules) = &issuer.entra {
+        check_tenant(claims)?;
+        if rules.any_tenant && claims.tid.as_deref() == Some(CONSUMERS_TENANT) {
+            return Err(Rejection::InvalidTenant);
+        }
+        // ENTRA-27: Entra issues app-only tokens without roles to any client that asks, so
+        // a token that grants nothing is refused (403), unless the API authorizes by ACL.
+        if rules.require_scope_or_role && !grants_something(claims) {
+            return Err(Rejection::NoScopeOrRole);
+        }
+    }
     Ok(())
+}
+
+/// ENTRA-17: `tid` once (no `TID` beside it), a GUID, and the tenant segment of `iss`.
+fn check_tenant(claims: &RawClaims<'_>) -> Result<(), Rejection> {
+    let tid = claims.tid.as_deref().ok_or(Rejection::InvalidTenant)?;
+    let case_variant = claims
+        .others
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("tid"));
+    let segment = claims.iss.as_deref().and_then(tenant_segment);
+    if case_variant || !is_guid(tid) || segment != Some(tid) {
+        return Err(Rejection::InvalidTenant);
+    }
+    Ok(())
+}
+
+/// The first path segment of an issuer URL: where Entra puts the tenant, in v1
+/// (`https://sts.windows.net/{tid}/`) and v2 (`https://login.microsoftonline.com/{tid}/v2.0`).
+fn tenant_segment(iss: &str) -> Option<&str> {
+    let after_scheme = &iss[iss.find("://")? + 3..];
+    let path = &after_scheme[after_scheme.find('/')? + 1..];
+    path.split('/').next()
+}
+
+/// A GUID as Entra writes tenant ids: lowercase hex in 8-4-4-4-12 groups.
+pub(crate) fn is_guid(text: &str) -> bool {
+    text.len() == 36
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+}
+
+/// Whether the token carries a scope or a role.
+fn grants_something(claims: &RawClaims<'_>) -> bool {
+    let any = |value: &OneOrMany<'_>| match value {
+        OneOrMany::One(text) => text.split(' ').any(|s| !s.is_empty()),
+        OneOrMany::Many(items) => items.iter().any(|s| !s.is_empty()),
+    };
+    claims.scp.as_ref().is_some_and(any)
+        || claims.scope.as_ref().is_some_and(any)
+        || claims
+            .roles
+            .as_ref()
+            .is_some_and(|roles| roles.iter().any(|r| !r.is_empty()))
 }

@@ -1,6 +1,7 @@
 //! The verified claims handed to handlers: a normalized view plus the raw JSON.
 
 mod check;
+pub(crate) use check::is_guid;
 mod parse;
 
 use std::borrow::Cow;

@@ -228,6 +228,25 @@ impl Fetcher {
         self.url(&metadata.jwks_uri)
     }
 
+    /// The `issuer` and `jwks_uri` of the metadata document at `url` (a configured location,
+    /// such as Entra's tenant metadata, which need not sit under the issuer).
+    pub(crate) async fn metadata_at(&self, url: &Url) -> Result<(String, Url), FetchError> {
+        let body = match self.get(url, None).await? {
+            Fetched::Body { body, .. } => body,
+            Fetched::NotModified { .. } => return Err(FetchError::Status(304)),
+        };
+        #[derive(Deserialize)]
+        struct Metadata {
+            issuer: String,
+            jwks_uri: String,
+        }
+        let metadata: Metadata = serde_json::from_slice(&body).map_err(|_| {
+            FetchError::Malformed("not a metadata document with issuer and jwks_uri".to_owned())
+        })?;
+        let jwks_uri = self.url(&metadata.jwks_uri)?;
+        Ok((metadata.issuer, jwks_uri))
+    }
+
     /// The key set at `url`, conditionally on `etag`.
     pub(crate) async fn jwks(&self, url: &Url, etag: Option<&str>) -> Result<Fetched, FetchError> {
         self.get(url, etag).await

@@ -53,6 +53,7 @@ struct JwkFields {
     key_ops: Option<Vec<String>>,
     alg: Option<String>,
     kid: Option<String>,
+    issuer: Option<String>,
     n: Option<String>,
     e: Option<String>,
     crv: Option<String>,
@@ -152,6 +153,7 @@ pub(crate) fn parse_jwk(json: &str, allowed: &[Algorithm]) -> Result<VerifyingKe
         kid: fields.kid.map(String::into_boxed_str),
         alg,
         key,
+        issuer: fields.issuer.map(String::into_boxed_str),
     })
 }
 

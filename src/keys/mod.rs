@@ -20,7 +20,7 @@ pub(crate) use fetch::Fetcher;
 pub(crate) use jwk::parse_jwk;
 pub(crate) use jwk::{KeyProblem, parse_jwks};
 pub(crate) use pem::parse_pem;
-pub(crate) use remote::{Miss, Remote, Source};
+pub(crate) use remote::{IssuerRule, Miss, Remote, Source};
 pub use store::KeyStatus;
 pub(crate) use store::KeyStore;
 
@@ -32,9 +32,29 @@ pub(crate) struct VerifyingKey {
     kid: Option<Box<str>>,
     alg: Algorithm,
     key: ParsedPublicKey,
+    /// The key's own `issuer` member (Entra publishes one, possibly with `{tenantid}`).
+    issuer: Option<Box<str>>,
 }
 
 impl VerifyingKey {
+    /// ENTRA-17 step 3: whether a token with this `iss` and `tid` may be signed by this key:
+    /// a key without an `issuer` member may sign for any; a templated one for its issuer with
+    /// `tid` substituted; a literal one for exactly that issuer.
+    pub(crate) fn issuer_accepts(&self, iss: &str, tid: Option<&str>) -> bool {
+        match &self.issuer {
+            None => true,
+            Some(issuer) => match issuer.split_once("{tenantid}") {
+                Some((prefix, suffix)) => tid.is_some_and(|tid| {
+                    iss.len() == prefix.len() + tid.len() + suffix.len()
+                        && iss.starts_with(prefix)
+                        && iss.ends_with(suffix)
+                        && &iss[prefix.len()..prefix.len() + tid.len()] == tid
+                }),
+                None => **issuer == *iss,
+            },
+        }
+    }
+
     /// Verifies `signature` over `message` with the key's own algorithm; the caller has checked
     /// that the token's `alg` names that algorithm.
     pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {

@@ -61,5 +61,6 @@ pub(crate) fn parse_pem(
         kid: kid.map(Box::from),
         alg,
         key,
+        issuer: None,
     })
 }

@@ -21,6 +21,26 @@ pub(crate) enum Source {
     /// OpenID Connect discovery (or RFC 8414) from the issuer identifier.
     Discover,
     JwksUri(Url),
+    /// A metadata document at a configured location whose `issuer` is checked by a rule
+    /// rather than known in advance (Entra: the v1 issuer host depends on the cloud, a tenant
+    /// may be configured by domain name); the issuer found is [`Remote::learned`].
+    Metadata {
+        url: Url,
+        rule: IssuerRule,
+    },
+}
+
+/// Accepts or refuses the issuer a metadata document names.
+#[derive(Clone)]
+pub(crate) struct IssuerRule(pub(crate) Arc<CheckIssuer>);
+
+/// Says why an issuer is not acceptable, if it is not.
+pub(crate) type CheckIssuer = dyn Fn(&str) -> Result<(), String> + Send + Sync;
+
+impl std::fmt::Debug for IssuerRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IssuerRule")
+    }
 }
 
 /// The longest wait between failed fetches (unless the cooldown itself is longer).
@@ -90,6 +110,8 @@ pub(crate) struct Remote {
     allowed: Vec<Algorithm>,
     fetcher: Arc<Fetcher>,
     keys: ArcSwap<KeySet>,
+    /// For [`Source::Metadata`]: the issuer the metadata named, once it has been fetched.
+    learned: arc_swap::ArcSwapOption<String>,
     epoch: Instant,
     /// Milliseconds after `epoch` when a routine refresh is due; `NEVER` while one is claimed
     /// or running, and before the first load.
@@ -154,6 +176,7 @@ impl Remote {
             allowed,
             fetcher,
             keys: ArcSwap::from_pointee(KeySet::default()),
+            learned: arc_swap::ArcSwapOption::empty(),
             epoch,
             refresh_at: AtomicU64::new(NEVER),
             usable_until: AtomicU64::new(0),
@@ -288,7 +311,31 @@ impl Remote {
         };
         let url = match (&self.source, known_uri) {
             (Source::JwksUri(url), _) => url.clone(),
-            (Source::Discover, Some(url)) => url,
+            (Source::Discover | Source::Metadata { .. }, Some(url)) => url,
+            (Source::Metadata { url, rule }, None) => {
+                let (issuer, jwks) = self.fetcher.metadata_at(url).await?;
+                if let Err(reason) = (rule.0)(&issuer) {
+                    let found: String = issuer.chars().take(200).collect();
+                    tracing::error!(
+                        metadata = %url,
+                        found = %found,
+                        reason = %reason,
+                        "tokengate: the metadata names an issuer this configuration does not accept"
+                    );
+                    return Err(FetchError::IssuerMismatch { found });
+                }
+                let known = self.learned.load();
+                if known.as_deref().is_some_and(|known| *known != issuer) {
+                    // An issuer does not change; a document that says otherwise is refused.
+                    let found: String = issuer.chars().take(200).collect();
+                    return Err(FetchError::IssuerMismatch { found });
+                }
+                if known.is_none() {
+                    self.learned.store(Some(Arc::new(issuer)));
+                }
+                self.lock().jwks_uri = Some((jwks.clone(), Instant::now()));
+                jwks
+            }
             (Source::Discover, None) => {
                 let url = self.fetcher.discover(&self.issuer).await?;
                 self.lock().jwks_uri = Some((url.clone(), Instant::now()));
@@ -470,6 +517,11 @@ impl Remote {
             .last_error
             .clone()
             .unwrap_or_else(|| "keys not loaded".to_owned()))
+    }
+
+    /// The issuer a [`Source::Metadata`] document named, once fetched.
+    pub(crate) fn learned(&self) -> arc_swap::Guard<Option<Arc<String>>> {
+        self.learned.load()
     }
 
     pub(crate) fn status(&self) -> KeyStatus {

@@ -80,6 +80,14 @@ impl KeyStore {
         }
     }
 
+    /// The issuer learned from metadata (see `Source::Metadata`), once fetched.
+    pub(crate) fn learned(&self) -> Option<arc_swap::Guard<Option<Arc<String>>>> {
+        match self {
+            KeyStore::Fixed(_) => None,
+            KeyStore::Remote(remote) => Some(remote.learned()),
+        }
+    }
+
     /// Whether the keys come from the network, so that a miss may be cured by a refresh.
     pub(crate) fn is_remote(&self) -> bool {
         matches!(self, KeyStore::Remote(_))

@@ -16,6 +16,7 @@ use super::ResponseBody;
 use super::future::refusal;
 use crate::challenge::{Denial, Responder, layer_missing};
 use crate::claims::Claims;
+use crate::entra::AuthContext;
 use crate::error::Rejection;
 use crate::policy::Requirement;
 
@@ -43,7 +44,23 @@ use crate::policy::Requirement;
 /// ```
 #[derive(Clone, Debug)]
 pub struct RequireLayer {
-    requirement: Arc<Requirement>,
+    requirement: Condition,
+}
+
+/// What a [`RequireLayer`] checks.
+#[derive(Clone, Debug)]
+enum Condition {
+    Requirement(Arc<Requirement>),
+    AuthContext(AuthContext),
+}
+
+impl Condition {
+    fn check(&self, claims: &Claims) -> Result<(), Rejection> {
+        match self {
+            Condition::Requirement(requirement) => requirement.check_shared(claims),
+            Condition::AuthContext(context) => context.check(claims),
+        }
+    }
 }
 
 impl RequireLayer {
@@ -60,7 +77,14 @@ impl RequireLayer {
             panic!("RequireLayer::new: {problem}");
         }
         RequireLayer {
-            requirement: Arc::new(requirement),
+            requirement: Condition::Requirement(Arc::new(requirement)),
+        }
+    }
+
+    /// See [`AuthContext::layer`].
+    pub(crate) fn auth_context(context: AuthContext) -> RequireLayer {
+        RequireLayer {
+            requirement: Condition::AuthContext(context),
         }
     }
 }
@@ -80,7 +104,7 @@ impl<S> Layer<S> for RequireLayer {
 #[derive(Clone, Debug)]
 pub struct RequireService<S> {
     inner: S,
-    requirement: Arc<Requirement>,
+    requirement: Condition,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for RequireService<S>
@@ -99,7 +123,7 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let layer_ran = request.extensions().get::<Arc<Responder>>().is_some();
         let verdict = match request.extensions().get::<Arc<Claims>>() {
-            Some(claims) => self.requirement.check_shared(claims),
+            Some(claims) => self.requirement.check(claims),
             // An optional TokenLayer let an anonymous request through.
             None if layer_ran => Err(Rejection::MissingToken),
             None => {

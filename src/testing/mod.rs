@@ -36,6 +36,7 @@
 //! The keys are generated per issuer and never leave the process; nothing here is meant for
 //! production use.
 
+mod entra;
 mod keys;
 mod server;
 mod token;
@@ -55,6 +56,7 @@ use tokio::task::JoinHandle;
 use crate::{Algorithm, Gate, IssuerProfile, KeyCache};
 use keys::{Signer, SigningKey};
 
+pub use entra::{EntraTokenBuilder, EntraVersion, TestEntra};
 pub use token::TokenBuilder;
 
 /// The default audience of minted tokens, and the audience of [`TestIssuer::profile`].

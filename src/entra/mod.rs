@@ -1,0 +1,422 @@
+//! Microsoft Entra ID, first class: a preset for APIs registered in Entra.
+//!
+//! [`EntraApi`] configures a [`Gate`](crate::Gate) the way Microsoft documents token
+//! validation for a web API:
+//!
+//! * **Both token versions** by default, each checked against its own metadata (ENTRA-1..4):
+//!   v1 tokens (`iss` `https://sts.windows.net/{tid}/`) against
+//!   `{instance}/{tenant}/.well-known/openid-configuration`, v2 tokens (`iss`
+//!   `https://login.microsoftonline.com/{tid}/v2.0`) against
+//!   `{instance}/{tenant}/v2.0/.well-known/openid-configuration`. The issuer strings are the
+//!   ones those documents name, so national clouds work without a table of hosts
+//!   (ENTRA-39), and `iss` is compared exactly: `login.windows.net` is not
+//!   `login.microsoftonline.com`.
+//! * **Audiences** (ENTRA-5..7): the client id and `api://{client id}`, plus App ID URIs you
+//!   add, compared exactly; the trailing-slash variant of an App ID URI only if you ask.
+//! * **Tenants** (ENTRA-16, ENTRA-17): a single tenant, or an explicit list of tenants for a
+//!   multi-tenant API; each tenant's metadata and keys are fetched and cached on their own
+//!   (ENTRA-21). `tid` must be present once (no `TID` beside it), a GUID, and the tenant
+//!   segment of `iss`.
+//! * **Authorization** (ENTRA-27): tokens with neither `scp` nor `roles` are refused with 403
+//!   unless the API authorizes by ACL ([`allow_acl_authorization`](EntraApi::allow_acl_authorization)).
+//!   [`Requirement::any_scope`](crate::Requirement::any_scope)`.or(`[`Requirement::any_role`](crate::Requirement::any_role)`)`
+//!   expresses Microsoft's "any of these scopes or any of these app roles".
+//! * **Keys**: RS256 only, keys without `alg` bound to it; refresh on an unknown `kid` at most
+//!   once per cooldown, last good keys kept (ENTRA-19..22). App-specific signing keys with
+//!   [`app_specific_keys`](EntraApi::app_specific_keys) (ENTRA-15).
+//! * **Leeway** 300 s, as Microsoft's libraries (ENTRA-37); no maximum token age, so CAE
+//!   tokens living up to 28 h pass (ENTRA-31).
+//!
+//! ```
+//! use tokengate::Gate;
+//! use tokengate::entra::EntraApi;
+//!
+//! # fn gate() -> Result<Gate, tokengate::ConfigError> {
+//! let api = EntraApi::single_tenant(
+//!     "72f988bf-86f1-41af-91ab-2d7cd011db47", // the directory (tenant) id
+//!     "6e74172b-be56-4843-9ff4-e66a39bb12e3", // the API's application (client) id
+//! )
+//! .app_id_uri("https://api.contoso.com/orders");
+//! let gate = Gate::builder().entra(api).build()?;
+//! # Ok(gate)
+//! # }
+//! ```
+
+mod challenge;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::Algorithm;
+use crate::claims::is_guid;
+use crate::issuer::{EntraRules, IssuerProfile};
+use crate::keys::IssuerRule;
+
+pub use challenge::{AuthContext, COMMON_AUTHORIZATION_URI, ClaimsChallenge};
+
+/// The global Entra ID authority host.
+pub const GLOBAL_INSTANCE: &str = "https://login.microsoftonline.com";
+
+/// The leeway the preset uses, as Microsoft's libraries do (ENTRA-37).
+pub const ENTRA_LEEWAY: Duration = Duration::from_secs(300);
+
+/// Which Entra access-token versions an API accepts (ENTRA-4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenVersions {
+    /// v1 and v2 tokens, as Microsoft.Identity.Web: the default.
+    #[default]
+    Both,
+    /// v1 tokens only (`accessTokenAcceptedVersion` `null` or `1`).
+    V1,
+    /// v2 tokens only (`accessTokenAcceptedVersion` `2`).
+    V2,
+}
+
+/// An API registered in Microsoft Entra ID, as an issuer configuration for
+/// [`GateBuilder::entra`](crate::GateBuilder::entra). See the [module docs](self).
+#[derive(Clone, Debug)]
+#[must_use = "an EntraApi does nothing until given to GateBuilder::entra"]
+pub struct EntraApi {
+    client_id: String,
+    tenants: Vec<String>,
+    multi_tenant: bool,
+    any_tenant: bool,
+    versions: TokenVersions,
+    app_id_uris: Vec<String>,
+    trailing_slash: bool,
+    instance: String,
+    app_specific_keys: bool,
+    allow_acl: bool,
+    leeway: Duration,
+}
+
+impl EntraApi {
+    /// A single-tenant API: tokens from this tenant only. `tenant` is the directory (tenant)
+    /// id, or a verified domain such as `contoso.onmicrosoft.com` (whose tenant id the
+    /// metadata then gives); `client_id` is the API's application (client) id.
+    pub fn single_tenant(tenant: impl Into<String>, client_id: impl Into<String>) -> EntraApi {
+        let mut api = EntraApi::new(client_id.into());
+        api.tenants.push(tenant.into());
+        api
+    }
+
+    /// A multi-tenant API. Name the tenants it serves with [`tenants`](Self::tenants): there
+    /// is no silent "every tenant" (ENTRA-17); a multi-tenant API without tenants is a
+    /// configuration error.
+    pub fn multi_tenant(client_id: impl Into<String>) -> EntraApi {
+        let mut api = EntraApi::new(client_id.into());
+        api.multi_tenant = true;
+        api
+    }
+
+    fn new(client_id: String) -> EntraApi {
+        EntraApi {
+            client_id,
+            tenants: Vec::new(),
+            multi_tenant: false,
+            any_tenant: false,
+            versions: TokenVersions::Both,
+            app_id_uris: Vec::new(),
+            trailing_slash: false,
+            instance: GLOBAL_INSTANCE.to_owned(),
+            app_specific_keys: false,
+            allow_acl: false,
+            leeway: ENTRA_LEEWAY,
+        }
+    }
+
+    /// Adds tenants (ids or verified domains) whose tokens a multi-tenant API accepts.
+    pub fn tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tenants.extend(tenants.into_iter().map(Into::into));
+        self
+    }
+
+    /// A multi-tenant API that accepts tokens from **every** work or school tenant: an explicit
+    /// opt-in (ENTRA-17), for APIs that check the tenant themselves (`Claims::tenant_id`) or
+    /// serve anyone. Tokens are matched against the templated issuer of the tenant-independent
+    /// metadata (`organizations` for v2, `common` for v1) and verified with its keys, whose
+    /// own `issuer` members must fit the token's tenant. Personal Microsoft accounts are not
+    /// included.
+    pub fn any_tenant(mut self) -> Self {
+        self.any_tenant = true;
+        self
+    }
+
+    /// Which token versions are accepted (default: both).
+    pub fn versions(mut self, versions: TokenVersions) -> Self {
+        self.versions = versions;
+        self
+    }
+
+    /// Adds an App ID URI (such as `api://orders` or `https://api.contoso.com/orders`) that v1
+    /// tokens may carry as `aud`, besides the client id and `api://{client id}`.
+    pub fn app_id_uri(mut self, uri: impl Into<String>) -> Self {
+        self.app_id_uris.push(uri.into());
+        self
+    }
+
+    /// Also accepts each App ID URI followed by `/` (v1 tokens may carry either, ENTRA-6):
+    /// an exact second entry, never a prefix or case-insensitive match.
+    pub fn accept_audience_trailing_slash(mut self) -> Self {
+        self.trailing_slash = true;
+        self
+    }
+
+    /// The authority host, for national clouds (`https://login.microsoftonline.us`,
+    /// `https://login.partner.microsoftonline.cn`, ...) and for tests (a loopback server,
+    /// with [`KeyCache::allow_http_loopback`](crate::KeyCache::allow_http_loopback)).
+    /// Default: [`GLOBAL_INSTANCE`].
+    pub fn instance(mut self, instance: impl Into<String>) -> Self {
+        self.instance = instance.into();
+        self
+    }
+
+    /// The API's tokens are signed with app-specific keys (claims mapping): metadata and keys
+    /// are fetched with `?appid={client id}` (ENTRA-15).
+    pub fn app_specific_keys(mut self) -> Self {
+        self.app_specific_keys = true;
+        self
+    }
+
+    /// Accepts tokens that carry neither `scp` nor `roles`, for APIs that authorize callers
+    /// by their own access-control lists (ENTRA-27). Off by default: Entra issues such
+    /// app-only tokens to any application that asks.
+    pub fn allow_acl_authorization(mut self) -> Self {
+        self.allow_acl = true;
+        self
+    }
+
+    /// The clock-skew leeway (default [`ENTRA_LEEWAY`], 300 s; at most 10 minutes).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The issuer profiles: one per tenant and version, each named by its own metadata.
+    pub(crate) fn profiles(&self, problems: &mut Vec<String>) -> Vec<IssuerProfile> {
+        let mut local = Vec::new();
+        if self.client_id.is_empty() || !is_guid(&self.client_id.to_ascii_lowercase()) {
+            local.push(format!(
+                "client id {:?} is not an application (client) id GUID",
+                self.client_id
+            ));
+        }
+        if self.tenants.is_empty() && !self.any_tenant {
+            local.push(
+                "a multi-tenant API must name the tenants it serves (EntraApi::tenants) or opt \
+                 in to any tenant (EntraApi::any_tenant)"
+                    .to_owned(),
+            );
+        }
+        if self.any_tenant && !self.multi_tenant {
+            local.push("any_tenant is for multi-tenant APIs (EntraApi::multi_tenant)".to_owned());
+        }
+        if self.any_tenant && !self.tenants.is_empty() {
+            local.push("any_tenant and a tenant list exclude each other".to_owned());
+        }
+        for tenant in &self.tenants {
+            let common = ["common", "organizations", "consumers"]
+                .iter()
+                .any(|name| tenant.eq_ignore_ascii_case(name));
+            let domain = !tenant.is_empty()
+                && tenant.contains('.')
+                && tenant
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            if common || !(is_guid(tenant) || domain) {
+                local.push(format!(
+                    "tenant {tenant:?}: name a tenant id (lowercase GUID) or a verified domain; \
+                     `common`, `organizations` and `consumers` are not tenants"
+                ));
+            }
+        }
+        let instance = match Url::parse(&self.instance) {
+            Ok(url) if url.path() == "/" && url.query().is_none() => {
+                self.instance.trim_end_matches('/').to_owned()
+            }
+            _ => {
+                local.push(format!(
+                    "instance {:?} is not an authority host URL such as {GLOBAL_INSTANCE}",
+                    self.instance
+                ));
+                String::new()
+            }
+        };
+        for uri in &self.app_id_uris {
+            if uri.is_empty() || uri.ends_with('/') || uri.trim() != uri {
+                local.push(format!(
+                    "App ID URI {uri:?} is empty, has surrounding whitespace or ends with a slash"
+                ));
+            }
+        }
+        if !local.is_empty() {
+            problems.extend(local.into_iter().map(|p| format!("Entra API: {p}")));
+            return Vec::new();
+        }
+
+        let mut audiences = vec![self.client_id.clone(), format!("api://{}", self.client_id)];
+        for uri in &self.app_id_uris {
+            audiences.push(uri.clone());
+            if self.trailing_slash {
+                audiences.push(format!("{uri}/"));
+            }
+        }
+        let query = if self.app_specific_keys {
+            format!("?appid={}", self.client_id)
+        } else {
+            String::new()
+        };
+        let rules = EntraRules {
+            require_scope_or_role: !self.allow_acl,
+            any_tenant: self.any_tenant,
+        };
+        let versions: &[u8] = match self.versions {
+            TokenVersions::Both => &[1, 2],
+            TokenVersions::V1 => &[1],
+            TokenVersions::V2 => &[2],
+        };
+        let mut profiles = Vec::new();
+        let profile = |name: String, url: String, rule: IssuerRule| {
+            IssuerProfile::learned_from(name, url, rule)
+                .audiences(audiences.iter().cloned())
+                .algorithms([Algorithm::RS256])
+                .leeway(self.leeway)
+                .with_entra_rules(rules.clone())
+        };
+        if self.any_tenant {
+            for &version in versions {
+                let (tenant, url) = if version == 2 {
+                    let url = format!(
+                        "{instance}/organizations/v2.0/.well-known/openid-configuration{query}"
+                    );
+                    ("organizations", url)
+                } else {
+                    (
+                        "common",
+                        format!("{instance}/common/.well-known/openid-configuration{query}"),
+                    )
+                };
+                let rule = template_rule(version, instance.clone());
+                profiles.push(profile(
+                    format!("Entra v{version} any tenant ({tenant})"),
+                    url,
+                    rule,
+                ));
+            }
+            return profiles;
+        }
+        for tenant in &self.tenants {
+            let configured = is_guid(tenant).then(|| tenant.clone());
+            for &version in versions {
+                let (url, rule) = if version == 2 {
+                    let url =
+                        format!("{instance}/{tenant}/v2.0/.well-known/openid-configuration{query}");
+                    (url, v2_rule(instance.clone(), configured.clone()))
+                } else {
+                    let url =
+                        format!("{instance}/{tenant}/.well-known/openid-configuration{query}");
+                    (url, v1_rule(configured.clone()))
+                };
+                profiles.push(profile(
+                    format!("Entra v{version} tenant {tenant}"),
+                    url,
+                    rule,
+                ));
+            }
+        }
+        profiles
+    }
+}
+
+/// A v2 issuer: exactly `{instance}/{tid}/v2.0`, for the configured tenant id if one is.
+fn v2_rule(instance: String, tenant: Option<String>) -> IssuerRule {
+    IssuerRule(Arc::new(move |issuer: &str| {
+        let tid = issuer
+            .strip_prefix(instance.as_str())
+            .and_then(|rest| rest.strip_prefix('/'))
+            .and_then(|rest| rest.strip_suffix("/v2.0"))
+            .ok_or_else(|| format!("a v2 issuer is {instance}/{{tenant id}}/v2.0"))?;
+        tenant_matches(tid, tenant.as_deref())
+    }))
+}
+
+/// A v1 issuer: `https://{sts host}/{tid}/`, the host being the cloud's own (learned, not
+/// assumed), for the configured tenant id if one is.
+fn v1_rule(tenant: Option<String>) -> IssuerRule {
+    IssuerRule(Arc::new(move |issuer: &str| {
+        let url = Url::parse(issuer).map_err(|_| "a v1 issuer is a URL".to_owned())?;
+        let loopback = url.host_str().is_some_and(|host| {
+            host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            return Err("a v1 issuer is an https URL".to_owned());
+        }
+        if url.as_str() != issuer || url.query().is_some() {
+            return Err("a v1 issuer is a plain URL in normal form".to_owned());
+        }
+        let tid = url
+            .path()
+            .strip_prefix('/')
+            .and_then(|path| path.strip_suffix('/'))
+            .ok_or_else(|| "a v1 issuer is https://{host}/{tenant id}/".to_owned())?;
+        tenant_matches(tid, tenant.as_deref())
+    }))
+}
+
+/// The templated issuer of tenant-independent metadata (ENTRA-13): v2
+/// `{instance}/{tenantid}/v2.0`, v1 `https://{sts host}/{tenantid}/`.
+fn template_rule(version: u8, instance: String) -> IssuerRule {
+    IssuerRule(Arc::new(move |issuer: &str| {
+        let ok = if version == 2 {
+            issuer == format!("{instance}/{{tenantid}}/v2.0")
+        } else {
+            issuer.ends_with("/{tenantid}/")
+                && v1_host(&issuer[..issuer.len() - "{tenantid}/".len()]).is_ok()
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err("tenant-independent metadata names a templated issuer ({tenantid})".to_owned())
+        }
+    }))
+}
+
+/// `https://{host}/` (or `http` on loopback), in normal form.
+fn v1_host(prefix: &str) -> Result<(), String> {
+    let url = Url::parse(prefix).map_err(|_| "a v1 issuer is a URL".to_owned())?;
+    let loopback = url.host_str().is_some_and(|host| {
+        host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err("a v1 issuer is an https URL".to_owned());
+    }
+    if url.as_str() != prefix || url.path() != "/" {
+        return Err("a v1 issuer is https://{host}/{tenant id}/".to_owned());
+    }
+    Ok(())
+}
+
+fn tenant_matches(tid: &str, configured: Option<&str>) -> Result<(), String> {
+    if !is_guid(tid) {
+        return Err("the issuer's tenant segment is not a tenant id".to_owned());
+    }
+    match configured {
+        Some(configured) if configured != tid => {
+            Err(format!("the issuer names another tenant than {configured}"))
+        }
+        _ => Ok(()),
+    }
+}

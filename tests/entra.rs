@@ -1,0 +1,231 @@
+//! The Microsoft Entra ID preset (`tokengate::entra`), test by test after the ENTRA-* ids of
+//! the requirements checklist.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::Request;
+use serde_json::{Value, json};
+use tokengate::entra::AuthContext;
+use tokengate::{Claims, Gate, IssuerProfile, Rejection, TokenLayer};
+use tower::ServiceExt;
+
+use common::{AUDIENCE, ISSUER, valid_claims};
+
+// ---------------------------------------------------------------------------------------------
+// Claims challenges (ENTRA-33..35), on tokens from a plain issuer: the helper reads `acrs` and
+// `xms_cc` from any verified claims.
+
+fn plain_gate() -> Gate {
+    Gate::builder()
+        .issuer(
+            IssuerProfile::new(ISSUER)
+                .audience(AUDIENCE)
+                .jwks(common::jwks(&[common::rs256()])),
+        )
+        .build()
+        .unwrap()
+}
+
+fn claims_with(extra: Value) -> Arc<Claims> {
+    let mut claims = valid_claims();
+    for (name, value) in extra.as_object().unwrap() {
+        claims[name] = value.clone();
+    }
+    let token = common::rs256().token(&claims);
+    common::ready(plain_gate().validate(&token)).expect("valid token")
+}
+
+fn decode_claims_param(b64: &str) -> Value {
+    let json = base64_simd::STANDARD
+        .decode_to_vec(b64)
+        .expect("padded standard base64");
+    serde_json::from_slice(&json).unwrap()
+}
+
+#[test]
+fn entra_35_satisfied_auth_context_passes() {
+    let step_up = AuthContext::require(["c1", "c25"]);
+    assert_eq!(
+        step_up.check(&claims_with(json!({"acrs": ["c25", "c1", "c3"]}))),
+        Ok(())
+    );
+    assert_eq!(
+        step_up
+            .check(&claims_with(json!({"acrs": ["c1"], "xms_cc": ["cp1"]})))
+            .unwrap_err()
+            .code(),
+        "insufficient_claims"
+    );
+}
+
+#[test]
+fn entra_34_no_challenge_without_cp1() {
+    let step_up = AuthContext::require(["c1"]);
+    for extra in [
+        json!({}),
+        json!({"acrs": ["c2"]}),
+        json!({"acrs": ["c2"], "xms_cc": ["cp2"]}),
+        json!({"acrs": "c1x", "xms_cc": 7}),
+    ] {
+        let refused = step_up.check(&claims_with(extra.clone())).unwrap_err();
+        assert_eq!(refused, Rejection::MissingAuthContext, "{extra}");
+        assert_eq!(refused.class().status(), 403);
+    }
+    // `cp1` in any case, as a string or in an array, is the capability (MSAL.js sends CP1).
+    for cc in [json!(["CP1"]), json!("cp1"), json!(["x", "Cp1"])] {
+        let refused = step_up
+            .check(&claims_with(json!({"xms_cc": cc.clone()})))
+            .unwrap_err();
+        assert_eq!(refused.code(), "insufficient_claims", "{cc}");
+        assert_eq!(refused.class().status(), 401);
+    }
+}
+
+#[test]
+fn entra_33_claims_challenge_exact_format() {
+    let step_up = AuthContext::require(["c1"]);
+    let refused = step_up
+        .check(&claims_with(json!({"xms_cc": ["cp1"]})))
+        .unwrap_err();
+    let denial = tokengate::Denial::new(refused);
+    let response = denial.default_response();
+    assert_eq!(response.status(), 401);
+    let header = response.headers()["www-authenticate"].to_str().unwrap();
+    // Golden string: Microsoft's documented shape, with the claims of c1.
+    assert_eq!(
+        header,
+        "Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", \
+         error=\"insufficient_claims\", claims=\"eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19\""
+    );
+    let claims = header
+        .rsplit_once("claims=\"")
+        .unwrap()
+        .1
+        .trim_end_matches('"');
+    assert_eq!(
+        decode_claims_param(claims),
+        json!({"access_token": {"acrs": {"essential": true, "value": "c1"}}})
+    );
+
+    // Tenant-specific flows name the tenant in realm and authorization_uri; two missing
+    // contexts are asked for together.
+    let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let step_up =
+        AuthContext::require(["c1", "c2"]).tenant("https://login.microsoftonline.com", tenant);
+    let refused = step_up
+        .check(&claims_with(json!({"xms_cc": ["cp1"], "acrs": ["c9"]})))
+        .unwrap_err();
+    let Rejection::InsufficientClaims { challenge } = &refused else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(challenge.realm(), tenant);
+    assert_eq!(
+        challenge.authorization_uri(),
+        format!("https://login.microsoftonline.com/{tenant}/oauth2/authorize")
+    );
+    assert_eq!(
+        decode_claims_param(challenge.claims()),
+        json!({"access_token": {"acrs": {"essential": true, "values": ["c1", "c2"]}}})
+    );
+}
+
+#[tokio::test]
+async fn entra_35_step_up_as_a_route_layer() {
+    let step_up = AuthContext::require(["c1"]);
+    let app = Router::new()
+        .route("/pay", get(|| async { "paid" }))
+        .route_layer(step_up.layer())
+        .layer(TokenLayer::new(plain_gate()));
+    let send = |extra: Value| {
+        let mut claims = valid_claims();
+        for (name, value) in extra.as_object().unwrap() {
+            claims[name] = value.clone();
+        }
+        let token = common::rs256().token(&claims);
+        let app = app.clone();
+        async move {
+            let request = Request::get("/pay")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            app.oneshot(request).await.unwrap()
+        }
+    };
+    assert_eq!(send(json!({"acrs": ["c1"]})).await.status(), 200);
+    let challenged = send(json!({"xms_cc": ["cp1"]})).await;
+    assert_eq!(challenged.status(), 401);
+    assert!(
+        challenged.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"insufficient_claims\"")
+    );
+    let refused = send(json!({})).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.headers()["www-authenticate"],
+        "Bearer error=\"insufficient_scope\", error_description=\"The access token does not satisfy the required authentication context.\""
+    );
+}
+
+#[test]
+#[should_panic(expected = "not an authentication context id")]
+fn entra_35_auth_context_ids_are_checked() {
+    let _ = AuthContext::require(["acr1"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The preset against an Entra-shaped authority on loopback (`testing::TestEntra`).
+
+mod preset {
+    use std::time::Duration;
+
+    use tokengate::entra::{EntraApi, TokenVersions};
+    use tokengate::testing::{EntraVersion, TestEntra};
+    use tokengate::{Gate, KeyCache};
+
+    pub(super) fn gate(entra: &TestEntra, api: EntraApi) -> Gate {
+        Gate::builder()
+            .entra(api.instance(entra.instance()))
+            .key_cache(
+                KeyCache::default()
+                    .allow_http_loopback()
+                    .cooldown(Duration::from_secs(1)),
+            )
+            .build()
+            .unwrap()
+    }
+
+    pub(super) fn single(entra: &TestEntra) -> EntraApi {
+        EntraApi::single_tenant(entra.tenant(), TestEntra::CLIENT_ID)
+    }
+
+    #[tokio::test]
+    async fn entra_3_both_versions_each_against_its_metadata() {
+        let entra = TestEntra::start().await.unwrap();
+        let gate = gate(&entra, single(&entra));
+        let v1 = entra.token(EntraVersion::V1, entra.tenant()).user().sign();
+        let v2 = entra.token(EntraVersion::V2, entra.tenant()).user().sign();
+        let claims = gate.validate(&v1).await.expect("v1 token");
+        assert_eq!(claims.issuer(), entra.v1_issuer(entra.tenant()));
+        let claims = gate.validate(&v2).await.expect("v2 token");
+        assert_eq!(claims.issuer(), entra.v2_issuer(entra.tenant()));
+        assert_eq!(claims.tenant_id(), Some(entra.tenant()));
+
+        let v2_only = gate_with_versions(&entra, TokenVersions::V2);
+        assert!(v2_only.validate(&v2).await.is_ok());
+        assert_eq!(
+            v2_only.validate(&v1).await.unwrap_err().code(),
+            "untrusted_issuer"
+        );
+    }
+
+    fn gate_with_versions(entra: &TestEntra, versions: TokenVersions) -> Gate {
+        gate(entra, single(entra).versions(versions))
+    }
+}
