@@ -1,0 +1,265 @@
+// A local OpenID provider for tokengate's interoperability tests (tests/interop.rs): panva's
+// oidc-provider, an OpenID Certified implementation, issuing RFC 9068 JWT access tokens through
+// the client-credentials grant.
+//
+//   node tests/idp/server.mjs [--keys-without-alg]
+//
+// It listens on a free port on 127.0.0.1 (plain http: tokengate accepts that on loopback with
+// `KeyCache::allow_http_loopback()`; oidc-provider needs no `proxy` or other setting for http,
+// since it builds every URL it publishes from the issuer identifier, not from the request) and
+// prints one JSON line on stdout once it is ready:
+//
+//   {"ready":true,"issuer":"http://127.0.0.1:PORT","port":PORT,"keys":[{"kid":..,"alg":..}, ...]}
+//
+// It exits when stdin closes, so that it never outlives the test process that started it, and
+// on SIGTERM or SIGINT.
+//
+// What it issues:
+// * resources (RFC 8707 resource indicators; the resource becomes `aud`):
+//   `https://api.example.test/orders` (orders.read orders.write reports.read) and
+//   `https://api.example.test/billing` (billing.read), both with the `jwt` access-token format;
+// * two confidential clients (CLIENTS below), one authenticating with client_secret_basic,
+//   the other with client_secret_post;
+// * keys for RS256, PS256, ES256, ES384 and EdDSA, with RFC 7638 thumbprints as `kid`s; with
+//   --keys-without-alg they are configured without `alg`, as oidc-provider's own development
+//   keys are (it then publishes `alg` only for keys that fit a single algorithm: the EC ones);
+// * extra claims in every access token (`extraTokenClaims`): `tenant`, `roles`, `env`.
+//
+// Test-only controls:
+// * on a token request, the headers `x-interop-alg` (signing algorithm, default RS256),
+//   `x-interop-kid` (signing key) and `x-interop-ttl` (lifetime in seconds, default 300) pick how
+//   that one token is signed and how long it lives (they feed the resource-server information,
+//   `jwt.sign` and `accessTokenTTL`), so tests running in parallel never disturb each other;
+// * an admin API under /admin/ on the same loopback listener:
+//     GET    /admin/keys        the signing keys: [{"kid","alg"}]
+//     POST   /admin/keys?alg=X  generates a key for X and publishes it: {"kid","alg"}
+//     DELETE /admin/keys/KID    withdraws a key
+//     GET    /admin/stats       how many discovery, JWKS and token requests were served
+//   oidc-provider reads its `jwks` once, when a Provider is constructed; a key change builds a
+//   new Provider with the new key set behind the same listener (same issuer, same clients), which
+//   is how the library expects keys to change: by configuration, not by mutation.
+
+import * as crypto from 'node:crypto';
+import * as http from 'node:http';
+import * as readline from 'node:readline';
+
+let Provider;
+let errors;
+try {
+  ({ default: Provider, errors } = await import('oidc-provider'));
+} catch (error) {
+  process.stderr.write(
+    `tokengate interop: cannot load oidc-provider (${error.code ?? error.message}); `
+      + 'run `npm ci` in tests/idp (or `bash tests/idp/run.sh`)\n',
+  );
+  process.exit(3);
+}
+
+const RESOURCES = {
+  'https://api.example.test/orders': 'orders.read orders.write reports.read',
+  'https://api.example.test/billing': 'billing.read',
+};
+
+const CLIENTS = [
+  {
+    client_id: 'orders-service',
+    client_secret: 'orders-service-secret-3f9c2a7e61d84b0c',
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: 'orders.read orders.write billing.read',
+    // Read by extraTokenClaims.
+    'x-roles': ['orders.admin'],
+  },
+  {
+    client_id: 'reporting-job',
+    client_secret: 'reporting-job-secret-8d1e5b2f07a94c63',
+    token_endpoint_auth_method: 'client_secret_post',
+    scope: 'orders.read reports.read',
+    'x-roles': [],
+  },
+];
+
+const ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+const DEFAULT_TTL = 300;
+const KEYS_WITHOUT_ALG = process.argv.includes('--keys-without-alg');
+
+/**
+ * A new signing key for `alg`: `{ alg, jwk }`, the private JWK with its RFC 7638 thumbprint as
+ * `kid`, and `alg` too unless the provider runs with --keys-without-alg.
+ */
+function generateKey(alg) {
+  let pair;
+  switch (alg) {
+    case 'RS256':
+    case 'PS256':
+      pair = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+      break;
+    case 'ES256':
+      pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      break;
+    case 'ES384':
+      pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
+      break;
+    case 'EdDSA':
+      pair = crypto.generateKeyPairSync('ed25519');
+      break;
+    default:
+      throw new Error(`unsupported algorithm ${alg}`);
+  }
+  const jwk = pair.privateKey.export({ format: 'jwk' });
+  const members = {
+    RSA: ['e', 'kty', 'n'],
+    EC: ['crv', 'kty', 'x', 'y'],
+    OKP: ['crv', 'kty', 'x'],
+  }[jwk.kty];
+  const canonical = JSON.stringify(Object.fromEntries(members.map((name) => [name, jwk[name]])));
+  const kid = crypto.hash('sha256', canonical, 'base64url');
+  const published = KEYS_WITHOUT_ALG ? { kid, use: 'sig' } : { kid, alg, use: 'sig' };
+  return { alg, jwk: { ...jwk, ...published } };
+}
+
+/** The integer value of a header, or undefined. */
+function headerNumber(ctx, name) {
+  const value = ctx.get(name);
+  if (!value) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new Error(`${name} must be a positive integer`);
+  }
+  return number;
+}
+
+function configuration(keys) {
+  return {
+    clients: CLIENTS.map(({ 'x-roles': _, ...client }) => ({
+      ...client,
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+    })),
+    jwks: { keys: keys.map((key) => key.jwk) },
+    scopes: ['openid', ...new Set(Object.values(RESOURCES).join(' ').split(' '))],
+    cookies: { keys: ['tokengate-interop-cookie-key'] },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: false },
+      revocation: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => undefined,
+        useGrantedResource: async () => false,
+        getResourceServerInfo: async (ctx, resource) => {
+          const scope = RESOURCES[resource];
+          if (scope === undefined) {
+            throw new errors.InvalidTarget('unknown resource');
+          }
+          const alg = ctx.get('x-interop-alg') || 'RS256';
+          const kid = ctx.get('x-interop-kid') || undefined;
+          return {
+            scope,
+            audience: resource,
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: headerNumber(ctx, 'x-interop-ttl') ?? DEFAULT_TTL,
+            jwt: { sign: { alg, kid } },
+          };
+        },
+      },
+    },
+    extraTokenClaims: async (_ctx, token) => {
+      const client = CLIENTS.find((c) => c.client_id === token.clientId);
+      return {
+        tenant: 'tenant-7',
+        roles: client ? client['x-roles'] : [],
+        env: { name: 'interop', region: 'local' },
+      };
+    },
+    ttl: {
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? DEFAULT_TTL,
+    },
+  };
+}
+
+const keys = ALGORITHMS.map(generateKey);
+const stats = { discovery: 0, jwks: 0, token: 0 };
+let provider;
+let callback;
+let issuer;
+
+function buildProvider() {
+  provider = new Provider(issuer, configuration(keys));
+  provider.on('server_error', (_ctx, error) => {
+    process.stderr.write(`oidc-provider server_error: ${error.stack}\n`);
+  });
+  callback = provider.callback();
+}
+
+const publicKeys = () => keys.map(({ alg, jwk }) => ({ kid: jwk.kid, alg }));
+
+function reply(res, status, body) {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+function admin(req, res, url) {
+  const path = url.pathname;
+  if (path === '/admin/keys' && req.method === 'GET') {
+    return reply(res, 200, publicKeys());
+  }
+  if (path === '/admin/keys' && req.method === 'POST') {
+    const alg = url.searchParams.get('alg');
+    if (!ALGORITHMS.includes(alg)) {
+      return reply(res, 400, { error: `alg must be one of ${ALGORITHMS.join(', ')}` });
+    }
+    const key = generateKey(alg);
+    keys.push(key);
+    buildProvider();
+    return reply(res, 201, { kid: key.jwk.kid, alg });
+  }
+  if (path.startsWith('/admin/keys/') && req.method === 'DELETE') {
+    const kid = decodeURIComponent(path.slice('/admin/keys/'.length));
+    const index = keys.findIndex((key) => key.jwk.kid === kid);
+    if (index === -1) {
+      return reply(res, 404, { error: 'no such key' });
+    }
+    keys.splice(index, 1);
+    buildProvider();
+    return reply(res, 200, publicKeys());
+  }
+  if (path === '/admin/stats' && req.method === 'GET') {
+    return reply(res, 200, stats);
+  }
+  return reply(res, 404, { error: 'unknown admin request' });
+}
+
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, issuer);
+  if (url.pathname.startsWith('/admin/')) {
+    admin(req, res, url);
+    return;
+  }
+  if (url.pathname === '/.well-known/openid-configuration') stats.discovery += 1;
+  if (url.pathname === '/jwks') stats.jwks += 1;
+  if (url.pathname === '/token') stats.token += 1;
+  callback(req, res);
+});
+
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address();
+  issuer = `http://127.0.0.1:${port}`;
+  buildProvider();
+  process.stdout.write(`${JSON.stringify({
+    ready: true, issuer, port, keys: publicKeys(),
+  })}\n`);
+});
+
+function stop() {
+  server.close();
+  server.closeAllConnections();
+  process.exit(0);
+}
+
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+// The parent holds our stdin: when it goes away, so do we.
+readline.createInterface({ input: process.stdin }).on('close', stop);
+process.stdin.resume();
