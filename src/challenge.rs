@@ -19,6 +19,8 @@ pub(crate) type Hook = Arc<dyn Fn(Denial) -> Response<Bytes> + Send + Sync>;
 pub(crate) struct Responder {
     pub(crate) realm: Option<Box<str>>,
     pub(crate) resource_metadata: Option<Box<str>>,
+    /// Written before each scope of a challenge's `scope`.
+    pub(crate) scope_prefix: Option<Box<str>>,
     pub(crate) hook: Option<Hook>,
 }
 
@@ -138,9 +140,11 @@ impl Denial {
             challenge.param("error_description", &self.rejection.description());
         }
         if let Some(requirement) = self.rejection.requirement() {
-            let scopes: Vec<&str> = requirement
+            let prefix = self.responder.scope_prefix.as_deref().unwrap_or_default();
+            let scopes: Vec<String> = requirement
                 .scopes()
                 .filter(|scope| !scope.is_empty() && scope.bytes().all(is_scope_char))
+                .map(|scope| format!("{prefix}{scope}"))
                 .collect();
             if !scopes.is_empty() {
                 challenge.param("scope", &scopes.join(" "));
@@ -338,6 +342,7 @@ mod tests {
             resource_metadata: Some(
                 "https://api.example.com/.well-known/oauth-protected-resource".into(),
             ),
+            scope_prefix: None,
             hook: None,
         })
     }
@@ -362,6 +367,24 @@ mod tests {
         let challenge = challenge.to_str().unwrap();
         assert!(challenge.starts_with("Bearer error=\"insufficient_scope\", "));
         assert!(challenge.ends_with(", scope=\"a.read\""), "{challenge}");
+    }
+
+    #[test]
+    fn scope_prefix_qualifies_challenge_scopes_entra_43() {
+        let responder = Arc::new(Responder {
+            scope_prefix: Some("api://6e74172b-be56-4843-9ff4-e66a39bb12e3/".into()),
+            ..Responder::default()
+        });
+        let required = Arc::new(Requirement::any_scope(["Orders.Read", "Orders.Write"]));
+        let denial = Denial::with(Rejection::InsufficientScope { required }, responder);
+        let challenge = denial.challenge().unwrap();
+        assert!(
+            challenge.to_str().unwrap().ends_with(
+                "scope=\"api://6e74172b-be56-4843-9ff4-e66a39bb12e3/Orders.Read \
+                 api://6e74172b-be56-4843-9ff4-e66a39bb12e3/Orders.Write\""
+            ),
+            "{challenge:?}"
+        );
     }
 
     #[test]

@@ -279,6 +279,39 @@ impl Claims {
         self.fields.token_kind
     }
 
+    /// Entra's satisfied Conditional Access authentication contexts (`acrs`, such as `c1`);
+    /// empty when absent or not strings. See [`entra::AuthContext`](crate::entra::AuthContext).
+    pub fn auth_contexts(&self) -> Vec<String> {
+        self.strings("acrs")
+    }
+
+    /// Entra's client capabilities (`xms_cc`, an optional claim the API requests): `cp1`
+    /// means the client can handle claims challenges. Empty when absent or not strings.
+    pub fn client_capabilities(&self) -> Vec<String> {
+        self.strings("xms_cc")
+    }
+
+    /// A claim that is a string or an array of strings, read on demand (these claims are not
+    /// needed on every request, so they are not parsed on every request).
+    fn strings(&self, name: &str) -> Vec<String> {
+        let Ok(object) = serde_json::from_str::<
+            std::collections::HashMap<&str, &serde_json::value::RawValue>,
+        >(&self.json) else {
+            return Vec::new();
+        };
+        let Some(value) = object.get(name) else {
+            return Vec::new();
+        };
+        match serde_json::from_str::<serde_json::Value>(value.get()) {
+            Ok(serde_json::Value::String(one)) => vec![one],
+            Ok(serde_json::Value::Array(items)) if items.iter().all(|v| v.is_string()) => items
+                .into_iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The claims as the issuer wrote them: a JSON object without duplicate members.
     pub fn json(&self) -> &str {
         &self.json

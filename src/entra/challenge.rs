@@ -4,8 +4,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use serde::Deserialize;
-
 use crate::claims::Claims;
 use crate::error::Rejection;
 
@@ -151,29 +149,20 @@ impl AuthContext {
     /// `insufficient_claims` (a 401 claims challenge) for a client with the `cp1` capability,
     /// `missing_auth_context` (403) for others.
     pub fn check(&self, claims: &Claims) -> Result<(), Rejection> {
-        #[derive(Deserialize, Default)]
-        #[serde(default)]
-        struct StepUp {
-            acrs: Strings,
-            xms_cc: Strings,
-        }
-        // A token whose acrs or xms_cc have an unexpected shape satisfies nothing and
-        // declares nothing.
-        let seen: StepUp = claims.deserialize().unwrap_or_default();
+        let acrs = claims.auth_contexts();
+        let capabilities = claims.client_capabilities();
         let missing: Vec<&str> = self
             .inner
             .ids
             .iter()
             .map(|id| &**id)
-            .filter(|id| !seen.acrs.0.iter().any(|acr| acr == id))
+            .filter(|id| !acrs.iter().any(|acr| acr == id))
             .collect();
         if missing.is_empty() {
             return Ok(());
         }
         // "Values aren't case-sensitive": MSAL.js sends CP1 (ENTRA-34).
-        let capable = seen
-            .xms_cc
-            .0
+        let capable = capabilities
             .iter()
             .any(|cc| cc.eq_ignore_ascii_case("cp1"));
         if !capable {
@@ -206,26 +195,5 @@ impl fmt::Debug for AuthContext {
             .field("realm", &self.inner.realm)
             .field("authorization_uri", &self.inner.authorization_uri)
             .finish()
-    }
-}
-
-/// A string or an array of strings; anything else counts as none.
-#[derive(Default)]
-struct Strings(Vec<String>);
-
-impl<'de> Deserialize<'de> for Strings {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Shape {
-            One(String),
-            Many(Vec<String>),
-            Other(serde::de::IgnoredAny),
-        }
-        Ok(Strings(match Shape::deserialize(deserializer)? {
-            Shape::One(one) => vec![one],
-            Shape::Many(many) => many,
-            Shape::Other(_) => Vec::new(),
-        }))
     }
 }

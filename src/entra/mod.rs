@@ -261,7 +261,16 @@ impl EntraApi {
             return Vec::new();
         }
 
-        let mut audiences = vec![self.client_id.clone(), format!("api://{}", self.client_id)];
+        if self.multi_tenant && self.app_specific_keys {
+            // Microsoft: never accept mapped claims in a multi-tenant app (ENTRA-15).
+            tracing::warn!(
+                "tokengate: app-specific signing keys in a multi-tenant API; Microsoft advises \
+                 against claims mapping for multi-tenant apps"
+            );
+        }
+        // Entra writes GUIDs in lowercase, and audiences are compared exactly.
+        let client_id = self.client_id.to_ascii_lowercase();
+        let mut audiences = vec![client_id.clone(), format!("api://{client_id}")];
         for uri in &self.app_id_uris {
             audiences.push(uri.clone());
             if self.trailing_slash {
@@ -269,7 +278,7 @@ impl EntraApi {
             }
         }
         let query = if self.app_specific_keys {
-            format!("?appid={}", self.client_id)
+            format!("?appid={client_id}")
         } else {
             String::new()
         };

@@ -78,6 +78,7 @@ impl TokenLayer {
             optional: false,
             realm: None,
             resource_metadata: None,
+            scope_prefix: None,
             hook: None,
         }
     }
@@ -129,6 +130,7 @@ pub struct TokenLayerBuilder {
     optional: bool,
     realm: Option<String>,
     resource_metadata: Option<String>,
+    scope_prefix: Option<String>,
     hook: Option<crate::challenge::Hook>,
 }
 
@@ -158,6 +160,15 @@ impl TokenLayerBuilder {
     /// (`resource_metadata="<metadata URL>"`), so that clients can find out how to get a token.
     pub fn resource_metadata(mut self, resource: &ProtectedResource) -> Self {
         self.resource_metadata = Some(resource.metadata_url().to_owned());
+        self
+    }
+
+    /// Writes `prefix` before each scope that a `403` challenge asks for. Microsoft Entra
+    /// clients request fully qualified scopes (`api://{client id}/Orders.Read`) while tokens
+    /// carry short names (`Orders.Read`), which requirements use (ENTRA-43): give
+    /// `"api://{client id}/"` here.
+    pub fn scope_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.scope_prefix = Some(prefix.into());
         self
     }
 
@@ -212,15 +223,28 @@ impl TokenLayerBuilder {
                 "realm {realm:?}: must be non-empty printable ASCII without '\"' or '\\'"
             ));
         }
+        if let Some(prefix) = &self.scope_prefix
+            && (prefix.is_empty()
+                || !prefix
+                    .bytes()
+                    .all(|b| matches!(b, b'!' | b'#'..=b'[' | b']'..=b'~')))
+        {
+            problems.push(format!(
+                "scope prefix {prefix:?}: must be scope-token characters (no space, quote or backslash)"
+            ));
+        }
         if !problems.is_empty() {
             return Err(ConfigError::new(problems));
         }
-        let configured = self.realm.is_some() || self.resource_metadata.is_some();
+        let configured = self.realm.is_some()
+            || self.resource_metadata.is_some()
+            || self.scope_prefix.is_some();
         let share_responder = configured || self.hook.is_some();
         let responder = if share_responder {
             Arc::new(Responder {
                 realm: self.realm.map(String::into_boxed_str),
                 resource_metadata: self.resource_metadata.map(String::into_boxed_str),
+                scope_prefix: self.scope_prefix.map(String::into_boxed_str),
                 hook: self.hook,
             })
         } else {
