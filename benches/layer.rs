@@ -1,5 +1,6 @@
-//! One request end to end through an axum `Router`: without tokengate, with `TokenLayer`, and
-//! beside the raw signature check of the same token (the floor).
+//! One request end to end through an axum `Router`: without tokengate, with `TokenLayer` (the
+//! verified-token cache off, and on), and beside the raw signature check of the same token
+//! (the floor).
 //!
 //! `cargo bench --bench layer` prints criterion's medians, then the layer's cost as
 //! `(with layer - without) / floor`, from criterion's medians and from alternating rounds.
@@ -24,7 +25,7 @@ use common::TestKey;
 use criterion::{Criterion, criterion_group};
 use entra::{CLIENT, entra_claims, issuer};
 use http::Request;
-use tokengate::{Algorithm, Gate, IssuerProfile, TokenLayer};
+use tokengate::{Algorithm, Gate, IssuerProfile, TokenCache, TokenLayer};
 use tower::ServiceExt;
 
 /// Polls a future that completes without waiting (nothing here does I/O).
@@ -42,7 +43,10 @@ struct Setup {
     token: String,
     gate: Gate,
     plain: Router,
+    /// With the verified-token cache off: every request verifies the signature.
     protected: Router,
+    /// With the cache (the default): repeated requests with the same token hit it.
+    cached: Router,
     floor_key: ParsedPublicKey,
     message: Vec<u8>,
     signature: Vec<u8>,
@@ -51,17 +55,24 @@ struct Setup {
 fn setup() -> Setup {
     let key = TestKey::generate(Algorithm::RS256, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
     let token = key.token(&entra_claims());
-    let gate = Gate::builder()
-        .issuer(
-            IssuerProfile::new(issuer())
-                .audience(CLIENT)
-                .algorithms([Algorithm::RS256])
-                .jwks(common::jwks(&[&key])),
-        )
-        .build()
-        .expect("benchmark gate");
+    let gate_with = |cache: TokenCache| {
+        Gate::builder()
+            .issuer(
+                IssuerProfile::new(issuer())
+                    .audience(CLIENT)
+                    .algorithms([Algorithm::RS256])
+                    .jwks(common::jwks(&[&key])),
+            )
+            .token_cache(cache)
+            .build()
+            .expect("benchmark gate")
+    };
+    let gate = gate_with(TokenCache::disabled());
     let plain = Router::new().route("/orders", get(|| async { "orders" }));
     let protected = plain.clone().layer(TokenLayer::new(gate.clone()));
+    let cached = plain
+        .clone()
+        .layer(TokenLayer::new(gate_with(TokenCache::default())));
     let (message, sig) = token.rsplit_once('.').unwrap();
     let (n, e) = key.rsa_modulus_exponent();
     let floor_key = RsaPublicKeyComponents { n: &n, e: &e }
@@ -74,6 +85,7 @@ fn setup() -> Setup {
         gate,
         plain,
         protected,
+        cached,
         floor_key,
     }
 }
@@ -118,6 +130,9 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("router+layer", |b| {
         b.iter(|| call(&setup.protected, black_box(&authorization)))
+    });
+    group.bench_function("router+layer+cache", |b| {
+        b.iter(|| call(&setup.cached, black_box(&authorization)))
     });
     group.finish();
 
@@ -168,17 +183,22 @@ fn median(function: &str) -> Option<f64> {
 }
 
 fn report() {
-    if let (Some(floor), Some(gate), Some(plain), Some(protected)) = (
+    if let (Some(floor), Some(gate), Some(plain), Some(protected), Some(cached)) = (
         median("floor"),
         median("gate"),
         median("router"),
         median("router+layer"),
+        median("router+layer+cache"),
     ) {
         println!("\nmedians of this run: one GET through axum, Entra-shaped RS256 token");
         println!("  floor (aws-lc-rs verify)  {:>9.2} µs", floor / 1e3);
         println!("  Gate::validate alone      {:>9.2} µs", gate / 1e3);
         println!("  router, no layer          {:>9.2} µs", plain / 1e3);
         println!("  router + TokenLayer       {:>9.2} µs", protected / 1e3);
+        println!(
+            "  router + TokenLayer, cached{:>7.2} µs   (target <= 1.5 µs)",
+            cached / 1e3
+        );
         println!(
             "  layer cost / floor        {:>9.3}   (target <= 1.15)",
             (protected - plain) / floor

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::cache::{Entry, TokenCache, Verified};
 use crate::claims::{self, Claims, Fields, RawClaims};
 use crate::entra::EntraApi;
 use crate::error::{ConfigError, Rejection};
@@ -72,6 +73,8 @@ struct GateInner {
     learned: Box<[usize]>,
     /// When to retry, if metadata that names issuers could not be fetched.
     retry_hint: Duration,
+    /// Tokens verified before.
+    cache: Option<Verified>,
     max_token_size: usize,
     requirement: Option<Arc<Requirement>>,
 }
@@ -82,6 +85,7 @@ impl Gate {
         GateBuilder {
             issuers: Vec::new(),
             entra: Vec::new(),
+            token_cache: TokenCache::default(),
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
             requirements: Vec::new(),
             key_cache: KeyCache::default(),
@@ -281,6 +285,12 @@ impl Gate {
             .collect()
     }
 
+    /// How many tokens the verified-token cache holds (after its pending evictions).
+    #[cfg(test)]
+    pub(crate) fn cache_entries(&self) -> u64 {
+        self.inner.cache.as_ref().map_or(0, Verified::entries)
+    }
+
     /// Whether every issuer has usable keys: the readiness probe.
     pub fn is_ready(&self) -> bool {
         self.key_status().iter().all(|status| status.usable)
@@ -294,6 +304,11 @@ impl Gate {
         now: SystemTime,
         keys: Option<&KeySet>,
     ) -> Result<Arc<Claims>, Stop> {
+        if keys.is_none()
+            && let Some(answer) = self.cached(token, now)
+        {
+            return answer;
+        }
         let mut issuer = None;
         let result = self.pipeline(token, now, keys, &mut issuer);
         if let Err(Stop::Rejected(rejection)) = &result {
@@ -347,7 +362,10 @@ impl Gate {
             if entra && !key.issuer_accepts(iss, raw.tid.as_deref()) {
                 return Err(Rejection::KeyIssuerMismatch);
             }
-            Ok(key.verify(segments.signing_input, signature.as_bytes()))
+            Ok((
+                key.verify(segments.signing_input, signature.as_bytes()),
+                key.id(),
+            ))
         };
         let selected = match keys {
             Some(keys) => keys.select(kid, alg).and_then(verify),
@@ -356,10 +374,10 @@ impl Gate {
                 .keys
                 .with_current(|keys| keys.select(kid, alg).and_then(verify)),
         };
-        let rejection = match selected {
-            Ok(true) => None,
-            Ok(false) => Some(Rejection::InvalidSignature),
-            Err(rejection) => Some(rejection),
+        let (rejection, key_id) = match selected {
+            Ok((true, id)) => (None, Some(id)),
+            Ok((false, _)) => (Some(Rejection::InvalidSignature), None),
+            Err(rejection) => (Some(rejection), None),
         };
         match rejection {
             None => {}
@@ -382,13 +400,51 @@ impl Gate {
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |since| since.as_secs_f64());
         claims::check(&raw, issuer, now)?;
+        let window = inner.cache.as_ref().map(|_| Window::of(&raw, issuer));
         let fields = Fields::new(&mut raw, &payload);
         drop(raw);
         let claims = Arc::new(fields.with_json(payload));
+        if let (Some(cache), Some(window), Some(key)) = (&inner.cache, window, key_id) {
+            let entry = Entry {
+                claims: Arc::clone(&claims),
+                issuer: index,
+                key,
+                not_before: window.not_before,
+                expires: window.expires,
+                too_old_after: window.too_old_after,
+                drop_at: Duration::ZERO,
+            };
+            cache.insert(token, entry, now);
+        }
         if let Some(requirement) = &inner.requirement {
             requirement.check_shared(&claims)?;
         }
         Ok(claims)
+    }
+
+    /// A verified token answered from the cache, if it is there, current at `now`, and its key
+    /// is still in its issuer's key set.
+    fn cached(&self, token: &str, now: SystemTime) -> Option<Result<Arc<Claims>, Stop>> {
+        let inner = &*self.inner;
+        let entry = inner.cache.as_ref()?.get(token)?;
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        if !entry.current_at(now) {
+            return None;
+        }
+        let issuer = &inner.issuers[entry.issuer];
+        if !issuer.keys.with_current(|keys| keys.contains(entry.key)) {
+            return None;
+        }
+        let claims = Arc::clone(&entry.claims);
+        if let Some(requirement) = &inner.requirement
+            && let Err(rejection) = requirement.check_shared(&claims)
+        {
+            self.note(&rejection, Some(entry.issuer));
+            return Some(Err(rejection.into()));
+        }
+        Some(Ok(claims))
     }
 }
 
@@ -402,6 +458,31 @@ fn matches_learned(learned: &str, iss: &str) -> bool {
             .strip_prefix(prefix)
             .and_then(|rest| rest.strip_suffix(suffix))
             .is_some_and(crate::claims::is_guid),
+    }
+}
+
+/// When a verified token's time checks pass, in seconds since the epoch, as `claims::check`
+/// judges them: from `nbf - leeway` and `iat - leeway`, until `exp + leeway` (exclusive) and
+/// `iat + max_token_age + leeway`.
+struct Window {
+    not_before: f64,
+    expires: f64,
+    too_old_after: Option<f64>,
+}
+
+impl Window {
+    fn of(raw: &RawClaims<'_>, issuer: &Issuer) -> Window {
+        let leeway = issuer.leeway;
+        let from_nbf = raw.nbf.map_or(f64::NEG_INFINITY, |nbf| nbf - leeway);
+        let from_iat = raw.iat.map_or(f64::NEG_INFINITY, |iat| iat - leeway);
+        Window {
+            not_before: from_nbf.max(from_iat),
+            expires: raw.exp.map_or(f64::NEG_INFINITY, |exp| exp + leeway),
+            too_old_after: issuer
+                .max_token_age
+                .zip(raw.iat)
+                .map(|(age, iat)| iat + age + leeway),
+        }
     }
 }
 
@@ -460,6 +541,7 @@ impl fmt::Debug for Gate {
 pub struct GateBuilder {
     issuers: Vec<IssuerProfile>,
     entra: Vec<EntraApi>,
+    token_cache: TokenCache,
     max_token_size: usize,
     requirements: Vec<Requirement>,
     key_cache: KeyCache,
@@ -520,6 +602,13 @@ impl GateBuilder {
         self
     }
 
+    /// The verified-token cache (on by default): see [`TokenCache`] for what it remembers and
+    /// why a hit is as safe as a signature check. `TokenCache::disabled()` turns it off.
+    pub fn token_cache(mut self, cache: TokenCache) -> GateBuilder {
+        self.token_cache = cache;
+        self
+    }
+
     /// Adds an API registered in Microsoft Entra ID: its issuers (per tenant and token
     /// version), audiences, keys and rules; see [`EntraApi`].
     ///
@@ -566,6 +655,7 @@ impl GateBuilder {
         }
 
         problems.extend(self.key_cache.problems());
+        problems.extend(self.token_cache.problems());
         let fetcher = if profiles.iter().any(IssuerProfile::is_remote) {
             match Fetcher::new(self.key_cache.clone(), self.http_client.clone()) {
                 Ok(fetcher) => Some(Arc::new(fetcher)),
@@ -610,6 +700,7 @@ impl GateBuilder {
                 by_issuer,
                 learned: learned.into_boxed_slice(),
                 retry_hint: self.key_cache.cooldown,
+                cache: self.token_cache.build(),
                 max_token_size: self.max_token_size,
                 requirement: self
                     .requirements

@@ -106,6 +106,10 @@ extern crate self as tokengate;
 mod algorithm;
 #[cfg(feature = "axum")]
 pub mod axum;
+mod cache;
+#[cfg(test)]
+mod cache_tests;
+// The test keys and claims of tests/common, for unit tests too.
 mod challenge;
 mod claims;
 pub mod entra;
@@ -119,12 +123,16 @@ pub mod layer;
 mod metadata;
 mod policy;
 mod source;
+#[cfg(test)]
+#[path = "../tests/common/mod.rs"]
+mod test_common;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(test)]
 mod vector_tests;
 
 pub use algorithm::Algorithm;
+pub use cache::TokenCache;
 pub use challenge::Denial;
 pub use claims::{Claims, ClaimsError, TokenKind};
 pub use error::{ConfigError, ErrorClass, Rejection};

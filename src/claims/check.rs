@@ -100,6 +100,10 @@ pub(crate) fn check(claims: &RawClaims<'_>, issuer: &Issuer, now: f64) -> Result
         });
     }
     if let Some(rules) = &issuer.entra {
+        // Entra writes `scp` as one space-separated string (ENTRA-26, ATK-35).
+        if matches!(claims.scp, Some(OneOrMany::Many(_))) {
+            return Err(Rejection::MalformedClaims);
+        }
         check_tenant(claims)?;
         if rules.any_tenant && claims.tid.as_deref() == Some(CONSUMERS_TENANT) {
             return Err(Rejection::InvalidTenant);

@@ -312,6 +312,19 @@ impl Claims {
         }
     }
 
+    /// Roughly the heap and inline bytes these claims take, for the cache's memory bound.
+    pub(crate) fn approximate_size(&self) -> usize {
+        let texts = |texts: &Texts| match texts {
+            Texts::Many(items) => items.len() * size_of::<Text>(),
+            _ => 0,
+        };
+        size_of::<Claims>()
+            + self.json.capacity()
+            + texts(&self.fields.audiences)
+            + texts(&self.fields.scopes)
+            + self.fields.roles.len() * size_of::<Text>()
+    }
+
     /// The claims as the issuer wrote them: a JSON object without duplicate members.
     pub fn json(&self) -> &str {
         &self.json

@@ -162,9 +162,7 @@ impl AuthContext {
             return Ok(());
         }
         // "Values aren't case-sensitive": MSAL.js sends CP1 (ENTRA-34).
-        let capable = capabilities
-            .iter()
-            .any(|cc| cc.eq_ignore_ascii_case("cp1"));
+        let capable = capabilities.iter().any(|cc| cc.eq_ignore_ascii_case("cp1"));
         if !capable {
             return Err(Rejection::MissingAuthContext);
         }

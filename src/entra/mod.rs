@@ -270,8 +270,9 @@ impl EntraApi {
         }
         // Entra writes GUIDs in lowercase, and audiences are compared exactly.
         let client_id = self.client_id.to_ascii_lowercase();
-        let mut audiences = vec![client_id.clone(), format!("api://{client_id}")];
-        for uri in &self.app_id_uris {
+        let mut audiences = vec![client_id.clone()];
+        let default_uri = format!("api://{client_id}");
+        for uri in std::iter::once(&default_uri).chain(&self.app_id_uris) {
             audiences.push(uri.clone());
             if self.trailing_slash {
                 audiences.push(format!("{uri}/"));

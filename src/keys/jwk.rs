@@ -149,12 +149,12 @@ pub(crate) fn parse_jwk(json: &str, allowed: &[Algorithm]) -> Result<VerifyingKe
             ed25519_key(&x).map_err(|r| fail(&r))?
         }
     };
-    Ok(VerifyingKey {
-        kid: fields.kid.map(String::into_boxed_str),
+    Ok(VerifyingKey::new(
+        fields.kid.map(String::into_boxed_str),
         alg,
         key,
-        issuer: fields.issuer.map(String::into_boxed_str),
-    })
+        fields.issuer.map(String::into_boxed_str),
+    ))
 }
 
 fn member(value: &Option<String>, name: &str) -> Result<Vec<u8>, String> {

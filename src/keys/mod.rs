@@ -34,9 +34,42 @@ pub(crate) struct VerifyingKey {
     key: ParsedPublicKey,
     /// The key's own `issuer` member (Entra publishes one, possibly with `{tenantid}`).
     issuer: Option<Box<str>>,
+    /// Identifies the key (its algorithm and public key) across refreshes of the key set.
+    id: KeyId,
 }
 
+/// A digest of a key's algorithm and public key: what the verified-token cache remembers of the
+/// key that verified a token, to forget the token when the key leaves the key set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct KeyId([u8; 16]);
+
 impl VerifyingKey {
+    pub(crate) fn new(
+        kid: Option<Box<str>>,
+        alg: Algorithm,
+        key: ParsedPublicKey,
+        issuer: Option<Box<str>>,
+    ) -> VerifyingKey {
+        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        context.update(alg.name().as_bytes());
+        context.update(&[0]);
+        context.update(key.as_ref());
+        let digest = context.finish();
+        let mut id = [0; 16];
+        id.copy_from_slice(&digest.as_ref()[..16]);
+        VerifyingKey {
+            kid,
+            alg,
+            key,
+            issuer,
+            id: KeyId(id),
+        }
+    }
+
+    pub(crate) fn id(&self) -> KeyId {
+        self.id
+    }
+
     /// ENTRA-17 step 3: whether a token with this `iss` and `tid` may be signed by this key:
     /// a key without an `issuer` member may sign for any; a templated one for its issuer with
     /// `tid` substituted; a literal one for exactly that issuer.
@@ -163,6 +196,11 @@ impl KeySet {
     /// it, a key configured without any id can serve, when exactly one such key has the token's
     /// algorithm. Without a `kid`, the one key that has the token's algorithm; several (ATK-44)
     /// mean the token must name its key.
+    /// Whether the key `id` is in the set.
+    pub(crate) fn contains(&self, id: KeyId) -> bool {
+        self.keys.iter().any(|key| key.id == id)
+    }
+
     pub(crate) fn select(
         &self,
         kid: Option<&str>,

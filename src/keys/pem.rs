@@ -57,10 +57,5 @@ pub(crate) fn parse_pem(
         }
         (tag, _) => return Err(format!("PEM label {tag:?} is not a public key")),
     };
-    Ok(VerifyingKey {
-        kid: kid.map(Box::from),
-        alg,
-        key,
-        issuer: None,
-    })
+    Ok(VerifyingKey::new(kid.map(Box::from), alg, key, None))
 }

@@ -1,7 +1,6 @@
 //! Key hygiene (STD-JWK-1, STD-JWA-1, STD-8725-1, STD-RS-2) and key selection.
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
+use crate::test_common as common;
 
 use serde_json::{Value, json};
 

@@ -236,9 +236,8 @@ impl TokenLayerBuilder {
         if !problems.is_empty() {
             return Err(ConfigError::new(problems));
         }
-        let configured = self.realm.is_some()
-            || self.resource_metadata.is_some()
-            || self.scope_prefix.is_some();
+        let configured =
+            self.realm.is_some() || self.resource_metadata.is_some() || self.scope_prefix.is_some();
         let share_responder = configured || self.hook.is_some();
         let responder = if share_responder {
             Arc::new(Responder {

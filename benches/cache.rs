@@ -1,0 +1,292 @@
+//! The verified-token cache: cost of a hit, allocations per request, memory per cached token,
+//! and how throughput scales from one worker thread to two.
+//!
+//! `cargo bench --bench cache` prints criterion's medians, then a report:
+//!
+//! * cached and uncached `Gate::validate` per algorithm, beside the raw signature check;
+//! * heap allocations (and bytes) per request: Gate cached and uncached, one GET through
+//!   axum with the layer cached and uncached, and axum alone;
+//! * bytes per cached token, with the cache filled to its capacity;
+//! * requests per second of cached requests through axum on 1 and 2 threads, and the ratio.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "support/entra.rs"]
+mod entra;
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use common::TestKey;
+use criterion::{Criterion, criterion_group};
+use entra::{CLIENT, entra_claims, issuer};
+use http::Request;
+use tokengate::{Algorithm, Gate, IssuerProfile, TokenCache, TokenLayer};
+use tower::ServiceExt;
+
+fn now_or_never<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+fn gate(key: &TestKey, cache: TokenCache) -> Gate {
+    Gate::builder()
+        .issuer(
+            IssuerProfile::new(issuer())
+                .audience(CLIENT)
+                .algorithms([key.alg])
+                .jwks(common::jwks(&[key])),
+        )
+        .token_cache(cache)
+        .build()
+        .expect("benchmark gate")
+}
+
+fn router(gate: Option<Gate>) -> Router {
+    let router = Router::new().route("/orders", get(|| async { "orders" }));
+    match gate {
+        Some(gate) => router.layer(TokenLayer::new(gate)),
+        None => router,
+    }
+}
+
+fn call(router: &Router, authorization: &str) -> u16 {
+    let request = Request::get("/orders")
+        .header("authorization", authorization)
+        .body(Body::empty())
+        .unwrap();
+    now_or_never(router.clone().oneshot(request))
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+const ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::RS256,
+    Algorithm::PS256,
+    Algorithm::ES256,
+    Algorithm::EdDSA,
+];
+
+fn bench(c: &mut Criterion) {
+    for alg in ALGORITHMS {
+        let key = TestKey::generate(alg, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
+        let token = key.token(&entra_claims());
+        let uncached = gate(&key, TokenCache::disabled());
+        let cached = gate(&key, TokenCache::default());
+        now_or_never(cached.validate(&token)).expect("valid");
+        let mut group = c.benchmark_group(format!("cache-{}", alg.name()));
+        group.bench_function("uncached", |b| {
+            b.iter(|| now_or_never(uncached.validate(black_box(&token))).unwrap())
+        });
+        group.bench_function("cached", |b| {
+            b.iter(|| now_or_never(cached.validate(black_box(&token))).unwrap())
+        });
+        group.finish();
+    }
+}
+
+/// Heap allocations and bytes per call of `run`, averaged over many calls (on this thread).
+fn allocations(run: &dyn Fn()) -> (f64, f64) {
+    run();
+    let calls = 1000;
+    let info = allocation_counter::measure(|| {
+        for _ in 0..calls {
+            run();
+        }
+    });
+    (
+        info.count_total as f64 / calls as f64,
+        info.bytes_total as f64 / calls as f64,
+    )
+}
+
+fn report_allocations() {
+    let key = TestKey::generate(Algorithm::RS256, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
+    let token = key.token(&entra_claims());
+    let authorization = format!("Bearer {token}");
+    let uncached = gate(&key, TokenCache::disabled());
+    let cached = gate(&key, TokenCache::default());
+    let plain = router(None);
+    let layer_uncached = router(Some(uncached.clone()));
+    let layer_cached = router(Some(cached.clone()));
+    println!("\nheap allocations per request (RS256, Entra-shaped token)");
+    let rows: [(&str, &dyn Fn()); 5] = [
+        ("Gate::validate, uncached", &|| {
+            black_box(now_or_never(uncached.validate(&token)).unwrap());
+        }),
+        ("Gate::validate, cached", &|| {
+            black_box(now_or_never(cached.validate(&token)).unwrap());
+        }),
+        ("axum, no layer", &|| {
+            black_box(call(&plain, &authorization));
+        }),
+        ("axum + TokenLayer, uncached", &|| {
+            black_box(call(&layer_uncached, &authorization));
+        }),
+        ("axum + TokenLayer, cached", &|| {
+            black_box(call(&layer_cached, &authorization));
+        }),
+    ];
+    for (label, run) in rows {
+        let (count, bytes) = allocations(run);
+        println!("  {label:<30} {count:>6.1} allocations {bytes:>8.0} bytes");
+    }
+}
+
+/// Fills a cache with distinct tokens and divides the memory it holds by their number.
+fn report_memory() {
+    let key = TestKey::generate(Algorithm::RS256, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
+    let entries = 5_000u64;
+    let tokens: Vec<String> = (0..entries)
+        .map(|i| {
+            let mut claims = entra_claims();
+            claims["uti"] = serde_json::json!(format!("{i:022}"));
+            key.token(&claims)
+        })
+        .collect();
+    let cache = gate(&key, TokenCache::default().max_entries(entries));
+    // Warm up everything but the entries (the first validation builds lazy state).
+    now_or_never(cache.validate(&tokens[0])).unwrap();
+    // What is still allocated after filling the cache is what the entries hold.
+    let info = allocation_counter::measure(|| {
+        for token in &tokens[1..] {
+            now_or_never(cache.validate(token)).unwrap();
+        }
+    });
+    let per_entry = info.bytes_current as f64 / (entries - 1) as f64;
+    println!(
+        "\nmemory per cached token: {per_entry:.0} bytes ({entries} tokens of {} bytes; target <= 4096)",
+        tokens[0].len()
+    );
+}
+
+/// Runs `work(i)` for `seconds` on each of `threads` threads: calls per second in all.
+fn throughput(threads: usize, seconds: f64, work: &(dyn Fn(usize) + Sync)) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let total: u64 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    let mut done = 0u64;
+                    let mut i = t * 7919;
+                    while Instant::now() < deadline {
+                        for _ in 0..64 {
+                            work(i);
+                            i += 1;
+                        }
+                        done += 64;
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    total as f64 / seconds
+}
+
+fn report_scaling() {
+    let key = TestKey::generate(Algorithm::RS256, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
+    let tokens: Vec<String> = (0..1024)
+        .map(|i| {
+            let mut claims = entra_claims();
+            claims["uti"] = serde_json::json!(format!("{i:022}"));
+            key.token(&claims)
+        })
+        .collect();
+    let headers: Vec<String> = tokens.iter().map(|t| format!("Bearer {t}")).collect();
+    let cached = gate(&key, TokenCache::default());
+    let plain = router(None);
+    let layered = router(Some(cached.clone()));
+    for header in &headers {
+        assert_eq!(call(&layered, header), 200);
+    }
+    println!(
+        "
+throughput on 1 and 2 threads (1024 distinct tokens, all cached; target >= 1.9x)"
+    );
+    let rows: [(&str, &(dyn Fn(usize) + Sync)); 3] = [
+        ("axum alone", &|i| {
+            black_box(call(&plain, &headers[i % headers.len()]));
+        }),
+        ("Gate::validate, cached", &|i| {
+            black_box(now_or_never(cached.validate(&tokens[i % tokens.len()])).unwrap());
+        }),
+        ("axum + TokenLayer, cached", &|i| {
+            black_box(call(&layered, &headers[i % headers.len()]));
+        }),
+    ];
+    for (label, work) in rows {
+        let one = throughput(1, 2.0, work);
+        let two = throughput(2, 2.0, work);
+        println!(
+            "  {label:<28} {one:>10.0}/s  {two:>10.0}/s  scaling {:.2}x",
+            two / one
+        );
+    }
+}
+
+fn median(group: &str, function: &str) -> Option<f64> {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let path = dir
+        .join("criterion")
+        .join(group)
+        .join(function)
+        .join("new/estimates.json");
+    let estimates: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    estimates["median"]["point_estimate"].as_f64()
+}
+
+fn report_medians() {
+    println!("\nmedians of this run: Gate::validate, Entra-shaped token");
+    println!(
+        "{:<6} {:>12} {:>12} {:>9}",
+        "alg", "uncached", "cached", "speedup"
+    );
+    for alg in ALGORITHMS {
+        let group = format!("cache-{}", alg.name());
+        if let (Some(uncached), Some(cached)) =
+            (median(&group, "uncached"), median(&group, "cached"))
+        {
+            println!(
+                "{:<6} {:>9.2} µs {:>9.3} µs {:>8.0}x",
+                alg.name(),
+                uncached / 1e3,
+                cached / 1e3,
+                uncached / cached
+            );
+        }
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    targets = bench
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    report_medians();
+    report_allocations();
+    report_memory();
+    report_scaling();
+}

@@ -1,0 +1,220 @@
+//! The verified-token cache: a token already verified is answered without a signature check.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+
+use crate::claims::Claims;
+use crate::keys::KeyId;
+
+/// Settings of the verified-token cache (on by default; see
+/// [`GateBuilder::token_cache`](crate::GateBuilder::token_cache)).
+///
+/// A token whose signature and claims were verified is remembered, so that the next request
+/// with exactly the same token skips parsing and the signature check: the costly part.
+///
+/// Why this is safe:
+///
+/// * **Only the same token hits.** Entries are found by the whole token, compared byte for
+///   byte; a hash only picks the bucket. No other string, however close, can hit an entry.
+/// * **Time is judged on every hit.** `exp`, `nbf`, a future `iat` and the maximum token age
+///   are checked against the clock each time, with the issuer's leeway; a token past its
+///   `exp` is refused exactly as without the cache (it is re-validated from scratch, which
+///   gives the precise reason).
+/// * **Keys are checked on every hit.** An entry remembers which key verified it; once that
+///   key is no longer in the issuer's current key set (rotated out, removed), the entry is
+///   not used.
+/// * **Authorization is not cached.** The gate's [`require`](crate::GateBuilder::require) and
+///   every [`RequireLayer`](crate::RequireLayer) run on every request.
+/// * **Bounded.** At most [`max_entries`](Self::max_entries) tokens and
+///   [`max_memory`](Self::max_memory) bytes (token and claims counted), least-recently and
+///   least-frequently used first out; no entry lives longer than [`max_ttl`](Self::max_ttl),
+///   whatever its `exp`. Only tokens that verified are stored: forged tokens cannot fill it.
+///
+/// | setting | default | bounds |
+/// |---|---|---|
+/// | [`max_entries`](Self::max_entries) | 10,000 | at least 1 |
+/// | [`max_memory`](Self::max_memory) | 64 MiB | at least 64 KiB |
+/// | [`max_ttl`](Self::max_ttl) | 5 min | 1 s to 1 h |
+///
+/// ```
+/// use std::time::Duration;
+/// use tokengate::{Gate, IssuerProfile, TokenCache};
+///
+/// # fn build() -> Result<Gate, tokengate::ConfigError> {
+/// let gate = Gate::builder()
+///     .issuer(IssuerProfile::new("https://login.example.com/").audience("api://orders").discover())
+///     .token_cache(TokenCache::default().max_entries(50_000).max_ttl(Duration::from_secs(60)))
+///     .build()?;
+/// # Ok(gate) }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenCache {
+    enabled: bool,
+    max_entries: u64,
+    max_memory: u64,
+    max_ttl: Duration,
+}
+
+impl Default for TokenCache {
+    fn default() -> TokenCache {
+        TokenCache {
+            enabled: true,
+            max_entries: 10_000,
+            max_memory: 64 * 1024 * 1024,
+            max_ttl: Duration::from_secs(300),
+        }
+    }
+}
+
+impl TokenCache {
+    /// No cache: every request verifies its token's signature.
+    pub fn disabled() -> TokenCache {
+        TokenCache {
+            enabled: false,
+            ..TokenCache::default()
+        }
+    }
+
+    /// The most tokens remembered.
+    pub fn max_entries(mut self, entries: u64) -> TokenCache {
+        self.max_entries = entries;
+        self
+    }
+
+    /// The most memory the entries may take, in bytes (each token's text and claims, plus a
+    /// fixed overhead per entry).
+    pub fn max_memory(mut self, bytes: u64) -> TokenCache {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// The longest an entry is kept, whatever the token's `exp`.
+    pub fn max_ttl(mut self, ttl: Duration) -> TokenCache {
+        self.max_ttl = ttl;
+        self
+    }
+
+    pub(crate) fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !self.enabled {
+            return problems;
+        }
+        if self.max_entries == 0 {
+            problems.push("token cache: max_entries is zero (use TokenCache::disabled)".into());
+        }
+        if self.max_memory < 64 * 1024 {
+            problems.push(format!(
+                "token cache: max_memory {} bytes is under 64 KiB",
+                self.max_memory
+            ));
+        }
+        if !(Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&self.max_ttl) {
+            problems.push(format!(
+                "token cache: max_ttl {:?} is outside 1 s to 1 h",
+                self.max_ttl
+            ));
+        }
+        problems
+    }
+
+    pub(crate) fn build(&self) -> Option<Verified> {
+        if !self.enabled {
+            return None;
+        }
+        // Each entry weighs at least this much, so that at most `max_entries` fit.
+        let floor = (self.max_memory / self.max_entries.max(1)).clamp(1, u64::from(u32::MAX));
+        let cache = moka::sync::Cache::<Box<str>, Arc<Entry>, _>::builder()
+            .max_capacity(self.max_memory)
+            .weigher(move |token, entry| {
+                let bytes = (token.len() + entry.claims.approximate_size() + ENTRY_OVERHEAD) as u64;
+                u32::try_from(bytes.max(floor)).unwrap_or(u32::MAX)
+            })
+            .expire_after(Lifetime)
+            .build_with_hasher(foldhash::fast::RandomState::default());
+        Some(Verified {
+            cache,
+            max_ttl: self.max_ttl,
+        })
+    }
+}
+
+/// What an entry costs beyond the token and claims: the cache's own bookkeeping (measured by
+/// `cargo bench --bench cache`, rounded up).
+const ENTRY_OVERHEAD: usize = 256;
+
+/// A verified token and what must still hold for it to be answered from the cache.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) claims: Arc<Claims>,
+    /// The issuer whose key verified it.
+    pub(crate) issuer: usize,
+    pub(crate) key: KeyId,
+    /// Seconds since the epoch: usable from `not_before` (inclusive) ...
+    pub(crate) not_before: f64,
+    /// ... to `expires` (exclusive) ...
+    pub(crate) expires: f64,
+    /// ... and while no older than this (inclusive), with a maximum token age.
+    pub(crate) too_old_after: Option<f64>,
+    /// When the cache drops it, whatever the clock of validation says.
+    pub(crate) drop_at: Duration,
+}
+
+impl Entry {
+    /// Whether the time checks pass at `now`, as `claims::check` would judge them.
+    pub(crate) fn current_at(&self, now: f64) -> bool {
+        now >= self.not_before && now < self.expires && self.too_old_after.is_none_or(|t| now <= t)
+    }
+}
+
+/// The cache itself.
+pub(crate) struct Verified {
+    cache: moka::sync::Cache<Box<str>, Arc<Entry>, foldhash::fast::RandomState>,
+    max_ttl: Duration,
+}
+
+impl Verified {
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<Entry>> {
+        self.cache.get(token)
+    }
+
+    /// Remembers a verified token for as long as it is valid at `now`, at most `max_ttl`.
+    pub(crate) fn insert(&self, token: &str, mut entry: Entry, now: f64) {
+        let left = entry.expires - now;
+        // Also refuses NaN.
+        if left.is_nan() || left <= 0.0 {
+            return;
+        }
+        entry.drop_at = Duration::from_secs_f64(left.min(self.max_ttl.as_secs_f64()));
+        self.cache.insert(Box::from(token), Arc::new(entry));
+    }
+
+    #[cfg(test)]
+    pub(crate) fn entries(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
+    }
+}
+
+impl std::fmt::Debug for Verified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verified")
+            .field("max_ttl", &self.max_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-entry expiry: until the token expires, at most `max_ttl`.
+struct Lifetime;
+
+impl Expiry<Box<str>, Arc<Entry>> for Lifetime {
+    fn expire_after_create(
+        &self,
+        _: &Box<str>,
+        entry: &Arc<Entry>,
+        _: Instant,
+    ) -> Option<Duration> {
+        Some(entry.drop_at)
+    }
+}
