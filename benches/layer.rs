@@ -47,6 +47,8 @@ struct Setup {
     protected: Router,
     /// With the cache (the default): repeated requests with the same token hit it.
     cached: Router,
+    /// With a layer that does nothing: what axum charges for any layer around its routes.
+    identity: Router,
     floor_key: ParsedPublicKey,
     message: Vec<u8>,
     signature: Vec<u8>,
@@ -73,6 +75,7 @@ fn setup() -> Setup {
     let cached = plain
         .clone()
         .layer(TokenLayer::new(gate_with(TokenCache::default())));
+    let identity = plain.clone().layer(tower::layer::util::Identity::new());
     let (message, sig) = token.rsplit_once('.').unwrap();
     let (n, e) = key.rsa_modulus_exponent();
     let floor_key = RsaPublicKeyComponents { n: &n, e: &e }
@@ -86,6 +89,7 @@ fn setup() -> Setup {
         plain,
         protected,
         cached,
+        identity,
         floor_key,
     }
 }
@@ -127,6 +131,9 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("router", |b| {
         b.iter(|| call(&setup.plain, black_box(&authorization)))
+    });
+    group.bench_function("router+identity", |b| {
+        b.iter(|| call(&setup.identity, black_box(&authorization)))
     });
     group.bench_function("router+layer", |b| {
         b.iter(|| call(&setup.protected, black_box(&authorization)))
@@ -199,6 +206,12 @@ fn report() {
             "  router + TokenLayer, cached{:>7.2} µs   (target <= 1.5 µs)",
             cached / 1e3
         );
+        if let Some(identity) = median("router+identity") {
+            println!(
+                "  router + a no-op layer    {:>9.2} µs   (what axum adds for any layer)",
+                identity / 1e3
+            );
+        }
         println!(
             "  layer cost / floor        {:>9.3}   (target <= 1.15)",
             (protected - plain) / floor

@@ -125,7 +125,15 @@ impl TokenCache {
         }
         // Each entry weighs at least this much, so that at most `max_entries` fit.
         let floor = (self.max_memory / self.max_entries.max(1)).clamp(1, u64::from(u32::MAX));
+        // Segments, each with its own bookkeeping, so that threads hitting the cache at once
+        // rarely meet on the same locks and counters. Each segment gets an equal share of the
+        // memory, so there are never more segments than entries (or one could hold none).
+        let fit = usize::try_from(self.max_entries)
+            .unwrap_or(usize::MAX)
+            .clamp(1, SEGMENTS);
+        let segments = 1 << fit.ilog2();
         let cache = moka::sync::Cache::<Box<str>, Arc<Entry>, _>::builder()
+            .segments(segments)
             .max_capacity(self.max_memory)
             .weigher(move |token, entry| {
                 let bytes = (token.len() + entry.claims.approximate_size() + ENTRY_OVERHEAD) as u64;
@@ -139,6 +147,9 @@ impl TokenCache {
         })
     }
 }
+
+/// Independent parts of the cache (a power of two).
+const SEGMENTS: usize = 16;
 
 /// What an entry costs beyond the token and claims: the cache's own bookkeeping (measured by
 /// `cargo bench --bench cache`, rounded up).
@@ -170,7 +181,7 @@ impl Entry {
 
 /// The cache itself.
 pub(crate) struct Verified {
-    cache: moka::sync::Cache<Box<str>, Arc<Entry>, foldhash::fast::RandomState>,
+    cache: moka::sync::SegmentedCache<Box<str>, Arc<Entry>, foldhash::fast::RandomState>,
     max_ttl: Duration,
 }
 

@@ -90,14 +90,20 @@ where
                 request.extensions_mut().insert(claims);
                 ResponseFuture::inner(self.inner.call(request), cache)
             }
-            Err(Stop::Rejected(rejection)) => self.refuse(rejection, &request),
+            Err(Stop::Rejected(rejection)) => {
+                let rejection = source::grammar(token, rejection);
+                self.refuse(rejection, &request)
+            }
             Err(stop) => {
                 // The issuer's keys may be out of date: finish once a refresh has been tried,
                 // with the inner service that was polled ready (a clone stays here).
                 let gate = settings.gate.clone();
                 let token = token.to_owned();
                 // The clock is read again once the refresh is done, which may take seconds.
-                let validation = Box::pin(async move { gate.resume(&token, None, stop).await });
+                let validation = Box::pin(async move {
+                    let outcome = gate.resume(&token, None, stop).await;
+                    outcome.map_err(|rejection| source::grammar(&token, rejection))
+                });
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
                 let responder = settings.responder.clone();
