@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use moka::Expiry;
 
-use crate::claims::Claims;
+use crate::claims::{Claims, Times};
 use crate::keys::KeyId;
 
 /// Settings of the verified-token cache (on by default; see
@@ -162,20 +162,16 @@ pub(crate) struct Entry {
     /// The issuer whose key verified it.
     pub(crate) issuer: usize,
     pub(crate) key: KeyId,
-    /// Seconds since the epoch: usable from `not_before` (inclusive) ...
-    pub(crate) not_before: f64,
-    /// ... to `expires` (exclusive) ...
-    pub(crate) expires: f64,
-    /// ... and while no older than this (inclusive), with a maximum token age.
-    pub(crate) too_old_after: Option<f64>,
+    /// The time claims, judged again on every hit.
+    pub(crate) times: Times,
     /// When the cache drops it, whatever the clock of validation says.
     pub(crate) drop_at: Duration,
 }
 
 impl Entry {
-    /// Whether the time checks pass at `now`, as `claims::check` would judge them.
+    /// Whether the time checks pass at `now`, exactly as validation judges them.
     pub(crate) fn current_at(&self, now: f64) -> bool {
-        now >= self.not_before && now < self.expires && self.too_old_after.is_none_or(|t| now <= t)
+        self.times.check(now).is_ok()
     }
 }
 
@@ -192,7 +188,7 @@ impl Verified {
 
     /// Remembers a verified token for as long as it is valid at `now`, at most `max_ttl`.
     pub(crate) fn insert(&self, token: &str, mut entry: Entry, now: f64) {
-        let left = entry.expires - now;
+        let left = entry.times.exp + entry.times.leeway - now;
         // Also refuses NaN.
         if left.is_nan() || left <= 0.0 {
             return;

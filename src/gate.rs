@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::cache::{Entry, TokenCache, Verified};
-use crate::claims::{self, Claims, Fields, RawClaims};
+use crate::claims::{self, Claims, Fields, RawClaims, Times};
 use crate::entra::EntraApi;
 use crate::error::{ConfigError, Rejection};
 use crate::issuer::{Issuer, IssuerProfile};
@@ -138,18 +138,19 @@ impl Gate {
         stop: Stop,
     ) -> Result<Arc<Claims>, Rejection> {
         let stop = match stop {
-            Stop::IssuersUnknown => {
-                if !self.learn_issuers().await {
-                    // The token may come from an issuer whose metadata is out of reach.
-                    let rejection = Rejection::KeysUnavailable {
-                        retry_after: self.inner.retry_hint,
-                    };
-                    self.note(&rejection, None);
-                    return Err(rejection);
-                }
+            Stop::IssuersUnknown { iss } => {
+                self.learn_issuers(&iss).await;
                 let now = now.unwrap_or_else(SystemTime::now);
                 match self.validate_with(token, now, None) {
                     Ok(claims) => return Ok(claims),
+                    Err(Stop::IssuersUnknown { .. }) => {
+                        // The token may come from an issuer whose metadata is out of reach.
+                        let rejection = Rejection::KeysUnavailable {
+                            retry_after: self.inner.retry_hint,
+                        };
+                        self.note(&rejection, None);
+                        return Err(rejection);
+                    }
                     Err(stop) => stop,
                 }
             }
@@ -159,7 +160,7 @@ impl Gate {
             Stop::Rejected(rejection) => return Err(rejection),
             Stop::KeysMayBeOld { issuer, rejection } => (issuer, rejection),
             // Every issuer is named now, so the pipeline cannot stop here again.
-            Stop::IssuersUnknown => return Err(Rejection::UntrustedIssuer),
+            Stop::IssuersUnknown { .. } => return Err(Rejection::UntrustedIssuer),
         };
         match self.inner.issuers[issuer].keys.after_miss().await {
             // The token is parsed again: rare, and only after a refresh.
@@ -184,25 +185,32 @@ impl Gate {
         let inner = &*self.inner;
         let mut unknown = false;
         for &index in &inner.learned {
-            match inner.issuers[index].keys.learned().as_deref() {
+            let keys = &inner.issuers[index].keys;
+            match keys.learned().as_deref() {
                 Some(Some(learned)) if matches_learned(learned, iss) => return Ok(index),
-                Some(None) => unknown = true,
+                // Only an issuer this metadata could name waits for it: a failing tenant must
+                // not hold up every other token.
+                Some(None) if keys.could_name(iss) => unknown = true,
                 _ => {}
             }
         }
         if unknown {
-            Err(Stop::IssuersUnknown)
+            Err(Stop::IssuersUnknown {
+                iss: Box::from(iss),
+            })
         } else {
             Err(Rejection::UntrustedIssuer.into())
         }
     }
 
-    /// Fetches the metadata of the issuers not yet named (each limited by its cooldown, as
-    /// any fetch); whether all of them are named now.
-    async fn learn_issuers(&self) -> bool {
+    /// Fetches the metadata not fetched yet that could name `iss` (each limited by its
+    /// cooldown, as any fetch).
+    async fn learn_issuers(&self, iss: &str) {
         let inner = &*self.inner;
-        let unknown =
-            |index: &&usize| matches!(inner.issuers[**index].keys.learned().as_deref(), Some(None));
+        let unknown = |index: &&usize| {
+            let keys = &inner.issuers[**index].keys;
+            matches!(keys.learned().as_deref(), Some(None)) && keys.could_name(iss)
+        };
         let started: Vec<_> = inner
             .learned
             .iter()
@@ -213,7 +221,6 @@ impl Gate {
             // A failure is logged by the store; what matters here is what is known after.
             let _ = warm_up.finish().await;
         }
-        !inner.learned.iter().any(|index| unknown(&index))
     }
 
     /// One event per refused token: the stable code and the configured issuer it claimed,
@@ -304,7 +311,9 @@ impl Gate {
         now: SystemTime,
         keys: Option<&KeySet>,
     ) -> Result<Arc<Claims>, Stop> {
+        // The size cap comes first, as in the pipeline: an oversized string is not even hashed.
         if keys.is_none()
+            && token.len() <= self.inner.max_token_size
             && let Some(answer) = self.cached(token, now)
         {
             return answer;
@@ -400,18 +409,22 @@ impl Gate {
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |since| since.as_secs_f64());
         claims::check(&raw, issuer, now)?;
-        let window = inner.cache.as_ref().map(|_| Window::of(&raw, issuer));
+        let times = raw.exp.map(|exp| Times {
+            exp,
+            nbf: raw.nbf,
+            iat: raw.iat,
+            leeway: issuer.leeway,
+            max_age: issuer.max_token_age,
+        });
         let fields = Fields::new(&mut raw, &payload);
         drop(raw);
         let claims = Arc::new(fields.with_json(payload));
-        if let (Some(cache), Some(window), Some(key)) = (&inner.cache, window, key_id) {
+        if let (Some(cache), Some(times), Some(key)) = (&inner.cache, times, key_id) {
             let entry = Entry {
                 claims: Arc::clone(&claims),
                 issuer: index,
                 key,
-                not_before: window.not_before,
-                expires: window.expires,
-                too_old_after: window.too_old_after,
+                times,
                 drop_at: Duration::ZERO,
             };
             cache.insert(token, entry, now);
@@ -461,31 +474,6 @@ fn matches_learned(learned: &str, iss: &str) -> bool {
     }
 }
 
-/// When a verified token's time checks pass, in seconds since the epoch, as `claims::check`
-/// judges them: from `nbf - leeway` and `iat - leeway`, until `exp + leeway` (exclusive) and
-/// `iat + max_token_age + leeway`.
-struct Window {
-    not_before: f64,
-    expires: f64,
-    too_old_after: Option<f64>,
-}
-
-impl Window {
-    fn of(raw: &RawClaims<'_>, issuer: &Issuer) -> Window {
-        let leeway = issuer.leeway;
-        let from_nbf = raw.nbf.map_or(f64::NEG_INFINITY, |nbf| nbf - leeway);
-        let from_iat = raw.iat.map_or(f64::NEG_INFINITY, |iat| iat - leeway);
-        Window {
-            not_before: from_nbf.max(from_iat),
-            expires: raw.exp.map_or(f64::NEG_INFINITY, |exp| exp + leeway),
-            too_old_after: issuer
-                .max_token_age
-                .zip(raw.iat)
-                .map(|(age, iat)| iat + age + leeway),
-        }
-    }
-}
-
 /// Why the synchronous pipeline stopped short of claims.
 pub(crate) enum Stop {
     Rejected(Rejection),
@@ -494,15 +482,17 @@ pub(crate) enum Stop {
         issuer: usize,
         rejection: Rejection,
     },
-    /// No configured issuer is `iss`, but some issuers are named by metadata not fetched yet.
-    IssuersUnknown,
+    /// No configured issuer is `iss`, but metadata not fetched yet could name it.
+    IssuersUnknown {
+        iss: Box<str>,
+    },
 }
 
 impl Stop {
     fn into_rejection(self) -> Rejection {
         match self {
             Stop::Rejected(rejection) | Stop::KeysMayBeOld { rejection, .. } => rejection,
-            Stop::IssuersUnknown => Rejection::UntrustedIssuer,
+            Stop::IssuersUnknown { .. } => Rejection::UntrustedIssuer,
         }
     }
 }
@@ -672,9 +662,20 @@ impl GateBuilder {
         let mut learned = Vec::new();
         let mut issuers = Vec::new();
         let mut names = Vec::new();
+        let mut metadata = std::collections::HashSet::new();
         for profile in &profiles {
             if profile.is_learned() {
                 learned.push(issuers.len());
+            }
+            // Two configurations for the same tenant and version would both claim its tokens,
+            // with different audiences or rules: which one judged a token would be chance.
+            if let Some(url) = profile.metadata_url()
+                && !metadata.insert(url)
+            {
+                problems.push(format!(
+                    "{}: configured twice (metadata {url})",
+                    profile.issuers()[0]
+                ));
             }
             for name in profile.issuers().iter().filter(|_| !profile.is_learned()) {
                 if by_issuer

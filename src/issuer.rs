@@ -154,6 +154,14 @@ impl IssuerProfile {
         profile
     }
 
+    /// Where the metadata that names the issuer is, for issuers learned from it.
+    pub(crate) fn metadata_url(&self) -> Option<&str> {
+        self.remote.iter().find_map(|remote| match remote {
+            RemoteInput::Metadata { url, .. } => Some(url.as_str()),
+            _ => None,
+        })
+    }
+
     /// Whether the issuer string comes from metadata rather than the configuration.
     pub(crate) fn is_learned(&self) -> bool {
         self.learned

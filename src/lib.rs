@@ -71,6 +71,18 @@
 //! # }
 //! ```
 //!
+//! ## Microsoft Entra ID
+//!
+//! [`entra::EntraApi`] configures v1 and v2 tokens of single- and multi-tenant APIs the way
+//! Microsoft documents it, with per-tenant metadata and keys, `tid` rules, the
+//! no-`scp`-no-`roles` rule and claims challenges ([`entra::AuthContext`]).
+//!
+//! ## Speed
+//!
+//! Keys are parsed once, each token once, mostly without allocating; a token already verified
+//! is answered from a bounded cache ([`TokenCache`], on by default) that still judges the
+//! clock, the key and authorization on every hit.
+//!
 //! ## What is checked, in order
 //!
 //! See [`Gate`] for the pipeline and [`Rejection`] for every refusal code. In short: strict

@@ -289,8 +289,8 @@ async fn entra_3_each_version_against_its_own_metadata() {
     let v1 = entra.token(V1, tid).sign();
     let v2 = entra.token(V2, tid).sign();
     assert_eq!(outcome(&gate, &v1).await, "accepted");
-    // Both documents and both key sets, once each.
-    assert_eq!(fetches(&entra, tid), [1, 1, 1, 1]);
+    // Only the documents that could name the token's issuer: the v1 ones, once each.
+    assert_eq!(fetches(&entra, tid), [1, 0, 1, 0]);
     assert_eq!(outcome(&gate, &v2).await, "accepted");
     assert_eq!(fetches(&entra, tid), [1, 1, 1, 1]);
     assert_eq!(entra.sts_requests(), 0);
@@ -305,13 +305,15 @@ async fn entra_3_each_version_against_its_own_metadata() {
 
 /// ENTRA-3: the unverified `iss` only chooses among configured metadata; it is never turned
 /// into a URL. A token naming `https://evil.example/{tid}/v2.0`, another authority, or the STS
-/// host with another path, makes no request there (a cold gate fetches its own configured
-/// documents once, a warm one nothing at all) and is refused `untrusted_issuer`.
+/// host with another path, makes no request there (only configured documents that could name
+/// such an issuer are fetched, once) and is refused `untrusted_issuer`.
 #[tokio::test]
 async fn entra_3_foreign_issuer_makes_no_request() {
     let entra = Authority::shared();
     let evil = Authority::own().await;
-    let tid = entra.tenant();
+    // A tenant of its own: other tests use the shared one's first tenant at the same time.
+    let tenant = entra.add_tenant();
+    let tid = tenant.as_str();
     let gate = gate(&entra, EntraApi::single_tenant(tid, TestEntra::CLIENT_ID));
     let foreign = [
         format!("https://evil.example/{tid}/v2.0"),
@@ -321,16 +323,14 @@ async fn entra_3_foreign_issuer_makes_no_request() {
         format!("{}v2.0", entra.v1_issuer(tid)),
         format!("{}.well-known/openid-configuration", entra.v1_issuer(tid)),
     ];
-    for (i, iss) in foreign.iter().enumerate() {
+    for iss in &foreign {
         let token = entra.token(V2, tid).issuer(iss).sign();
         assert_eq!(outcome(&gate, &token).await, "untrusted_issuer", "{iss}");
-        if i == 0 {
-            // The cold gate learned its configured issuers, from the configured instance.
-            assert_eq!(fetches(&entra, tid), [1, 1, 1, 1]);
-        }
     }
-    // Nothing more was fetched, nothing ever from the token's hosts.
-    assert_eq!(fetches(&entra, tid), [1, 1, 1, 1]);
+    // Nothing from the token's hosts. Only the v1 documents were fetched (once): a v1 issuer's
+    // host is the cloud's STS, known only from them, so `https://evil.example/{tid}/` could have
+    // been it; no v2 issuer but `{instance}/{tid}/v2.0` could, so the v2 ones were not.
+    assert_eq!(fetches(&entra, tid), [1, 0, 1, 0]);
     assert_eq!(entra.sts_requests(), 0);
     assert!(untouched(&evil, tid));
     assert_eq!(evil.requests(&format!("/{tid}/v2.0")), 0);
@@ -2049,5 +2049,51 @@ async fn entra_42_audience_independent_of_the_resource() {
         )),
         "{}",
         resource.document()
+    );
+}
+
+/// ENTRA-17, availability: one tenant whose metadata cannot be had (a mistyped domain) holds up
+/// only the tokens it could have issued; tokens of the healthy tenant pass from the first
+/// request, and tokens naming foreign issuers get 401, not 503.
+#[tokio::test]
+async fn entra_17_a_failing_tenant_does_not_hold_up_others() {
+    let entra = Authority::shared();
+    let good = entra.add_tenant();
+    let gate = gate(
+        &entra,
+        EntraApi::multi_tenant(TestEntra::CLIENT_ID)
+            .tenants([good.as_str(), "missing.example.com"])
+            .versions(TokenVersions::V2),
+    );
+    assert_eq!(
+        outcome(&gate, &entra.token(V2, &good).sign()).await,
+        "accepted"
+    );
+    for iss in ["https://evil.example/x", "https://evil.example/x/v2.0"] {
+        let token = entra.token(V2, &good).issuer(iss).sign();
+        assert_eq!(outcome(&gate, &token).await, "untrusted_issuer", "{iss}");
+    }
+    // Another tenant's v2 token could be the misconfigured domain's: that stays unknowable
+    // while its metadata fails, so the answer is 503, not a false 401.
+    let other = entra.add_tenant();
+    assert_eq!(
+        outcome(&gate, &entra.token(V2, &other).sign()).await,
+        "keys_unavailable"
+    );
+}
+
+/// Two configurations of the same tenant and version would both claim its tokens: refused at
+/// build.
+#[test]
+fn entra_17_the_same_tenant_twice_is_a_configuration_error() {
+    let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let refused = Gate::builder()
+        .entra(EntraApi::single_tenant(tenant, TestEntra::CLIENT_ID))
+        .entra(EntraApi::single_tenant(tenant, TestEntra::CALLER_ID))
+        .build()
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("configured twice"),
+        "{refused}"
     );
 }

@@ -59,31 +59,20 @@ pub(crate) fn check(claims: &RawClaims<'_>, issuer: &Issuer, now: f64) -> Result
         return Err(Rejection::InvalidAudience);
     }
 
-    let leeway = issuer.leeway;
     let Some(exp) = claims.exp else {
         return Err(Rejection::missing("exp"));
     };
-    if now >= exp + leeway {
-        return Err(Rejection::TokenExpired);
+    if issuer.max_token_age.is_some() && claims.iat.is_none() {
+        return Err(Rejection::missing("iat"));
     }
-    if let Some(nbf) = claims.nbf
-        && now < nbf - leeway
-    {
-        return Err(Rejection::TokenNotYetValid);
+    Times {
+        exp,
+        nbf: claims.nbf,
+        iat: claims.iat,
+        leeway: issuer.leeway,
+        max_age: issuer.max_token_age,
     }
-    if let Some(iat) = claims.iat
-        && iat > now + leeway
-    {
-        return Err(Rejection::IssuedInFuture);
-    }
-    if let Some(max_age) = issuer.max_token_age {
-        let Some(iat) = claims.iat else {
-            return Err(Rejection::missing("iat"));
-        };
-        if now - iat > max_age + leeway {
-            return Err(Rejection::TokenTooOld);
-        }
-    }
+    .check(now)?;
 
     if issuer.token_profile == TokenProfile::Rfc9068 {
         if let Some(missing) = RFC9068_REQUIRED.into_iter().find(|name| !claims.has(name)) {
@@ -115,6 +104,45 @@ pub(crate) fn check(claims: &RawClaims<'_>, issuer: &Issuer, now: f64) -> Result
         }
     }
     Ok(())
+}
+
+/// A token's time claims and the issuer's allowances: judged at validation, and again on every
+/// cache hit with exactly the same expressions.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Times {
+    pub exp: f64,
+    pub nbf: Option<f64>,
+    pub iat: Option<f64>,
+    /// Seconds.
+    pub leeway: f64,
+    /// Seconds; `iat` is present whenever this is.
+    pub max_age: Option<f64>,
+}
+
+impl Times {
+    /// RFC 7519 §4.1.4-4.1.6 with leeway, and the maximum age, at `now` (seconds).
+    pub(crate) fn check(&self, now: f64) -> Result<(), Rejection> {
+        let leeway = self.leeway;
+        if now >= self.exp + leeway {
+            return Err(Rejection::TokenExpired);
+        }
+        if let Some(nbf) = self.nbf
+            && now < nbf - leeway
+        {
+            return Err(Rejection::TokenNotYetValid);
+        }
+        if let Some(iat) = self.iat
+            && iat > now + leeway
+        {
+            return Err(Rejection::IssuedInFuture);
+        }
+        if let (Some(max_age), Some(iat)) = (self.max_age, self.iat)
+            && now - iat > max_age + leeway
+        {
+            return Err(Rejection::TokenTooOld);
+        }
+        Ok(())
+    }
 }
 
 /// ENTRA-17: `tid` once (no `TID` beside it), a GUID, and the tenant segment of `iss`.

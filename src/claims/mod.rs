@@ -1,7 +1,7 @@
 //! The verified claims handed to handlers: a normalized view plus the raw JSON.
 
 mod check;
-pub(crate) use check::is_guid;
+pub(crate) use check::{Times, is_guid};
 mod parse;
 
 use std::borrow::Cow;
@@ -314,15 +314,37 @@ impl Claims {
 
     /// Roughly the heap and inline bytes these claims take, for the cache's memory bound.
     pub(crate) fn approximate_size(&self) -> usize {
-        let texts = |texts: &Texts| match texts {
-            Texts::Many(items) => items.len() * size_of::<Text>(),
-            _ => 0,
+        // Strings with escapes were copied out of the JSON: each is its own allocation.
+        let text = |text: &Text| match text {
+            Text::Owned(owned) => owned.len() + 16,
+            Text::Span { .. } => 0,
         };
+        let texts = |texts: &Texts| match texts {
+            Texts::Many(items) => {
+                items.len() * size_of::<Text>() + items.iter().map(text).sum::<usize>()
+            }
+            Texts::One(one) => text(one),
+            Texts::None => 0,
+        };
+        let fields = &self.fields;
+        let singles: usize = [
+            &fields.subject,
+            &fields.client_id,
+            &fields.tenant_id,
+            &fields.object_id,
+        ]
+        .into_iter()
+        .flatten()
+        .map(text)
+        .sum::<usize>()
+            + text(&fields.issuer);
         size_of::<Claims>()
             + self.json.capacity()
             + texts(&self.fields.audiences)
             + texts(&self.fields.scopes)
             + self.fields.roles.len() * size_of::<Text>()
+            + self.fields.roles.iter().map(text).sum::<usize>()
+            + singles
     }
 
     /// The claims as the issuer wrote them: a JSON object without duplicate members.

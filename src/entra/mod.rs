@@ -347,20 +347,30 @@ impl EntraApi {
 
 /// A v2 issuer: exactly `{instance}/{tid}/v2.0`, for the configured tenant id if one is.
 fn v2_rule(instance: String, tenant: Option<String>) -> IssuerRule {
-    IssuerRule(Arc::new(move |issuer: &str| {
+    exact_rule(move |issuer: &str| {
         let tid = issuer
             .strip_prefix(instance.as_str())
             .and_then(|rest| rest.strip_prefix('/'))
             .and_then(|rest| rest.strip_suffix("/v2.0"))
             .ok_or_else(|| format!("a v2 issuer is {instance}/{{tenant id}}/v2.0"))?;
         tenant_matches(tid, tenant.as_deref())
-    }))
+    })
+}
+
+/// A rule for metadata that names one issuer: a token's `iss` could be it if the rule accepts it.
+fn exact_rule(check: impl Fn(&str) -> Result<(), String> + Send + Sync + 'static) -> IssuerRule {
+    let check = Arc::new(check);
+    let could = Arc::clone(&check);
+    IssuerRule {
+        check,
+        could_name: Arc::new(move |iss: &str| could(iss).is_ok()),
+    }
 }
 
 /// A v1 issuer: `https://{sts host}/{tid}/`, the host being the cloud's own (learned, not
 /// assumed), for the configured tenant id if one is.
 fn v1_rule(tenant: Option<String>) -> IssuerRule {
-    IssuerRule(Arc::new(move |issuer: &str| {
+    exact_rule(move |issuer: &str| {
         let url = Url::parse(issuer).map_err(|_| "a v1 issuer is a URL".to_owned())?;
         let loopback = url.host_str().is_some_and(|host| {
             host == "localhost"
@@ -380,15 +390,16 @@ fn v1_rule(tenant: Option<String>) -> IssuerRule {
             .and_then(|path| path.strip_suffix('/'))
             .ok_or_else(|| "a v1 issuer is https://{host}/{tenant id}/".to_owned())?;
         tenant_matches(tid, tenant.as_deref())
-    }))
+    })
 }
 
 /// The templated issuer of tenant-independent metadata (ENTRA-13): v2
 /// `{instance}/{tenantid}/v2.0`, v1 `https://{sts host}/{tenantid}/`.
 fn template_rule(version: u8, instance: String) -> IssuerRule {
-    IssuerRule(Arc::new(move |issuer: &str| {
+    let template = instance.clone();
+    let check = move |issuer: &str| {
         let ok = if version == 2 {
-            issuer == format!("{instance}/{{tenantid}}/v2.0")
+            issuer == format!("{template}/{{tenantid}}/v2.0")
         } else {
             issuer.ends_with("/{tenantid}/")
                 && v1_host(&issuer[..issuer.len() - "{tenantid}/".len()]).is_ok()
@@ -398,7 +409,24 @@ fn template_rule(version: u8, instance: String) -> IssuerRule {
         } else {
             Err("tenant-independent metadata names a templated issuer ({tenantid})".to_owned())
         }
-    }))
+    };
+    // A token's `iss` could match the template if it has its shape with a tenant id.
+    let could_name = move |iss: &str| {
+        if version == 2 {
+            iss.strip_prefix(instance.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .and_then(|rest| rest.strip_suffix("/v2.0"))
+                .is_some_and(is_guid)
+        } else {
+            iss.strip_suffix('/')
+                .and_then(|rest| rest.rsplit_once('/'))
+                .is_some_and(|(host, tid)| is_guid(tid) && v1_host(&format!("{host}/")).is_ok())
+        }
+    };
+    IssuerRule {
+        check: Arc::new(check),
+        could_name: Arc::new(could_name),
+    }
 }
 
 /// `https://{host}/` (or `http` on loopback), in normal form.

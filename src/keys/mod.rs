@@ -50,10 +50,19 @@ impl VerifyingKey {
         key: ParsedPublicKey,
         issuer: Option<Box<str>>,
     ) -> VerifyingKey {
+        // Everything that decides which tokens the key may verify: a key republished under
+        // another kid or issuer is another key for the cache.
         let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        context.update(alg.name().as_bytes());
-        context.update(&[0]);
-        context.update(key.as_ref());
+        for part in [
+            alg.name().as_bytes(),
+            key.as_ref(),
+            kid.as_deref().unwrap_or_default().as_bytes(),
+            issuer.as_deref().unwrap_or_default().as_bytes(),
+        ] {
+            context.update(&(part.len() as u64).to_be_bytes());
+            context.update(part);
+        }
+        context.update(&[u8::from(kid.is_some()), u8::from(issuer.is_some())]);
         let digest = context.finish();
         let mut id = [0; 16];
         id.copy_from_slice(&digest.as_ref()[..16]);

@@ -30,9 +30,13 @@ pub(crate) enum Source {
     },
 }
 
-/// Accepts or refuses the issuer a metadata document names.
+/// Accepts or refuses the issuer a metadata document names, and says which token `iss` values
+/// the document could name (so that only those wait for it to be fetched).
 #[derive(Clone)]
-pub(crate) struct IssuerRule(pub(crate) Arc<CheckIssuer>);
+pub(crate) struct IssuerRule {
+    pub(crate) check: Arc<CheckIssuer>,
+    pub(crate) could_name: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+}
 
 /// Says why an issuer is not acceptable, if it is not.
 pub(crate) type CheckIssuer = dyn Fn(&str) -> Result<(), String> + Send + Sync;
@@ -314,7 +318,7 @@ impl Remote {
             (Source::Discover | Source::Metadata { .. }, Some(url)) => url,
             (Source::Metadata { url, rule }, None) => {
                 let (issuer, jwks) = self.fetcher.metadata_at(url).await?;
-                if let Err(reason) = (rule.0)(&issuer) {
+                if let Err(reason) = (rule.check)(&issuer) {
                     let found: String = issuer.chars().take(200).collect();
                     tracing::error!(
                         metadata = %url,
@@ -517,6 +521,14 @@ impl Remote {
             .last_error
             .clone()
             .unwrap_or_else(|| "keys not loaded".to_owned()))
+    }
+
+    /// Whether the metadata, once fetched, could name `iss` (false for other sources).
+    pub(crate) fn could_name(&self, iss: &str) -> bool {
+        match &self.source {
+            Source::Metadata { rule, .. } => (rule.could_name)(iss),
+            _ => false,
+        }
     }
 
     /// The issuer a [`Source::Metadata`] document named, once fetched.

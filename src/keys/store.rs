@@ -88,6 +88,14 @@ impl KeyStore {
         }
     }
 
+    /// Whether metadata not fetched yet could name `iss`.
+    pub(crate) fn could_name(&self, iss: &str) -> bool {
+        match self {
+            KeyStore::Fixed(_) => false,
+            KeyStore::Remote(remote) => remote.could_name(iss),
+        }
+    }
+
     /// Whether the keys come from the network, so that a miss may be cured by a refresh.
     pub(crate) fn is_remote(&self) -> bool {
         matches!(self, KeyStore::Remote(_))
