@@ -1,0 +1,254 @@
+//! Secret-free logs (STD-6750-8): everything tokengate logs at TRACE level, across accepted and
+//! refused requests, key fetching, rotation, outages and the Entra preset, contains no token,
+//! no signature, no claim value and no key material.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::Request;
+use tokengate::entra::{AuthContext, EntraApi};
+use tokengate::testing::{EntraVersion, TestEntra, TestIssuer};
+use tokengate::{Algorithm, Gate, KeyCache, RequireLayer, Requirement, TokenLayer, TokenSource};
+use tower::ServiceExt;
+
+/// Collects everything written by the subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+async fn send(app: &Router, headers: &[(&str, &str)]) -> u16 {
+    let mut request = Request::get("/orders");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn std_6750_8_nothing_secret_is_logged() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    // Global, so that events from spawned refresh tasks on other threads are captured too
+    // (this file holds one test, so nothing else installs a subscriber).
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let mut secrets: Vec<String> = Vec::new();
+
+    // A generic issuer, through the layer.
+    let issuer = TestIssuer::with_algorithms([Algorithm::RS256, Algorithm::ES256])
+        .await
+        .unwrap();
+    let layer = TokenLayer::builder(issuer.gate())
+        .token_sources([
+            TokenSource::authorization_header(),
+            TokenSource::cookie("at"),
+        ])
+        .realm("orders")
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/orders", get(|| async { "orders" }))
+        .route_layer(RequireLayer::new(Requirement::scope("orders.read")))
+        .layer(layer);
+    let subject = "subject-7f3a9c-private";
+    let custom = "custom-claim-value-51be";
+    let good = issuer
+        .token()
+        .subject(subject)
+        .scope("orders.read")
+        .claim("employee_number", custom)
+        .sign();
+    let no_scope = issuer
+        .token()
+        .subject(subject)
+        .claim("employee_number", custom)
+        .sign();
+    let expired = issuer
+        .token()
+        .subject(subject)
+        .scope("orders.read")
+        .expired()
+        .sign();
+    let tampered = issuer
+        .token()
+        .subject(subject)
+        .scope("orders.read")
+        .tampered()
+        .sign();
+    let wrong_audience = issuer.token().audience("api://someone-else").sign();
+    let graph = issuer.token().header("nonce", "graph-nonce-9d1e").sign();
+    let unknown_kid = issuer
+        .token()
+        .header("kid", "kid-never-published-0c2b")
+        .sign();
+    let es256 = issuer
+        .token()
+        .alg(Algorithm::ES256)
+        .subject(subject)
+        .scope("orders.read")
+        .sign();
+    secrets.extend(
+        [
+            subject,
+            custom,
+            "graph-nonce-9d1e",
+            "kid-never-published-0c2b",
+            "api://someone-else",
+        ]
+        .map(str::to_owned),
+    );
+    for token in [
+        &good,
+        &no_scope,
+        &expired,
+        &tampered,
+        &wrong_audience,
+        &graph,
+        &unknown_kid,
+        &es256,
+    ] {
+        secrets.push(token.clone());
+        secrets.extend(
+            token
+                .split('.')
+                .filter(|segment| segment.len() > 8)
+                .map(str::to_owned),
+        );
+    }
+    let bearer = |token: &str| format!("Bearer {token}");
+    assert_eq!(send(&app, &[("authorization", &bearer(&good))]).await, 200);
+    assert_eq!(
+        send(&app, &[("authorization", &bearer(&good))]).await,
+        200,
+        "cached"
+    );
+    assert_eq!(send(&app, &[("cookie", &format!("at={es256}"))]).await, 200);
+    assert_eq!(
+        send(&app, &[("authorization", &bearer(&no_scope))]).await,
+        403
+    );
+    for token in [&expired, &tampered, &wrong_audience, &graph, &unknown_kid] {
+        assert_eq!(send(&app, &[("authorization", &bearer(token))]).await, 401);
+    }
+    assert_eq!(
+        send(
+            &app,
+            &[
+                ("authorization", &bearer(&good)),
+                ("cookie", &format!("at={good}"))
+            ]
+        )
+        .await,
+        400
+    );
+    assert_eq!(
+        send(&app, &[("authorization", &format!("Bearer {good} x"))]).await,
+        400
+    );
+    // Rotation and an outage: fetch failures are logged, without key material.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let new_kid = issuer.rotate(Algorithm::RS256);
+    let rotated = issuer.token().key(&new_kid).scope("orders.read").sign();
+    secrets.push(rotated.clone());
+    assert_eq!(
+        send(&app, &[("authorization", &bearer(&rotated))]).await,
+        200
+    );
+    issuer.set_outage(true);
+    let outage_gate = issuer.gate();
+    assert!(outage_gate.validate(&good).await.is_err());
+    issuer.set_outage(false);
+    let jwks: serde_json::Value = serde_json::from_str(&issuer.jwks()).unwrap();
+    for key in jwks["keys"].as_array().unwrap() {
+        for member in ["n", "x", "y"] {
+            if let Some(value) = key[member].as_str() {
+                secrets.push(value.to_owned());
+            }
+        }
+    }
+
+    // The Entra preset, with a claims challenge.
+    let entra = TestEntra::start().await.unwrap();
+    let tenant = entra.tenant().to_owned();
+    let gate = Gate::builder()
+        .entra(EntraApi::single_tenant(&tenant, TestEntra::CLIENT_ID).instance(entra.instance()))
+        .key_cache(KeyCache::default().allow_http_loopback())
+        .build()
+        .unwrap();
+    let entra_app = Router::new()
+        .route("/orders", get(|| async { "orders" }))
+        .route_layer(AuthContext::require(["c1"]).layer())
+        .layer(TokenLayer::new(gate));
+    let user = entra
+        .token(EntraVersion::V2, &tenant)
+        .user()
+        .claim("acrs", ["c1"])
+        .sign();
+    let step_up = entra
+        .token(EntraVersion::V2, &tenant)
+        .user()
+        .claim("xms_cc", ["cp1"])
+        .sign();
+    let other_tenant = entra.add_tenant();
+    let foreign = entra.token(EntraVersion::V2, &other_tenant).user().sign();
+    for token in [&user, &step_up, &foreign] {
+        secrets.push(token.clone());
+        secrets.extend(token.split('.').map(str::to_owned));
+    }
+    assert_eq!(
+        send(&entra_app, &[("authorization", &bearer(&user))]).await,
+        200
+    );
+    assert_eq!(
+        send(&entra_app, &[("authorization", &bearer(&step_up))]).await,
+        401
+    );
+    assert_eq!(
+        send(&entra_app, &[("authorization", &bearer(&foreign))]).await,
+        401
+    );
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    // The test means something only if events were recorded.
+    for code in [
+        "token_expired",
+        "invalid_signature",
+        "invalid_audience",
+        "multiple_tokens",
+        "untrusted_issuer",
+    ] {
+        assert!(text.contains(code), "no event with {code}:\n{text}");
+    }
+    for secret in &secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a secret was logged: {secret:.40}..."
+        );
+    }
+}
