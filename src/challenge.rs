@@ -320,7 +320,7 @@ fn quotable(c: char) -> char {
 }
 
 /// RFC 6749 `scope-token` characters: `%x21 / %x23-5B / %x5D-7E`.
-fn is_scope_char(b: u8) -> bool {
+pub(crate) fn is_scope_char(b: u8) -> bool {
     matches!(b, b'!' | b'#'..=b'[' | b']'..=b'~')
 }
 

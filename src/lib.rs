@@ -121,7 +121,6 @@ pub mod axum;
 mod cache;
 #[cfg(test)]
 mod cache_tests;
-// The test keys and claims of tests/common, for unit tests too.
 mod challenge;
 mod claims;
 pub mod entra;
@@ -135,11 +134,12 @@ pub mod layer;
 mod metadata;
 mod policy;
 mod source;
+#[cfg(feature = "testing")]
+pub mod testing;
+// The test keys and claims of tests/common, for unit tests too.
 #[cfg(test)]
 #[path = "../tests/common/mod.rs"]
 mod test_common;
-#[cfg(feature = "testing")]
-pub mod testing;
 #[cfg(test)]
 mod vector_tests;
 

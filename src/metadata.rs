@@ -186,11 +186,7 @@ impl ProtectedResourceBuilder {
             check_url("resource documentation", url, &mut problems);
         }
         for scope in &self.scopes_supported {
-            if scope.is_empty()
-                || !scope
-                    .bytes()
-                    .all(|b| matches!(b, b'!' | b'#'..=b'[' | b']'..=b'~'))
-            {
+            if scope.is_empty() || !scope.bytes().all(crate::challenge::is_scope_char) {
                 problems.push(format!("scope {scope:?}: not an RFC 6749 scope token"));
             }
         }

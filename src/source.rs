@@ -109,6 +109,10 @@ impl fmt::Debug for TokenSource {
 /// tracing and logging middleware that honours the flag does not print them.
 pub(crate) fn mark_sensitive(sources: &[TokenSource], headers: &mut HeaderMap) {
     let mut mark = |name: &HeaderName| {
+        // `entry` may grow the map; most requests lack most of these headers.
+        if !headers.contains_key(name) {
+            return;
+        }
         if let http::header::Entry::Occupied(mut entry) = headers.entry(name) {
             for value in entry.iter_mut() {
                 value.set_sensitive(true);

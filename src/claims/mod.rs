@@ -294,8 +294,9 @@ impl Claims {
     /// A claim that is a string or an array of strings, read on demand (these claims are not
     /// needed on every request, so they are not parsed on every request).
     fn strings(&self, name: &str) -> Vec<String> {
+        // Names may carry JSON escapes, so they are decoded (Cow), values left raw.
         let Ok(object) = serde_json::from_str::<
-            std::collections::HashMap<&str, &serde_json::value::RawValue>,
+            std::collections::HashMap<Cow<'_, str>, &serde_json::value::RawValue>,
         >(&self.json) else {
             return Vec::new();
         };

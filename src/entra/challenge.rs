@@ -150,7 +150,6 @@ impl AuthContext {
     /// `missing_auth_context` (403) for others.
     pub fn check(&self, claims: &Claims) -> Result<(), Rejection> {
         let acrs = claims.auth_contexts();
-        let capabilities = claims.client_capabilities();
         let missing: Vec<&str> = self
             .inner
             .ids
@@ -162,7 +161,10 @@ impl AuthContext {
             return Ok(());
         }
         // "Values aren't case-sensitive": MSAL.js sends CP1 (ENTRA-34).
-        let capable = capabilities.iter().any(|cc| cc.eq_ignore_ascii_case("cp1"));
+        let capable = claims
+            .client_capabilities()
+            .iter()
+            .any(|cc| cc.eq_ignore_ascii_case("cp1"));
         if !capable {
             return Err(Rejection::MissingAuthContext);
         }

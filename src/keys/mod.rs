@@ -34,12 +34,13 @@ pub(crate) struct VerifyingKey {
     key: ParsedPublicKey,
     /// The key's own `issuer` member (Entra publishes one, possibly with `{tenantid}`).
     issuer: Option<Box<str>>,
-    /// Identifies the key (its algorithm and public key) across refreshes of the key set.
+    /// Identifies the key (algorithm, public key, kid, issuer) across refreshes of the key set.
     id: KeyId,
 }
 
-/// A digest of a key's algorithm and public key: what the verified-token cache remembers of the
-/// key that verified a token, to forget the token when the key leaves the key set.
+/// A digest of a key's algorithm, public key, `kid` and `issuer` member: what tells two keys
+/// apart, and what the verified-token cache remembers of the key that verified a token, to
+/// forget the token when that key leaves the key set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct KeyId([u8; 16]);
 
@@ -155,13 +156,7 @@ impl KeySet {
         let mut seen = HashSet::with_capacity(candidates.len());
         let mut keys: Vec<VerifyingKey> = candidates
             .into_iter()
-            .filter(|key| {
-                seen.insert((
-                    key.kid.clone(),
-                    key.alg,
-                    Box::<[u8]>::from(key.key.as_ref()),
-                ))
-            })
+            .filter(|key| seen.insert(key.id))
             .collect();
         let mut shared = HashSet::new();
         let mut by_kid = HashMap::with_capacity(keys.len());
@@ -199,17 +194,17 @@ impl KeySet {
         self.keys.len()
     }
 
+    /// Whether the key `id` is in the set.
+    pub(crate) fn contains(&self, id: KeyId) -> bool {
+        self.keys.iter().any(|key| key.id == id)
+    }
+
     /// Chooses the key for a token.
     ///
     /// With a `kid`, the key with that exact id (case-sensitive, no normalization); if none has
     /// it, a key configured without any id can serve, when exactly one such key has the token's
     /// algorithm. Without a `kid`, the one key that has the token's algorithm; several (ATK-44)
     /// mean the token must name its key.
-    /// Whether the key `id` is in the set.
-    pub(crate) fn contains(&self, id: KeyId) -> bool {
-        self.keys.iter().any(|key| key.id == id)
-    }
-
     pub(crate) fn select(
         &self,
         kid: Option<&str>,

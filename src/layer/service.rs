@@ -90,9 +90,11 @@ where
                 request.extensions_mut().insert(claims);
                 ResponseFuture::inner(self.inner.call(request), cache)
             }
+            // The gate noted its own rejection already; the layer's grammar verdict replaces
+            // the answer, not the record.
             Err(Stop::Rejected(rejection)) => {
                 let rejection = source::grammar(token, rejection);
-                self.refuse(rejection, &request)
+                ResponseFuture::refused(self.denial(rejection, &request))
             }
             Err(stop) => {
                 // The issuer's keys may be out of date: finish once a refresh has been tried,
@@ -122,16 +124,14 @@ impl<S> TokenService<S> {
     where
         S: Service<Request<ReqBody>>,
     {
-        // Token-level rejections were noted by the gate; these are the request's own.
-        if !matches!(
-            rejection.class(),
-            crate::ErrorClass::InvalidToken
-                | crate::ErrorClass::InsufficientScope
-                | crate::ErrorClass::TemporarilyUnavailable
-        ) {
-            tracing::debug!(code = rejection.code(), "request refused");
-        }
-        let denial = Denial::with(rejection, self.settings.responder.clone());
-        ResponseFuture::refused(denial.for_request(request.method(), request.headers()))
+        // The request's own problems (no token, two, a malformed one); the gate notes the
+        // token's.
+        tracing::debug!(code = rejection.code(), "request refused");
+        ResponseFuture::refused(self.denial(rejection, request))
+    }
+
+    fn denial<ReqBody>(&self, rejection: Rejection, request: &Request<ReqBody>) -> Denial {
+        Denial::with(rejection, self.settings.responder.clone())
+            .for_request(request.method(), request.headers())
     }
 }

@@ -204,7 +204,8 @@ impl TokenLayerBuilder {
     ///
     /// [`ConfigError`] listing every problem: no token source, one twice, a source that names
     /// the `Authorization` or `Cookie` header as a custom header, an invalid cookie name, an
-    /// empty realm or one with characters a challenge cannot carry.
+    /// empty realm or one with characters a challenge cannot carry, a scope prefix that is not
+    /// scope-token characters.
     pub fn build(self) -> Result<TokenLayer, ConfigError> {
         let mut problems = Vec::new();
         if self.sources.is_empty() {
@@ -224,10 +225,7 @@ impl TokenLayerBuilder {
             ));
         }
         if let Some(prefix) = &self.scope_prefix
-            && (prefix.is_empty()
-                || !prefix
-                    .bytes()
-                    .all(|b| matches!(b, b'!' | b'#'..=b'[' | b']'..=b'~')))
+            && (prefix.is_empty() || !prefix.bytes().all(crate::challenge::is_scope_char))
         {
             problems.push(format!(
                 "scope prefix {prefix:?}: must be scope-token characters (no space, quote or backslash)"
