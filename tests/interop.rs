@@ -16,8 +16,17 @@
 //!
 //! Every refusal is checked for its status, exact `WWW-Authenticate` value (parsed with the
 //! strict RFC 9110 parser and the RFC 6750 §3 rules) and body code.
+//!
+//! Secret-free logs (STD-6750-8): a global subscriber captures every `tracing` event of the
+//! binary at TRACE level (`tests/common/capture.rs`), installed by `Idp::start` before anything
+//! else. Each test ends with `Idp::assert_logs_secret_free`: none of what it handled (every
+//! access token and its segments, the client secrets, the provider's key material as fetched
+//! from its `jwks_uri`, the tokens' claim values, such as the provider's per-token `marker`)
+//! appears in the capture, which must hold a refusal that tokengate logged for this test.
 #![cfg(feature = "interop")]
 
+#[path = "common/capture.rs"]
+mod capture;
 #[path = "common/challenge.rs"]
 mod challenge;
 
@@ -25,6 +34,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -181,7 +191,7 @@ struct Ready {
     keys: Vec<PublishedKey>,
 }
 
-/// Requests the provider has served.
+/// Requests the provider has served, but for the key sets the tests fetch themselves.
 #[derive(Debug, Deserialize, PartialEq, Eq)]
 struct Stats {
     discovery: u64,
@@ -196,7 +206,12 @@ struct Idp {
     /// The keys it started with, one per algorithm.
     keys: Vec<PublishedKey>,
     token_endpoint: String,
+    jwks_uri: String,
     http: reqwest::Client,
+    /// What this test handled and must not find in the logs.
+    secrets: Mutex<capture::Secrets>,
+    /// Key sets fetched by `note_keys`, left out of `stats`.
+    own_jwks_fetches: AtomicU64,
     _process: Process,
 }
 
@@ -208,6 +223,8 @@ impl Idp {
 
     /// Starts a provider with these `server.mjs` options.
     async fn start_with(options: &[&str]) -> Idp {
+        // Before anything logs.
+        capture::global();
         require_node();
         let dir = idp_dir();
         require_packages(&dir);
@@ -269,18 +286,65 @@ impl Idp {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("a client");
+        let mut secrets = capture::Secrets::default();
+        for client in [&ORDERS_SERVICE, &REPORTING_JOB] {
+            secrets.add(client.secret);
+        }
         let mut idp = Idp {
             issuer: ready.issuer,
             keys: ready.keys,
             token_endpoint: String::new(),
+            jwks_uri: String::new(),
             http,
+            secrets: Mutex::new(secrets),
+            own_jwks_fetches: AtomicU64::new(0),
             _process: process,
         };
-        idp.token_endpoint = idp.discovery().await["token_endpoint"]
-            .as_str()
-            .expect("a token_endpoint")
-            .to_owned();
+        let discovery = idp.discovery().await;
+        let endpoint = |name: &str| discovery[name].as_str().expect(name).to_owned();
+        idp.token_endpoint = endpoint("token_endpoint");
+        idp.jwks_uri = endpoint("jwks_uri");
+        idp.note_keys().await;
         idp
+    }
+
+    fn secrets(&self) -> std::sync::MutexGuard<'_, capture::Secrets> {
+        self.secrets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds the key material the provider publishes now to the secrets.
+    async fn note_keys(&self) {
+        let response = self
+            .http
+            .get(&self.jwks_uri)
+            .send()
+            .await
+            .expect("the JWKS");
+        self.own_jwks_fetches.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(response.status(), StatusCode::OK);
+        let jwks = response.text().await.unwrap();
+        self.secrets().jwks(&jwks);
+    }
+
+    /// The log check that ends every test. tokengate first refuses a token of this provider
+    /// with an altered signature (logging `access token rejected` with this issuer), so that
+    /// the check cannot pass on a log without this test's events; then none of the secrets
+    /// this test handled may be in the capture (which holds the events of every test so far).
+    async fn assert_logs_secret_free(&self) {
+        // ES256: published with `alg` by every provider configuration.
+        let token = self.ask(&ORDERS_SERVICE).alg(Algorithm::ES256).send().await;
+        let forged = altered_signature(&token);
+        self.secrets().token(&forged);
+        let rejection = gate(profile(self), key_cache())
+            .validate(&forged)
+            .await
+            .expect_err("an altered signature");
+        assert_eq!(rejection.code(), "invalid_signature");
+        let refusal = format!(
+            "access token rejected code=\"invalid_signature\" issuer={}\n",
+            self.issuer
+        );
+        capture::assert_secret_free(&self.secrets(), &[&refusal]);
     }
 
     /// The discovery document, fetched as any client would.
@@ -318,6 +382,7 @@ impl Idp {
             .admin(reqwest::Method::POST, &format!("keys?alg={}", alg.name()))
             .await;
         assert_eq!(added["alg"], alg.name());
+        self.note_keys().await;
         added["kid"].as_str().expect("a kid").to_owned()
     }
 
@@ -331,7 +396,10 @@ impl Idp {
     }
 
     async fn stats(&self) -> Stats {
-        serde_json::from_value(self.admin(reqwest::Method::GET, "stats").await).unwrap()
+        let mut stats: Stats =
+            serde_json::from_value(self.admin(reqwest::Method::GET, "stats").await).unwrap();
+        stats.jwks -= self.own_jwks_fetches.load(Ordering::SeqCst);
+        stats
     }
 
     /// A client-credentials token request.
@@ -423,10 +491,19 @@ impl<'a> Ask<'a> {
         if let Some(ttl) = self.ttl {
             assert_eq!(body["expires_in"], ttl);
         }
-        body["access_token"]
+        let token = body["access_token"]
             .as_str()
             .expect("an access_token")
-            .to_owned()
+            .to_owned();
+        // Every token carries a claim value made to be looked for in the logs.
+        let marker = payload(&token)["marker"].as_str().map(str::to_owned);
+        assert!(
+            marker.is_some_and(|marker| marker.starts_with("claim-marker-")),
+            "no marker claim in {}",
+            payload(&token)
+        );
+        self.idp.secrets().token(&token);
+        token
     }
 }
 
@@ -447,6 +524,19 @@ fn header(token: &str) -> Value {
 
 fn payload(token: &str) -> Value {
     decode_part(token, 1)
+}
+
+/// `token` with one character of its signature changed: still well-formed, no longer valid.
+fn altered_signature(token: &str) -> String {
+    let (signed, signature) = token.rsplit_once('.').expect("a compact JWS");
+    let mut signature = signature.as_bytes().to_vec();
+    let middle = signature.len() / 2;
+    signature[middle] = if signature[middle] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    format!("{signed}.{}", String::from_utf8(signature).unwrap())
 }
 
 fn unix_now() -> f64 {
@@ -667,6 +757,7 @@ async fn discovery_finds_the_provider_and_its_keys() {
     assert!(!slash.is_ready());
     let rejection = slash.validate(&token).await.unwrap_err();
     assert_eq!(rejection.code(), "untrusted_issuer");
+    idp.assert_logs_secret_free().await;
 }
 
 fn gate_with_issuer(issuer: &str) -> Gate {
@@ -709,6 +800,7 @@ async fn tokens_for_every_algorithm_validate_through_the_api() {
     let stats = idp.stats().await;
     assert_eq!(stats.jwks, 2, "{stats:?}");
     assert_eq!(stats.token, 10, "{stats:?}");
+    idp.assert_logs_secret_free().await;
 }
 
 /// oidc-provider's JWT access tokens are RFC 9068 tokens: `typ` `at+jwt`, and `iss`, `exp`,
@@ -762,6 +854,7 @@ async fn tokens_follow_rfc9068_and_pass_its_profile() {
     assert_eq!(verified.client_id(), Some(ORDERS_SERVICE.id));
     assert_eq!(verified.token_kind(), tokengate::TokenKind::App);
     assert!(verified.has_scope("orders.write"));
+    idp.assert_logs_secret_free().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -810,6 +903,7 @@ async fn claims_reach_the_handler() {
     assert_eq!(seen["scopes"], json!(["orders.read", "reports.read"]));
     assert_eq!(seen["roles"], json!([]));
     assert_eq!(seen["tenant"], "tenant-7");
+    idp.assert_logs_secret_free().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -841,6 +935,7 @@ async fn a_token_for_another_resource_is_refused() {
     );
     let claims = billing_gate.validate(&billing).await.expect("for billing");
     assert!(claims.has_scope("billing.read"));
+    idp.assert_logs_secret_free().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -900,6 +995,7 @@ async fn per_route_scopes_and_roles() {
         "insufficient_scope",
         &insufficient("orders.write"),
     );
+    idp.assert_logs_secret_free().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -943,6 +1039,7 @@ async fn an_added_key_validates_after_one_refresh() {
     let old = idp.ask(&REPORTING_JOB).alg(Algorithm::ES256).send().await;
     api.get("/orders", &old).await.assert_ok();
     assert_eq!(idp.stats().await.jwks, 2);
+    idp.assert_logs_secret_free().await;
 }
 
 /// A key the provider withdraws stops validating once the store refreshes on its own:
@@ -997,6 +1094,7 @@ async fn a_dropped_key_is_refused_once_the_store_refreshes() {
         let token = idp.ask(&REPORTING_JOB).alg(alg).send().await;
         api.get("/orders", &token).await.assert_ok();
     }
+    idp.assert_logs_secret_free().await;
 }
 
 /// Rotation as providers do it: a new key in and the old one out in one step. The new key's
@@ -1028,6 +1126,7 @@ async fn a_rotated_key_replaces_the_old_one_after_one_refresh() {
         UNKNOWN_KEY,
     );
     assert_eq!(idp.stats().await.jwks, 2, "one load, one refresh");
+    idp.assert_logs_secret_free().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1060,6 +1159,7 @@ async fn an_expired_token_is_refused() {
 
     // With the default leeway (60 s) the same token still passes: the leeway decided.
     lenient.validate(&token).await.expect("within 60 s of exp");
+    idp.assert_logs_secret_free().await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1135,4 +1235,5 @@ async fn keys_without_alg_need_one_rsa_algorithm() {
         one_rsa.validate(&ps256).await.unwrap_err().code(),
         "unsupported_algorithm"
     );
+    idp.assert_logs_secret_free().await;
 }

@@ -23,7 +23,9 @@
 // * keys for RS256, PS256, ES256, ES384 and EdDSA, with RFC 7638 thumbprints as `kid`s; with
 //   --keys-without-alg they are configured without `alg`, as oidc-provider's own development
 //   keys are (it then publishes `alg` only for keys that fit a single algorithm: the EC ones);
-// * extra claims in every access token (`extraTokenClaims`): `tenant`, `roles`, `env`.
+// * extra claims in every access token (`extraTokenClaims`): `tenant`, `roles`, `env`, and
+//   `marker`, a distinctive value new in each token (`claim-marker-` and 16 hex digits) that
+//   the tests look for in tokengate's logs, where no claim value may appear.
 //
 // Test-only controls:
 // * on a token request, the headers `x-interop-alg` (signing algorithm, default RS256),
@@ -171,6 +173,7 @@ function configuration(keys) {
         tenant: 'tenant-7',
         roles: client ? client['x-roles'] : [],
         env: { name: 'interop', region: 'local' },
+        marker: `claim-marker-${crypto.randomBytes(8).toString('hex')}`,
       };
     },
     ttl: {
