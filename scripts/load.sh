@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# Load and soak test: examples/load_target.rs (an axum API behind TokenLayer) driven by wrk with
+# a mix of valid, expired and forged tokens for a fixed time. Fails (exit 1) on any wrong
+# answer, any 5xx, any socket error or timeout, or resident memory growing after the warm-up
+# by more than the tolerance. See the README's "Load and soak".
+#
+#   bash scripts/load.sh                  # 30 s, 2 wrk threads, 64 connections
+#   bash scripts/load.sh --seconds 10     # the short form, in .ci/run
+#   bash scripts/load.sh --seconds 300    # a soak
+#   bash scripts/load.sh --help
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() {
+  cat <<'EOF'
+usage: bash scripts/load.sh [options]
+
+  --seconds N            how long wrk runs                                         [30]
+  --connections C        wrk connections (open for the whole run)                  [64]
+  --threads T            wrk threads                                                [2]
+  --distinct D           distinct valid tokens                                   [2000]
+  --cache-entries N      capacity of the target's verified-token cache           [1000]
+  --expired N            expired tokens                                           [100]
+  --forged-each N        forged tokens of each kind and algorithm                   [2]
+  --mix V,E,F            shares of requests with valid, expired, forged tokens [80,10,10]
+  --warmup S             seconds before memory must stay flat  [20% of --seconds, >= 2]
+  --rss-tolerance-kib K  allowed RSS growth after the warm-up, KiB                 [4096]
+  --timeout S            wrk's per-request timeout, seconds (a timeout fails the run) [5]
+  --keep                 keep the work directory (tokens, wrk output, RSS samples)
+  --debug                drive the debug build (the one `cargo test` already made), as CI
+                         does: the same checks, at a fraction of the throughput
+EOF
+}
+
+seconds=30 connections=64 threads=2 distinct=2000 cache_entries=1000 expired=100
+forged_each=2 mix=80,10,10 warmup="" rss_tolerance_kib=4096 timeout=5 keep=0 profile=release
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --keep) keep=1; shift; continue ;;
+    --debug) profile=debug; shift; continue ;;
+    --seconds | --connections | --threads | --distinct | --cache-entries | --expired | \
+      --forged-each | --mix | --warmup | --rss-tolerance-kib | --timeout)
+      [ $# -ge 2 ] || { echo "error: $1 needs a value" >&2; exit 2; }
+      value="$2"
+      case "$1" in
+        --mix)
+          [[ "$value" =~ ^[0-9]+,[0-9]+,[0-9]+$ ]] || { echo "error: --mix V,E,F" >&2; exit 2; } ;;
+        *)
+          [[ "$value" =~ ^[0-9]+$ ]] || { echo "error: $1 $value: not a whole number" >&2; exit 2; } ;;
+      esac
+      name="${1#--}"; name="${name//-/_}"
+      printf -v "$name" '%s' "$value"
+      shift 2 ;;
+    *) echo "error: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+if [ -z "$warmup" ]; then
+  warmup=$(( seconds / 5 ))
+  if [ "$warmup" -lt 2 ]; then warmup=2; fi
+fi
+if [ "$seconds" -lt 4 ] || [ "$warmup" -ge "$seconds" ]; then
+  echo "error: --seconds must be at least 4 and longer than --warmup ($warmup s)" >&2
+  exit 2
+fi
+if [ "$threads" -lt 1 ] || [ "$connections" -lt "$threads" ]; then
+  echo "error: need at least one thread and at least one connection per thread" >&2
+  exit 2
+fi
+IFS=, read -r share_valid share_expired share_forged <<<"$mix"
+
+# wrk from the distribution if it is missing.
+if ! command -v wrk >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk
+fi
+
+if [ "$profile" = release ]; then
+  cargo build --release --example load_target
+else
+  cargo build --example load_target
+fi
+target_dir="${CARGO_TARGET_DIR:-target}"
+target_bin="$target_dir/$profile/examples/load_target"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tokengate-load.XXXXXX")
+server_pid="" sampler_pid="" wrk_pid=""
+# Whatever happens (failure, Ctrl-C, TERM), nothing started here outlives the script.
+cleanup() {
+  local status=$?
+  if [ -n "$wrk_pid" ]; then kill "$wrk_pid" 2>/dev/null || true; fi
+  if [ -n "$sampler_pid" ]; then kill "$sampler_pid" 2>/dev/null || true; fi
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [ "$keep" -eq 1 ]; then
+    echo "work directory kept: $work"
+  else
+    rm -rf "$work"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$target_bin" --tokens-file "$work/tokens.txt" --distinct "$distinct" --expired "$expired" \
+  --forged-each "$forged_each" --cache-entries "$cache_entries" \
+  >"$work/target.out" 2>"$work/target.err" &
+server_pid=$!
+
+# Ready once it prints `ready port=... pid=...` (after minting the tokens and binding).
+port=""
+for _ in $(seq 1 1200); do
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "error: load_target exited before it was ready:" >&2
+    cat "$work/target.err" >&2
+    exit 1
+  fi
+  ready=$(grep -m1 '^ready ' "$work/target.out" || true)
+  if [ -n "$ready" ]; then
+    port=$(sed -E 's/.* port=([0-9]+).*/\1/' <<<"$ready")
+    break
+  fi
+  sleep 0.25
+done
+if [ -z "$port" ]; then
+  echo "error: load_target not ready after 300 s" >&2
+  exit 1
+fi
+# Accepting connections.
+(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "error: port $port refuses" >&2; exit 1; }
+grep -v 'issuer requests so far' "$work/target.err" || true
+echo "target pid $server_pid on 127.0.0.1:$port; $(wc -l <"$work/tokens.txt") tokens"
+echo "load: ${seconds} s, $threads wrk threads, $connections connections, mix valid/expired/forged" \
+  "$share_valid/$share_expired/$share_forged, warm-up ${warmup} s, RSS tolerance ${rss_tolerance_kib} KiB"
+echo "machine: $(nproc) cores, load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+
+# Resident memory (and the 1-minute load average) once a second while wrk runs:
+# `<elapsed s> <VmRSS KiB> <load>`.
+started=$(date +%s.%N)
+(
+  while kill -0 "$server_pid" 2>/dev/null; do
+    now=$(date +%s.%N)
+    printf '%s %s %s\n' "$(awk -v a="$now" -v b="$started" 'BEGIN { printf "%.1f", a - b }')" \
+      "$(rss_kib "$server_pid")" "$(cut -d' ' -f1 /proc/loadavg)"
+    sleep 1
+  done
+) >"$work/rss.txt" &
+sampler_pid=$!
+
+# In the background, so that a signal to this script is handled at once (bash runs traps only
+# between foreground commands).
+wrk -t "$threads" -c "$connections" -d "${seconds}s" --timeout "${timeout}s" \
+  -s scripts/load.lua "http://127.0.0.1:$port" -- \
+  "$work/tokens.txt" "$share_valid" "$share_expired" "$share_forged" "$threads" \
+  >"$work/wrk.out" 2>&1 &
+wrk_pid=$!
+wrk_status=0
+wait "$wrk_pid" || wrk_status=$?
+wrk_pid=""
+cat "$work/wrk.out"
+if [ "$wrk_status" -ne 0 ]; then
+  echo "error: wrk failed (exit $wrk_status)" >&2
+  exit 1
+fi
+
+kill "$sampler_pid" 2>/dev/null || true
+wait "$sampler_pid" 2>/dev/null || true
+sampler_pid=""
+
+failures=()
+if ! kill -0 "$server_pid" 2>/dev/null; then
+  failures+=("the target died during the run")
+fi
+
+result=$(grep -m1 '^RESULT ' "$work/wrk.out" || true)
+if [ -z "$result" ]; then
+  echo "error: no RESULT line from wrk's script" >&2
+  exit 1
+fi
+field() { sed -E "s/.* $1=([^ ]+).*/\1/" <<<"$result"; }
+requests=$(field requests) rps=$(field rps) wrong=$(field wrong)
+server_errors=$(field server_errors) socket_errors=$(field socket_errors)
+uncounted=$(field uncounted) sweep_done=$(field sweep_done)
+
+[ "$requests" -gt 0 ] || failures+=("no requests completed")
+[ "$wrong" -eq 0 ] || failures+=("$wrong wrong answers")
+[ "$server_errors" -eq 0 ] || failures+=("$server_errors 5xx answers")
+[ "$socket_errors" -eq 0 ] || failures+=("$socket_errors socket errors or timeouts")
+[ "$uncounted" -eq 0 ] || failures+=("$uncounted responses not seen by the script's response()")
+# How often the gate fetched keys during the run (refreshes asked for by unknown `kid`s are
+# limited by the key cache's cooldown, 60 s by default).
+fetches=$(grep 'issuer requests so far' "$work/target.err" | tail -n 1 | sed -E 's/.*so far: //' || true)
+echo "issuer          requests by the end: ${fetches:-unknown} (one of each at start-up)"
+
+# Every token of each category in the mix was sent and answered right at least once.
+for category in valid expired forged; do
+  share_var="share_$category"
+  covered=$(field "covered_$category") of=$(field "of_$category")
+  if [ "${!share_var}" -gt 0 ] && [ "$covered" -lt "$of" ]; then
+    failures+=("only $covered of $of $category tokens were answered right at least once (the others were answered wrongly, or never sent: run longer)")
+  fi
+done
+# Every valid token must have been used (so the cache filled) inside the warm-up.
+if [ "$share_valid" -gt 0 ]; then
+  if [ "$sweep_done" -lt 0 ]; then
+    failures+=("not every valid token was used during the run: lower --distinct or run longer")
+  else
+    sweep_seconds=$(awk -v n="$sweep_done" -v r="$rps" 'BEGIN { printf "%.2f", n / (r > 0 ? r : 1) }')
+    echo "every valid token used once after about $sweep_done requests ($sweep_seconds s)"
+    if awk -v s="$sweep_seconds" -v w="$warmup" 'BEGIN { exit !(s > w) }'; then
+      failures+=("the valid tokens were not all used within the warm-up ($sweep_seconds s > $warmup s): the cache was not at its steady state; raise --warmup or lower --distinct")
+    fi
+  fi
+fi
+
+# Memory: the sample at the end of the warm-up against every later one during the run.
+read -r warm_t warm_rss < <(awk -v w="$warmup" '$1 >= w && $2 != "" { print $1, $2; exit }' "$work/rss.txt")
+read -r end_t end_rss peak_rss < <(awk -v w="$warmup" -v s="$seconds" \
+  '$1 >= w && $1 <= s + 0.5 && $2 != "" { t = $1; r = $2; if ($2 > p) p = $2 } END { print t, r, p }' \
+  "$work/rss.txt")
+start_rss=$(awk 'NR == 1 { print $2 }' "$work/rss.txt")
+max_load=$(awk '{ if ($3 > m) m = $3 } END { print m }' "$work/rss.txt")
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+if [ -z "${warm_rss:-}" ] || [ -z "${end_rss:-}" ]; then
+  failures+=("too few memory samples")
+else
+  growth=$(( peak_rss - warm_rss ))
+  after=$(awk -v r="$requests" -v s="$seconds" -v w="$warmup" 'BEGIN { printf "%d", r * (s - w) / s }')
+  echo "memory (VmRSS)  before load $(mib "$start_rss") MiB, end of warm-up (${warm_t} s)" \
+    "$(mib "$warm_rss") MiB, end (${end_t} s) $(mib "$end_rss") MiB, peak after warm-up" \
+    "$(mib "$peak_rss") MiB: growth $growth KiB (tolerance $rss_tolerance_kib KiB)"
+  echo "                a leak of $(awk -v t="$rss_tolerance_kib" -v n="$after" \
+    'BEGIN { printf "%.1f", t * 1024 / (n > 0 ? n : 1) }') bytes or more per request would have" \
+    "exceeded it over the ~$after requests after the warm-up"
+  # The series, about 20 points.
+  step=$(( seconds / 20 )); if [ "$step" -lt 1 ]; then step=1; fi
+  printf 'RSS over time   '
+  awk -v step="$step" -v s="$seconds" 'BEGIN { next_t = 0 }
+    $2 != "" && $1 >= next_t && $1 <= s + 0.5 { printf "%ds %.1f  ", $1, $2 / 1024; next_t += step }
+    END { print "(MiB)" }' "$work/rss.txt"
+  echo "load average    up to $max_load during the run ($(nproc) cores)"
+  if [ "$growth" -gt "$rss_tolerance_kib" ]; then
+    failures+=("resident memory grew by $growth KiB after the warm-up (tolerance $rss_tolerance_kib KiB)")
+  fi
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "LOAD TEST FAILED:" >&2
+  printf '  - %s\n' "${failures[@]}" >&2
+  exit 1
+fi
+echo "load test passed: $requests requests, $rps req/s, no wrong answer, no 5xx, no socket error," \
+  "memory flat after the warm-up"
