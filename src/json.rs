@@ -295,6 +295,32 @@ impl<'de> Visitor<'de> for StrictAnyVisitor {
     }
 }
 
+/// A `T` read from a JSON object only. serde's derived structs also read a JSON array of their
+/// members in declaration order (`["RSA", "sig", ...]`), which no JOSE document is.
+pub(crate) struct Object<T>(pub T);
+
+impl<'de, T: de::Deserialize<'de>> de::Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: de::Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(ObjectVisitor(std::marker::PhantomData))
+            .map(Object)
+    }
+}
+
 /// Fails on anything after the top-level value other than whitespace.
 pub(crate) fn parse_whole<'a, T>(
     text: &'a str,

@@ -125,6 +125,10 @@ mod challenge;
 mod claims;
 pub mod entra;
 mod error;
+// Entry points for the fuzz targets in fuzz/; only under `cargo fuzz` (`--cfg fuzzing`).
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod gate;
 mod issuer;
 mod json;

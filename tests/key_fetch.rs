@@ -157,6 +157,28 @@ async fn atk_43_discovery_naming_another_issuer_is_refused() {
     assert_eq!(provider.jwks_hits(), 0);
 }
 
+/// A discovery document is a JSON object (RFC 8414 §3.2): the same members as an array, which
+/// a derived deserializer would read in field order, are refused and the key set never fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_as_a_json_array_is_refused() {
+    let key = key_for(Algorithm::ES256);
+    let provider = Provider::start(jwks(&[key])).await;
+    let array = serde_json::json!([provider.issuer(), provider.jwks_uri()]).to_string();
+    provider.set(|s| s.fault = Fault::Discovery(array));
+    let gate = gate_for(IssuerProfile::new(provider.issuer()).discover(), cache());
+    let token = key.token(&claims_for(&provider.issuer()));
+    assert_eq!(code(&gate, &token).await, "keys_unavailable");
+    assert_eq!((provider.hits(OIDC_PATH), provider.jwks_hits()), (1, 0));
+    // The same members as an object load.
+    let object = serde_json::json!({
+        "issuer": provider.issuer(),
+        "jwks_uri": provider.jwks_uri(),
+    });
+    provider.set(|s| s.fault = Fault::Discovery(object.to_string()));
+    let gate = gate_for(IssuerProfile::new(provider.issuer()).discover(), cache());
+    assert_eq!(code(&gate, &token).await, "accepted");
+}
+
 /// ENTRA-19/20: keys roll without notice; a token signed by a new key validates after exactly
 /// one fetch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 use super::cache::KeyCache;
+use crate::json::Object;
 
 /// Why a fetch failed. Messages name URLs and statuses, never key material.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -218,7 +219,8 @@ impl Fetcher {
             issuer: String,
             jwks_uri: String,
         }
-        let metadata: Metadata = serde_json::from_slice(&body).map_err(|_| {
+        // An object only: serde's derived structs would also read a JSON array of the fields.
+        let Object(metadata): Object<Metadata> = serde_json::from_slice(&body).map_err(|_| {
             FetchError::Malformed("not a metadata document with issuer and jwks_uri".to_owned())
         })?;
         if metadata.issuer != issuer {
@@ -240,7 +242,8 @@ impl Fetcher {
             issuer: String,
             jwks_uri: String,
         }
-        let metadata: Metadata = serde_json::from_slice(&body).map_err(|_| {
+        // An object only: serde's derived structs would also read a JSON array of the fields.
+        let Object(metadata): Object<Metadata> = serde_json::from_slice(&body).map_err(|_| {
             FetchError::Malformed("not a metadata document with issuer and jwks_uri".to_owned())
         })?;
         let jwks_uri = self.url(&metadata.jwks_uri)?;

@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 use super::{VerifyingKey, curve_verification, modulus, rsa_parameters};
 use crate::Algorithm;
 use crate::algorithm::KeyFamily;
-use crate::json::{StrictAny, parse_whole};
+use crate::json::{Object, StrictAny, parse_whole};
 use crate::jws::MAX_KID_LEN;
 
 /// Why one key (or a whole key set) was not usable.
@@ -88,7 +88,7 @@ pub(crate) fn parse_jwks(
     allowed: &[Algorithm],
     max_keys: usize,
 ) -> Result<(Vec<VerifyingKey>, Vec<KeyProblem>), String> {
-    let set: JwkSet<'_> = parse_whole(json, std::marker::PhantomData)
+    let Object(set): Object<JwkSet<'_>> = parse_whole(json, std::marker::PhantomData)
         .map_err(|e| format!("not a JWK Set document ({})", e.classify_name()))?;
     if set.keys.len() > max_keys {
         return Err(format!(
@@ -115,7 +115,7 @@ pub(crate) fn parse_jwk(json: &str, allowed: &[Algorithm]) -> Result<VerifyingKe
             "not a JSON object without duplicate members",
         ));
     }
-    let fields: JwkFields = serde_json::from_str(json)
+    let Object(fields): Object<JwkFields> = serde_json::from_str(json)
         .map_err(|_| KeyProblem::new(None, "a JWK member has the wrong type"))?;
     let kid = fields.kid.as_deref();
     let fail = |reason: &str| KeyProblem::new(kid, reason);

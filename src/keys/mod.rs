@@ -105,6 +105,22 @@ impl VerifyingKey {
     }
 }
 
+// What the fuzz targets look at (src/fuzzing.rs).
+#[cfg(fuzzing)]
+impl VerifyingKey {
+    pub(crate) fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    pub(crate) fn alg(&self) -> Algorithm {
+        self.alg
+    }
+
+    pub(crate) fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+}
+
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyingKey")

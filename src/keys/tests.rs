@@ -371,6 +371,32 @@ fn malformed_jwks_are_refused() {
     assert_eq!(problems.len(), 1);
 }
 
+/// Found by fuzzing (fuzz/, target `jwks`, input `[[]]`): serde's derived structs also read a
+/// JSON array of their members in declaration order, so an array was a JWK Set and an array of
+/// a JWK's member values an RSA key. RFC 7517 §4, §5: both are JSON objects.
+#[test]
+fn jwk_sets_and_keys_are_json_objects_only() {
+    for document in ["[[]]", " [ [ ] ] ", "[[{}]]"] {
+        match parse_jwks(document, Algorithm::ALL, usize::MAX) {
+            Err(reason) => assert!(reason.starts_with("not a JWK Set document"), "{reason}"),
+            Ok((keys, problems)) => {
+                panic!("{document:?} parsed: {} keys, {problems:?}", keys.len())
+            }
+        }
+    }
+    let (n, e) = rs256().rsa_modulus_exponent();
+    // kty, use, key_ops, alg, kid, issuer, n, e, then crv, x, y and the private members: the
+    // members of a JWK in the parser's order.
+    let mut members = json!(["RSA", "sig", null, "RS256", "k", null, b64(n), b64(e)]);
+    members.as_array_mut().unwrap().resize(19, Value::Null);
+    let positional = members.to_string();
+    assert!(parse_jwk(&positional, Algorithm::ALL).is_err());
+    let document = format!(r#"{{"keys":[{positional}]}}"#);
+    let (keys, problems) = parse_jwks(&document, Algorithm::ALL, usize::MAX).unwrap();
+    assert!(keys.is_empty());
+    assert_eq!(problems.len(), 1);
+}
+
 #[test]
 fn one_bad_key_does_not_spoil_the_set() {
     let document = json!({"keys": [

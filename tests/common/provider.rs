@@ -35,6 +35,8 @@ pub enum Fault {
     Hold,
     /// Answers 302 to this location.
     Redirect(String),
+    /// Answers discovery with this body; the keys as usual.
+    Discovery(String),
 }
 
 /// What the provider serves.
@@ -248,6 +250,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, shared: &Shared
             respond(200, &[("Content-Type", "application/json")], &body)
         }
         Fault::Redirect(location) => respond(302, &[("Location", &location)], ""),
+        Fault::Discovery(ref body) if path == OIDC_PATH || path == RFC8414_PATH => {
+            respond(200, &[("Content-Type", "application/json")], body)
+        }
+        Fault::Discovery(_) => answer(&state, &path, if_none_match.as_deref(), shared, base),
         Fault::Delay(delay) => {
             tokio::time::sleep(delay).await;
             answer(&state, &path, if_none_match.as_deref(), shared, base)
