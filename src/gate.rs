@@ -11,7 +11,7 @@ use crate::entra::EntraApi;
 use crate::error::{ConfigError, Rejection};
 use crate::issuer::{Issuer, IssuerProfile};
 use crate::jws::{self, Header, HeaderText, Signature};
-use crate::keys::{Fetcher, KeyCache, KeySet, KeyStatus, Miss, VerifyingKey};
+use crate::keys::{Fetcher, KeyCache, KeySet, KeyStatus, Miss, TenantKeys, VerifyingKey};
 use crate::policy::Requirement;
 
 /// The default [`max_token_size`](GateBuilder::max_token_size): 64 KiB.
@@ -77,6 +77,20 @@ struct GateInner {
     cache: Option<Verified>,
     max_token_size: usize,
     requirement: Option<Arc<Requirement>>,
+    /// Single tenants' keys, for Entra APIs that accept any tenant.
+    tenants: TenantKeys,
+}
+
+/// Which keys the pipeline verifies with.
+#[derive(Clone, Copy)]
+enum Keys<'a> {
+    /// The issuer's current keys; a miss may be cured by a refresh.
+    Current,
+    /// The issuer's keys just refreshed.
+    Refreshed(&'a KeySet),
+    /// One tenant's own keys (see `keys::tenants`). Tokens verified with them are not cached:
+    /// the cache checks keys against the issuer's own set.
+    Tenant(&'a KeySet),
 }
 
 impl Gate {
@@ -126,7 +140,7 @@ impl Gate {
     /// (then [`resume`](Self::resume) finishes). Lets the layer avoid a boxed future on the
     /// common path.
     pub(crate) fn validate_now(&self, token: &str, now: SystemTime) -> Result<Arc<Claims>, Stop> {
-        self.validate_with(token, now, None)
+        self.validate_with(token, now, Keys::Current)
     }
 
     /// Finishes a validation that stopped at [`validate_now`](Self::validate_now), at `now`
@@ -141,7 +155,7 @@ impl Gate {
             Stop::IssuersUnknown { iss } => {
                 self.learn_issuers(&iss).await;
                 let now = now.unwrap_or_else(SystemTime::now);
-                match self.validate_with(token, now, None) {
+                match self.validate_with(token, now, Keys::Current) {
                     Ok(claims) => return Ok(claims),
                     Err(Stop::IssuersUnknown { .. }) => {
                         // The token may come from an issuer whose metadata is out of reach.
@@ -162,20 +176,63 @@ impl Gate {
             // Every issuer is named now, so the pipeline cannot stop here again.
             Stop::IssuersUnknown { .. } => return Err(Rejection::UntrustedIssuer),
         };
-        match self.inner.issuers[issuer].keys.after_miss().await {
+        let at = || now.unwrap_or_else(SystemTime::now);
+        let mut seen = None;
+        let result = match self.inner.issuers[issuer].keys.after_miss().await {
             // The token is parsed again: rare, and only after a refresh.
             Miss::Refreshed(newer) => self
-                .validate_with(token, now.unwrap_or_else(SystemTime::now), Some(&newer))
+                .pipeline(token, at(), Keys::Refreshed(&newer), &mut seen)
                 .map_err(Stop::into_rejection),
-            Miss::Unchanged => {
-                self.note(&rejection, Some(issuer));
-                Err(rejection)
-            }
-            Miss::Unavailable { retry_after } => {
-                let rejection = Rejection::KeysUnavailable { retry_after };
-                self.note(&rejection, Some(issuer));
-                Err(rejection)
-            }
+            Miss::Unchanged => Err(rejection),
+            Miss::Unavailable { retry_after } => Err(Rejection::KeysUnavailable { retry_after }),
+        };
+        let result = match result {
+            Err(Rejection::UnknownKey) => self
+                .with_tenant_keys(token, at(), issuer)
+                .await
+                .unwrap_or(Err(Rejection::UnknownKey)),
+            result => result,
+        };
+        if let Err(rejection) = &result {
+            self.note(rejection, Some(issuer));
+        }
+        result
+    }
+
+    /// For an Entra API that accepts any tenant, a token whose key the tenant-independent set
+    /// lacks is checked with its tenant's own keys (ENTRA-21); `None` if there are none to
+    /// check with, and the first answer stands.
+    async fn with_tenant_keys(
+        &self,
+        token: &str,
+        now: SystemTime,
+        index: usize,
+    ) -> Option<Result<Arc<Claims>, Rejection>> {
+        let issuer = &self.inner.issuers[index];
+        let metadata = issuer.entra.as_ref()?.tenant_metadata.as_ref()?;
+        let parent = issuer.keys.remote()?;
+        // The tenant id is not verified yet: it only chooses where to look for the key, and is
+        // checked against the key's issuer and `iss` like any other.
+        let payload = jws::decode_text(jws::split(token).ok()?.payload).ok()?;
+        let mut raw = RawClaims::default();
+        raw.parse_into(&payload).ok()?;
+        let tenant = raw.tid.as_deref()?;
+        let store = self
+            .inner
+            .tenants
+            .store(index, tenant, parent, || (metadata.0)(tenant))?;
+        let mut seen = None;
+        let first =
+            store.with_current(|keys| self.pipeline(token, now, Keys::Tenant(keys), &mut seen));
+        match first {
+            Err(Stop::Rejected(Rejection::UnknownKey)) => match store.after_miss().await {
+                Miss::Refreshed(newer) => Some(
+                    self.pipeline(token, now, Keys::Tenant(&newer), &mut seen)
+                        .map_err(Stop::into_rejection),
+                ),
+                Miss::Unchanged | Miss::Unavailable { .. } => None,
+            },
+            first => Some(first.map_err(Stop::into_rejection)),
         }
     }
 
@@ -305,14 +362,9 @@ impl Gate {
 
     /// The pipeline, with the issuer's current keys or, after a refresh, `keys`; notes a
     /// final rejection.
-    fn validate_with(
-        &self,
-        token: &str,
-        now: SystemTime,
-        keys: Option<&KeySet>,
-    ) -> Result<Arc<Claims>, Stop> {
+    fn validate_with(&self, token: &str, now: SystemTime, keys: Keys) -> Result<Arc<Claims>, Stop> {
         // The size cap comes first, as in the pipeline: an oversized string is not even hashed.
-        if keys.is_none()
+        if matches!(keys, Keys::Current)
             && token.len() <= self.inner.max_token_size
             && let Some(answer) = self.cached(token, now)
         {
@@ -331,7 +383,7 @@ impl Gate {
         &self,
         token: &str,
         now: SystemTime,
-        keys: Option<&KeySet>,
+        keys: Keys,
         seen: &mut Option<usize>,
     ) -> Result<Arc<Claims>, Stop> {
         let inner = &*self.inner;
@@ -377,9 +429,9 @@ impl Gate {
             ))
         };
         let selected = match keys {
-            Some(keys) => keys.select(kid, alg).and_then(verify),
+            Keys::Refreshed(keys) | Keys::Tenant(keys) => keys.select(kid, alg).and_then(verify),
             // A lock-free read of the current set, released before returning.
-            None => issuer
+            Keys::Current => issuer
                 .keys
                 .with_current(|keys| keys.select(kid, alg).and_then(verify)),
         };
@@ -396,7 +448,7 @@ impl Gate {
                 rejection @ (Rejection::UnknownKey
                 | Rejection::MissingKeyId
                 | Rejection::InvalidSignature),
-            ) if keys.is_none() && issuer.keys.is_remote() => {
+            ) if matches!(keys, Keys::Current) && issuer.keys.is_remote() => {
                 return Err(Stop::KeysMayBeOld {
                     issuer: index,
                     rejection,
@@ -419,7 +471,11 @@ impl Gate {
         let fields = Fields::new(&mut raw, &payload);
         drop(raw);
         let claims = Arc::new(fields.with_json(payload));
-        if let (Some(cache), Some(times), Some(key)) = (&inner.cache, times, key_id) {
+        let cache = inner
+            .cache
+            .as_ref()
+            .filter(|_| !matches!(keys, Keys::Tenant(_)));
+        if let (Some(cache), Some(times), Some(key)) = (cache, times, key_id) {
             let entry = Entry {
                 claims: Arc::clone(&claims),
                 issuer: index,
@@ -703,6 +759,7 @@ impl GateBuilder {
                 retry_hint: self.key_cache.cooldown,
                 cache: self.token_cache.build(),
                 max_token_size: self.max_token_size,
+                tenants: TenantKeys::default(),
                 requirement: self
                     .requirements
                     .into_iter()

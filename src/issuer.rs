@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use url::Url;
+
 use crate::Algorithm;
 use crate::keys::{
     Fetcher, IssuerRule, KeySet, KeyStore, Remote, Source, VerifyingKey, parse_jwks, parse_pem,
@@ -74,6 +76,22 @@ pub(crate) struct EntraRules {
     pub require_scope_or_role: bool,
     /// Any work or school tenant is accepted, so the personal-account tenant is refused.
     pub any_tenant: bool,
+    /// With `any_tenant`: where one tenant's own keys are (see `keys::tenants`).
+    pub tenant_metadata: Option<TenantMetadata>,
+}
+
+/// The metadata URL of one tenant and the rule its issuer must meet; `None` for a string that
+/// is not a tenant id.
+#[derive(Clone)]
+pub(crate) struct TenantMetadata(pub Arc<TenantLocator>);
+
+/// Maps a tenant id to its metadata URL and issuer rule.
+pub(crate) type TenantLocator = dyn Fn(&str) -> Option<(Url, IssuerRule)> + Send + Sync;
+
+impl fmt::Debug for TenantMetadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TenantMetadata")
+    }
 }
 
 #[derive(Clone)]

@@ -2097,3 +2097,89 @@ fn entra_17_the_same_tenant_twice_is_a_configuration_error() {
         "{refused}"
     );
 }
+
+/// ENTRA-21: in the any-tenant mode, a key that only one tenant's own key set serves (Microsoft:
+/// a key common to all tenants today can become specific to one) signs that tenant's tokens,
+/// v1 and v2. The tenant's metadata and keys are fetched once, from its own endpoints.
+#[tokio::test]
+async fn entra_21_any_tenant_finds_a_tenants_own_key() {
+    let entra = Authority::own().await;
+    let tid = entra.add_tenant();
+    let kid = entra.tenant_only_key(&tid);
+    let gate = gate_any(&entra);
+    for version in [V2, V1] {
+        for n in 0..3 {
+            let token = entra.token(version, &tid).key(&kid).claim("n", n).sign();
+            let claims = accepted(&gate, &token, &format!("{version:?} {n}")).await;
+            assert_eq!(claims.tenant_id(), Some(tid.as_str()));
+        }
+    }
+    assert_eq!(fetches(&entra, &tid), [1, 1, 1, 1]);
+    // The common path is unchanged: shared keys never touch the tenant's endpoints again.
+    let other = entra.add_tenant();
+    assert_eq!(
+        outcome(&gate, &entra.token(V2, &other).sign()).await,
+        "accepted"
+    );
+    assert_eq!(fetches(&entra, &other), [0; 4]);
+}
+
+/// ENTRA-17 step 3 with ENTRA-21: a tenant's own key signs only that tenant's tokens. Its
+/// tokens re-labelled for another tenant are refused, whichever of `iss` and `tid` names it.
+#[tokio::test]
+async fn entra_21_a_tenants_own_key_signs_no_other_tenant() {
+    let entra = Authority::own().await;
+    let a = entra.add_tenant();
+    let b = entra.add_tenant();
+    let kid = entra.tenant_only_key(&a);
+    let gate = build(&entra, any_tenant(), Duration::from_millis(10));
+    let cases = [
+        // B's token (iss and tid B): B's own keys do not have A's key.
+        (entra.token(V2, &b).key(&kid).sign(), "unknown_key"),
+        // A's issuer, B's tid: looked up in B's keys, which lack it.
+        (
+            entra.token(V2, &a).key(&kid).claim("tid", &b).sign(),
+            "unknown_key",
+        ),
+        // B's issuer, A's tid: A's key is found, but its issuer is A's.
+        (
+            entra.token(V2, &b).key(&kid).claim("tid", &a).sign(),
+            "key_issuer_mismatch",
+        ),
+    ];
+    for (i, (token, expected)) in cases.iter().enumerate() {
+        // New tenants are admitted one per cooldown.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(outcome(&gate, token).await, *expected, "case {i}");
+    }
+    assert_eq!(
+        outcome(&gate, &entra.token(V2, &a).key(&kid).sign()).await,
+        "accepted"
+    );
+}
+
+/// ENTRA-21, ATK-38: tenant ids come from tokens not yet verified, so a flood of unknown keys
+/// under forged tenant ids admits at most one new tenant per cooldown: the authority is asked
+/// about one of them, not about each.
+#[tokio::test]
+async fn entra_21_forged_tenants_are_admitted_one_per_cooldown() {
+    let entra = Authority::own().await;
+    let gate = build(&entra, any_tenant(), Duration::from_secs(60));
+    let real = entra.add_tenant();
+    assert_eq!(
+        outcome(&gate, &entra.token(V2, &real).sign()).await,
+        "accepted"
+    );
+    let mut forged = Vec::new();
+    for _ in 0..50 {
+        let tid = entra.add_tenant();
+        let token = entra.token(V2, &tid).header("kid", random_kid()).sign();
+        assert_eq!(outcome(&gate, &token).await, "unknown_key");
+        forged.push(tid);
+    }
+    let asked = forged
+        .iter()
+        .filter(|tid| fetches(&entra, tid) != [0; 4])
+        .count();
+    assert_eq!(asked, 1, "tenants whose endpoints were asked");
+}

@@ -51,7 +51,7 @@ use url::Url;
 
 use crate::Algorithm;
 use crate::claims::is_guid;
-use crate::issuer::{EntraRules, IssuerProfile};
+use crate::issuer::{EntraRules, IssuerProfile, TenantMetadata};
 use crate::keys::IssuerRule;
 
 pub use challenge::{AuthContext, COMMON_AUTHORIZATION_URI, ClaimsChallenge};
@@ -142,8 +142,11 @@ impl EntraApi {
     /// opt-in (ENTRA-17), for APIs that check the tenant themselves (`Claims::tenant_id`) or
     /// serve anyone. Tokens are matched against the templated issuer of the tenant-independent
     /// metadata (`organizations` for v2, `common` for v1) and verified with its keys, whose
-    /// own `issuer` members must fit the token's tenant. Personal Microsoft accounts are not
-    /// included.
+    /// own `issuer` members must fit the token's tenant. A token whose key that set lacks is
+    /// checked with its tenant's own keys (ENTRA-21), from the tenant's metadata; as the tenant
+    /// id is not verified then, each version admits at most one new tenant per
+    /// [`KeyCache::cooldown`](crate::KeyCache::cooldown) and holds at most 1,000 tenants'
+    /// keys. Personal Microsoft accounts are not included.
     pub fn any_tenant(mut self) -> Self {
         self.any_tenant = true;
         self
@@ -286,6 +289,7 @@ impl EntraApi {
         let rules = EntraRules {
             require_scope_or_role: !self.allow_acl,
             any_tenant: self.any_tenant,
+            tenant_metadata: None,
         };
         let versions: &[u8] = match self.versions {
             TokenVersions::Both => &[1, 2],
@@ -293,12 +297,12 @@ impl EntraApi {
             TokenVersions::V2 => &[2],
         };
         let mut profiles = Vec::new();
-        let profile = |name: String, url: String, rule: IssuerRule| {
+        let profile = |name: String, url: String, rule: IssuerRule, rules: EntraRules| {
             IssuerProfile::learned_from(name, url, rule)
                 .audiences(audiences.iter().cloned())
                 .algorithms([Algorithm::RS256])
                 .leeway(self.leeway)
-                .with_entra_rules(rules.clone())
+                .with_entra_rules(rules)
         };
         if self.any_tenant {
             for &version in versions {
@@ -314,10 +318,15 @@ impl EntraApi {
                     )
                 };
                 let rule = template_rule(version, instance.clone());
+                let rules = EntraRules {
+                    tenant_metadata: Some(tenant_metadata(version, &instance, &query)),
+                    ..rules.clone()
+                };
                 profiles.push(profile(
                     format!("Entra v{version} any tenant ({tenant})"),
                     url,
                     rule,
+                    rules,
                 ));
             }
             return profiles;
@@ -338,11 +347,31 @@ impl EntraApi {
                     format!("Entra v{version} tenant {tenant}"),
                     url,
                     rule,
+                    rules.clone(),
                 ));
             }
         }
         profiles
     }
+}
+
+/// Where one tenant's own keys are, for any-tenant APIs: its own metadata, whose issuer must
+/// be that tenant's (ENTRA-21).
+fn tenant_metadata(version: u8, instance: &str, query: &str) -> TenantMetadata {
+    let (instance, query) = (instance.to_owned(), query.to_owned());
+    TenantMetadata(Arc::new(move |tid: &str| {
+        if !is_guid(tid) {
+            return None;
+        }
+        let (url, rule) = if version == 2 {
+            let url = format!("{instance}/{tid}/v2.0/.well-known/openid-configuration{query}");
+            (url, v2_rule(instance.clone(), Some(tid.to_owned())))
+        } else {
+            let url = format!("{instance}/{tid}/.well-known/openid-configuration{query}");
+            (url, v1_rule(Some(tid.to_owned())))
+        };
+        Some((Url::parse(&url).ok()?, rule))
+    }))
 }
 
 /// A v2 issuer: exactly `{instance}/{tid}/v2.0`, for the configured tenant id if one is.

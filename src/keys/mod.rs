@@ -8,6 +8,7 @@ mod modulus;
 mod pem;
 mod remote;
 mod store;
+mod tenants;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -23,6 +24,7 @@ pub(crate) use pem::parse_pem;
 pub(crate) use remote::{IssuerRule, Miss, Remote, Source};
 pub use store::KeyStatus;
 pub(crate) use store::KeyStore;
+pub(crate) use tenants::TenantKeys;
 
 use crate::Algorithm;
 use crate::error::Rejection;

@@ -199,6 +199,24 @@ impl Remote {
         }
     }
 
+    /// The keys of one tenant, fetched like these (same client, settings and algorithms) but
+    /// from the tenant's own metadata, whose issuer `rule` must accept (see `keys::tenants`).
+    pub(crate) fn for_tenant(&self, tenant: &str, url: Url, rule: IssuerRule) -> Remote {
+        let name = format!("{} (tenant {tenant})", self.issuer);
+        let source = Source::Metadata { url, rule };
+        Remote::new(
+            name,
+            source,
+            self.allowed.clone(),
+            Arc::clone(&self.fetcher),
+        )
+    }
+
+    /// The least time between two fetches.
+    pub(crate) fn cooldown(&self) -> Duration {
+        self.fetcher.settings.cooldown
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent at every step, so a panic elsewhere cannot leave it torn.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)

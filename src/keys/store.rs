@@ -96,6 +96,14 @@ impl KeyStore {
         }
     }
 
+    /// The network store, if the keys come from the network.
+    pub(crate) fn remote(&self) -> Option<&Arc<Remote>> {
+        match self {
+            KeyStore::Fixed(_) => None,
+            KeyStore::Remote(remote) => Some(remote),
+        }
+    }
+
     /// Whether the keys come from the network, so that a miss may be cured by a refresh.
     pub(crate) fn is_remote(&self) -> bool {
         matches!(self, KeyStore::Remote(_))

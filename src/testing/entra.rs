@@ -188,6 +188,8 @@ enum Scope {
     App(String),
     /// In this tenant's key sets and in `common`'s.
     Tenant(String),
+    /// In this tenant's key sets only.
+    TenantOnly(String),
 }
 
 struct KeyEntry {
@@ -496,7 +498,10 @@ impl Shared {
                     {
                         self.v2_issuer(owner)
                     }
-                    Scope::Tenant(_) => return None,
+                    Scope::TenantOnly(owner) if tenant.id() == Some(owner.as_str()) => {
+                        self.v2_issuer(owner)
+                    }
+                    Scope::Tenant(_) | Scope::TenantOnly(_) => return None,
                 };
                 let issuer = (version == EntraVersion::V2).then_some(issuer);
                 Some(e.jwk(issuer.as_deref()))
@@ -1075,6 +1080,31 @@ impl TestEntra {
             tenant.to_ascii_lowercase()
         };
         self.shared().add_key(Scope::Tenant(tenant))
+    }
+
+    /// Creates a signing key served only by that tenant's own key sets, not by the
+    /// tenant-independent ones, and returns its `kid`: a key that has become specific to one
+    /// tenant, which Microsoft warns can happen to any key (ENTRA-21). Its v2 `issuer` is the
+    /// tenant's literal v2 issuer.
+    ///
+    /// ```
+    /// use tokengate::testing::TestEntra;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let entra = TestEntra::start().await?;
+    /// let tenant = entra.tenant().to_owned();
+    /// let kid = entra.tenant_only_key(&tenant);
+    /// let client = reqwest::Client::builder().no_proxy().build()?;
+    /// let own = client.get(entra.v2_keys_url(&tenant)).send().await?.text().await?;
+    /// let common = client.get(entra.v2_keys_url("common")).send().await?.text().await?;
+    /// assert!(own.contains(&kid) && !common.contains(&kid));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn tenant_only_key(&self, tenant: &str) -> String {
+        self.shared()
+            .add_key(Scope::TenantOnly(tenant.to_ascii_lowercase()))
     }
 }
 

@@ -1,0 +1,135 @@
+//! Keys of single tenants, for Entra APIs that accept any tenant. Microsoft advises fetching
+//! keys per tenant, since a key common to all tenants today may become specific to one
+//! (ENTRA-21). The tenant-independent key set still answers every token it can; a tenant's own
+//! set is fetched only for a token whose key it lacks. Tenant ids come from tokens not yet
+//! verified, so new tenants are admitted at most one per cooldown and their number is bounded:
+//! forged tenant ids cannot make tokengate a request amplifier or grow its memory.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use reqwest::Url;
+
+use super::{IssuerRule, Remote};
+
+/// The most tenants whose keys are held; the oldest admitted leaves first.
+pub(crate) const MAX_TENANTS: usize = 1000;
+
+/// Key stores of single tenants, by configured issuer (an Entra version) and tenant id. Each
+/// configured issuer admits at most one new tenant per cooldown.
+#[derive(Debug, Default)]
+pub(crate) struct TenantKeys {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    stores: HashMap<(usize, Box<str>), Arc<Remote>>,
+    /// Admission order, for eviction.
+    order: VecDeque<(usize, Box<str>)>,
+    /// For each configured issuer, when it may admit a new tenant.
+    next_admission: HashMap<usize, Instant>,
+}
+
+impl TenantKeys {
+    /// The key store of `tenant` for the configured issuer `issuer` (whose own store is
+    /// `parent`), made from the tenant's metadata `url` and issuer `rule` if the tenant is new
+    /// and may be admitted now; `None` if it may not.
+    pub(crate) fn store(
+        &self,
+        issuer: usize,
+        tenant: &str,
+        parent: &Remote,
+        metadata: impl FnOnce() -> Option<(Url, IssuerRule)>,
+    ) -> Option<Arc<Remote>> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (issuer, Box::from(tenant));
+        if let Some(store) = state.stores.get(&key) {
+            return Some(Arc::clone(store));
+        }
+        let now = Instant::now();
+        if state
+            .next_admission
+            .get(&issuer)
+            .is_some_and(|next| now < *next)
+        {
+            return None;
+        }
+        let (url, rule) = metadata()?;
+        if let Some(next) = now.checked_add(parent.cooldown()) {
+            state.next_admission.insert(issuer, next);
+        }
+        let store = Arc::new(parent.for_tenant(tenant, url, rule));
+        if state.order.len() >= MAX_TENANTS
+            && let Some(oldest) = state.order.pop_front()
+        {
+            state.stores.remove(&oldest);
+        }
+        state.order.push_back(key.clone());
+        state.stores.insert(key, Arc::clone(&store));
+        Some(store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::keys::{Fetcher, KeyCache, Source};
+
+    fn parent(cooldown: Duration) -> Remote {
+        let settings = KeyCache::default().cooldown(cooldown);
+        let fetcher = Arc::new(Fetcher::new(settings, None).unwrap());
+        let source = Source::JwksUri(Url::parse("https://login.example.com/keys").unwrap());
+        Remote::new("issuer".to_owned(), source, Vec::new(), fetcher)
+    }
+
+    fn metadata() -> Option<(Url, IssuerRule)> {
+        let url = Url::parse("https://login.example.com/t/.well-known/openid-configuration");
+        let check = Arc::new(|_: &str| Ok(()));
+        let could_name = Arc::new(|_: &str| true);
+        Some((url.unwrap(), IssuerRule { check, could_name }))
+    }
+
+    #[test]
+    fn one_new_tenant_per_cooldown_for_each_issuer() {
+        let tenants = TenantKeys::default();
+        let parent = parent(Duration::from_secs(60));
+        let first = tenants.store(0, "a", &parent, metadata).unwrap();
+        // Known tenants are always found; new ones wait for the cooldown.
+        assert!(Arc::ptr_eq(
+            &first,
+            &tenants.store(0, "a", &parent, metadata).unwrap()
+        ));
+        assert!(tenants.store(0, "b", &parent, metadata).is_none());
+        // Another issuer (token version) has its own turn.
+        assert!(tenants.store(1, "b", &parent, metadata).is_some());
+        // A string that is not a tenant id admits nothing and uses no turn.
+        let fresh = TenantKeys::default();
+        assert!(fresh.store(0, "x", &parent, || None).is_none());
+        assert!(fresh.store(0, "a", &parent, metadata).is_some());
+    }
+
+    #[test]
+    fn the_oldest_tenant_leaves_beyond_the_limit() {
+        let tenants = TenantKeys::default();
+        let parent = parent(Duration::from_nanos(1));
+        let first = tenants.store(0, "t0", &parent, metadata).unwrap();
+        for n in 1..=MAX_TENANTS {
+            std::thread::sleep(Duration::from_nanos(2));
+            let name = format!("t{n}");
+            assert!(tenants.store(0, &name, &parent, metadata).is_some(), "{n}");
+        }
+        let state = tenants.state.lock().unwrap();
+        assert_eq!(state.stores.len(), MAX_TENANTS);
+        assert_eq!(state.order.len(), MAX_TENANTS);
+        assert!(!state.stores.contains_key(&(0, Box::from("t0"))));
+        drop(state);
+        // Re-admitted as a new store, not the evicted one.
+        std::thread::sleep(Duration::from_nanos(2));
+        let again = tenants.store(0, "t0", &parent, metadata).unwrap();
+        assert!(!Arc::ptr_eq(&first, &again));
+    }
+}
