@@ -11,7 +11,7 @@ use crate::entra::EntraApi;
 use crate::error::{ConfigError, Rejection};
 use crate::issuer::{Issuer, IssuerProfile};
 use crate::jws::{self, Header, HeaderText, Signature};
-use crate::keys::{Fetcher, KeyCache, KeySet, KeyStatus, Miss, TenantKeys, VerifyingKey};
+use crate::keys::{Fetcher, KeyCache, KeySet, KeyStatus, Miss, Remote, TenantKeys, VerifyingKey};
 use crate::policy::Requirement;
 
 /// The default [`max_token_size`](GateBuilder::max_token_size): 64 KiB.
@@ -177,6 +177,11 @@ impl Gate {
             Stop::IssuersUnknown { .. } => return Err(Rejection::UntrustedIssuer),
         };
         let at = || now.unwrap_or_else(SystemTime::now);
+        // A tenant whose own keys are held answers without a refresh of the shared set, also
+        // while that set cannot be fetched.
+        if let Some(claims) = self.held_tenant_keys(token, at(), issuer) {
+            return Ok(claims);
+        }
         let mut seen = None;
         let result = match self.inner.issuers[issuer].keys.after_miss().await {
             // The token is parsed again: rare, and only after a refresh.
@@ -208,19 +213,7 @@ impl Gate {
         now: SystemTime,
         index: usize,
     ) -> Option<Result<Arc<Claims>, Rejection>> {
-        let issuer = &self.inner.issuers[index];
-        let metadata = issuer.entra.as_ref()?.tenant_metadata.as_ref()?;
-        let parent = issuer.keys.remote()?;
-        // The tenant id is not verified yet: it only chooses where to look for the key, and is
-        // checked against the key's issuer and `iss` like any other.
-        let payload = jws::decode_text(jws::split(token).ok()?.payload).ok()?;
-        let mut raw = RawClaims::default();
-        raw.parse_into(&payload).ok()?;
-        let tenant = raw.tid.as_deref()?;
-        let store = self
-            .inner
-            .tenants
-            .store(index, tenant, parent, || (metadata.0)(tenant))?;
+        let store = self.tenant_store(token, index, true)?;
         let mut seen = None;
         let first =
             store.with_current(|keys| self.pipeline(token, now, Keys::Tenant(keys), &mut seen));
@@ -234,6 +227,31 @@ impl Gate {
             },
             first => Some(first.map_err(Stop::into_rejection)),
         }
+    }
+
+    /// The claims, if the token's tenant has its own keys held already and they verify it.
+    fn held_tenant_keys(&self, token: &str, now: SystemTime, index: usize) -> Option<Arc<Claims>> {
+        let store = self.tenant_store(token, index, false)?;
+        let mut seen = None;
+        store
+            .with_current(|keys| self.pipeline(token, now, Keys::Tenant(keys), &mut seen))
+            .ok()
+    }
+
+    /// The key store of the token's tenant, for an Entra API that accepts any tenant; a new
+    /// one only if `admit` and the rate of admissions allows.
+    fn tenant_store(&self, token: &str, index: usize, admit: bool) -> Option<Arc<Remote>> {
+        let issuer = &self.inner.issuers[index];
+        let metadata = issuer.entra.as_ref()?.tenant_metadata.as_ref()?;
+        let parent = issuer.keys.remote()?;
+        // The tenant id is not verified yet: it only chooses where to look for the key, and is
+        // checked against the key's issuer and `iss` like any other.
+        let payload = jws::decode_text(jws::split(token).ok()?.payload).ok()?;
+        let mut raw = RawClaims::default();
+        raw.parse_into(&payload).ok()?;
+        let tenant = raw.tid.as_deref()?;
+        let tenants = &self.inner.tenants;
+        tenants.store(index, tenant, parent, admit, || (metadata.0)(tenant))
     }
 
     /// The issuer, among those named by metadata, whose string is `iss`; if some metadata has

@@ -2183,3 +2183,41 @@ async fn entra_21_forged_tenants_are_admitted_one_per_cooldown() {
         .count();
     assert_eq!(asked, 1, "tenants whose endpoints were asked");
 }
+
+/// ENTRA-21: a tenant's own keys, once held, keep verifying its tokens without asking the
+/// shared key set again, also while the authority cannot be reached.
+#[tokio::test]
+async fn entra_21_tenant_keys_held_survive_an_outage() {
+    let entra = Authority::own().await;
+    let tid = entra.add_tenant();
+    let kid = entra.tenant_only_key(&tid);
+    let gate = gate_any(&entra);
+    let token = |n: u32| entra.token(V2, &tid).key(&kid).claim("n", n).sign();
+    assert_eq!(outcome(&gate, &token(0)).await, "accepted");
+    let before = entra.requests(&v2_keys("organizations"));
+    entra.set_outage(true);
+    for n in 1..4 {
+        assert_eq!(outcome(&gate, &token(n)).await, "accepted", "{n}");
+    }
+    let shared = entra.token(V2, &tid).claim("n", 9).sign();
+    assert_eq!(outcome(&gate, &shared).await, "accepted");
+    assert_eq!(entra.requests(&v2_keys("organizations")), before);
+}
+
+/// ENTRA-15 with ENTRA-21: with app-specific keys, a tenant's own `?appid=` keys belong to the
+/// API's service principal in that tenant, which its administrators control; the any-tenant
+/// mode trusts only the shared set then, and never asks a tenant's endpoints.
+#[tokio::test]
+async fn entra_21_no_tenant_keys_with_app_specific_keys() {
+    let entra = Authority::own().await;
+    let tid = entra.add_tenant();
+    let kid = entra.tenant_only_key(&tid);
+    let gate = gate(&entra, any_tenant().app_specific_keys());
+    let token = entra.token(V2, &tid).key(&kid).sign();
+    assert_eq!(outcome(&gate, &token).await, "unknown_key");
+    assert_eq!(fetches(&entra, &tid), [0; 4]);
+    assert_eq!(
+        outcome(&gate, &entra.token(V2, &tid).sign()).await,
+        "accepted"
+    );
+}

@@ -7,7 +7,7 @@ use crate::issuer::{Issuer, TokenProfile};
 use crate::json::OneOrMany;
 
 /// The tenant of personal Microsoft accounts (ENTRA-11).
-const CONSUMERS_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+pub(crate) const CONSUMERS_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 
 /// Microsoft Graph's audiences (ENTRA-25).
 const GRAPH_AUDIENCES: [&str; 3] = [

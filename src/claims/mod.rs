@@ -1,7 +1,7 @@
 //! The verified claims handed to handlers: a normalized view plus the raw JSON.
 
 mod check;
-pub(crate) use check::{Times, is_guid};
+pub(crate) use check::{CONSUMERS_TENANT, Times, is_guid};
 mod parse;
 
 use std::borrow::Cow;

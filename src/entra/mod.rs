@@ -50,7 +50,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::Algorithm;
-use crate::claims::is_guid;
+use crate::claims::{CONSUMERS_TENANT, is_guid};
 use crate::issuer::{EntraRules, IssuerProfile, TenantMetadata};
 use crate::keys::IssuerRule;
 
@@ -145,8 +145,9 @@ impl EntraApi {
     /// own `issuer` members must fit the token's tenant. A token whose key that set lacks is
     /// checked with its tenant's own keys (ENTRA-21), from the tenant's metadata; as the tenant
     /// id is not verified then, each version admits at most one new tenant per
-    /// [`KeyCache::cooldown`](crate::KeyCache::cooldown) and holds at most 1,000 tenants'
-    /// keys. Personal Microsoft accounts are not included.
+    /// [`KeyCache::cooldown`](crate::KeyCache::cooldown), and at most 1,000 tenants' keys are
+    /// held. Not with [`app_specific_keys`](Self::app_specific_keys), whose per-tenant keys
+    /// each tenant's administrators control. Personal Microsoft accounts are not included.
     pub fn any_tenant(mut self) -> Self {
         self.any_tenant = true;
         self
@@ -318,8 +319,12 @@ impl EntraApi {
                     )
                 };
                 let rule = template_rule(version, instance.clone());
+                // With app-specific keys, a tenant's own `?appid=` keys are those of the API's
+                // service principal in that tenant, which its administrators control: only the
+                // shared set is trusted then.
                 let rules = EntraRules {
-                    tenant_metadata: Some(tenant_metadata(version, &instance, &query)),
+                    tenant_metadata: (!self.app_specific_keys)
+                        .then(|| tenant_metadata(version, &instance)),
                     ..rules.clone()
                 };
                 profiles.push(profile(
@@ -357,17 +362,18 @@ impl EntraApi {
 
 /// Where one tenant's own keys are, for any-tenant APIs: its own metadata, whose issuer must
 /// be that tenant's (ENTRA-21).
-fn tenant_metadata(version: u8, instance: &str, query: &str) -> TenantMetadata {
-    let (instance, query) = (instance.to_owned(), query.to_owned());
+fn tenant_metadata(version: u8, instance: &str) -> TenantMetadata {
+    let instance = instance.to_owned();
     TenantMetadata(Arc::new(move |tid: &str| {
-        if !is_guid(tid) {
+        // Personal accounts are refused in this mode anyway: no admission is spent on them.
+        if !is_guid(tid) || tid == CONSUMERS_TENANT {
             return None;
         }
         let (url, rule) = if version == 2 {
-            let url = format!("{instance}/{tid}/v2.0/.well-known/openid-configuration{query}");
+            let url = format!("{instance}/{tid}/v2.0/.well-known/openid-configuration");
             (url, v2_rule(instance.clone(), Some(tid.to_owned())))
         } else {
-            let url = format!("{instance}/{tid}/.well-known/openid-configuration{query}");
+            let url = format!("{instance}/{tid}/.well-known/openid-configuration");
             (url, v1_rule(Some(tid.to_owned())))
         };
         Some((Url::parse(&url).ok()?, rule))

@@ -116,6 +116,9 @@ pub(crate) struct Remote {
     keys: ArcSwap<KeySet>,
     /// For [`Source::Metadata`]: the issuer the metadata named, once it has been fetched.
     learned: arc_swap::ArcSwapOption<String>,
+    /// One tenant's own keys (see `for_tenant`): their URLs hold a tenant id from a token not
+    /// yet verified, so failures are logged without them, at debug level.
+    tenant: bool,
     epoch: Instant,
     /// Milliseconds after `epoch` when a routine refresh is due; `NEVER` while one is claimed
     /// or running, and before the first load.
@@ -181,6 +184,7 @@ impl Remote {
             fetcher,
             keys: ArcSwap::from_pointee(KeySet::default()),
             learned: arc_swap::ArcSwapOption::empty(),
+            tenant: false,
             epoch,
             refresh_at: AtomicU64::new(NEVER),
             usable_until: AtomicU64::new(0),
@@ -201,15 +205,14 @@ impl Remote {
 
     /// The keys of one tenant, fetched like these (same client, settings and algorithms) but
     /// from the tenant's own metadata, whose issuer `rule` must accept (see `keys::tenants`).
-    pub(crate) fn for_tenant(&self, tenant: &str, url: Url, rule: IssuerRule) -> Remote {
-        let name = format!("{} (tenant {tenant})", self.issuer);
+    /// Its logs name the issuer only: the tenant id came from a token not yet verified.
+    pub(crate) fn for_tenant(&self, url: Url, rule: IssuerRule) -> Remote {
+        let name = format!("{} (a tenant's own keys)", self.issuer);
         let source = Source::Metadata { url, rule };
-        Remote::new(
-            name,
-            source,
-            self.allowed.clone(),
-            Arc::clone(&self.fetcher),
-        )
+        let fetcher = Arc::clone(&self.fetcher);
+        let mut remote = Remote::new(name, source, self.allowed.clone(), fetcher);
+        remote.tenant = true;
+        remote
     }
 
     /// The least time between two fetches.
@@ -338,6 +341,9 @@ impl Remote {
                 let (issuer, jwks) = self.fetcher.metadata_at(url).await?;
                 if let Err(reason) = (rule.check)(&issuer) {
                     let found: String = issuer.chars().take(200).collect();
+                    if self.tenant {
+                        return Err(FetchError::IssuerMismatch { found });
+                    }
                     tracing::error!(
                         metadata = %url,
                         found = %found,
@@ -415,7 +421,13 @@ impl Remote {
                 }
                 let keeping = state.loaded_at.is_some();
                 drop(state);
-                if matches!(error, FetchError::IssuerMismatch { .. }) {
+                if self.tenant {
+                    tracing::debug!(
+                        issuer = %self.issuer,
+                        retry_in = ?wait,
+                        "tokengate: a tenant's own keys could not be loaded"
+                    );
+                } else if matches!(error, FetchError::IssuerMismatch { .. }) {
                     tracing::error!(issuer = %self.issuer, %error, "tokengate: discovery refused");
                 } else {
                     tracing::warn!(

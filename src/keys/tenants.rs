@@ -2,8 +2,11 @@
 //! keys per tenant, since a key common to all tenants today may become specific to one
 //! (ENTRA-21). The tenant-independent key set still answers every token it can; a tenant's own
 //! set is fetched only for a token whose key it lacks. Tenant ids come from tokens not yet
-//! verified, so new tenants are admitted at most one per cooldown and their number is bounded:
-//! forged tenant ids cannot make tokengate a request amplifier or grow its memory.
+//! verified, so each configured issuer (token version) admits at most one new tenant per
+//! cooldown and their number is bounded: forged tenant ids cannot grow memory, and fetches
+//! stay at most one per admitted tenant per cooldown. An attacker can still spend the
+//! admissions on forged tenants, delaying a real tenant's own keys; that only matters for a
+//! key missing from the shared set, which tokens would otherwise never be verified with.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,7 +16,8 @@ use reqwest::Url;
 
 use super::{IssuerRule, Remote};
 
-/// The most tenants whose keys are held; the oldest admitted leaves first.
+/// The most tenants whose keys are held, over every configured issuer (token version)
+/// together; the oldest admitted leaves first.
 pub(crate) const MAX_TENANTS: usize = 1000;
 
 /// Key stores of single tenants, by configured issuer (an Entra version) and tenant id. Each
@@ -34,13 +38,14 @@ struct State {
 
 impl TenantKeys {
     /// The key store of `tenant` for the configured issuer `issuer` (whose own store is
-    /// `parent`), made from the tenant's metadata `url` and issuer `rule` if the tenant is new
-    /// and may be admitted now; `None` if it may not.
+    /// `parent`); if the tenant is new, `admit` is set and an admission is due, one made from
+    /// the tenant's metadata `url` and issuer `rule`. `None` otherwise.
     pub(crate) fn store(
         &self,
         issuer: usize,
         tenant: &str,
         parent: &Remote,
+        admit: bool,
         metadata: impl FnOnce() -> Option<(Url, IssuerRule)>,
     ) -> Option<Arc<Remote>> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
@@ -49,18 +54,19 @@ impl TenantKeys {
             return Some(Arc::clone(store));
         }
         let now = Instant::now();
-        if state
-            .next_admission
-            .get(&issuer)
-            .is_some_and(|next| now < *next)
+        if !admit
+            || state
+                .next_admission
+                .get(&issuer)
+                .is_some_and(|next| now < *next)
         {
             return None;
         }
         let (url, rule) = metadata()?;
-        if let Some(next) = now.checked_add(parent.cooldown()) {
-            state.next_admission.insert(issuer, next);
-        }
-        let store = Arc::new(parent.for_tenant(tenant, url, rule));
+        // Fails closed: no admission without a next one to wait for.
+        let next = now.checked_add(parent.cooldown())?;
+        state.next_admission.insert(issuer, next);
+        let store = Arc::new(parent.for_tenant(url, rule));
         if state.order.len() >= MAX_TENANTS
             && let Some(oldest) = state.order.pop_front()
         {
@@ -97,30 +103,35 @@ mod tests {
     fn one_new_tenant_per_cooldown_for_each_issuer() {
         let tenants = TenantKeys::default();
         let parent = parent(Duration::from_secs(60));
-        let first = tenants.store(0, "a", &parent, metadata).unwrap();
+        let first = tenants.store(0, "a", &parent, true, metadata).unwrap();
         // Known tenants are always found; new ones wait for the cooldown.
         assert!(Arc::ptr_eq(
             &first,
-            &tenants.store(0, "a", &parent, metadata).unwrap()
+            &tenants.store(0, "a", &parent, true, metadata).unwrap()
         ));
-        assert!(tenants.store(0, "b", &parent, metadata).is_none());
+        assert!(tenants.store(0, "b", &parent, true, metadata).is_none());
+        // Without `admit`, only tenants held are found.
+        assert!(tenants.store(1, "c", &parent, false, metadata).is_none());
         // Another issuer (token version) has its own turn.
-        assert!(tenants.store(1, "b", &parent, metadata).is_some());
+        assert!(tenants.store(1, "b", &parent, true, metadata).is_some());
         // A string that is not a tenant id admits nothing and uses no turn.
         let fresh = TenantKeys::default();
-        assert!(fresh.store(0, "x", &parent, || None).is_none());
-        assert!(fresh.store(0, "a", &parent, metadata).is_some());
+        assert!(fresh.store(0, "x", &parent, true, || None).is_none());
+        assert!(fresh.store(0, "a", &parent, true, metadata).is_some());
     }
 
     #[test]
     fn the_oldest_tenant_leaves_beyond_the_limit() {
         let tenants = TenantKeys::default();
         let parent = parent(Duration::from_nanos(1));
-        let first = tenants.store(0, "t0", &parent, metadata).unwrap();
+        let first = tenants.store(0, "t0", &parent, true, metadata).unwrap();
         for n in 1..=MAX_TENANTS {
             std::thread::sleep(Duration::from_nanos(2));
             let name = format!("t{n}");
-            assert!(tenants.store(0, &name, &parent, metadata).is_some(), "{n}");
+            assert!(
+                tenants.store(0, &name, &parent, true, metadata).is_some(),
+                "{n}"
+            );
         }
         let state = tenants.state.lock().unwrap();
         assert_eq!(state.stores.len(), MAX_TENANTS);
@@ -129,7 +140,7 @@ mod tests {
         drop(state);
         // Re-admitted as a new store, not the evicted one.
         std::thread::sleep(Duration::from_nanos(2));
-        let again = tenants.store(0, "t0", &parent, metadata).unwrap();
+        let again = tenants.store(0, "t0", &parent, true, metadata).unwrap();
         assert!(!Arc::ptr_eq(&first, &again));
     }
 }
