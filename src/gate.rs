@@ -140,7 +140,7 @@ impl Gate {
     /// (then [`resume`](Self::resume) finishes). Lets the layer avoid a boxed future on the
     /// common path.
     pub(crate) fn validate_now(&self, token: &str, now: SystemTime) -> Result<Arc<Claims>, Stop> {
-        self.validate_with(token, now, Keys::Current)
+        self.validate_current(token, now)
     }
 
     /// Finishes a validation that stopped at [`validate_now`](Self::validate_now), at `now`
@@ -155,7 +155,7 @@ impl Gate {
             Stop::IssuersUnknown { iss } => {
                 self.learn_issuers(&iss).await;
                 let now = now.unwrap_or_else(SystemTime::now);
-                match self.validate_with(token, now, Keys::Current) {
+                match self.validate_current(token, now) {
                     Ok(claims) => return Ok(claims),
                     Err(Stop::IssuersUnknown { .. }) => {
                         // The token may come from an issuer whose metadata is out of reach.
@@ -378,18 +378,16 @@ impl Gate {
         self.key_status().iter().all(|status| status.usable)
     }
 
-    /// The pipeline, with the issuer's current keys or, after a refresh, `keys`; notes a
-    /// final rejection.
-    fn validate_with(&self, token: &str, now: SystemTime, keys: Keys) -> Result<Arc<Claims>, Stop> {
+    /// The cache, then the pipeline with the issuer's current keys; notes a final rejection.
+    fn validate_current(&self, token: &str, now: SystemTime) -> Result<Arc<Claims>, Stop> {
         // The size cap comes first, as in the pipeline: an oversized string is not even hashed.
-        if matches!(keys, Keys::Current)
-            && token.len() <= self.inner.max_token_size
+        if token.len() <= self.inner.max_token_size
             && let Some(answer) = self.cached(token, now)
         {
             return answer;
         }
         let mut issuer = None;
-        let result = self.pipeline(token, now, keys, &mut issuer);
+        let result = self.pipeline(token, now, Keys::Current, &mut issuer);
         if let Err(Stop::Rejected(rejection)) = &result {
             self.note(rejection, issuer);
         }

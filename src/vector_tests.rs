@@ -34,7 +34,7 @@ fn load<T: DeserializeOwned>(relative: &str) -> T {
 // The JWS stage under test
 // ---------------------------------------------------------------------------------------------
 
-/// The JWS part of `Gate::validate_with`, step for step and in the same order: split, header,
+/// The JWS part of `Gate::pipeline`, step for step and in the same order: split, header,
 /// payload decoding, algorithm, signature decoding, key selection, verification. Claims are not
 /// parsed: Wycheproof and RFC 7520 payloads are plain text, not JWT claims sets. For the same
 /// reason the gate's claim-driven steps (issuer lookup by `iss`, the issuer's algorithm
