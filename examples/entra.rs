@@ -10,21 +10,33 @@
 //!
 //! Without one, it starts an Entra-shaped authority on loopback (`testing::TestEntra`), sends
 //! the API v1 and v2 tokens (a user's, an app's, one without permissions, one from another
-//! tenant, one needing step-up) and prints what each got.
+//! tenant, one needing step-up, one of a user whose sessions were revoked), prints what each
+//! got, and fails if an answer is not the expected one.
 
+use std::collections::HashMap;
 use std::error::Error;
 use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use axum::Router;
 use axum::routing::get;
 use tokengate::axum::Verified;
 use tokengate::entra::{AuthContext, EntraApi};
 use tokengate::testing::{EntraVersion, TestEntra};
-use tokengate::{Gate, KeyCache, RequireLayer, Requirement, TokenKind, TokenLayer};
+use tokengate::{
+    Claims, Gate, KeyCache, RequireLayer, Requirement, Revocation, RevocationLayer, TokenKind,
+    TokenLayer,
+};
+
+/// When each user's sessions were revoked, by tenant and object id: filled from the API's own
+/// records (an account closed, an administrator's action). Their older tokens are refused
+/// before `exp` (ENTRA-36).
+type Revoked = Arc<RwLock<HashMap<(String, String), SystemTime>>>;
 
 /// The API: reads orders with the delegated scope `Orders.Read` or the app role
 /// `Orders.Read.All`; approving needs the authentication context `c1` (step-up).
-fn app(gate: Gate) -> Router {
+fn app(gate: Gate, revoked: Revoked) -> Router {
     let read =
         Requirement::any_scope(["Orders.Read"]).or(Requirement::any_role(["Orders.Read.All"]));
     Router::new()
@@ -34,6 +46,23 @@ fn app(gate: Gate) -> Router {
             "/orders/approve",
             get(|| async { "approved\n" }).route_layer(AuthContext::require(["c1"]).layer()),
         )
+        .layer(RevocationLayer::new(move |claims: Arc<Claims>| {
+            let revoked = revoked.clone();
+            async move {
+                let user = (
+                    claims.tenant_id().unwrap_or_default().to_owned(),
+                    claims.object_id().unwrap_or_default().to_owned(),
+                );
+                match revoked.read().map(|map| map.get(&user).copied()) {
+                    Ok(Some(at)) => Revocation::IssuedBefore(at),
+                    Ok(None) => Revocation::NotRevoked,
+                    // A poisoned lock says nothing: fail closed.
+                    Err(_) => Revocation::Unknown {
+                        retry_after: std::time::Duration::from_secs(5),
+                    },
+                }
+            }
+        }))
         .layer(TokenLayer::new(gate))
 }
 
@@ -65,7 +94,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 3000))).await?;
         println!("Orders API on http://127.0.0.1:3000 (GET /orders, GET /orders/approve)");
-        axum::serve(listener, app(gate)).await?;
+        axum::serve(listener, app(gate, Revoked::default())).await?;
         return Ok(());
     }
 
@@ -78,13 +107,20 @@ async fn main() -> Result<(), Box<dyn Error>> {
     gate.warm_up().await?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let address = listener.local_addr()?;
-    let server = tokio::spawn(async move { axum::serve(listener, app(gate)).await });
+    // One user's sessions were revoked a moment after their tokens below were issued.
+    let revoked_user = "5f0c2bd1-7f4e-4d1a-9c53-2a7e0a4c9b11";
+    let revoked = Revoked::default();
+    let server = tokio::spawn({
+        let revoked = revoked.clone();
+        async move { axum::serve(listener, app(gate, revoked)).await }
+    });
 
     let other_tenant = entra.add_tenant();
     let cases = [
         (
             "v2 user, Orders.Read",
             "/orders",
+            200,
             entra
                 .token(EntraVersion::V2, &tenant)
                 .user()
@@ -94,6 +130,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         (
             "v1 user, Orders.Read",
             "/orders",
+            200,
             entra
                 .token(EntraVersion::V1, &tenant)
                 .user()
@@ -103,6 +140,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         (
             "v2 app, role",
             "/orders",
+            200,
             entra
                 .token(EntraVersion::V2, &tenant)
                 .app(["Orders.Read.All"])
@@ -111,6 +149,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         (
             "v2 app, no roles",
             "/orders",
+            403,
             entra
                 .token(EntraVersion::V2, &tenant)
                 .app(Vec::<String>::new())
@@ -119,6 +158,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         (
             "other tenant",
             "/orders",
+            401,
             entra
                 .token(EntraVersion::V2, &other_tenant)
                 .user()
@@ -128,6 +168,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         (
             "step-up, cp1 client",
             "/orders/approve",
+            401,
             entra
                 .token(EntraVersion::V2, &tenant)
                 .user()
@@ -137,15 +178,45 @@ async fn main() -> Result<(), Box<dyn Error>> {
         (
             "step-up satisfied",
             "/orders/approve",
+            200,
             entra
                 .token(EntraVersion::V2, &tenant)
                 .user()
                 .claim("acrs", ["c1"])
                 .sign(),
         ),
+        (
+            "revoked user",
+            "/orders",
+            401,
+            entra
+                .token(EntraVersion::V2, &tenant)
+                .user()
+                .scp("Orders.Read")
+                .claim("oid", revoked_user)
+                .sign(),
+        ),
+        (
+            "revoked, cp1 client",
+            "/orders",
+            401,
+            entra
+                .token(EntraVersion::V2, &tenant)
+                .user()
+                .scp("Orders.Read")
+                .claim("oid", revoked_user)
+                .claim("xms_cc", ["cp1"])
+                .sign(),
+        ),
     ];
+    // Revoked after those tokens were issued (`iat` has whole seconds).
+    revoked.write().map_err(|_| "lock")?.insert(
+        (tenant.clone(), revoked_user.to_owned()),
+        SystemTime::now() + std::time::Duration::from_secs(1),
+    );
     let client = reqwest::Client::new();
-    for (label, path, token) in cases {
+    let mut unexpected = 0;
+    for (label, path, expected, token) in cases {
         let response = client
             .get(format!("http://{address}{path}"))
             .bearer_auth(token)
@@ -162,6 +233,13 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "{label:<22} {status}  {}",
             challenge.unwrap_or_else(|| body.trim().to_owned())
         );
+        if status != expected {
+            eprintln!("  expected {expected}");
+            unexpected += 1;
+        }
+    }
+    if unexpected > 0 {
+        return Err(format!("{unexpected} answers were not as expected").into());
     }
     if serve {
         println!("\nAPI on http://{address}; Ctrl-C to stop.");

@@ -229,10 +229,11 @@ impl Denial {
         response
     }
 
-    /// Whole seconds until keys may be fetched again, for `Retry-After`.
+    /// Whole seconds until the next attempt may succeed, for `Retry-After`.
     fn retry_after(&self) -> Option<u64> {
         match &self.rejection {
-            Rejection::KeysUnavailable { retry_after } => Some(
+            Rejection::KeysUnavailable { retry_after }
+            | Rejection::RevocationUnavailable { retry_after } => Some(
                 retry_after
                     .as_secs()
                     .saturating_add(u64::from(retry_after.subsec_nanos() > 0))

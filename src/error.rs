@@ -39,7 +39,8 @@ pub enum ErrorClass {
     InvalidToken,
     /// The token is authentic but does not carry the scopes or roles the resource requires.
     InsufficientScope,
-    /// The issuer's keys could not be obtained; the token was not judged.
+    /// The issuer's keys, or a revocation check's answer, could not be obtained; the token was
+    /// not judged.
     TemporarilyUnavailable,
     /// Microsoft Entra's claims challenge: the token lacks claims the client can obtain by
     /// asking again (a step-up); 401 with `error="insufficient_claims"` and the `claims` to ask
@@ -115,9 +116,11 @@ impl ErrorClass {
 /// | `invalid_tenant` | invalid_token | Entra rules: `tid` missing, not a lowercase GUID, given twice in different case (`tid` and `TID`), or not the tenant segment of `iss` |
 /// | `no_scope_or_role` | insufficient_scope | Entra rules: the token has neither `scp` (or `scope`) nor `roles`, and the API does not authorize by ACL (ENTRA-27) |
 /// | `missing_auth_context` | insufficient_scope | [`entra::AuthContext`](crate::entra::AuthContext): a required authentication context is not in `acrs` and the client did not declare `cp1` |
-/// | `insufficient_claims` | insufficient_claims | the same, for a client that declared `cp1`: a claims challenge |
+/// | `insufficient_claims` | insufficient_claims | the same, or a token revoked by a [`RevocationLayer`](crate::RevocationLayer) check, for a client that declared `cp1`: a claims challenge |
+/// | `token_revoked` | invalid_token | a [`RevocationLayer`](crate::RevocationLayer) check revoked the token (ENTRA-36) |
 /// | `insufficient_scope` | insufficient_scope | the [`Requirement`] is not met |
 /// | `keys_unavailable` | temporarily_unavailable | the issuer's keys could not be fetched and none usable are held; carries when to retry |
+/// | `revocation_unavailable` | temporarily_unavailable | a [`RevocationLayer`](crate::RevocationLayer) check could not decide; carries when to retry |
 ///
 /// ```
 /// use tokengate::Rejection;
@@ -221,9 +224,9 @@ pub enum Rejection {
     /// `acrs`, and the client cannot handle a claims challenge.
     #[error("The access token does not satisfy the required authentication context.")]
     MissingAuthContext,
-    /// `insufficient_claims`: a required authentication context is not in `acrs`; the client
-    /// declared it can handle a claims challenge (Entra, ENTRA-33).
-    #[error("The access token does not satisfy the required authentication context.")]
+    /// `insufficient_claims`: the client declared it can handle a claims challenge (Entra,
+    /// ENTRA-33), and the token lacks a required authentication context or was revoked.
+    #[error("The access token lacks claims this resource requires; a new token is needed.")]
     InsufficientClaims {
         /// What the challenge asks for.
         challenge: Arc<crate::entra::ClaimsChallenge>,
@@ -236,6 +239,16 @@ pub enum Rejection {
     InsufficientScope {
         /// The requirement that was not met; its scopes go into the challenge's `scope`.
         required: Arc<Requirement>,
+    },
+    /// `token_revoked`: a [`RevocationLayer`](crate::RevocationLayer) check revoked the token.
+    #[error("The access token has been revoked.")]
+    TokenRevoked,
+    /// `revocation_unavailable`: a [`RevocationLayer`](crate::RevocationLayer) check could not
+    /// tell whether the token is revoked.
+    #[error("Whether the access token is revoked cannot be checked now.")]
+    RevocationUnavailable {
+        /// When to try again (for `Retry-After`).
+        retry_after: Duration,
     },
     /// `keys_unavailable`: the issuer's keys could not be obtained.
     #[error("The token issuer's keys are temporarily unavailable.")]
@@ -281,6 +294,8 @@ impl Rejection {
             Rejection::InsufficientClaims { .. } => "insufficient_claims",
             Rejection::InsufficientScope { .. } => "insufficient_scope",
             Rejection::KeysUnavailable { .. } => "keys_unavailable",
+            Rejection::TokenRevoked => "token_revoked",
+            Rejection::RevocationUnavailable { .. } => "revocation_unavailable",
         }
     }
 
@@ -295,7 +310,9 @@ impl Rejection {
             | Rejection::NoScopeOrRole
             | Rejection::MissingAuthContext => ErrorClass::InsufficientScope,
             Rejection::InsufficientClaims { .. } => ErrorClass::InsufficientClaims,
-            Rejection::KeysUnavailable { .. } => ErrorClass::TemporarilyUnavailable,
+            Rejection::KeysUnavailable { .. } | Rejection::RevocationUnavailable { .. } => {
+                ErrorClass::TemporarilyUnavailable
+            }
             _ => ErrorClass::InvalidToken,
         }
     }
@@ -419,6 +436,10 @@ mod tests {
             Rejection::KeysUnavailable {
                 retry_after: Duration::from_secs(1),
             },
+            Rejection::TokenRevoked,
+            Rejection::RevocationUnavailable {
+                retry_after: Duration::from_secs(1),
+            },
         ]
     }
 
@@ -456,7 +477,7 @@ mod tests {
         for rejection in all() {
             let expected = match rejection.code() {
                 "insufficient_scope" | "no_scope_or_role" => ErrorClass::InsufficientScope,
-                "keys_unavailable" => ErrorClass::TemporarilyUnavailable,
+                "keys_unavailable" | "revocation_unavailable" => ErrorClass::TemporarilyUnavailable,
                 "missing_token" => ErrorClass::MissingToken,
                 "multiple_tokens" | "malformed_credentials" | "token_in_query" => {
                     ErrorClass::InvalidRequest

@@ -155,7 +155,7 @@ pub use error::{ConfigError, ErrorClass, Rejection};
 pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder, WarmUpError};
 pub use issuer::{DEFAULT_LEEWAY, IssuerProfile, MAX_LEEWAY, TokenProfile};
 pub use keys::{KeyCache, KeyStatus};
-pub use layer::{RequireLayer, TokenLayer};
+pub use layer::{RequireLayer, Revocation, RevocationLayer, TokenLayer};
 pub use metadata::{MetadataService, ProtectedResource, ProtectedResourceBuilder};
 pub use policy::Requirement;
 pub use source::TokenSource;

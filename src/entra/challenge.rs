@@ -46,8 +46,41 @@ pub struct AuthContext {
 
 struct Inner {
     ids: Vec<Box<str>>,
+    target: ChallengeTarget,
+}
+
+/// Where a claims challenge sends the client: its `realm` and `authorization_uri`.
+#[derive(Clone, Debug)]
+pub(crate) struct ChallengeTarget {
     realm: Box<str>,
     authorization_uri: Box<str>,
+}
+
+impl ChallengeTarget {
+    /// Through `common`: `realm=""` and [`COMMON_AUTHORIZATION_URI`].
+    pub(crate) fn common() -> ChallengeTarget {
+        ChallengeTarget {
+            realm: Box::from(""),
+            authorization_uri: Box::from(COMMON_AUTHORIZATION_URI),
+        }
+    }
+
+    /// Through one tenant (ENTRA-33); panics on what a challenge cannot quote, as the public
+    /// `tenant` methods document.
+    pub(crate) fn tenant(instance: &str, tenant: &str) -> ChallengeTarget {
+        let uri = format!(
+            "{}/{tenant}/oauth2/authorize",
+            instance.trim_end_matches('/')
+        );
+        assert!(
+            crate::challenge::is_quotable(tenant) && crate::challenge::is_quotable(&uri),
+            "tokengate: {tenant:?} or {instance:?} cannot be quoted in a claims challenge"
+        );
+        ChallengeTarget {
+            realm: Box::from(tenant),
+            authorization_uri: uri.into_boxed_str(),
+        }
+    }
 }
 
 /// What an Entra claims challenge asks for (in [`Rejection::InsufficientClaims`]).
@@ -59,6 +92,19 @@ pub struct ClaimsChallenge {
 }
 
 impl ClaimsChallenge {
+    /// A challenge asking for the claims in `request` (a claims request whose top-level member
+    /// is `access_token`), sent as base64 (standard alphabet, padded) of its minified JSON.
+    pub(crate) fn new(target: &ChallengeTarget, request: &serde_json::Value) -> ClaimsChallenge {
+        let json = serde_json::to_string(request).unwrap_or_default();
+        ClaimsChallenge {
+            realm: target.realm.clone(),
+            authorization_uri: target.authorization_uri.clone(),
+            claims: base64_simd::STANDARD
+                .encode_to_string(json.as_bytes())
+                .into_boxed_str(),
+        }
+    }
+
     /// The `realm`: a tenant, or empty for `common`.
     pub fn realm(&self) -> &str {
         &self.realm
@@ -105,8 +151,7 @@ impl AuthContext {
         AuthContext {
             inner: Arc::new(Inner {
                 ids,
-                realm: Box::from(""),
-                authorization_uri: Box::from(COMMON_AUTHORIZATION_URI),
+                target: ChallengeTarget::common(),
             }),
         }
     }
@@ -119,19 +164,10 @@ impl AuthContext {
     ///
     /// If `tenant` or `instance` hold characters a challenge cannot quote (`"`, `\`, controls).
     pub fn tenant(self, instance: &str, tenant: &str) -> AuthContext {
-        let uri = format!(
-            "{}/{tenant}/oauth2/authorize",
-            instance.trim_end_matches('/')
-        );
-        assert!(
-            crate::challenge::is_quotable(tenant) && crate::challenge::is_quotable(&uri),
-            "AuthContext::tenant: {tenant:?} or {instance:?} cannot be quoted in a challenge"
-        );
         AuthContext {
             inner: Arc::new(Inner {
                 ids: self.inner.ids.clone(),
-                realm: Box::from(tenant),
-                authorization_uri: uri.into_boxed_str(),
+                target: ChallengeTarget::tenant(instance, tenant),
             }),
         }
     }
@@ -176,14 +212,8 @@ impl AuthContext {
                 serde_json::json!({"access_token": {"acrs": {"essential": true, "values": many}}})
             }
         };
-        let json = serde_json::to_string(&request).unwrap_or_default();
-        let claims = base64_simd::STANDARD.encode_to_string(json.as_bytes());
         Err(Rejection::InsufficientClaims {
-            challenge: Arc::new(ClaimsChallenge {
-                realm: self.inner.realm.clone(),
-                authorization_uri: self.inner.authorization_uri.clone(),
-                claims: claims.into_boxed_str(),
-            }),
+            challenge: Arc::new(ClaimsChallenge::new(&self.inner.target, &request)),
         })
     }
 }
@@ -192,8 +222,8 @@ impl fmt::Debug for AuthContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthContext")
             .field("ids", &self.inner.ids)
-            .field("realm", &self.inner.realm)
-            .field("authorization_uri", &self.inner.authorization_uri)
+            .field("realm", &self.inner.target.realm)
+            .field("authorization_uri", &self.inner.target.authorization_uri)
             .finish()
     }
 }

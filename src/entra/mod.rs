@@ -54,6 +54,7 @@ use crate::claims::{CONSUMERS_TENANT, is_guid};
 use crate::issuer::{EntraRules, IssuerProfile, TenantMetadata};
 use crate::keys::IssuerRule;
 
+pub(crate) use challenge::ChallengeTarget;
 pub use challenge::{AuthContext, COMMON_AUTHORIZATION_URI, ClaimsChallenge};
 
 /// The global Entra ID authority host.

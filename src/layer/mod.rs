@@ -26,11 +26,13 @@
 mod body;
 mod future;
 mod require;
+mod revocation;
 mod service;
 mod settings;
 
 pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use require::{RequireFuture, RequireLayer, RequireService};
+pub use revocation::{Revocation, RevocationFuture, RevocationLayer, RevocationService};
 pub use service::TokenService;
 pub use settings::{TokenLayer, TokenLayerBuilder};

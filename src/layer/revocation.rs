@@ -1,0 +1,328 @@
+//! [`RevocationLayer`]: an asynchronous revocation check after validation (ENTRA-36).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::ResponseBody;
+use super::future::refusal;
+use crate::challenge::{Denial, Responder, layer_missing};
+use crate::claims::Claims;
+use crate::entra::{ChallengeTarget, ClaimsChallenge};
+use crate::error::Rejection;
+
+/// What a revocation check says about a verified token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    /// Not revoked: the request goes on.
+    NotRevoked,
+    /// Tokens issued before this moment are revoked (a disabled account, a revoked session,
+    /// a changed password, a token id on a deny list: answer with the time of the event, or
+    /// `SystemTime::now()`). The token is refused if its `iat` is earlier or absent; a token
+    /// issued afterwards passes, so a client that fetches a new token is not caught in a loop.
+    IssuedBefore(SystemTime),
+    /// Whether the token is revoked cannot be told now (the revocation store does not
+    /// answer). The request is refused with `503` and `Retry-After`, never let through.
+    Unknown {
+        /// When to try again.
+        retry_after: Duration,
+    },
+}
+
+/// A tower [`Layer`] that asks your own asynchronous check whether a token that a
+/// [`TokenLayer`](crate::TokenLayer) verified has been revoked before its `exp` (ENTRA-36:
+/// a resource "may reject the token before" it expires).
+///
+/// The check gets the verified [`Claims`] and answers a [`Revocation`]; it runs on every
+/// request with a token (cache inside it if its store is remote), after validation and
+/// before the service. A revoked token gets `401 invalid_token` (code `token_revoked`); a
+/// client that declared the `cp1` capability (`xms_cc`, Microsoft Entra ID) gets Entra's
+/// claims challenge instead, asking for a token issued after the revocation
+/// (`error="insufficient_claims"`, `claims` the base64 of
+/// `{"access_token":{"nbf":{"essential":true,"value":"<unix time>"}}}`), the answer Microsoft
+/// resources give under continuous access evaluation. A check that cannot decide gives `503`
+/// (code `revocation_unavailable`). Requests that an optional `TokenLayer` let through without
+/// a token are not checked; without any `TokenLayer` around it, the answer is a bare `500`
+/// and an error is logged, as for [`RequireLayer`](crate::RequireLayer).
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, RwLock};
+/// use std::time::SystemTime;
+///
+/// use axum::{Router, routing::get};
+/// use tokengate::{Claims, Revocation, RevocationLayer, TokenLayer};
+///
+/// /// When each user's sessions were revoked, by (tenant, object id).
+/// type Revoked = Arc<RwLock<HashMap<(String, String), SystemTime>>>;
+///
+/// # fn app(gate: tokengate::Gate) -> Router {
+/// let revoked = Revoked::default();
+/// let check = move |claims: Arc<Claims>| {
+///     let revoked = revoked.clone();
+///     async move {
+///         let user = (
+///             claims.tenant_id().unwrap_or_default().to_owned(),
+///             claims.object_id().unwrap_or_default().to_owned(),
+///         );
+///         match revoked.read().unwrap().get(&user) {
+///             Some(at) => Revocation::IssuedBefore(*at),
+///             None => Revocation::NotRevoked,
+///         }
+///     }
+/// };
+/// Router::new()
+///     .route("/orders", get(|| async { "orders" }))
+///     .layer(RevocationLayer::new(check))
+///     .layer(TokenLayer::new(gate))
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RevocationLayer<C> {
+    check: C,
+    target: Arc<ChallengeTarget>,
+}
+
+impl<C> RevocationLayer<C> {
+    /// A layer that asks `check` about every verified token. Claims challenges go through
+    /// Entra's `common` endpoint (`realm=""`), as for [`AuthContext`](crate::entra::AuthContext).
+    pub fn new(check: C) -> RevocationLayer<C> {
+        RevocationLayer {
+            check,
+            target: Arc::new(ChallengeTarget::common()),
+        }
+    }
+
+    /// Claims challenges for a tenant-specific flow: `realm` becomes `tenant`,
+    /// `authorization_uri` `{instance}/{tenant}/oauth2/authorize` (ENTRA-33).
+    ///
+    /// # Panics
+    ///
+    /// If `tenant` or `instance` hold characters a challenge cannot quote (`"`, `\`, controls).
+    pub fn tenant(mut self, instance: &str, tenant: &str) -> RevocationLayer<C> {
+        self.target = Arc::new(ChallengeTarget::tenant(instance, tenant));
+        self
+    }
+}
+
+impl<C> fmt::Debug for RevocationLayer<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationLayer")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, C: Clone> Layer<S> for RevocationLayer<C> {
+    type Service = RevocationService<S, C>;
+
+    fn layer(&self, inner: S) -> RevocationService<S, C> {
+        RevocationService {
+            inner,
+            check: self.check.clone(),
+            target: self.target.clone(),
+        }
+    }
+}
+
+/// The service made by [`RevocationLayer`].
+#[derive(Clone)]
+pub struct RevocationService<S, C> {
+    inner: S,
+    check: C,
+    target: Arc<ChallengeTarget>,
+}
+
+impl<S: fmt::Debug, C> fmt::Debug for RevocationService<S, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, C, Fut, ReqBody, ResBody> Service<Request<ReqBody>> for RevocationService<S, C>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    C: Fn(Arc<Claims>) -> Fut,
+    Fut: Future<Output = Revocation>,
+    ResBody: http_body::Body<Data = Bytes>,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = RevocationFuture<S, Fut, ReqBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let layer_ran = request.extensions().get::<Arc<Responder>>().is_some();
+        let state = match request.extensions().get::<Arc<Claims>>().cloned() {
+            Some(claims) => {
+                // The check runs before the service is called: the clone waits, and the
+                // service that was polled ready goes with the request (tower's rule).
+                let clone = self.inner.clone();
+                State::Checking {
+                    check: (self.check)(claims.clone()),
+                    pending: Some(Pending {
+                        service: std::mem::replace(&mut self.inner, clone),
+                        request,
+                        claims,
+                        target: self.target.clone(),
+                    }),
+                }
+            }
+            // An optional TokenLayer let an anonymous request through: nothing to revoke.
+            None if layer_ran => State::Inner {
+                future: self.inner.call(request),
+            },
+            None => State::Misconfigured,
+        };
+        RevocationFuture { state }
+    }
+}
+
+/// What a request waiting for its revocation check holds.
+struct Pending<S, ReqBody> {
+    service: S,
+    request: Request<ReqBody>,
+    claims: Arc<Claims>,
+    target: Arc<ChallengeTarget>,
+}
+
+pin_project! {
+    /// The response future of [`RevocationService`].
+    pub struct RevocationFuture<S, Fut, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, S::Future, Fut, ReqBody>,
+    }
+}
+
+pin_project! {
+    #[project = Projection]
+    enum State<S, F, Fut, ReqBody> {
+        Checking {
+            #[pin]
+            check: Fut,
+            pending: Option<Pending<S, ReqBody>>,
+        },
+        Inner {
+            #[pin]
+            future: F,
+        },
+        Refused {
+            denial: Option<Denial>,
+        },
+        Misconfigured,
+    }
+}
+
+impl<S, Fut, ReqBody, ResBody> Future for RevocationFuture<S, Fut, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    Fut: Future<Output = Revocation>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut state = self.project().state;
+        loop {
+            let next = match state.as_mut().project() {
+                Projection::Checking { check, pending } => {
+                    let verdict = ready!(check.poll(cx));
+                    let Pending {
+                        mut service,
+                        request,
+                        claims,
+                        target,
+                    } = pending.take().expect("polled after completion");
+                    match judge(verdict, &claims, &target) {
+                        None => State::Inner {
+                            future: service.call(request),
+                        },
+                        Some(rejection) => {
+                            tracing::debug!(
+                                code = rejection.code(),
+                                "request refused by the revocation check"
+                            );
+                            let responder = request
+                                .extensions()
+                                .get::<Arc<Responder>>()
+                                .cloned()
+                                .unwrap_or_else(Responder::plain);
+                            State::Refused {
+                                denial: Some(
+                                    Denial::with(rejection, responder)
+                                        .for_request(request.method(), request.headers()),
+                                ),
+                            }
+                        }
+                    }
+                }
+                Projection::Inner { future } => {
+                    let response = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+                }
+                Projection::Refused { denial } => {
+                    let denial = denial.take().expect("polled after completion");
+                    return Poll::Ready(Ok(refusal(denial)));
+                }
+                Projection::Misconfigured => {
+                    return Poll::Ready(Ok(layer_missing().map(ResponseBody::refusal)));
+                }
+            };
+            state.set(next);
+        }
+    }
+}
+
+impl<S: Service<Request<ReqBody>>, Fut, ReqBody> fmt::Debug for RevocationFuture<S, Fut, ReqBody> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationFuture").finish_non_exhaustive()
+    }
+}
+
+/// The rejection for a verdict, if any.
+fn judge(verdict: Revocation, claims: &Claims, target: &ChallengeTarget) -> Option<Rejection> {
+    match verdict {
+        Revocation::NotRevoked => None,
+        Revocation::Unknown { retry_after } => {
+            Some(Rejection::RevocationUnavailable { retry_after })
+        }
+        Revocation::IssuedBefore(revoked) => {
+            if claims.issued_at().is_some_and(|iat| iat >= revoked) {
+                return None;
+            }
+            // "Values aren't case-sensitive": MSAL.js sends CP1 (ENTRA-34).
+            let capable = claims
+                .client_capabilities()
+                .iter()
+                .any(|cc| cc.eq_ignore_ascii_case("cp1"));
+            if !capable {
+                return Some(Rejection::TokenRevoked);
+            }
+            // Whole seconds, rounded up: a token issued at the revocation second passes.
+            let since = revoked.duration_since(UNIX_EPOCH).unwrap_or_default();
+            let seconds = since.as_secs() + u64::from(since.subsec_nanos() > 0);
+            let request = serde_json::json!({
+                "access_token": {"nbf": {"essential": true, "value": seconds.to_string()}}
+            });
+            Some(Rejection::InsufficientClaims {
+                challenge: Arc::new(ClaimsChallenge::new(target, &request)),
+            })
+        }
+    }
+}
