@@ -2015,9 +2015,11 @@ async fn entra_39_alias_host_in_iss_is_refused() {
 
 /// ENTRA-42: the audience allowlist is independent of the RFC 9728 `resource`: with the
 /// metadata naming the API's public URL, tokens for the client id pass and a token whose
-/// `aud` is that URL does not.
+/// `aud` is that URL does not. ENTRA-44: the metadata's `authorization_servers` entry is the
+/// tenant's v2 issuer, and OIDC discovery at that issuer with the well-known path appended
+/// (what MCP clients try) finds the metadata naming that issuer.
 #[tokio::test]
-async fn entra_42_audience_independent_of_the_resource() {
+async fn entra_42_44_audience_independent_of_the_resource() {
     let entra = Authority::shared();
     let tid = entra.tenant();
     let resource = ProtectedResource::builder("https://mcp.contoso.com/")
@@ -2050,6 +2052,17 @@ async fn entra_42_audience_independent_of_the_resource() {
         "{}",
         resource.document()
     );
+    let discovery = format!("{}/.well-known/openid-configuration", entra.v2_issuer(tid));
+    let body = reqwest::get(&discovery)
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let metadata: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(metadata["issuer"], entra.v2_issuer(tid), "{discovery}");
 }
 
 /// ENTRA-17, availability: one tenant whose metadata cannot be had (a mistyped domain) holds up
