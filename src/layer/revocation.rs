@@ -22,6 +22,7 @@ use crate::error::Rejection;
 
 /// What a revocation check says about a verified token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Revocation {
     /// Not revoked: the request goes on.
     NotRevoked,
