@@ -46,23 +46,28 @@ fn app(gate: Gate, revoked: Revoked) -> Router {
             "/orders/approve",
             get(|| async { "approved\n" }).route_layer(AuthContext::require(["c1"]).layer()),
         )
-        .layer(RevocationLayer::new(move |claims: Arc<Claims>| {
-            let revoked = revoked.clone();
-            async move {
-                let user = (
-                    claims.tenant_id().unwrap_or_default().to_owned(),
-                    claims.object_id().unwrap_or_default().to_owned(),
-                );
-                match revoked.read().map(|map| map.get(&user).copied()) {
-                    Ok(Some(at)) => Revocation::IssuedBefore(at),
-                    Ok(None) => Revocation::NotRevoked,
-                    // A poisoned lock says nothing: fail closed.
-                    Err(_) => Revocation::Unknown {
-                        retry_after: std::time::Duration::from_secs(5),
-                    },
+        .layer(
+            RevocationLayer::new(move |claims: Arc<Claims>| {
+                let revoked = revoked.clone();
+                async move {
+                    let user = (
+                        claims.tenant_id().unwrap_or_default().to_owned(),
+                        claims.object_id().unwrap_or_default().to_owned(),
+                    );
+                    match revoked.read().map(|map| map.get(&user).copied()) {
+                        Ok(Some(at)) => Revocation::IssuedBefore(at),
+                        Ok(None) => Revocation::NotRevoked,
+                        // A poisoned lock says nothing: fail closed.
+                        Err(_) => Revocation::Unknown {
+                            retry_after: std::time::Duration::from_secs(5),
+                        },
+                    }
                 }
-            }
-        }))
+            })
+            // Entra dates `iat` 5 minutes early: without this, tokens fetched in the 5 minutes
+            // after a revocation would be refused too.
+            .backdated_iat(std::time::Duration::from_secs(300)),
+        )
         .layer(TokenLayer::new(gate))
 }
 

@@ -164,8 +164,8 @@ impl Denial {
     /// gets a gRPC trailers-only answer instead, which gRPC clients understand (and for which
     /// [`status`](Self::status) still names the HTTP equivalent): HTTP 200 with `grpc-status` 16
     /// (`UNAUTHENTICATED`) for a missing, bad or malformed credential, 7
-    /// (`PERMISSION_DENIED`) for a missing scope, 14 (`UNAVAILABLE`) when keys are
-    /// unavailable, the description in `grpc-message`, and the same `WWW-Authenticate`.
+    /// (`PERMISSION_DENIED`) for a missing scope, 14 (`UNAVAILABLE`) when keys (or a
+    /// revocation check's answer) are unavailable, the description in `grpc-message`, and the same `WWW-Authenticate`.
     ///
     /// [`on_rejection`]: crate::layer::TokenLayerBuilder::on_rejection
     pub fn default_response(&self) -> Response<Bytes> {

@@ -360,3 +360,125 @@ async fn the_service_polled_ready_is_the_one_called() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
+
+/// Entra dates `iat` 5 minutes before issuance: with `backdated_iat`, a token fetched after
+/// the revocation passes and one issued before it is still refused; without it, the fresh
+/// token would be refused for 5 minutes (and a `cp1` client challenged again and again).
+#[tokio::test]
+async fn entra_36_backdated_iat_lets_fresh_entra_tokens_through() {
+    let recorder = Recorder::default();
+    let revoked = Revocation::IssuedBefore(at(now() - 60));
+    let entra_token = |issued: i64| {
+        token(json!({"iat": issued - 300, "nbf": issued - 300, "exp": issued + 3600}))
+    };
+    let fresh = entra_token(now() - 1);
+    let stale = entra_token(now() - 120);
+    let strict = app(revoked, &recorder, TokenLayer::new(gate()));
+    assert_eq!(
+        send(&strict, Some(&fresh)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let entra = Router::new()
+        .route("/orders", get(|| async { "orders" }))
+        .layer(
+            RevocationLayer::new(recorder.check(revoked)).backdated_iat(Duration::from_secs(300)),
+        )
+        .layer(TokenLayer::new(gate()));
+    assert_eq!(send(&entra, Some(&fresh)).await.0, StatusCode::OK);
+    let (status, _, body, _) = send(&entra, Some(&stale)).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::UNAUTHORIZED, &json!("token_revoked"))
+    );
+}
+
+#[test]
+#[should_panic(expected = "more than an hour")]
+fn entra_36_backdating_is_bounded() {
+    let _ = RevocationLayer::new(Recorder::default().check(Revocation::NotRevoked))
+        .backdated_iat(Duration::from_secs(3601));
+}
+
+/// `Revoked` refuses a token whatever its `iat`: a deny-listed token id from an issuer whose
+/// clock runs ahead of ours (within the leeway) is refused too; a `cp1` client is asked for
+/// a token not before now.
+#[tokio::test]
+async fn entra_36_a_revoked_token_is_refused_whatever_its_iat() {
+    let recorder = Recorder::default();
+    let app = app(Revocation::Revoked, &recorder, TokenLayer::new(gate()));
+    let ahead = now() + 30;
+    for iat in [now() - 10, ahead] {
+        let token = token(json!({"iat": iat, "nbf": iat, "jti": "leaked"}));
+        let (status, _, body, _) = send(&app, Some(&token)).await;
+        assert_eq!(
+            (status, &body["code"]),
+            (StatusCode::UNAUTHORIZED, &json!("token_revoked")),
+            "{iat}"
+        );
+    }
+    let before = now();
+    let (_, header, _, _) = send(&app, Some(&token(json!({"xms_cc": ["cp1"]})))).await;
+    let value = decode_claims_param(&header.unwrap())["access_token"]["nbf"]["value"]
+        .as_str()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    assert!((before..=now() + 1).contains(&value), "{value}");
+}
+
+/// A revocation time ahead of this server's clock (a store whose clock runs fast) counts as
+/// now: tokens issued before now are refused, the challenge asks for no future `nbf`, and a
+/// token issued from now on passes.
+#[tokio::test]
+async fn entra_36_a_revocation_in_the_future_counts_as_now() {
+    let recorder = Recorder::default();
+    let app = app(
+        Revocation::IssuedBefore(at(now() + 3600)),
+        &recorder,
+        TokenLayer::new(gate()),
+    );
+    let (status, header, _, _) = send(&app, Some(&token(json!({"xms_cc": ["cp1"]})))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let value = decode_claims_param(&header.unwrap())["access_token"]["nbf"]["value"]
+        .as_str()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
+    assert!(value <= now() + 1, "{value}");
+    // Issued a few seconds from now by an issuer whose clock is ahead (within the leeway).
+    let later = now() + 5;
+    let token = token(json!({"iat": later, "nbf": later}));
+    assert_eq!(send(&app, Some(&token)).await.0, StatusCode::OK);
+}
+
+/// The refusals are the layer's answers: its realm in the challenge, gRPC's form for gRPC
+/// calls (16 `UNAUTHENTICATED` for a revoked token, 14 `UNAVAILABLE` when the check cannot
+/// decide).
+#[tokio::test]
+async fn entra_36_answers_follow_the_token_layer() {
+    let recorder = Recorder::default();
+    let layer = || TokenLayer::builder(gate()).realm("orders").build().unwrap();
+    let revoked = app(Revocation::Revoked, &recorder, layer());
+    let (_, header, _, _) = send(&revoked, Some(&token(json!({})))).await;
+    assert_eq!(
+        header.unwrap(),
+        "Bearer realm=\"orders\", error=\"invalid_token\", error_description=\"The access token has been revoked.\""
+    );
+    let unknown = app(
+        Revocation::Unknown {
+            retry_after: Duration::from_secs(3),
+        },
+        &recorder,
+        layer(),
+    );
+    for (app, grpc_status) in [(&revoked, "16"), (&unknown, "14")] {
+        let request = Request::post("/orders")
+            .header("authorization", format!("Bearer {}", token(json!({}))))
+            .header("content-type", "application/grpc")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["grpc-status"], grpc_status);
+    }
+}

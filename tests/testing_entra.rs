@@ -531,7 +531,8 @@ async fn v2_tokens_verify_against_the_served_keys() {
     assert!(claims["rh"].as_str().unwrap().starts_with("0."));
     let iat = claims["iat"].as_i64().unwrap();
     assert_eq!(claims["nbf"].as_i64(), Some(iat));
-    assert_eq!(claims["exp"].as_i64(), Some(iat + 3600));
+    // As in real Entra tokens: `iat` 5 minutes before issuance, one hour of lifetime after.
+    assert_eq!(claims["exp"].as_i64(), Some(iat + 300 + 3600));
 
     let verified = gate.validate(&user).await.unwrap();
     assert_eq!(verified.tenant_id(), Some(tenant.as_str()));
@@ -634,7 +635,8 @@ async fn v2_tokens_verify_against_the_served_keys() {
             .expires_in(Duration::from_secs(90))
             .sign(),
     );
-    let lifetime = short["exp"].as_i64().unwrap() - short["iat"].as_i64().unwrap();
+    // From issuance (5 minutes after `iat`).
+    let lifetime = short["exp"].as_i64().unwrap() - short["iat"].as_i64().unwrap() - 300;
     assert!((89..=91).contains(&lifetime));
     // Nothing was asked of the STS host.
     assert_eq!(entra.sts_requests(), 0);

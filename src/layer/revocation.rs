@@ -26,10 +26,16 @@ use crate::error::Rejection;
 pub enum Revocation {
     /// Not revoked: the request goes on.
     NotRevoked,
-    /// Tokens issued before this moment are revoked (a disabled account, a revoked session,
-    /// a changed password, a token id on a deny list: answer with the time of the event, or
-    /// `SystemTime::now()`). The token is refused if its `iat` is earlier or absent; a token
-    /// issued afterwards passes, so a client that fetches a new token is not caught in a loop.
+    /// This token is revoked, whenever it was issued: a token id (`jti`) on a deny list, a
+    /// token known to have leaked.
+    Revoked,
+    /// The principal's tokens issued before this moment are revoked: a disabled account, a
+    /// revoked session, a changed password; answer with the time of the event. The token is
+    /// refused if its `iat` (plus [`RevocationLayer::backdated_iat`]) is earlier or absent;
+    /// `iat` has whole seconds, so a token issued later within the event's own second is
+    /// refused too. A token issued afterwards passes, so a client that fetched a new token is
+    /// not caught in a loop. A moment ahead of this server's clock counts as now (a store whose
+    /// clock runs fast would otherwise refuse fresh tokens too).
     IssuedBefore(SystemTime),
     /// Whether the token is revoked cannot be told now (the revocation store does not
     /// answer). The request is refused with `503` and `Retry-After`, never let through.
@@ -45,7 +51,11 @@ pub enum Revocation {
 ///
 /// The check gets the verified [`Claims`] and answers a [`Revocation`]; it runs on every
 /// request with a token (cache inside it if its store is remote), after validation and
-/// before the service. A revoked token gets `401 invalid_token` (code `token_revoked`); a
+/// before the service. The service that was polled ready waits for it, holding its capacity
+/// (a concurrency permit, a buffer slot): bound your store call (`tokio::time::timeout`) and
+/// answer [`Revocation::Unknown`] when it runs out, and log store failures in the check (the
+/// layer logs refusals at `DEBUG` only). A revoked token gets `401 invalid_token` (code
+/// `token_revoked`); a
 /// client that declared the `cp1` capability (`xms_cc`, Microsoft Entra ID) gets Entra's
 /// claims challenge instead, asking for a token issued after the revocation
 /// (`error="insufficient_claims"`, `claims` the base64 of
@@ -55,15 +65,18 @@ pub enum Revocation {
 /// a token are not checked; without any `TokenLayer` around it, the answer is a bare `500`
 /// and an error is logged, as for [`RequireLayer`](crate::RequireLayer).
 ///
+/// The check is a closure returning a future (an `async` block that owns what it uses: clone
+/// shared state into it, as below) or anything else that is `Fn(Arc<Claims>) -> impl Future`.
+///
 /// ```
 /// use std::collections::HashMap;
 /// use std::sync::{Arc, RwLock};
-/// use std::time::SystemTime;
+/// use std::time::{Duration, SystemTime};
 ///
 /// use axum::{Router, routing::get};
 /// use tokengate::{Claims, Revocation, RevocationLayer, TokenLayer};
 ///
-/// /// When each user's sessions were revoked, by (tenant, object id).
+/// /// When each user's sessions were revoked, by issuer and subject.
 /// type Revoked = Arc<RwLock<HashMap<(String, String), SystemTime>>>;
 ///
 /// # fn app(gate: tokengate::Gate) -> Router {
@@ -71,27 +84,38 @@ pub enum Revocation {
 /// let check = move |claims: Arc<Claims>| {
 ///     let revoked = revoked.clone();
 ///     async move {
-///         let user = (
-///             claims.tenant_id().unwrap_or_default().to_owned(),
-///             claims.object_id().unwrap_or_default().to_owned(),
-///         );
-///         match revoked.read().unwrap().get(&user) {
-///             Some(at) => Revocation::IssuedBefore(*at),
-///             None => Revocation::NotRevoked,
+///         let Some(subject) = claims.subject() else {
+///             return Revocation::NotRevoked; // no user to revoke
+///         };
+///         let user = (claims.issuer().to_owned(), subject.to_owned());
+///         match revoked.read().map(|map| map.get(&user).copied()) {
+///             Ok(Some(at)) => Revocation::IssuedBefore(at),
+///             Ok(None) => Revocation::NotRevoked,
+///             Err(_) => Revocation::Unknown { retry_after: Duration::from_secs(5) },
 ///         }
 ///     }
 /// };
 /// Router::new()
 ///     .route("/orders", get(|| async { "orders" }))
-///     .layer(RevocationLayer::new(check))
+///     .layer(RevocationLayer::new(check).backdated_iat(Duration::from_secs(300))) // Entra
 ///     .layer(TokenLayer::new(gate))
 /// # }
 /// ```
 #[derive(Clone)]
 pub struct RevocationLayer<C> {
     check: C,
-    target: Arc<ChallengeTarget>,
+    settings: Arc<Settings>,
 }
+
+/// What a [`RevocationLayer`] shares with its services.
+#[derive(Debug)]
+struct Settings {
+    target: ChallengeTarget,
+    backdating: Duration,
+}
+
+/// The most an issuer is taken to backdate `iat`.
+const MAX_BACKDATING: Duration = Duration::from_secs(3600);
 
 impl<C> RevocationLayer<C> {
     /// A layer that asks `check` about every verified token. Claims challenges go through
@@ -99,8 +123,32 @@ impl<C> RevocationLayer<C> {
     pub fn new(check: C) -> RevocationLayer<C> {
         RevocationLayer {
             check,
-            target: Arc::new(ChallengeTarget::common()),
+            settings: Arc::new(Settings {
+                target: ChallengeTarget::common(),
+                backdating: Duration::ZERO,
+            }),
         }
+    }
+
+    /// How far the issuer dates `iat` before the moment it issues a token: Microsoft Entra
+    /// ID writes `iat` (and `nbf`) 5 minutes early, so give it `Duration::from_secs(300)`, or
+    /// tokens fetched in the 5 minutes after a [`Revocation::IssuedBefore`] event are refused
+    /// too (and `cp1` clients asked for new tokens again and again). The price: tokens issued
+    /// up to that long before the event pass. Default: none.
+    ///
+    /// # Panics
+    ///
+    /// If `backdating` is more than an hour.
+    pub fn backdated_iat(mut self, backdating: Duration) -> RevocationLayer<C> {
+        assert!(
+            backdating <= MAX_BACKDATING,
+            "RevocationLayer::backdated_iat: {backdating:?} is more than an hour"
+        );
+        self.settings = Arc::new(Settings {
+            target: self.settings.target.clone(),
+            backdating,
+        });
+        self
     }
 
     /// Claims challenges for a tenant-specific flow: `realm` becomes `tenant`,
@@ -110,7 +158,10 @@ impl<C> RevocationLayer<C> {
     ///
     /// If `tenant` or `instance` hold characters a challenge cannot quote (`"`, `\`, controls).
     pub fn tenant(mut self, instance: &str, tenant: &str) -> RevocationLayer<C> {
-        self.target = Arc::new(ChallengeTarget::tenant(instance, tenant));
+        self.settings = Arc::new(Settings {
+            target: ChallengeTarget::tenant(instance, tenant),
+            backdating: self.settings.backdating,
+        });
         self
     }
 }
@@ -118,7 +169,7 @@ impl<C> RevocationLayer<C> {
 impl<C> fmt::Debug for RevocationLayer<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RevocationLayer")
-            .field("target", &self.target)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }
@@ -130,7 +181,7 @@ impl<S, C: Clone> Layer<S> for RevocationLayer<C> {
         RevocationService {
             inner,
             check: self.check.clone(),
-            target: self.target.clone(),
+            settings: self.settings.clone(),
         }
     }
 }
@@ -140,7 +191,7 @@ impl<S, C: Clone> Layer<S> for RevocationLayer<C> {
 pub struct RevocationService<S, C> {
     inner: S,
     check: C,
-    target: Arc<ChallengeTarget>,
+    settings: Arc<Settings>,
 }
 
 impl<S: fmt::Debug, C> fmt::Debug for RevocationService<S, C> {
@@ -179,7 +230,7 @@ where
                         service: std::mem::replace(&mut self.inner, clone),
                         request,
                         claims,
-                        target: self.target.clone(),
+                        settings: self.settings.clone(),
                     }),
                 }
             }
@@ -198,7 +249,7 @@ struct Pending<S, ReqBody> {
     service: S,
     request: Request<ReqBody>,
     claims: Arc<Claims>,
-    target: Arc<ChallengeTarget>,
+    settings: Arc<Settings>,
 }
 
 pin_project! {
@@ -248,9 +299,9 @@ where
                         mut service,
                         request,
                         claims,
-                        target,
+                        settings,
                     } = pending.take().expect("polled after completion");
-                    match judge(verdict, &claims, &target) {
+                    match judge(verdict, &claims, &settings) {
                         None => State::Inner {
                             future: service.call(request),
                         },
@@ -297,33 +348,44 @@ impl<S: Service<Request<ReqBody>>, Fut, ReqBody> fmt::Debug for RevocationFuture
 }
 
 /// The rejection for a verdict, if any.
-fn judge(verdict: Revocation, claims: &Claims, target: &ChallengeTarget) -> Option<Rejection> {
+fn judge(verdict: Revocation, claims: &Claims, settings: &Settings) -> Option<Rejection> {
+    let now = SystemTime::now();
     match verdict {
         Revocation::NotRevoked => None,
         Revocation::Unknown { retry_after } => {
             Some(Rejection::RevocationUnavailable { retry_after })
         }
+        Revocation::Revoked => Some(refusal_for(claims, &settings.target, now)),
         Revocation::IssuedBefore(revoked) => {
-            if claims.issued_at().is_some_and(|iat| iat >= revoked) {
+            let revoked = revoked.min(now);
+            let issued = claims
+                .issued_at()
+                .map(|iat| iat.checked_add(settings.backdating).unwrap_or(iat));
+            if issued.is_some_and(|issued| issued >= revoked) {
                 return None;
             }
-            // "Values aren't case-sensitive": MSAL.js sends CP1 (ENTRA-34).
-            let capable = claims
-                .client_capabilities()
-                .iter()
-                .any(|cc| cc.eq_ignore_ascii_case("cp1"));
-            if !capable {
-                return Some(Rejection::TokenRevoked);
-            }
-            // Whole seconds, rounded up: a token issued at the revocation second passes.
-            let since = revoked.duration_since(UNIX_EPOCH).unwrap_or_default();
-            let seconds = since.as_secs() + u64::from(since.subsec_nanos() > 0);
-            let request = serde_json::json!({
-                "access_token": {"nbf": {"essential": true, "value": seconds.to_string()}}
-            });
-            Some(Rejection::InsufficientClaims {
-                challenge: Arc::new(ClaimsChallenge::new(target, &request)),
-            })
+            Some(refusal_for(claims, &settings.target, revoked))
         }
+    }
+}
+
+/// `token_revoked`, or for a client that handles claims challenges (`cp1`), Entra's
+/// challenge for a token not before `since` (in whole seconds, rounded up).
+fn refusal_for(claims: &Claims, target: &ChallengeTarget, since: SystemTime) -> Rejection {
+    // "Values aren't case-sensitive": MSAL.js sends CP1 (ENTRA-34).
+    let capable = claims
+        .client_capabilities()
+        .iter()
+        .any(|cc| cc.eq_ignore_ascii_case("cp1"));
+    if !capable {
+        return Rejection::TokenRevoked;
+    }
+    let since = since.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = since.as_secs() + u64::from(since.subsec_nanos() > 0);
+    let request = serde_json::json!({
+        "access_token": {"nbf": {"essential": true, "value": seconds.to_string()}}
+    });
+    Rejection::InsufficientClaims {
+        challenge: Arc::new(ClaimsChallenge::new(target, &request)),
     }
 }

@@ -39,12 +39,16 @@ fn to_json(kind: &str, name: &str, value: impl Serialize) -> Value {
         .unwrap_or_else(|error| panic!("the {kind} {name:?} cannot be written as JSON: {error}"))
 }
 
+/// How far Entra dates `iat` and `nbf` before issuance, in seconds.
+const BACKDATING: i64 = 300;
+
 /// Builds one signed Entra access token (from [`TestEntra::token`]).
 ///
 /// It starts as a valid **delegated user token** of its [`EntraVersion`], with the claims
 /// Entra puts in real tokens:
 ///
-/// * both versions: `aud`, `iss`, `iat` and `nbf` (now), `exp` (in one hour), `aio`, `oid`
+/// * both versions: `aud`, `iss`, `iat` and `nbf` (5 minutes ago: Entra dates them early, for
+///   clock skew), `exp` (in one hour), `aio`, `oid`
 ///   (the test user's), `sub` (pairwise, different from `oid`), `tid`, `uti`, `rh`, `scp`
 ///   (`access_as_user`) and `name`;
 /// * v2 (`ver` `"2.0"`): `aud` [`TestEntra::CLIENT_ID`], `iss`
@@ -114,8 +118,9 @@ impl EntraTokenBuilder {
         let mut set = |name: &str, value: Value| {
             claims.insert(name.to_owned(), value);
         };
-        set("iat", json!(now));
-        set("nbf", json!(now));
+        // Real Entra tokens carry `iat` = `nbf` = issuance minus 5 minutes.
+        set("iat", json!(now - BACKDATING));
+        set("nbf", json!(now - BACKDATING));
         set("exp", json!(after(now, Duration::from_secs(3600))));
         set("tid", json!(tenant));
         // Opaque, internal claims: random values of the real shapes.
@@ -502,8 +507,9 @@ impl EntraTokenBuilder {
     ///     .expires_in(Duration::from_secs(28 * 3600))
     ///     .sign();
     /// let claims = decode_claims(&token);
+    /// // From `iat`, 5 minutes more: Entra dates `iat` early.
     /// let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
-    /// assert!((28 * 3600 - 1..=28 * 3600 + 1).contains(&lifetime));
+    /// assert!((28 * 3600 + 299..=28 * 3600 + 301).contains(&lifetime));
     /// # Ok(())
     /// # }
     /// # fn decode_claims(token: &str) -> serde_json::Value {
