@@ -433,10 +433,11 @@ impl Gate {
         let signature = Signature::decode(segments.signature)?;
 
         let kid = header.kid.as_deref();
-        let entra = issuer.entra.is_some();
+        let entra = issuer.entra.as_ref();
         let verify = |key: &VerifyingKey| {
-            // The tid is not verified yet; a mismatch only refuses more.
-            if entra && !key.issuer_accepts(iss, raw.tid.as_deref()) {
+            if let Some(rules) = entra
+                && !rules.key_may_sign(key, iss, raw.tid.as_deref())
+            {
                 return Err(Rejection::KeyIssuerMismatch);
             }
             Ok((

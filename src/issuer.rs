@@ -8,7 +8,8 @@ use url::Url;
 
 use crate::Algorithm;
 use crate::keys::{
-    Fetcher, IssuerRule, KeySet, KeyStore, Remote, Source, VerifyingKey, parse_jwks, parse_pem,
+    Fetcher, IssuerRule, KeySet, KeyStore, KeysFrom, Remote, Source, VerifyingKey, parse_jwks,
+    parse_pem,
 };
 
 /// The default clock-skew leeway, applied to `exp`, `nbf` and `iat`.
@@ -62,10 +63,12 @@ impl TokenProfile {
 enum RemoteInput {
     Discover,
     JwksUri(String),
-    /// A metadata document at this URL names the issuer, which `rule` must accept.
+    /// A metadata document at this URL names the issuer, which `rule` must accept; the keys
+    /// are those it names, or with `keys_from` those another document names.
     Metadata {
         url: String,
         rule: IssuerRule,
+        keys_from: Option<(String, IssuerRule)>,
     },
 }
 
@@ -78,6 +81,31 @@ pub(crate) struct EntraRules {
     pub any_tenant: bool,
     /// With `any_tenant`: where one tenant's own keys are (see `keys::tenants`).
     pub tenant_metadata: Option<TenantMetadata>,
+    /// For v1 tokens verified with v2 keys (any tenant): the v2 metadata's templated issuer,
+    /// `{instance}/{tenantid}/v2.0`. See [`key_may_sign`](Self::key_may_sign).
+    pub v2_issuer: Option<String>,
+}
+
+impl EntraRules {
+    /// ENTRA-17 step 3: whether `key` may sign a token with this `iss` and `tid` (not verified
+    /// yet; a mismatch only refuses more). The key's own `issuer`, with `tid` for
+    /// `{tenantid}`, must be `iss`, or with [`v2_issuer`](Self::v2_issuer), the v2 issuer of
+    /// the same tenant: v2 keys never name a v1 issuer, so this is how a key that only another
+    /// tenant uses (the personal-account tenant's, say) is kept from signing a v1 token, as
+    /// IdentityModel's `ValidateIssuerSigningKey` does. Without `tid`, a key that names an
+    /// issuer signs nothing.
+    pub(crate) fn key_may_sign(&self, key: &VerifyingKey, iss: &str, tid: Option<&str>) -> bool {
+        if key.issuer_accepts(iss, tid) {
+            return true;
+        }
+        match (&self.v2_issuer, tid) {
+            (Some(template), Some(tid)) => {
+                let v2 = template.replacen("{tenantid}", tid, 1);
+                key.issuer_accepts(&v2, Some(tid))
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The metadata URL of one tenant and the rule its issuer must meet; `None` for a string that
@@ -167,9 +195,24 @@ impl IssuerProfile {
     /// `name` in statuses and logs.
     pub(crate) fn learned_from(name: String, url: String, rule: IssuerRule) -> IssuerProfile {
         let mut profile = IssuerProfile::new(name);
-        profile.remote.push(RemoteInput::Metadata { url, rule });
+        profile.remote.push(RemoteInput::Metadata {
+            url,
+            rule,
+            keys_from: None,
+        });
         profile.learned = true;
         profile
+    }
+
+    /// For an issuer [`learned_from`](Self::learned_from) metadata: its keys are those the
+    /// metadata document at `url` names, whose issuer `rule` must accept.
+    pub(crate) fn keys_from_metadata(mut self, url: String, rule: IssuerRule) -> IssuerProfile {
+        for remote in &mut self.remote {
+            if let RemoteInput::Metadata { keys_from, .. } = remote {
+                *keys_from = Some((url.clone(), rule.clone()));
+            }
+        }
+        self
     }
 
     /// Where the metadata that names the issuer is, for issuers learned from it.
@@ -415,12 +458,24 @@ impl IssuerProfile {
                 let source = match remote {
                     RemoteInput::Discover => fetcher.url(name).map(|_| Source::Discover),
                     RemoteInput::JwksUri(url) => fetcher.url(url).map(Source::JwksUri),
-                    RemoteInput::Metadata { url, rule } => {
-                        fetcher.url(url).map(|url| Source::Metadata {
+                    RemoteInput::Metadata {
+                        url,
+                        rule,
+                        keys_from,
+                    } => fetcher.url(url).and_then(|url| {
+                        let keys_from = match keys_from {
+                            Some((from, rule)) => Some(KeysFrom {
+                                url: fetcher.url(from)?,
+                                rule: rule.clone(),
+                            }),
+                            None => None,
+                        };
+                        Ok(Source::Metadata {
                             url,
                             rule: rule.clone(),
+                            keys_from,
                         })
-                    }
+                    }),
                 };
                 match source {
                     Ok(source) => {
@@ -530,6 +585,61 @@ pub(crate) struct Issuer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::parse_jwk;
+    use crate::test_common::rs256;
+
+    /// An RS256 key whose JWK has this `issuer` member, if any.
+    fn key(issuer: Option<&str>) -> VerifyingKey {
+        let mut jwk = rs256().jwk();
+        if let Some(issuer) = issuer {
+            jwk["issuer"] = serde_json::json!(issuer);
+        }
+        parse_jwk(&jwk.to_string(), &[Algorithm::RS256]).unwrap()
+    }
+
+    /// ENTRA-17 step 3 for v1 tokens under v2 keys: a key's issuer, with the token's `tid`,
+    /// must be the token's `iss` or, where the rules name one, the v2 issuer of that `tid`.
+    #[test]
+    fn key_may_sign_v1_tokens_as_the_v2_issuer_of_their_tenant() {
+        const ORG: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+        const MSA: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+        let login = "https://login.microsoftonline.com";
+        let v1_iss = format!("https://sts.windows.net/{ORG}/");
+        let v2_iss = format!("{login}/{ORG}/v2.0");
+        let templated = key(Some(&format!("{login}/{{tenantid}}/v2.0")));
+        let own = key(Some(&v2_iss));
+        let msa = key(Some(&format!("{login}/{MSA}/v2.0")));
+        let bare = key(None);
+        let plain = EntraRules {
+            require_scope_or_role: true,
+            any_tenant: true,
+            tenant_metadata: None,
+            v2_issuer: None,
+        };
+        let v1_under_v2 = EntraRules {
+            v2_issuer: Some(format!("{login}/{{tenantid}}/v2.0")),
+            ..plain.clone()
+        };
+        let tid = Some(ORG);
+        // v2 tokens: the key's own issuer decides, with or without the v2 rule.
+        for rules in [&plain, &v1_under_v2] {
+            assert!(rules.key_may_sign(&templated, &v2_iss, tid));
+            assert!(rules.key_may_sign(&own, &v2_iss, tid));
+            assert!(!rules.key_may_sign(&msa, &v2_iss, tid));
+            assert!(rules.key_may_sign(&bare, &v2_iss, tid));
+        }
+        // v1 tokens: no v2 key names a v1 issuer; only the v2 rule lets a tenant's keys sign.
+        assert!(!plain.key_may_sign(&templated, &v1_iss, tid));
+        assert!(v1_under_v2.key_may_sign(&templated, &v1_iss, tid));
+        assert!(v1_under_v2.key_may_sign(&own, &v1_iss, tid));
+        assert!(!v1_under_v2.key_may_sign(&msa, &v1_iss, tid));
+        assert!(v1_under_v2.key_may_sign(&bare, &v1_iss, tid));
+        // Another tenant's literal key, or no `tid` to fill a template with: refused.
+        let other = Some("11111111-2222-4333-8444-555555555555");
+        assert!(!v1_under_v2.key_may_sign(&own, &v1_iss, other));
+        assert!(!v1_under_v2.key_may_sign(&templated, &v1_iss, None));
+        assert!(!v1_under_v2.key_may_sign(&own, &v1_iss, None));
+    }
 
     #[test]
     fn typ_policy() {

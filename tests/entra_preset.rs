@@ -630,7 +630,8 @@ async fn entra_9_10_tenant_and_object_ids_are_the_principal() {
 /// ENTRA-11, ENTRA-12: a tenant's documents are `{instance}/{tenant}/v2.0/.well-known/...`
 /// and `{instance}/{tenant}/.well-known/...`, its keys those the documents name
 /// (`.../discovery/v2.0/keys`, `.../discovery/keys`); the any-tenant mode reads the
-/// tenant-independent documents, `organizations` for v2 and `common` for v1.
+/// tenant-independent documents, `organizations` for v2 and `common` for v1, and takes the v1
+/// keys from the v2 `common` document (the same keys, with their `issuer` members).
 #[tokio::test]
 async fn entra_11_12_metadata_and_key_locations() {
     let entra = Authority::own().await;
@@ -648,8 +649,9 @@ async fn entra_11_12_metadata_and_key_locations() {
     assert_eq!(entra.requests(&v2_metadata("organizations")), 1);
     assert_eq!(entra.requests(&v2_keys("organizations")), 1);
     assert_eq!(entra.requests(&v1_metadata("common")), 1);
-    assert_eq!(entra.requests(&v1_keys("common")), 1);
-    assert_eq!(entra.requests(&v2_metadata("common")), 0);
+    assert_eq!(entra.requests(&v2_metadata("common")), 1);
+    assert_eq!(entra.requests(&v2_keys("common")), 1);
+    assert_eq!(entra.requests(&v1_keys("common")), 0);
     assert_eq!(entra.requests(&v1_metadata("organizations")), 0);
     assert_eq!(entra.sts_requests(), 0);
 }
@@ -934,11 +936,12 @@ async fn entra_18_only_tid_names_the_tenant() {
     let entra = Authority::shared();
     let tid = entra.tenant();
     // The any-tenant key check needs `tid` to fill its templated issuer: without one, no
-    // key fits (`key_issuer_mismatch`); v1 keys have no `issuer`, the tenant check refuses.
+    // key fits (`key_issuer_mismatch`), v1 tokens included, as they are verified with the v2
+    // keys, which carry `issuer`. A tenant's own keys have none: the tenant check refuses.
     let cases = [
         (gate(&entra, single(&entra)), V1, "invalid_tenant"),
         (gate(&entra, single(&entra)), V2, "invalid_tenant"),
-        (gate_any(&entra), V1, "invalid_tenant"),
+        (gate_any(&entra), V1, "key_issuer_mismatch"),
         (gate_any(&entra), V2, "key_issuer_mismatch"),
     ];
     for (gate, version, expected) in cases {
@@ -954,8 +957,11 @@ async fn entra_18_only_tid_names_the_tenant() {
 /// ENTRA-17 (any tenant): the issuer is the template with the token's `tid`, and each key's
 /// own templated `issuer` must give the token's `iss` with that `tid` (step 3). A v2 token
 /// whose `tid` is not its `iss` tenant is refused by the key check (`key_issuer_mismatch`);
-/// `tid` + `TID` by the tenant check; v1 keys carry no `issuer`, so v1 tokens fall to the
-/// tenant check (`invalid_tenant`).
+/// `tid` + `TID` by the tenant check. v1 tokens are verified with the v2 keys, whose issuer
+/// with the token's `tid` may also be that tenant's v2 issuer (a v1 token's `iss` never is):
+/// a shared key's template fits any `tid`, so they fall to the tenant check
+/// (`invalid_tenant`), unless `tid` is missing and there is nothing to fill the template with
+/// (`key_issuer_mismatch`, as v2).
 #[tokio::test]
 async fn entra_17_any_tenant_tid_rules() {
     let entra = Authority::shared();
@@ -971,7 +977,11 @@ async fn entra_17_any_tenant_tid_rules() {
         ("missing", None),
     ];
     for (variant, tid) in tids {
-        for (version, expected) in [(V2, "key_issuer_mismatch"), (V1, "invalid_tenant")] {
+        let v1 = match tid {
+            Some(_) => "invalid_tenant",
+            None => "key_issuer_mismatch",
+        };
+        for (version, expected) in [(V2, "key_issuer_mismatch"), (V1, v1)] {
             let mut builder = entra.token(version, &a);
             builder = match tid {
                 Some(tid) => builder.claim("tid", tid),
@@ -1058,13 +1068,11 @@ async fn entra_17_consumers_tenant_refused_in_any_tenant_mode() {
 
 /// ENTRA-17 step 3, ATK-23, for v1 tokens in the any-tenant mode: a key that only the
 /// personal-account (consumers) tenant uses must not sign an organization tenant's token.
-/// `TestEntra` serves tenant keys in `common`'s key sets, the v1 one included, where keys
-/// carry no `issuer`; the preset verifies v1 tokens with the v1 `common` set only, so it has no
-/// key issuer to check, and accepts the token.
+/// `TestEntra` serves tenant keys in `common`'s key sets, as Entra does, v1 (without `issuer`)
+/// and v2 (with the tenant's literal issuer). The preset verifies v1 tokens with the v2
+/// `common` set, where a key must be one the v2 issuer of the token's tenant may use: the
+/// consumers key's issuer is the consumers tenant's, so it is refused.
 #[tokio::test]
-#[ignore = "known limitation: in the any-tenant mode, v1 tokens are verified with the v1 \
-            `common` key set, whose keys carry no issuer, so the ENTRA-17 step 3 key-issuer \
-            check cannot apply (IdentityModel consults the v2 keys' issuers)"]
 async fn entra_17_v1_any_tenant_refuses_consumers_tenant_key() {
     let entra = Authority::own().await;
     let tid = entra.add_tenant();
@@ -1079,7 +1087,9 @@ async fn entra_17_v1_any_tenant_refuses_consumers_tenant_key() {
 }
 
 /// ENTRA-17: a v1 token under the any-tenant mode is matched against the v1 template of the
-/// `common` v1 document (`https://{sts}/{tenantid}/`) and verified with its keys.
+/// `common` v1 document (`https://{sts}/{tenantid}/`). It is verified with the keys the v2
+/// `common` document names: the same keys as the v1 set, but with the `issuer` members the
+/// key-issuer check (step 3) needs, which the v1 set lacks.
 #[tokio::test]
 async fn entra_17_v1_token_under_any_tenant_uses_the_v1_template() {
     let entra = Authority::own().await;
@@ -1089,8 +1099,12 @@ async fn entra_17_v1_token_under_any_tenant_uses_the_v1_template() {
     let claims = accepted(&gate, &token, "v1 any tenant").await;
     assert_eq!(claims.issuer(), entra.v1_issuer(&tid));
     assert_eq!(claims.tenant_id(), Some(tid.as_str()));
+    // The issuer template from the v1 document, the keys from the v2 one: each fetched once,
+    // the v1 key set not at all.
     assert_eq!(entra.requests(&v1_metadata("common")), 1);
-    assert_eq!(entra.requests(&v1_keys("common")), 1);
+    assert_eq!(entra.requests(&v2_metadata("common")), 1);
+    assert_eq!(entra.requests(&v2_keys("common")), 1);
+    assert_eq!(entra.requests(&v1_keys("common")), 0);
     assert_eq!(entra.requests(&v2_metadata("organizations")), 0);
     // The v2 issuer of the same tenant is not a v1-only API's.
     let v2 = entra.token(V2, &tid).sign();

@@ -15,12 +15,15 @@
 //!   tenant documents are: `{tenantid}` replaced by the tenant in the path, and `common` in
 //!   the endpoint URLs too, so `jwks_uri` is `https://login.microsoftonline.com/{tid}/discovery/v2.0/keys`
 //!   (v2) or `.../{tid}/discovery/keys` (v1);
-//! * those two key paths: the real key file that verifies that tenant's token, verbatim
+//! * `/common/v2.0/.well-known/openid-configuration` and `/common/.well-known/openid-configuration`:
+//!   the same two documents verbatim, with their templated issuers (Global host only);
+//! * those key paths: the real key file that verifies that tenant's token, verbatim
 //!   (K01 for T17, K14 for T20, K02 for T18, K06 for T04 and T05; Entra serves the same
 //!   signing keys at its v1 and v2 key paths). T13's key file, K08, is a .NET fixture that
 //!   cannot be loaded verbatim (see `key_hygiene_k08_verbatim_is_refused` in `entra_real.rs`),
 //!   so its two keys are served as Entra publishes keys (no `alg`, no `key_ops`, base64url
-//!   moduli).
+//!   moduli). `common`'s key paths serve a set derived from K02 (see
+//!   `entra_17_t18_v1_any_tenant_checks_the_v2_key_issuer`).
 //!
 //! Every token expired years ago: each is validated with `Gate::validate_at` at the midpoint
 //! of its own lifetime (at least 30 minutes from either end, so the preset's 300 s leeway is
@@ -394,6 +397,13 @@ fn answer(state: &HostState, host: &str, path: &str) -> (u16, String) {
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
+        // The tenant-independent documents, verbatim (templated issuers).
+        ["common", "v2.0", ".well-known", "openid-configuration"] if host == GLOBAL_HOST => {
+            (200, D06_V2.to_owned())
+        }
+        ["common", ".well-known", "openid-configuration"] if host == GLOBAL_HOST => {
+            (200, D02_V1.to_owned())
+        }
         [tid, "v2.0", ".well-known", "openid-configuration"] => {
             (200, tenant_document(D06_V2, host, tid, state))
         }
@@ -867,6 +877,62 @@ async fn entra_3_4_each_version_against_its_own_metadata() {
     let v1 = host.gate(T17_CASE.api().versions(TokenVersions::V1));
     assert_eq!(check(&v1, &T17_CASE).await, "untrusted_issuer");
     assert_only_instance_fetched(&host, GLOBAL_HOST);
+}
+
+/// ENTRA-17 step 3 with a real v1 token in the any-tenant mode: T18 (v1, Microsoft's own
+/// tenant) is matched against the template of the real `common` v1 document and verified with
+/// the keys the real `common` v2 document names, where each key carries an `issuer` (v1 key
+/// sets carry none). No fixture holds T18's key as a v2 set publishes it, so K02's key is
+/// served with the `issuer` every shared key of K14 (the real v2 set) has,
+/// `https://login.microsoftonline.com/{tenantid}/v2.0`: accepted, the v2 issuer of T18's
+/// tenant may use it. Served with the literal issuer of the personal-account tenant instead
+/// (as K14's personal-account keys have it), the same key may not sign an organization's v1
+/// token: `key_issuer_mismatch`. The v1 key set is never fetched.
+#[tokio::test(flavor = "current_thread")]
+async fn entra_17_t18_v1_any_tenant_checks_the_v2_key_issuer() {
+    let case = &T18_CASE;
+    let with_issuer = |issuer: &str| {
+        let mut keys: Value = serde_json::from_str(case.keys).unwrap();
+        for key in keys["keys"].as_array_mut().unwrap() {
+            key["issuer"] = Value::from(issuer);
+        }
+        keys.to_string()
+    };
+    let api = || {
+        EntraApi::multi_tenant(case.client_id)
+            .any_tenant()
+            .versions(TokenVersions::V1)
+            .allow_acl_authorization()
+    };
+    let shared = with_issuer("https://login.microsoftonline.com/{tenantid}/v2.0");
+    let host = EntraHost::start(&[("common", &shared)]).await;
+    assert_eq!(payload_of(case.token())["ver"], "1.0");
+    let gate = host.gate(api());
+    let claims = gate.validate_at(case.token(), case.at()).await.unwrap();
+    assert_eq!(claims.issuer(), case.iss);
+    assert_eq!(claims.tenant_id(), Some(case.tid));
+    let requests = host.requests();
+    for fetched in [
+        "/common/.well-known/openid-configuration",
+        "/common/v2.0/.well-known/openid-configuration",
+        "/common/discovery/v2.0/keys",
+    ] {
+        assert!(
+            requests.contains(&format!("{GLOBAL_HOST} {fetched}")),
+            "{fetched}: {requests:?}"
+        );
+    }
+    assert!(
+        !requests.contains(&format!("{GLOBAL_HOST} /common/discovery/keys")),
+        "{requests:?}"
+    );
+    assert_only_instance_fetched(&host, GLOBAL_HOST);
+
+    let msa =
+        with_issuer("https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0");
+    let host = EntraHost::start(&[("common", &msa)]).await;
+    let refused = host.gate(api()).validate_at(case.token(), case.at()).await;
+    assert_eq!(outcome(&refused), "key_issuer_mismatch");
 }
 
 /// ENTRA-39: a Global-cloud token (T17) is refused by an API configured for US Gov

@@ -143,11 +143,14 @@ impl EntraApi {
     /// opt-in (ENTRA-17), for APIs that check the tenant themselves (`Claims::tenant_id`) or
     /// serve anyone. Tokens are matched against the templated issuer of the tenant-independent
     /// metadata (`organizations` for v2, `common` for v1) and verified with its keys, whose
-    /// own `issuer` members must fit the token's tenant. A token whose key that set lacks is
-    /// checked with its tenant's own keys (ENTRA-21), from the tenant's metadata; as the tenant
-    /// id is not verified then, each version admits at most one new tenant per
-    /// [`KeyCache::cooldown`](crate::KeyCache::cooldown), and at most 1,000 tenants' keys are
-    /// held. Not with [`app_specific_keys`](Self::app_specific_keys), whose per-tenant keys
+    /// own `issuer` members must fit the token's tenant (ENTRA-17 step 3). As v1 keys carry no
+    /// `issuer`, v1 tokens are verified with the keys the v2 `common` metadata names (the same
+    /// keys, with their `issuer`), each of which must be one the v2 issuer of the token's
+    /// tenant may use: a personal-account key signs no organization's token. A token whose key
+    /// that set lacks is checked with its tenant's own keys (ENTRA-21), from the tenant's
+    /// metadata; as the tenant id is not verified then, each version admits at most one new
+    /// tenant per [`KeyCache::cooldown`](crate::KeyCache::cooldown), and at most 1,000
+    /// tenants' keys are held. Not with [`app_specific_keys`](Self::app_specific_keys), whose per-tenant keys
     /// each tenant's administrators control. Personal Microsoft accounts are not included.
     pub fn any_tenant(mut self) -> Self {
         self.any_tenant = true;
@@ -292,6 +295,7 @@ impl EntraApi {
             require_scope_or_role: !self.allow_acl,
             any_tenant: self.any_tenant,
             tenant_metadata: None,
+            v2_issuer: None,
         };
         let versions: &[u8] = match self.versions {
             TokenVersions::Both => &[1, 2],
@@ -323,17 +327,32 @@ impl EntraApi {
                 // With app-specific keys, a tenant's own `?appid=` keys are those of the API's
                 // service principal in that tenant, which its administrators control: only the
                 // shared set is trusted then.
-                let rules = EntraRules {
+                let mut rules = EntraRules {
                     tenant_metadata: (!self.app_specific_keys)
                         .then(|| tenant_metadata(version, &instance)),
                     ..rules.clone()
                 };
-                profiles.push(profile(
+                if version == 1 {
+                    // v1 keys carry no `issuer`, so nothing would keep a key that only another
+                    // tenant uses (a personal-account key, say) from signing an organization's
+                    // v1 token. The v2 `common` document names the same keys, each with its
+                    // `issuer`: v1 tokens are verified with those, and a key must be one the
+                    // v2 issuer of the token's tenant may use (ENTRA-17 step 3), as
+                    // IdentityModel does under a v2 configuration.
+                    rules.v2_issuer = Some(v2_template(&instance));
+                }
+                let mut issuer = profile(
                     format!("Entra v{version} any tenant ({tenant})"),
                     url,
                     rule,
                     rules,
-                ));
+                );
+                if version == 1 {
+                    let keys =
+                        format!("{instance}/common/v2.0/.well-known/openid-configuration{query}");
+                    issuer = issuer.keys_from_metadata(keys, template_rule(2, instance.clone()));
+                }
+                profiles.push(issuer);
             }
             return profiles;
         }
@@ -432,10 +451,10 @@ fn v1_rule(tenant: Option<String>) -> IssuerRule {
 /// The templated issuer of tenant-independent metadata (ENTRA-13): v2
 /// `{instance}/{tenantid}/v2.0`, v1 `https://{sts host}/{tenantid}/`.
 fn template_rule(version: u8, instance: String) -> IssuerRule {
-    let template = instance.clone();
+    let v2 = v2_template(&instance);
     let check = move |issuer: &str| {
         let ok = if version == 2 {
-            issuer == format!("{template}/{{tenantid}}/v2.0")
+            issuer == v2
         } else {
             issuer.ends_with("/{tenantid}/")
                 && v1_host(&issuer[..issuer.len() - "{tenantid}/".len()]).is_ok()
@@ -463,6 +482,11 @@ fn template_rule(version: u8, instance: String) -> IssuerRule {
         check: Arc::new(check),
         could_name: Arc::new(could_name),
     }
+}
+
+/// The templated v2 issuer of tenant-independent metadata, `{instance}/{tenantid}/v2.0`.
+fn v2_template(instance: &str) -> String {
+    format!("{instance}/{{tenantid}}/v2.0")
 }
 
 /// `https://{host}/` (or `http` on loopback), in normal form.

@@ -77,6 +77,12 @@ pub(crate) enum Fetched {
     NotModified { ttl: Option<Duration> },
 }
 
+/// What a metadata document at a configured location says about the keys.
+pub(crate) struct MetadataDocument {
+    pub(crate) issuer: String,
+    pub(crate) jwks_uri: Url,
+}
+
 /// Makes the HTTP requests for every issuer of a gate.
 pub(crate) struct Fetcher {
     client: reqwest::Client,
@@ -232,7 +238,7 @@ impl Fetcher {
 
     /// The `issuer` and `jwks_uri` of the metadata document at `url` (a configured location,
     /// such as Entra's tenant metadata, which need not sit under the issuer).
-    pub(crate) async fn metadata_at(&self, url: &Url) -> Result<(String, Url), FetchError> {
+    pub(crate) async fn metadata_at(&self, url: &Url) -> Result<MetadataDocument, FetchError> {
         let body = match self.get(url, None).await? {
             Fetched::Body { body, .. } => body,
             Fetched::NotModified { .. } => return Err(FetchError::Status(304)),
@@ -247,7 +253,10 @@ impl Fetcher {
             FetchError::Malformed("not a metadata document with issuer and jwks_uri".to_owned())
         })?;
         let jwks_uri = self.url(&metadata.jwks_uri)?;
-        Ok((metadata.issuer, jwks_uri))
+        Ok(MetadataDocument {
+            issuer: metadata.issuer,
+            jwks_uri,
+        })
     }
 
     /// The key set at `url`, conditionally on `etag`.

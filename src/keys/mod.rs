@@ -21,7 +21,7 @@ pub(crate) use fetch::Fetcher;
 pub(crate) use jwk::parse_jwk;
 pub(crate) use jwk::{KeyProblem, parse_jwks};
 pub(crate) use pem::parse_pem;
-pub(crate) use remote::{IssuerRule, Miss, Remote, Source};
+pub(crate) use remote::{IssuerRule, KeysFrom, Miss, Remote, Source};
 pub use store::KeyStatus;
 pub(crate) use store::KeyStore;
 pub(crate) use tenants::TenantKeys;

@@ -24,10 +24,40 @@ pub(crate) enum Source {
     /// A metadata document at a configured location whose `issuer` is checked by a rule
     /// rather than known in advance (Entra: the v1 issuer host depends on the cloud, a tenant
     /// may be configured by domain name); the issuer found is [`Remote::learned`].
+    ///
+    /// With `keys_from`, the keys are those another metadata document names (see
+    /// [`KeysFrom`]). Only the Entra preset uses this source.
     Metadata {
         url: Url,
         rule: IssuerRule,
+        keys_from: Option<KeysFrom>,
     },
+}
+
+/// For [`Source::Metadata`]: the key set is the one this other metadata document names, and
+/// its issuer `rule` must accept. Entra's any-tenant v1 issuer takes its issuer from the v1
+/// `common` document but its keys from the v2 one, whose keys carry `issuer` members for the
+/// ENTRA-17 step 3 check (v1 keys have none); the two documents name the same keys.
+#[derive(Debug)]
+pub(crate) struct KeysFrom {
+    pub(crate) url: Url,
+    pub(crate) rule: IssuerRule,
+}
+
+/// Where the keys are, as found.
+#[derive(Clone, Debug)]
+struct KeysAt {
+    url: Url,
+    found: Instant,
+}
+
+impl KeysAt {
+    fn new(url: Url) -> KeysAt {
+        KeysAt {
+            url,
+            found: Instant::now(),
+        }
+    }
 }
 
 /// Accepts or refuses the issuer a metadata document names, and says which token `iss` values
@@ -100,8 +130,8 @@ struct State {
     etag: Option<String>,
     /// The freshness lifetime of the keys held, for a 304 that does not restate it.
     ttl: Option<Duration>,
-    /// From discovery, with when it was found.
-    jwks_uri: Option<(Url, Instant)>,
+    /// From discovery or metadata, with when it was found.
+    jwks_uri: Option<KeysAt>,
     in_flight: Option<watch::Receiver<bool>>,
     said_no_runtime: bool,
 }
@@ -208,7 +238,11 @@ impl Remote {
     /// Its logs name the issuer only: the tenant id came from a token not yet verified.
     pub(crate) fn for_tenant(&self, url: Url, rule: IssuerRule) -> Remote {
         let name = format!("{} (a tenant's own keys)", self.issuer);
-        let source = Source::Metadata { url, rule };
+        let source = Source::Metadata {
+            url,
+            rule,
+            keys_from: None,
+        };
         let fetcher = Arc::clone(&self.fetcher);
         let mut remote = Remote::new(name, source, self.allowed.clone(), fetcher);
         remote.tenant = true;
@@ -321,56 +355,65 @@ impl Remote {
     }
 
     async fn fetch(&self) -> Result<Loaded, FetchError> {
-        let (etag, known_uri) = {
+        let (etag, known) = {
             let state = self.lock();
             let rediscover = state.failures > 0
                 || state
                     .jwks_uri
                     .as_ref()
-                    .is_none_or(|(_, found)| found.elapsed() > self.fetcher.settings.max_ttl);
+                    .is_none_or(|at| at.found.elapsed() > self.fetcher.settings.max_ttl);
             let known = match rediscover {
                 true => None,
-                false => state.jwks_uri.as_ref().map(|(url, _)| url.clone()),
+                false => state.jwks_uri.clone(),
             };
             (state.etag.clone(), known)
         };
-        let url = match (&self.source, known_uri) {
-            (Source::JwksUri(url), _) => url.clone(),
-            (Source::Discover | Source::Metadata { .. }, Some(url)) => url,
-            (Source::Metadata { url, rule }, None) => {
-                let (issuer, jwks) = self.fetcher.metadata_at(url).await?;
-                if let Err(reason) = (rule.check)(&issuer) {
-                    let found: String = issuer.chars().take(200).collect();
-                    if self.tenant {
-                        return Err(FetchError::IssuerMismatch { found });
-                    }
-                    tracing::error!(
-                        metadata = %url,
-                        found = %found,
-                        reason = %reason,
-                        "tokengate: the metadata names an issuer this configuration does not accept"
-                    );
-                    return Err(FetchError::IssuerMismatch { found });
-                }
+        let keys_at = match (&self.source, known) {
+            (Source::JwksUri(url), _) => KeysAt::new(url.clone()),
+            (Source::Discover | Source::Metadata { .. }, Some(known)) => known,
+            (
+                Source::Metadata {
+                    url,
+                    rule,
+                    keys_from,
+                },
+                None,
+            ) => {
+                let document = self.fetcher.metadata_at(url).await?;
+                self.accept_issuer(url, rule, &document.issuer)?;
                 let known = self.learned.load();
-                if known.as_deref().is_some_and(|known| *known != issuer) {
+                if known
+                    .as_deref()
+                    .is_some_and(|known| *known != document.issuer)
+                {
                     // An issuer does not change; a document that says otherwise is refused.
-                    let found: String = issuer.chars().take(200).collect();
+                    let found: String = document.issuer.chars().take(200).collect();
                     return Err(FetchError::IssuerMismatch { found });
                 }
                 if known.is_none() {
-                    self.learned.store(Some(Arc::new(issuer)));
+                    self.learned.store(Some(Arc::new(document.issuer.clone())));
                 }
-                self.lock().jwks_uri = Some((jwks.clone(), Instant::now()));
-                jwks
+                let document = match keys_from {
+                    None => document,
+                    Some(from) => {
+                        let other = self.fetcher.metadata_at(&from.url).await?;
+                        self.accept_issuer(&from.url, &from.rule, &other.issuer)?;
+                        other
+                    }
+                };
+                let at = KeysAt::new(document.jwks_uri);
+                self.lock().jwks_uri = Some(at.clone());
+                at
             }
             (Source::Discover, None) => {
                 let url = self.fetcher.discover(&self.issuer).await?;
-                self.lock().jwks_uri = Some((url.clone(), Instant::now()));
-                url
+                let at = KeysAt::new(url);
+                self.lock().jwks_uri = Some(at.clone());
+                at
             }
         };
-        match self.fetcher.jwks(&url, etag.as_deref()).await? {
+        let url = &keys_at.url;
+        match self.fetcher.jwks(url, etag.as_deref()).await? {
             Fetched::NotModified { ttl } => Ok(Loaded::Same { ttl }),
             Fetched::Body { body, ttl, etag } => {
                 let text = std::str::from_utf8(&body)
@@ -395,6 +438,25 @@ impl Remote {
                 Ok(Loaded::New { set, ttl, etag })
             }
         }
+    }
+
+    /// Whether `rule` accepts the issuer the metadata document at `url` names.
+    fn accept_issuer(&self, url: &Url, rule: &IssuerRule, issuer: &str) -> Result<(), FetchError> {
+        let Err(reason) = (rule.check)(issuer) else {
+            return Ok(());
+        };
+        let found: String = issuer.chars().take(200).collect();
+        // A tenant's own metadata URL holds a tenant id from a token not yet verified: not
+        // logged (see `for_tenant`).
+        if !self.tenant {
+            tracing::error!(
+                metadata = %url,
+                found = %found,
+                reason = %reason,
+                "tokengate: the metadata names an issuer this configuration does not accept"
+            );
+        }
+        Err(FetchError::IssuerMismatch { found })
     }
 
     fn record(&self, outcome: Result<Loaded, FetchError>) {
