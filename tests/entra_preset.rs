@@ -2023,6 +2023,46 @@ async fn entra_39_alias_host_in_iss_is_refused() {
     }
 }
 
+/// ENTRA-40: Entra's metadata names its cloud instance (`"cloud_instance_name":
+/// "microsoftonline.com"`). A key that names another is skipped when the key set is loaded,
+/// so it verifies no token (`unknown_key`), v1 and v2, in every mode (in the any-tenant mode
+/// the tenant's own set, asked then, skips it too). A key that names the same instance, and
+/// keys that name none, verify as before.
+#[tokio::test]
+async fn entra_40_key_of_another_cloud_instance_is_refused() {
+    let entra = Authority::own().await;
+    let tid = entra.tenant().to_owned();
+    let other_cloud = entra.cloud_instance_key("microsoftonline.us");
+    let same_cloud = entra.cloud_instance_key("microsoftonline.com");
+    let gates = [
+        ("single", gate(&entra, single(&entra))),
+        ("list", gate(&entra, tenants(&[&tid]))),
+        ("any tenant", gate_any(&entra)),
+    ];
+    for (name, gate) in &gates {
+        for version in [V1, V2] {
+            let shared = entra.token(version, &tid).sign();
+            assert_eq!(
+                outcome(gate, &shared).await,
+                "accepted",
+                "{name} {version:?}"
+            );
+            let same = entra.token(version, &tid).key(&same_cloud).sign();
+            assert_eq!(outcome(gate, &same).await, "accepted", "{name} {version:?}");
+            let other = entra.token(version, &tid).key(&other_cloud).sign();
+            assert_eq!(
+                outcome(gate, &other).await,
+                "unknown_key",
+                "{name} {version:?}"
+            );
+        }
+        // Refused when loaded: every set holds the shared keys and the same-cloud key only.
+        for status in gate.key_status() {
+            assert_eq!(status.keys, entra.kids().len() + 1, "{name}: {status:?}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // A12. Entra with RFC 9728 (ENTRA-42)
 // ---------------------------------------------------------------------------------------------

@@ -244,6 +244,8 @@ struct HostState {
     /// Serve the Global cloud's documents at every host (a misrouted or spoofed answer),
     /// instead of documents for the host asked.
     global_documents_everywhere: bool,
+    /// Serve the tenant documents without their `cloud_instance_name`.
+    without_cloud_instance_name: bool,
     /// Every request: `(host, path)`.
     requests: Vec<(String, String)>,
 }
@@ -330,6 +332,10 @@ impl EntraHost {
 
     fn serve_global_documents_everywhere(&self) {
         self.state.lock().unwrap().global_documents_everywhere = true;
+    }
+
+    fn serve_documents_without_cloud_instance_name(&self) {
+        self.state.lock().unwrap().without_cloud_instance_name = true;
     }
 
     /// The requests received so far, as `host path`.
@@ -435,6 +441,14 @@ fn tenant_document(common: &str, host: &str, tid: &str, state: &HostState) -> St
         text = text
             .replace(GLOBAL_HOST, US_GOV_HOST)
             .replace("\"microsoftonline.com\"", "\"microsoftonline.us\"");
+    }
+    if state.without_cloud_instance_name {
+        let mut document: Value = serde_json::from_str(&text).unwrap();
+        document
+            .as_object_mut()
+            .unwrap()
+            .remove("cloud_instance_name");
+        text = document.to_string();
     }
     text
 }
@@ -933,6 +947,45 @@ async fn entra_17_t18_v1_any_tenant_checks_the_v2_key_issuer() {
     let host = EntraHost::start(&[("common", &msa)]).await;
     let refused = host.gate(api()).validate_at(case.token(), case.at()).await;
     assert_eq!(outcome(&refused), "key_issuer_mismatch");
+}
+
+/// ENTRA-40 with real documents and keys: the tenant documents name `"cloud_instance_name":
+/// "microsoftonline.com"` and K14's keys name none (as Entra published them in 2024). With
+/// T20's key marked as another cloud's (`microsoftonline.us`), it is skipped when the key set
+/// is loaded and T20 is refused `unknown_key`; marked as the documents' own cloud, or served by
+/// documents that name no cloud instance, it verifies T20 as before.
+#[tokio::test(flavor = "current_thread")]
+async fn entra_40_t20_key_of_another_cloud_instance_is_refused() {
+    let case = &T20_CASE;
+    let kid = "L1KfKFI_jnXbwWc22xZxw1sUHH0";
+    assert_eq!(
+        serde_json::from_str::<Value>(D06_V2).unwrap()["cloud_instance_name"],
+        "microsoftonline.com"
+    );
+    let marked = |cloud: &str| {
+        let mut keys: Value = serde_json::from_str(case.keys).unwrap();
+        for key in keys["keys"].as_array_mut().unwrap() {
+            assert!(key.get("cloud_instance_name").is_none(), "fixture");
+            if key["kid"] == kid {
+                key["cloud_instance_name"] = Value::from(cloud);
+            }
+        }
+        keys.to_string()
+    };
+    let cases = [
+        ("microsoftonline.us", false, "unknown_key"),
+        ("microsoftonline.com", false, "ok"),
+        ("microsoftonline.us", true, "ok"),
+    ];
+    for (cloud, without, expected) in cases {
+        let keys = marked(cloud);
+        let host = EntraHost::start(&[(case.tid, &keys)]).await;
+        if without {
+            host.serve_documents_without_cloud_instance_name();
+        }
+        let gate = host.gate(case.api().versions(TokenVersions::V2));
+        assert_eq!(check(&gate, case).await, expected, "{cloud} {without}");
+    }
 }
 
 /// ENTRA-39: a Global-cloud token (T17) is refused by an API configured for US Gov

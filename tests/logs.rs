@@ -193,9 +193,11 @@ async fn std_6750_8_nothing_secret_is_logged() {
         }
     }
 
-    // The Entra preset, with a claims challenge.
+    // The Entra preset, with a claims challenge, and a key of another cloud instance, which
+    // is skipped with a warning (ENTRA-40).
     let entra = TestEntra::start().await.unwrap();
     let tenant = entra.tenant().to_owned();
+    let other_cloud = entra.cloud_instance_key("microsoftonline.us");
     let gate = Gate::builder()
         .entra(EntraApi::single_tenant(&tenant, TestEntra::CLIENT_ID).instance(entra.instance()))
         .key_cache(KeyCache::default().allow_http_loopback())
@@ -217,7 +219,12 @@ async fn std_6750_8_nothing_secret_is_logged() {
         .sign();
     let other_tenant = entra.add_tenant();
     let foreign = entra.token(EntraVersion::V2, &other_tenant).user().sign();
-    for token in [&user, &step_up, &foreign] {
+    let cloud = entra
+        .token(EntraVersion::V2, &tenant)
+        .user()
+        .key(&other_cloud)
+        .sign();
+    for token in [&user, &step_up, &foreign, &cloud] {
         secrets.push(token.clone());
         secrets.extend(token.split('.').map(str::to_owned));
     }
@@ -233,6 +240,17 @@ async fn std_6750_8_nothing_secret_is_logged() {
         send(&entra_app, &[("authorization", &bearer(&foreign))]).await,
         401
     );
+    assert_eq!(
+        send(&entra_app, &[("authorization", &bearer(&cloud))]).await,
+        401
+    );
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let keys = client.get(entra.v2_keys_url(&tenant)).send().await.unwrap();
+    let keys: serde_json::Value = serde_json::from_str(&keys.text().await.unwrap()).unwrap();
+    for key in keys["keys"].as_array().unwrap() {
+        secrets.push(key["n"].as_str().unwrap().to_owned());
+        secrets.push(key["x5c"][0].as_str().unwrap().to_owned());
+    }
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     // The test means something only if events were recorded.
@@ -242,6 +260,7 @@ async fn std_6750_8_nothing_secret_is_logged() {
         "invalid_audience",
         "multiple_tokens",
         "untrusted_issuer",
+        "cloud_instance_name",
     ] {
         assert!(text.contains(code), "no event with {code}:\n{text}");
     }

@@ -81,6 +81,8 @@ pub(crate) enum Fetched {
 pub(crate) struct MetadataDocument {
     pub(crate) issuer: String,
     pub(crate) jwks_uri: Url,
+    /// Entra's `cloud_instance_name` (such as `microsoftonline.com`), if the document names one.
+    pub(crate) cloud_instance_name: Option<String>,
 }
 
 /// Makes the HTTP requests for every issuer of a gate.
@@ -236,8 +238,9 @@ impl Fetcher {
         self.url(&metadata.jwks_uri)
     }
 
-    /// The `issuer` and `jwks_uri` of the metadata document at `url` (a configured location,
-    /// such as Entra's tenant metadata, which need not sit under the issuer).
+    /// The `issuer`, `jwks_uri` and `cloud_instance_name` of the metadata document at `url`
+    /// (a configured location, such as Entra's tenant metadata, which need not sit under the
+    /// issuer).
     pub(crate) async fn metadata_at(&self, url: &Url) -> Result<MetadataDocument, FetchError> {
         let body = match self.get(url, None).await? {
             Fetched::Body { body, .. } => body,
@@ -247,15 +250,23 @@ impl Fetcher {
         struct Metadata {
             issuer: String,
             jwks_uri: String,
+            // Any JSON type: a value that is not a name must not make the document unusable.
+            cloud_instance_name: Option<serde_json::Value>,
         }
         // An object only: serde's derived structs would also read a JSON array of the fields.
         let Object(metadata): Object<Metadata> = serde_json::from_slice(&body).map_err(|_| {
             FetchError::Malformed("not a metadata document with issuer and jwks_uri".to_owned())
         })?;
         let jwks_uri = self.url(&metadata.jwks_uri)?;
+        // Only a string that is not blank names a cloud instance, as IdentityModel reads it.
+        let cloud_instance_name = metadata
+            .cloud_instance_name
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .filter(|name| !name.trim().is_empty());
         Ok(MetadataDocument {
             issuer: metadata.issuer,
             jwks_uri,
+            cloud_instance_name,
         })
     }
 

@@ -54,6 +54,9 @@ struct JwkFields {
     alg: Option<String>,
     kid: Option<String>,
     issuer: Option<String>,
+    /// Any JSON type: only read where the metadata names a cloud instance (ENTRA-40), so a
+    /// key set for another issuer is not refused for an odd value here.
+    cloud_instance_name: Option<serde_json::Value>,
     n: Option<String>,
     e: Option<String>,
     crv: Option<String>,
@@ -88,6 +91,18 @@ pub(crate) fn parse_jwks(
     allowed: &[Algorithm],
     max_keys: usize,
 ) -> Result<(Vec<VerifyingKey>, Vec<KeyProblem>), String> {
+    parse_jwks_for_cloud(json, allowed, max_keys, None)
+}
+
+/// [`parse_jwks`] for a key set that metadata naming `cloud_instance` pointed to: a key that
+/// names another cloud instance, or names one in any other form than that exact string, is
+/// skipped (ENTRA-40).
+pub(crate) fn parse_jwks_for_cloud(
+    json: &str,
+    allowed: &[Algorithm],
+    max_keys: usize,
+    cloud_instance: Option<&str>,
+) -> Result<(Vec<VerifyingKey>, Vec<KeyProblem>), String> {
     let Object(set): Object<JwkSet<'_>> = parse_whole(json, std::marker::PhantomData)
         .map_err(|e| format!("not a JWK Set document ({})", e.classify_name()))?;
     if set.keys.len() > max_keys {
@@ -99,7 +114,7 @@ pub(crate) fn parse_jwks(
     let mut keys = Vec::with_capacity(set.keys.len());
     let mut problems = Vec::new();
     for raw in set.keys {
-        match parse_jwk(raw.get(), allowed) {
+        match parse_jwk_for_cloud(raw.get(), allowed, cloud_instance) {
             Ok(key) => keys.push(key),
             Err(problem) => problems.push(problem),
         }
@@ -108,7 +123,18 @@ pub(crate) fn parse_jwks(
 }
 
 /// Loads one JWK, bound to exactly one algorithm from `allowed`.
+#[cfg(test)]
 pub(crate) fn parse_jwk(json: &str, allowed: &[Algorithm]) -> Result<VerifyingKey, KeyProblem> {
+    parse_jwk_for_cloud(json, allowed, None)
+}
+
+/// Loads one JWK, bound to exactly one algorithm from `allowed`; where the metadata names
+/// `cloud_instance`, the key's own `cloud_instance_name`, if it has one, must be exactly that.
+fn parse_jwk_for_cloud(
+    json: &str,
+    allowed: &[Algorithm],
+    cloud_instance: Option<&str>,
+) -> Result<VerifyingKey, KeyProblem> {
     if parse_whole(json, StrictAny).is_err() {
         return Err(KeyProblem::new(
             None,
@@ -131,6 +157,10 @@ pub(crate) fn parse_jwk(json: &str, allowed: &[Algorithm]) -> Result<VerifyingKe
         return Err(fail("contains private key material"));
     }
     check_usage(&fields).map_err(|reason| fail(&reason))?;
+    if let Some(expected) = cloud_instance {
+        check_cloud_instance(fields.cloud_instance_name.as_ref(), expected)
+            .map_err(|reason| fail(&reason))?;
+    }
 
     let alg = choose_algorithm(kty, &fields, allowed).map_err(|reason| fail(&reason))?;
     let key = match alg.family() {
@@ -192,6 +222,26 @@ fn check_usage(fields: &JwkFields) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// ENTRA-40: a key that names a cloud instance must name the metadata's, compared exactly
+/// (as IdentityModel's `ValidateSigningKeyCloudInstance`). Refused here, when the key set is
+/// loaded, rather than per token: the key then never verifies anything (a token naming it is
+/// `unknown_key`, as if it were not published), costs nothing per token, and is reported once
+/// per fetch, by `kid`, in the bounded "keys skipped" warning. Unlike IdentityModel, an empty
+/// or non-string value refuses the key too: it names no instance that can be shown to be the
+/// metadata's. `null` counts as absent.
+fn check_cloud_instance(named: Option<&serde_json::Value>, expected: &str) -> Result<(), String> {
+    match named {
+        None => Ok(()),
+        Some(serde_json::Value::String(name)) if name == expected => Ok(()),
+        Some(serde_json::Value::String(name)) => Err(format!(
+            "cloud_instance_name {} is not the metadata's {}",
+            quoted(name),
+            quoted(expected)
+        )),
+        Some(_) => Err("cloud_instance_name is not a string".into()),
+    }
 }
 
 /// A value from a key set, quoted and cut short: messages are logged, and the value is not

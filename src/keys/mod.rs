@@ -19,7 +19,7 @@ pub use cache::KeyCache;
 pub(crate) use fetch::Fetcher;
 #[cfg(test)]
 pub(crate) use jwk::parse_jwk;
-pub(crate) use jwk::{KeyProblem, parse_jwks};
+pub(crate) use jwk::{KeyProblem, parse_jwks, parse_jwks_for_cloud};
 pub(crate) use pem::parse_pem;
 pub(crate) use remote::{IssuerRule, KeysFrom, Miss, Remote, Source};
 pub use store::KeyStatus;

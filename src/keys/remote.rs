@@ -12,7 +12,7 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 use super::fetch::{FetchError, Fetched, Fetcher};
-use super::{KeyProblem, KeySet, KeyStatus, parse_jwks};
+use super::{KeyProblem, KeySet, KeyStatus, parse_jwks_for_cloud};
 use crate::Algorithm;
 
 /// Where an issuer's keys come from.
@@ -26,7 +26,8 @@ pub(crate) enum Source {
     /// may be configured by domain name); the issuer found is [`Remote::learned`].
     ///
     /// With `keys_from`, the keys are those another metadata document names (see
-    /// [`KeysFrom`]). Only the Entra preset uses this source.
+    /// [`KeysFrom`]). Where the document that names the keys has a `cloud_instance_name`, keys
+    /// that name another are skipped (ENTRA-40). Only the Entra preset uses this source.
     Metadata {
         url: Url,
         rule: IssuerRule,
@@ -44,18 +45,20 @@ pub(crate) struct KeysFrom {
     pub(crate) rule: IssuerRule,
 }
 
-/// Where the keys are, as found.
+/// Where the keys are, as found, and the cloud instance the metadata that named them names.
 #[derive(Clone, Debug)]
 struct KeysAt {
     url: Url,
     found: Instant,
+    cloud_instance: Option<Box<str>>,
 }
 
 impl KeysAt {
-    fn new(url: Url) -> KeysAt {
+    fn new(url: Url, cloud_instance: Option<String>) -> KeysAt {
         KeysAt {
             url,
             found: Instant::now(),
+            cloud_instance: cloud_instance.map(String::into_boxed_str),
         }
     }
 }
@@ -355,7 +358,7 @@ impl Remote {
     }
 
     async fn fetch(&self) -> Result<Loaded, FetchError> {
-        let (etag, known) = {
+        let (mut etag, known) = {
             let state = self.lock();
             let rediscover = state.failures > 0
                 || state
@@ -369,7 +372,7 @@ impl Remote {
             (state.etag.clone(), known)
         };
         let keys_at = match (&self.source, known) {
-            (Source::JwksUri(url), _) => KeysAt::new(url.clone()),
+            (Source::JwksUri(url), _) => KeysAt::new(url.clone(), None),
             (Source::Discover | Source::Metadata { .. }, Some(known)) => known,
             (
                 Source::Metadata {
@@ -393,6 +396,8 @@ impl Remote {
                 if known.is_none() {
                     self.learned.store(Some(Arc::new(document.issuer.clone())));
                 }
+                // The keys are checked against the cloud instance of the document that names
+                // them.
                 let document = match keys_from {
                     None => document,
                     Some(from) => {
@@ -401,13 +406,22 @@ impl Remote {
                         other
                     }
                 };
-                let at = KeysAt::new(document.jwks_uri);
-                self.lock().jwks_uri = Some(at.clone());
+                let at = KeysAt::new(document.jwks_uri, document.cloud_instance_name);
+                let mut state = self.lock();
+                // A 304 would only confirm keys loaded from elsewhere, or checked against
+                // another cloud instance.
+                if state.jwks_uri.as_ref().is_some_and(|held| {
+                    held.url != at.url || held.cloud_instance != at.cloud_instance
+                }) {
+                    etag = None;
+                }
+                state.jwks_uri = Some(at.clone());
+                drop(state);
                 at
             }
             (Source::Discover, None) => {
                 let url = self.fetcher.discover(&self.issuer).await?;
-                let at = KeysAt::new(url);
+                let at = KeysAt::new(url, None);
                 self.lock().jwks_uri = Some(at.clone());
                 at
             }
@@ -419,8 +433,10 @@ impl Remote {
                 let text = std::str::from_utf8(&body)
                     .map_err(|_| FetchError::Malformed("the key set is not UTF-8".to_owned()))?;
                 let max_keys = self.fetcher.settings.max_keys;
+                let cloud = keys_at.cloud_instance.as_deref();
                 let (keys, mut skipped) =
-                    parse_jwks(text, &self.allowed, max_keys).map_err(FetchError::Malformed)?;
+                    parse_jwks_for_cloud(text, &self.allowed, max_keys, cloud)
+                        .map_err(FetchError::Malformed)?;
                 let (set, shared) = KeySet::new(keys);
                 skipped.extend(shared);
                 if set.len() == 0 {

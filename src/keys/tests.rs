@@ -385,10 +385,10 @@ fn jwk_sets_and_keys_are_json_objects_only() {
         }
     }
     let (n, e) = rs256().rsa_modulus_exponent();
-    // kty, use, key_ops, alg, kid, issuer, n, e, then crv, x, y and the private members: the
-    // members of a JWK in the parser's order.
-    let mut members = json!(["RSA", "sig", null, "RS256", "k", null, b64(n), b64(e)]);
-    members.as_array_mut().unwrap().resize(19, Value::Null);
+    // kty, use, key_ops, alg, kid, issuer, cloud_instance_name, n, e, then crv, x, y and the
+    // private members: the members of a JWK in the parser's order.
+    let mut members = json!(["RSA", "sig", null, "RS256", "k", null, null, b64(n), b64(e)]);
+    members.as_array_mut().unwrap().resize(20, Value::Null);
     let positional = members.to_string();
     assert!(parse_jwk(&positional, Algorithm::ALL).is_err());
     let document = format!(r#"{{"keys":[{positional}]}}"#);
@@ -578,4 +578,53 @@ mod pem_keys {
         let small = pem("PUBLIC KEY", &[0x30, 0x03, 0x02, 0x01, 0x01]);
         assert!(parse_pem(&small, Algorithm::RS256, None).is_err());
     }
+}
+
+/// ENTRA-40: where the metadata names a cloud instance, a key that names another (compared
+/// exactly), or names one in any other form, is skipped, with a reason that names the key by
+/// `kid` and no key material; a key without the member, or `null`, loads. Without a cloud
+/// instance to compare with, the member is not read.
+#[test]
+fn keys_of_another_cloud_instance_are_skipped() {
+    let jwk = |cloud: Option<Value>| {
+        let mut jwk = with(rs256().jwk_without_alg(), "kid", json!("k"));
+        if let Some(cloud) = cloud {
+            jwk["cloud_instance_name"] = cloud;
+        }
+        json!({ "keys": [jwk] }).to_string()
+    };
+    let rs = [Algorithm::RS256];
+    let cloud = Some("microsoftonline.com");
+    for loads in [None, Some(json!(null)), Some(json!("microsoftonline.com"))] {
+        let (keys, problems) = parse_jwks_for_cloud(&jwk(loads.clone()), &rs, 10, cloud).unwrap();
+        assert_eq!((keys.len(), problems.len()), (1, 0), "{loads:?}");
+    }
+    let (n, _) = rs256().rsa_modulus_exponent();
+    for skipped in [
+        json!("microsoftonline.us"),
+        json!("MicrosoftOnline.com"),
+        json!("microsoftonline.com "),
+        json!(""),
+        json!(["microsoftonline.com"]),
+        json!(1),
+    ] {
+        let (keys, problems) =
+            parse_jwks_for_cloud(&jwk(Some(skipped.clone())), &rs, 10, cloud).unwrap();
+        assert!(keys.is_empty(), "{skipped}");
+        let problem = problems[0].to_string();
+        assert!(
+            problem.starts_with("key \"k\": cloud_instance_name"),
+            "{problem}"
+        );
+        assert!(!problem.contains(&b64(&n)[..16]), "{problem}");
+        // Not checked where no metadata names a cloud instance.
+        let (keys, _) = parse_jwks_for_cloud(&jwk(Some(skipped.clone())), &rs, 10, None).unwrap();
+        assert_eq!(keys.len(), 1, "{skipped}");
+        let (keys, _) = parse_jwks(&jwk(Some(skipped)), &rs, 10).unwrap();
+        assert_eq!(keys.len(), 1);
+    }
+    // A long name is cut short in the reason.
+    let long = "x".repeat(500);
+    let (_, problems) = parse_jwks_for_cloud(&jwk(Some(json!(long))), &rs, 10, cloud).unwrap();
+    assert!(problems[0].to_string().len() < 200, "{}", problems[0]);
 }

@@ -94,11 +94,11 @@ pub enum EntraVersion {
 /// certificate)`), and `kid` is its SHA-1 thumbprint in base64url, as in Entra.
 ///
 /// Every tenant serves the same keys ([`kids`](Self::kids)), as Entra does, plus
-/// [`tenant_key`](Self::tenant_key)s. With `?appid={app_id}` (ENTRA-15), the metadata's
-/// `jwks_uri` carries the same query, and the key sets add the
-/// [`app_specific_key`](Self::app_specific_key)s of that application. A `{tenant}` that is
-/// neither a GUID nor one of the three names is answered `400` with a JSON error shaped like
-/// Entra's (`invalid_tenant`, `AADSTS90002`).
+/// [`tenant_key`](Self::tenant_key)s and [`cloud_instance_key`](Self::cloud_instance_key)s.
+/// With `?appid={app_id}` (ENTRA-15), the metadata's `jwks_uri` carries the same query, and
+/// the key sets add the [`app_specific_key`](Self::app_specific_key)s of that application. A
+/// `{tenant}` that is neither a GUID nor one of the three names is answered `400` with a JSON
+/// error shaped like Entra's (`invalid_tenant`, `AADSTS90002`).
 ///
 /// Cloning is cheap and every clone shares the same keys and servers. The servers run on the
 /// Tokio runtime that [`start`](Self::start) was awaited on, and stop when the last clone
@@ -190,6 +190,8 @@ enum Scope {
     Tenant(String),
     /// In this tenant's key sets only.
     TenantOnly(String),
+    /// In every tenant's key sets, naming this `cloud_instance_name`.
+    Cloud(String),
 }
 
 struct KeyEntry {
@@ -290,7 +292,8 @@ fn generate_key(scope: Scope) -> KeyEntry {
 }
 
 impl KeyEntry {
-    /// The JWK as Entra publishes it: no `alg`; `issuer` only in v2 key sets.
+    /// The JWK as Entra publishes it: no `alg`; `issuer` only in v2 key sets;
+    /// `cloud_instance_name` only for [`Scope::Cloud`] keys.
     fn jwk(&self, issuer: Option<&str>) -> Value {
         let mut jwk = json!({
             "kty": "RSA",
@@ -303,6 +306,9 @@ impl KeyEntry {
         });
         if let Some(issuer) = issuer {
             jwk["issuer"] = json!(issuer);
+        }
+        if let Scope::Cloud(name) = &self.scope {
+            jwk["cloud_instance_name"] = json!(name);
         }
         jwk
     }
@@ -488,7 +494,7 @@ impl Shared {
             .filter(|e| e.published)
             .filter_map(|e| {
                 let issuer = match &e.scope {
-                    Scope::Shared => default_issuer.clone(),
+                    Scope::Shared | Scope::Cloud(_) => default_issuer.clone(),
                     Scope::App(app) if Some(app.as_str()) == appid => default_issuer.clone(),
                     Scope::App(_) => return None,
                     // Like the personal-account keys in Entra's `common` key set: served there
@@ -1106,6 +1112,36 @@ impl TestEntra {
         self.shared()
             .add_key(Scope::TenantOnly(tenant.to_ascii_lowercase()))
     }
+
+    /// Creates a signing key that names a cloud instance, and returns its `kid`: every
+    /// tenant's key sets serve it (v1 and v2, with the same `issuer` as the shared keys), with
+    /// `"cloud_instance_name": cloud_instance_name`. Entra's metadata names its own cloud
+    /// instance (`microsoftonline.com` here), and a key of another cloud must not verify
+    /// tokens (ENTRA-40). Tokens are not signed with it unless asked, with
+    /// [`EntraTokenBuilder::key`]; [`kids`](Self::kids) does not list it.
+    ///
+    /// ```
+    /// use tokengate::testing::TestEntra;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let entra = TestEntra::start().await?;
+    /// let kid = entra.cloud_instance_key("microsoftonline.us");
+    /// let keys = fetch_json(entra.v1_keys_url(entra.tenant())).await?;
+    /// let key = keys["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid.as_str());
+    /// assert_eq!(key.unwrap()["cloud_instance_name"], "microsoftonline.us");
+    /// assert!(!entra.kids().contains(&kid));
+    /// # Ok(())
+    /// # }
+    /// # async fn fetch_json(url: String) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    /// #     let client = reqwest::Client::builder().no_proxy().build()?;
+    /// #     Ok(serde_json::from_str(&client.get(url).send().await?.text().await?)?)
+    /// # }
+    /// ```
+    pub fn cloud_instance_key(&self, cloud_instance_name: &str) -> String {
+        self.shared()
+            .add_key(Scope::Cloud(cloud_instance_name.to_owned()))
+    }
 }
 
 impl fmt::Debug for TestEntra {
@@ -1131,6 +1167,7 @@ impl fmt::Debug for TestEntra {
             .field("shared_keys", &kid(|s| *s == Scope::Shared))
             .field("app_keys", &kid(|s| matches!(s, Scope::App(_))))
             .field("tenant_keys", &kid(|s| matches!(s, Scope::Tenant(_))))
+            .field("cloud_keys", &kid(|s| matches!(s, Scope::Cloud(_))))
             .field("outage", &shared.outage.load(Ordering::Relaxed))
             .finish()
     }
