@@ -702,6 +702,48 @@ async fn entra_13_any_tenant_uses_the_templated_issuers() {
     }
 }
 
+/// ENTRA-14: v2 key sets give each key an `issuer`, templated in the tenant-independent sets
+/// (`{instance}/{tenantid}/v2.0`), literal in a tenant's own set and, in `common`, for a key
+/// of one tenant (as Entra's personal-account keys); v1 key sets give none (the served shapes
+/// are checked in `tests/testing_entra.rs`). Every one of these sets loads, and each key signs
+/// what its issuer allows, v1 and v2:
+///
+/// * single tenant: the tenant's own sets (v2 literal, v1 none);
+/// * tenant list: B's own key, with B's literal issuer, signs B's tokens; A's sets lack it;
+/// * any tenant: shared keys (templated) sign any tenant's tokens; B's key, found with its
+///   literal issuer in the v2 `common` set that v1 tokens are verified with, signs B's v1
+///   tokens but not A's (`key_issuer_mismatch`), and B's v2 tokens through B's own set.
+#[tokio::test]
+async fn entra_14_key_sets_with_and_without_key_issuers() {
+    let entra = Authority::own().await;
+    let a = entra.tenant().to_owned();
+    let b = entra.add_tenant();
+    let b_kid = entra.tenant_key(&b);
+    let single = gate(&entra, single(&entra));
+    let list = gate(&entra, tenants(&[&a, &b]));
+    let any = gate_any(&entra);
+    for version in [V1, V2] {
+        for (name, gate) in [("single", &single), ("list", &list), ("any", &any)] {
+            let token = entra.token(version, &a).sign();
+            assert_eq!(
+                outcome(gate, &token).await,
+                "accepted",
+                "{name} {version:?}"
+            );
+        }
+        let own = entra.token(version, &b).key(&b_kid).sign();
+        assert_eq!(outcome(&list, &own).await, "accepted", "{version:?}");
+        assert_eq!(outcome(&any, &own).await, "accepted", "{version:?}");
+        let foreign = entra.token(version, &a).key(&b_kid).sign();
+        assert_eq!(outcome(&list, &foreign).await, "unknown_key", "{version:?}");
+    }
+    let foreign = entra.token(V1, &a).key(&b_kid).sign();
+    assert_eq!(outcome(&any, &foreign).await, "key_issuer_mismatch");
+    for gate in [&single, &list, &any] {
+        assert!(gate.key_status().iter().all(|status| status.usable));
+    }
+}
+
 /// ENTRA-15: with `app_specific_keys`, metadata is fetched with `?appid={client id}`, the
 /// query stays on the `jwks_uri` it names, and tokens signed with the app's own key validate;
 /// without the option the app's key is never served, and such a token is refused.
