@@ -150,8 +150,8 @@ impl EntraApi {
     /// that set lacks is checked with its tenant's own keys (ENTRA-21), from the tenant's
     /// metadata; as the tenant id is not verified then, each version admits at most one new
     /// tenant per [`KeyCache::cooldown`](crate::KeyCache::cooldown), and at most 1,000
-    /// tenants' keys are held. Not with [`app_specific_keys`](Self::app_specific_keys), whose per-tenant keys
-    /// each tenant's administrators control. Personal Microsoft accounts are not included.
+    /// tenants' keys are held. Not with [`app_specific_keys`](Self::app_specific_keys), whose
+    /// per-tenant keys each tenant's administrators control. Personal Microsoft accounts are not included.
     pub fn any_tenant(mut self) -> Self {
         self.any_tenant = true;
         self
