@@ -27,7 +27,7 @@ use common::TestKey;
 use criterion::{Criterion, criterion_group};
 use entra::{CLIENT, entra_claims, issuer};
 use http::Request;
-use tokengate::{Algorithm, Gate, IssuerProfile, TokenCache, TokenLayer};
+use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings, TokenLayer};
 use tower::ServiceExt;
 
 fn now_or_never<F: Future>(future: F) -> F::Output {
@@ -40,7 +40,7 @@ fn now_or_never<F: Future>(future: F) -> F::Output {
     }
 }
 
-fn gate(key: &TestKey, cache: TokenCache) -> Gate {
+fn gate(key: &TestKey, cache: TokenCacheSettings) -> Gate {
     Gate::builder()
         .issuer(
             IssuerProfile::new(issuer())
@@ -83,8 +83,8 @@ fn bench(c: &mut Criterion) {
     for alg in ALGORITHMS {
         let key = TestKey::generate(alg, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
         let token = key.token(&entra_claims());
-        let uncached = gate(&key, TokenCache::disabled());
-        let cached = gate(&key, TokenCache::default());
+        let uncached = gate(&key, TokenCacheSettings::disabled());
+        let cached = gate(&key, TokenCacheSettings::default());
         now_or_never(cached.validate(&token)).expect("valid");
         let mut group = c.benchmark_group(format!("cache-{}", alg.name()));
         group.bench_function("uncached", |b| {
@@ -116,8 +116,8 @@ fn report_allocations() {
     let key = TestKey::generate(Algorithm::RS256, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
     let token = key.token(&entra_claims());
     let authorization = format!("Bearer {token}");
-    let uncached = gate(&key, TokenCache::disabled());
-    let cached = gate(&key, TokenCache::default());
+    let uncached = gate(&key, TokenCacheSettings::disabled());
+    let cached = gate(&key, TokenCacheSettings::default());
     let plain = router(None);
     let layer_uncached = router(Some(uncached.clone()));
     let layer_cached = router(Some(cached.clone()));
@@ -156,7 +156,7 @@ fn report_memory() {
             key.token(&claims)
         })
         .collect();
-    let cache = gate(&key, TokenCache::default().max_entries(entries));
+    let cache = gate(&key, TokenCacheSettings::default().max_entries(entries));
     // Warm up everything but the entries (the first validation builds lazy state).
     now_or_never(cache.validate(&tokens[0])).unwrap();
     // What is still allocated after filling the cache is what the entries hold.
@@ -207,7 +207,7 @@ fn report_scaling() {
         })
         .collect();
     let headers: Vec<String> = tokens.iter().map(|t| format!("Bearer {t}")).collect();
-    let cached = gate(&key, TokenCache::default());
+    let cached = gate(&key, TokenCacheSettings::default());
     let plain = router(None);
     let layered = router(Some(cached.clone()));
     for header in &headers {

@@ -25,7 +25,7 @@ use common::TestKey;
 use criterion::{Criterion, criterion_group};
 use entra::{CLIENT, entra_claims, issuer};
 use http::Request;
-use tokengate::{Algorithm, Gate, IssuerProfile, TokenCache, TokenLayer};
+use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings, TokenLayer};
 use tower::ServiceExt;
 
 /// Polls a future that completes without waiting (nothing here does I/O).
@@ -57,7 +57,7 @@ struct Setup {
 fn setup() -> Setup {
     let key = TestKey::generate(Algorithm::RS256, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
     let token = key.token(&entra_claims());
-    let gate_with = |cache: TokenCache| {
+    let gate_with = |cache: TokenCacheSettings| {
         Gate::builder()
             .issuer(
                 IssuerProfile::new(issuer())
@@ -69,12 +69,12 @@ fn setup() -> Setup {
             .build()
             .expect("benchmark gate")
     };
-    let gate = gate_with(TokenCache::disabled());
+    let gate = gate_with(TokenCacheSettings::disabled());
     let plain = Router::new().route("/orders", get(|| async { "orders" }));
     let protected = plain.clone().layer(TokenLayer::new(gate.clone()));
     let cached = plain
         .clone()
-        .layer(TokenLayer::new(gate_with(TokenCache::default())));
+        .layer(TokenLayer::new(gate_with(TokenCacheSettings::default())));
     let identity = plain.clone().layer(tower::layer::util::Identity::new());
     let (message, sig) = token.rsplit_once('.').unwrap();
     let (n, e) = key.rsa_modulus_exponent();

@@ -19,7 +19,7 @@ use aws_lc_rs::signature::{self, ParsedPublicKey, UnparsedPublicKey, Verificatio
 use common::{TestKey, ready};
 use criterion::{Criterion, criterion_group};
 use entra::{CLIENT, entra_claims, issuer};
-use tokengate::{Algorithm, Gate, IssuerProfile, KeyCache, TokenCache};
+use tokengate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings, TokenCacheSettings};
 
 struct Case {
     alg: Algorithm,
@@ -43,7 +43,7 @@ fn case(alg: Algorithm) -> Case {
                 .jwks(common::jwks(&[&key])),
         )
         // Uncached: every call verifies the signature (the cache has its own benchmark).
-        .token_cache(TokenCache::disabled())
+        .token_cache(TokenCacheSettings::disabled())
         .build()
         .expect("benchmark gate");
     let (message, sig) = token.rsplit_once('.').unwrap();
@@ -221,13 +221,13 @@ fn bench_key_sources(c: &mut Criterion) {
     };
     let fixed = Gate::builder()
         .issuer(profile().jwks(common::jwks(&[&key])))
-        .token_cache(TokenCache::disabled())
+        .token_cache(TokenCacheSettings::disabled())
         .build()
         .unwrap();
     let fetched = Gate::builder()
         .issuer(profile().jwks_uri(provider.jwks_uri()))
-        .key_cache(KeyCache::default().allow_http_loopback())
-        .token_cache(TokenCache::disabled())
+        .key_cache(KeyCacheSettings::default().allow_http_loopback())
+        .token_cache(TokenCacheSettings::disabled())
         .build()
         .unwrap();
     runtime

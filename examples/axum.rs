@@ -102,16 +102,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
             get(list_orders).route_layer(RequireLayer::new(Requirement::any_scope([
                 "orders.read",
                 "orders.write",
-            ]))),
+            ]))?),
         )
         .route(
             "/orders/new",
             axum::routing::post(create_order)
-                .route_layer(RequireLayer::new(Requirement::scope("orders.write"))),
+                .route_layer(RequireLayer::new(Requirement::scope("orders.write"))?),
         )
         .route(
             "/admin/orders",
-            delete(purge).route_layer(RequireLayer::new(Requirement::role("Orders.Admin"))),
+            delete(purge).route_layer(RequireLayer::new(Requirement::role("Orders.Admin"))?),
         )
         .layer(
             TokenLayer::builder(gate.clone())

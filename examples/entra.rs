@@ -22,11 +22,11 @@ use std::time::SystemTime;
 use axum::Router;
 use axum::routing::get;
 use tokengate::axum::Verified;
-use tokengate::entra::{AuthContext, EntraApi};
-use tokengate::testing::{EntraVersion, TestEntra};
+use tokengate::providers::entra::{AuthContext, ChallengeTarget, EntraApi, TokenVersion};
+use tokengate::testing::TestEntra;
 use tokengate::{
-    Claims, Gate, KeyCache, RequireLayer, Requirement, Revocation, RevocationLayer, TokenKind,
-    TokenLayer,
+    Claims, ConfigError, Gate, KeyCacheSettings, RequireLayer, Requirement, Revocation,
+    RevocationLayer, TokenKind, TokenLayer,
 };
 
 /// When each user's sessions were revoked, by tenant and object id: filled from the API's own
@@ -36,18 +36,19 @@ type Revoked = Arc<RwLock<HashMap<(String, String), SystemTime>>>;
 
 /// The API: reads orders with the delegated scope `Orders.Read` or the app role
 /// `Orders.Read.All`; approving needs the authentication context `c1` (step-up).
-fn app(gate: Gate, revoked: Revoked) -> Router {
+fn app(gate: Gate, revoked: Revoked) -> Result<Router, ConfigError> {
     let read =
         Requirement::any_scope(["Orders.Read"]).or(Requirement::any_role(["Orders.Read.All"]));
-    Router::new()
+    let step_up = AuthContext::require(["c1"])?;
+    let app = Router::new()
         .route("/orders", get(orders))
-        .route_layer(RequireLayer::new(read))
+        .route_layer(RequireLayer::new(read)?)
         .route(
             "/orders/approve",
-            get(|| async { "approved\n" }).route_layer(AuthContext::require(["c1"]).layer()),
+            get(|| async { "approved\n" }).route_layer(step_up.layer()),
         )
         .layer(
-            RevocationLayer::new(move |claims: Arc<Claims>| {
+            RevocationLayer::builder(move |claims: Arc<Claims>| {
                 let revoked = revoked.clone();
                 async move {
                     let user = (
@@ -66,9 +67,13 @@ fn app(gate: Gate, revoked: Revoked) -> Router {
             })
             // Entra dates `iat` 5 minutes early: without this, tokens fetched in the 5 minutes
             // after a revocation would be refused too.
-            .backdated_iat(std::time::Duration::from_secs(300)),
+            .backdated_iat(std::time::Duration::from_secs(300))
+            // Clients that handle claims challenges are asked for a newer token (CAE).
+            .on_revoked(ChallengeTarget::common().revocation_answer())
+            .build()?,
         )
-        .layer(TokenLayer::new(gate))
+        .layer(TokenLayer::new(gate));
+    Ok(app)
 }
 
 async fn orders(claims: Verified) -> String {
@@ -91,7 +96,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         std::env::var("ENTRA_CLIENT_ID"),
     ) {
         let gate = Gate::builder()
-            .entra(EntraApi::single_tenant(tenant, client_id))
+            .issuer(EntraApi::single_tenant(tenant, client_id))
             .build()?;
         if let Err(error) = gate.warm_up().await {
             eprintln!("starting without keys (fetched on first use): {error}");
@@ -99,15 +104,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 3000))).await?;
         println!("Orders API on http://127.0.0.1:3000 (GET /orders, GET /orders/approve)");
-        axum::serve(listener, app(gate, Revoked::default())).await?;
+        axum::serve(listener, app(gate, Revoked::default())?).await?;
         return Ok(());
     }
 
     let entra = TestEntra::start().await?;
     let tenant = entra.tenant().to_owned();
     let gate = Gate::builder()
-        .entra(EntraApi::single_tenant(&tenant, TestEntra::CLIENT_ID).instance(entra.instance()))
-        .key_cache(KeyCache::default().allow_http_loopback())
+        .issuer(EntraApi::single_tenant(&tenant, TestEntra::CLIENT_ID).instance(entra.instance()))
+        .key_cache(KeyCacheSettings::default().allow_http_loopback())
         .build()?;
     gate.warm_up().await?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
@@ -115,10 +120,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // One user's sessions were revoked a moment after their tokens below were issued.
     let revoked_user = "5f0c2bd1-7f4e-4d1a-9c53-2a7e0a4c9b11";
     let revoked = Revoked::default();
-    let server = tokio::spawn({
-        let revoked = revoked.clone();
-        async move { axum::serve(listener, app(gate, revoked)).await }
-    });
+    let app = app(gate, revoked.clone())?;
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let other_tenant = entra.add_tenant();
     let cases = [
@@ -127,7 +130,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "/orders",
             200,
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .user()
                 .scp("Orders.Read")
                 .sign(),
@@ -137,7 +140,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "/orders",
             200,
             entra
-                .token(EntraVersion::V1, &tenant)
+                .token(TokenVersion::V1, &tenant)
                 .user()
                 .scp("Orders.Read")
                 .sign(),
@@ -147,7 +150,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "/orders",
             200,
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .app(["Orders.Read.All"])
                 .sign(),
         ),
@@ -156,7 +159,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "/orders",
             403,
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .app(Vec::<String>::new())
                 .sign(),
         ),
@@ -165,7 +168,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "/orders",
             401,
             entra
-                .token(EntraVersion::V2, &other_tenant)
+                .token(TokenVersion::V2, &other_tenant)
                 .user()
                 .scp("Orders.Read")
                 .sign(),
@@ -175,7 +178,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "/orders/approve",
             401,
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .user()
                 .claim("xms_cc", ["cp1"])
                 .sign(),
@@ -185,7 +188,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "/orders/approve",
             200,
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .user()
                 .claim("acrs", ["c1"])
                 .sign(),
@@ -195,7 +198,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "/orders",
             401,
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .user()
                 .scp("Orders.Read")
                 .claim("oid", revoked_user)
@@ -206,7 +209,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "/orders",
             401,
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .user()
                 .scp("Orders.Read")
                 .claim("oid", revoked_user)

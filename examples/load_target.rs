@@ -52,7 +52,9 @@ use axum::response::Response;
 use axum::routing::get;
 use tokengate::axum::Verified;
 use tokengate::testing::TestIssuer;
-use tokengate::{Algorithm, Gate, KeyCache, RequireLayer, Requirement, TokenCache, TokenLayer};
+use tokengate::{
+    Algorithm, Gate, KeyCacheSettings, RequireLayer, Requirement, TokenCacheSettings, TokenLayer,
+};
 
 const USAGE: &str = "\
 The target of scripts/load.sh: an API behind TokenLayer and a file of labelled tokens.
@@ -435,8 +437,8 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
     let gate = Gate::builder()
         .issuer(issuer.profile())
         // Production settings, but plain HTTP to the issuer on loopback.
-        .key_cache(KeyCache::default().allow_http_loopback())
-        .token_cache(TokenCache::default().max_entries(options.cache_entries))
+        .key_cache(KeyCacheSettings::default().allow_http_loopback())
+        .token_cache(TokenCacheSettings::default().max_entries(options.cache_entries))
         .build()?;
     gate.warm_up().await?;
 
@@ -461,7 +463,7 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
 
     let app = Router::new()
         .route("/orders", get(orders))
-        .route_layer(RequireLayer::new(Requirement::scope("orders.read")))
+        .route_layer(RequireLayer::new(Requirement::scope("orders.read")).unwrap())
         .layer(TokenLayer::builder(gate).realm("load").build()?)
         .layer(middleware::from_fn(echo_label));
     let listener =

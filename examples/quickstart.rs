@@ -54,7 +54,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // 3. The API: every route needs a valid token, /orders also the orders.read scope.
     let app = Router::new()
         .route("/orders", get(orders))
-        .route_layer(RequireLayer::new(Requirement::scope("orders.read")))
+        .route_layer(RequireLayer::new(Requirement::scope("orders.read"))?)
         .route("/me", get(me))
         .layer(TokenLayer::builder(gate).realm("quickstart").build()?);
 

@@ -46,7 +46,7 @@ use axum::routing::get;
 use hdrhistogram::Histogram;
 use http::{Request, StatusCode};
 use tokengate::testing::TestIssuer;
-use tokengate::{Algorithm, Gate, IssuerProfile, TokenCache, TokenLayer};
+use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings, TokenLayer};
 use tower::ServiceExt;
 
 const USAGE: &str = "\
@@ -63,12 +63,12 @@ options:
   --seconds S             how long to run (decimals allowed)                       [10]
   --invalid-share F       share of invalid tokens in the list, 0 <= F < 1: half with a
                           tampered signature, half expired                          [0]
-  --no-cache              turn the verified-token cache off (TokenCache::disabled())
+  --no-cache              turn the verified-token cache off (TokenCacheSettings::disabled())
   --layer                 one GET through an axum Router + TokenLayer        [default]
   --gate                  Gate::validate alone
   -h, --help              this text";
 
-/// The default capacity of the verified-token cache (`TokenCache::default()`).
+/// The default capacity of the verified-token cache (`TokenCacheSettings::default()`).
 const CACHE_CAPACITY: usize = 10_000;
 
 /// What to measure.
@@ -229,7 +229,7 @@ fn setup(options: &Options) -> Result<(Gate, Vec<Token>), Box<dyn std::error::Er
         .jwks(issuer.jwks());
     let mut builder = Gate::builder().issuer(profile);
     if !options.cache {
-        builder = builder.token_cache(TokenCache::disabled());
+        builder = builder.token_cache(TokenCacheSettings::disabled());
     }
     let gate = builder.build()?;
 
@@ -568,9 +568,9 @@ fn main() -> ExitCode {
     println!(
         "  token cache     {}",
         if options.cache {
-            "on (TokenCache::default(): 10,000 entries)"
+            "on (TokenCacheSettings::default(): 10,000 entries)"
         } else {
-            "off (--no-cache: TokenCache::disabled())"
+            "off (--no-cache: TokenCacheSettings::disabled())"
         }
     );
     println!(

@@ -33,7 +33,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let server = tokio::spawn(
         Server::builder()
             .layer(TokenLayer::new(gate))
-            .layer(RequireLayer::new(Requirement::scope("health.read")))
+            .layer(RequireLayer::new(Requirement::scope("health.read"))?)
             .add_service(health)
             .serve_with_incoming(incoming),
     );

@@ -60,8 +60,8 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use crate::challenge::{Denial, Responder, layer_missing};
 use crate::claims::Claims;
+use crate::denial::{Denial, Responder, layer_missing};
 use crate::error::Rejection;
 
 /// The verified claims of the request's token; derefs to [`Claims`].

@@ -40,26 +40,26 @@ use crate::keys::KeyId;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tokengate::{Gate, IssuerProfile, TokenCache};
+/// use tokengate::{Gate, IssuerProfile, TokenCacheSettings};
 ///
 /// # fn build() -> Result<Gate, tokengate::ConfigError> {
 /// let gate = Gate::builder()
 ///     .issuer(IssuerProfile::new("https://login.example.com/").audience("api://orders").discover())
-///     .token_cache(TokenCache::default().max_entries(50_000).max_ttl(Duration::from_secs(60)))
+///     .token_cache(TokenCacheSettings::default().max_entries(50_000).max_ttl(Duration::from_secs(60)))
 ///     .build()?;
 /// # Ok(gate) }
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TokenCache {
+pub struct TokenCacheSettings {
     enabled: bool,
     max_entries: u64,
     max_memory: u64,
     max_ttl: Duration,
 }
 
-impl Default for TokenCache {
-    fn default() -> TokenCache {
-        TokenCache {
+impl Default for TokenCacheSettings {
+    fn default() -> TokenCacheSettings {
+        TokenCacheSettings {
             enabled: true,
             max_entries: 10_000,
             max_memory: 64 * 1024 * 1024,
@@ -68,30 +68,30 @@ impl Default for TokenCache {
     }
 }
 
-impl TokenCache {
+impl TokenCacheSettings {
     /// No cache: every request verifies its token's signature.
-    pub fn disabled() -> TokenCache {
-        TokenCache {
+    pub fn disabled() -> TokenCacheSettings {
+        TokenCacheSettings {
             enabled: false,
-            ..TokenCache::default()
+            ..TokenCacheSettings::default()
         }
     }
 
     /// The most tokens remembered.
-    pub fn max_entries(mut self, entries: u64) -> TokenCache {
+    pub fn max_entries(mut self, entries: u64) -> TokenCacheSettings {
         self.max_entries = entries;
         self
     }
 
     /// The most memory the entries may take, in bytes (each token's text and claims, plus a
     /// fixed overhead per entry).
-    pub fn max_memory(mut self, bytes: u64) -> TokenCache {
+    pub fn max_memory(mut self, bytes: u64) -> TokenCacheSettings {
         self.max_memory = bytes;
         self
     }
 
     /// The longest an entry is kept, whatever the token's `exp`.
-    pub fn max_ttl(mut self, ttl: Duration) -> TokenCache {
+    pub fn max_ttl(mut self, ttl: Duration) -> TokenCacheSettings {
         self.max_ttl = ttl;
         self
     }
@@ -102,7 +102,8 @@ impl TokenCache {
             return problems;
         }
         if self.max_entries == 0 {
-            problems.push("token cache: max_entries is zero (use TokenCache::disabled)".into());
+            problems
+                .push("token cache: max_entries is zero (use TokenCacheSettings::disabled)".into());
         }
         if self.max_memory < 64 * 1024 {
             problems.push(format!(

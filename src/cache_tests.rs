@@ -2,9 +2,9 @@
 
 use crate::test_common as common;
 
-use crate::{Gate, IssuerProfile, TokenCache};
+use crate::{Gate, IssuerProfile, TokenCacheSettings};
 
-fn gate(cache: TokenCache) -> Gate {
+fn gate(cache: TokenCacheSettings) -> Gate {
     Gate::builder()
         .issuer(
             IssuerProfile::new(common::ISSUER)
@@ -28,7 +28,7 @@ fn distinct_tokens(count: usize) -> Vec<String> {
 
 #[test]
 fn at_most_max_entries_are_kept() {
-    let gate = gate(TokenCache::default().max_entries(10));
+    let gate = gate(TokenCacheSettings::default().max_entries(10));
     for token in distinct_tokens(60) {
         common::ready(gate.validate(&token)).unwrap();
     }
@@ -39,7 +39,7 @@ fn at_most_max_entries_are_kept() {
 #[test]
 fn memory_bounds_entries_too() {
     // Each entry weighs at least its token and the fixed overhead (256 bytes).
-    let gate = gate(TokenCache::default().max_memory(64 * 1024));
+    let gate = gate(TokenCacheSettings::default().max_memory(64 * 1024));
     let tokens = distinct_tokens(200);
     let per_entry = (tokens[0].len() + 256) as u64;
     for token in &tokens {
@@ -54,7 +54,7 @@ fn memory_bounds_entries_too() {
 
 #[test]
 fn only_verified_tokens_are_stored() {
-    let gate = gate(TokenCache::default());
+    let gate = gate(TokenCacheSettings::default());
     let token = common::rs256().token(&common::valid_claims());
     let (input, _) = token.rsplit_once('.').unwrap();
     for i in 0..20 {
@@ -68,7 +68,7 @@ fn only_verified_tokens_are_stored() {
 
 #[test]
 fn disabled_keeps_nothing() {
-    let gate = gate(TokenCache::disabled());
+    let gate = gate(TokenCacheSettings::disabled());
     common::ready(gate.validate(&distinct_tokens(1)[0])).unwrap();
     assert_eq!(gate.cache_entries(), 0);
 }

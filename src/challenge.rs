@@ -1,292 +1,24 @@
-//! A rejection as an HTTP answer: status, RFC 6750 `WWW-Authenticate` challenge, JSON body.
+//! `WWW-Authenticate` challenge syntax (RFC 9110 §11.6.1, RFC 6750 §3) and the claims
+//! challenge a rejection may carry. A leaf: it knows no rejection, layer or provider.
 
 use std::fmt;
-use std::sync::Arc;
-
-use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
-
-use crate::error::{ErrorClass, Rejection};
-
-/// Builds the answer to a refused request from the default one (see
-/// [`TokenLayerBuilder::on_rejection`](crate::layer::TokenLayerBuilder::on_rejection)).
-pub(crate) type Hook = Arc<dyn Fn(Denial) -> Response<Bytes> + Send + Sync>;
-
-/// How one layer answers refused requests; shared with the layers and extractors inside it
-/// through the request extensions, so that they all answer alike.
-#[derive(Clone, Default)]
-pub(crate) struct Responder {
-    pub(crate) realm: Option<Box<str>>,
-    pub(crate) resource_metadata: Option<Box<str>>,
-    /// Written before each scope of a challenge's `scope`.
-    pub(crate) scope_prefix: Option<Box<str>>,
-    pub(crate) hook: Option<Hook>,
-}
-
-impl Responder {
-    /// The answers of a layer configured with nothing.
-    pub(crate) fn plain() -> Arc<Responder> {
-        static PLAIN: std::sync::OnceLock<Arc<Responder>> = std::sync::OnceLock::new();
-        PLAIN.get_or_init(Arc::default).clone()
-    }
-}
-
-/// The answer when claims are needed but no [`TokenLayer`](crate::TokenLayer) ran (say, a
-/// layer added before the routes it should wrap): a server bug, never the client's, so a 500
-/// without details, and an error in the logs.
-pub(crate) fn layer_missing() -> Response<Bytes> {
-    tracing::error!(
-        "verified claims were needed but no tokengate TokenLayer ran for this request; \
-         check that the TokenLayer wraps this route"
-    );
-    let mut response = Response::new(Bytes::new());
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response
-}
-
-/// A refused request: the [`Rejection`] and the HTTP answer it gets.
-///
-/// The answer follows RFC 6750: the status of the rejection's [`ErrorClass`], a
-/// `WWW-Authenticate: Bearer` challenge (with no `error` when the request carried no token,
-/// `scope` listing the required scopes for `insufficient_scope`, and the layer's `realm` and
-/// RFC 9728 `resource_metadata` when configured), `Retry-After` on a 503, and a small JSON
-/// body with the stable code and the client-safe description:
-///
-/// ```
-/// use tokengate::{Denial, Rejection};
-///
-/// let denial = Denial::new(Rejection::TokenExpired);
-/// let response = denial.default_response();
-/// assert_eq!(response.status(), 401);
-/// assert_eq!(
-///     response.headers()["www-authenticate"],
-///     r#"Bearer error="invalid_token", error_description="The access token has expired.""#
-/// );
-/// assert_eq!(
-///     response.body().as_ref(),
-///     br#"{"code":"token_expired","error":"invalid_token","error_description":"The access token has expired."}"#
-/// );
-///
-/// let none = Denial::new(Rejection::MissingToken).default_response();
-/// assert_eq!(none.headers()["www-authenticate"], "Bearer");
-/// ```
-#[derive(Clone)]
-pub struct Denial {
-    rejection: Rejection,
-    responder: Arc<Responder>,
-    grpc: bool,
-}
-
-impl Denial {
-    /// A denial answered as a layer with default settings answers it: for services that call
-    /// [`Gate::validate`](crate::Gate::validate) themselves.
-    pub fn new(rejection: Rejection) -> Denial {
-        Denial {
-            rejection,
-            responder: Responder::plain(),
-            grpc: false,
-        }
-    }
-
-    pub(crate) fn with(rejection: Rejection, responder: Arc<Responder>) -> Denial {
-        Denial {
-            rejection,
-            responder,
-            grpc: false,
-        }
-    }
-
-    /// Answers as gRPC expects when the request is a gRPC call (see
-    /// [`default_response`](Self::default_response)).
-    pub(crate) fn for_request(mut self, method: &Method, headers: &HeaderMap) -> Denial {
-        self.grpc = method == Method::POST
-            && headers
-                .get(CONTENT_TYPE)
-                .is_some_and(|value| is_grpc(value.as_bytes()));
-        self
-    }
-
-    /// Why the request was refused.
-    pub fn rejection(&self) -> &Rejection {
-        &self.rejection
-    }
-
-    /// The HTTP status.
-    pub fn status(&self) -> StatusCode {
-        self.rejection.class().status()
-    }
-
-    /// The `WWW-Authenticate` value; `None` for a 503, which judges no credential.
-    pub fn challenge(&self) -> Option<HeaderValue> {
-        let class = self.rejection.class();
-        if class == ErrorClass::TemporarilyUnavailable {
-            return None;
-        }
-        let mut challenge = Challenge::new();
-        if let Rejection::InsufficientClaims { challenge: claims } = &self.rejection {
-            // Entra's format, parameter for parameter (ENTRA-33); MSAL reads `claims`.
-            challenge.param("realm", claims.realm());
-            challenge.param("authorization_uri", claims.authorization_uri());
-            challenge.param("error", "insufficient_claims");
-            challenge.param("claims", claims.claims());
-            return HeaderValue::from_str(&challenge.text).ok();
-        }
-        if let Some(realm) = &self.responder.realm {
-            challenge.param("realm", realm);
-        }
-        if let Some(error) = class.error_code() {
-            challenge.param("error", error);
-            challenge.param("error_description", &self.rejection.description());
-        }
-        if let Some(requirement) = self.rejection.requirement() {
-            let prefix = self.responder.scope_prefix.as_deref().unwrap_or_default();
-            let scopes: Vec<String> = requirement
-                .scopes()
-                .filter(|scope| !scope.is_empty() && scope.bytes().all(is_scope_char))
-                .map(|scope| format!("{prefix}{scope}"))
-                .collect();
-            if !scopes.is_empty() {
-                challenge.param("scope", &scopes.join(" "));
-            }
-        }
-        if let Some(url) = &self.responder.resource_metadata {
-            challenge.param("resource_metadata", url);
-        }
-        // Every value went through `quotable`, so the header is visible ASCII.
-        HeaderValue::from_str(&challenge.text).ok()
-    }
-
-    /// The answer without the layer's [`on_rejection`] hook: the starting point for a hook
-    /// that adjusts it.
-    ///
-    /// A gRPC call (`POST` with `content-type: application/grpc` or `application/grpc+...`)
-    /// gets a gRPC trailers-only answer instead, which gRPC clients understand (and for which
-    /// [`status`](Self::status) still names the HTTP equivalent): HTTP 200 with `grpc-status` 16
-    /// (`UNAUTHENTICATED`) for a missing, bad or malformed credential, 7
-    /// (`PERMISSION_DENIED`) for a missing scope, 14 (`UNAVAILABLE`) when keys (or a
-    /// revocation check's answer) are unavailable, the description in `grpc-message`, and the same `WWW-Authenticate`.
-    ///
-    /// [`on_rejection`]: crate::layer::TokenLayerBuilder::on_rejection
-    pub fn default_response(&self) -> Response<Bytes> {
-        if self.grpc {
-            return self.grpc_response();
-        }
-        let class = self.rejection.class();
-        let mut body = serde_json::Map::new();
-        body.insert("code".into(), self.rejection.code().into());
-        if let Some(error) = class.error_code() {
-            body.insert("error".into(), error.into());
-        }
-        body.insert(
-            "error_description".into(),
-            self.rejection.description().into(),
-        );
-        let body = serde_json::to_vec(&body).unwrap_or_default();
-        let mut response = Response::new(Bytes::from(body));
-        *response.status_mut() = class.status();
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(challenge) = self.challenge() {
-            headers.insert(WWW_AUTHENTICATE, challenge);
-        }
-        if let Some(seconds) = self.retry_after() {
-            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
-    }
-
-    fn grpc_response(&self) -> Response<Bytes> {
-        let code: u16 = match self.rejection.class() {
-            ErrorClass::InsufficientScope => 7,
-            ErrorClass::TemporarilyUnavailable => 14,
-            _ => 16,
-        };
-        let mut response = Response::new(Bytes::new());
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert("grpc-status", HeaderValue::from(code));
-        // gRPC percent-encodes the message; descriptions are printable ASCII, but a
-        // configured claim name in one may not be.
-        let mut message = String::new();
-        for byte in self.rejection.description().bytes() {
-            match byte {
-                b' '..=b'~' if byte != b'%' => message.push(char::from(byte)),
-                _ => message.push_str(&format!("%{byte:02X}")),
-            }
-        }
-        if let Ok(message) = HeaderValue::from_str(&message) {
-            headers.insert("grpc-message", message);
-        }
-        if let Some(challenge) = self.challenge() {
-            headers.insert(WWW_AUTHENTICATE, challenge);
-        }
-        if let Some(seconds) = self.retry_after() {
-            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
-    }
-
-    /// Whole seconds until the next attempt may succeed, for `Retry-After`.
-    fn retry_after(&self) -> Option<u64> {
-        match &self.rejection {
-            Rejection::KeysUnavailable { retry_after }
-            | Rejection::RevocationUnavailable { retry_after } => Some(
-                retry_after
-                    .as_secs()
-                    .saturating_add(u64::from(retry_after.subsec_nanos() > 0))
-                    .max(1),
-            ),
-            _ => None,
-        }
-    }
-
-    /// The answer: the layer's hook if it has one, the default response otherwise.
-    pub(crate) fn into_response(self) -> Response<Bytes> {
-        match self.responder.hook.clone() {
-            Some(hook) => hook(self),
-            None => self.default_response(),
-        }
-    }
-}
-
-impl fmt::Debug for Denial {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Denial")
-            .field("rejection", &self.rejection)
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Display for Denial {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.rejection, f)
-    }
-}
-
-impl std::error::Error for Denial {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.rejection)
-    }
-}
 
 /// An RFC 9110 challenge, `Bearer` with quoted-string parameters.
-struct Challenge {
+pub(crate) struct Challenge {
     text: String,
     params: usize,
 }
 
 impl Challenge {
-    fn new() -> Challenge {
+    pub(crate) fn bearer() -> Challenge {
         Challenge {
             text: String::from("Bearer"),
             params: 0,
         }
     }
 
-    fn param(&mut self, name: &str, value: &str) {
+    /// Adds `name="value"`; characters a quoted-string may not hold become `?`.
+    pub(crate) fn param(&mut self, name: &str, value: &str) {
         self.text
             .push_str(if self.params == 0 { " " } else { ", " });
         self.params += 1;
@@ -295,20 +27,10 @@ impl Challenge {
         self.text.extend(value.chars().map(quotable));
         self.text.push('"');
     }
-}
 
-/// Whether a content type is gRPC's own (`application/grpc`, `application/grpc+proto`, ...,
-/// parameters allowed, in any case); not gRPC-Web, whose clients read HTTP statuses.
-fn is_grpc(content_type: &[u8]) -> bool {
-    let media_type = content_type
-        .split(|&b| b == b';')
-        .next()
-        .unwrap_or_default()
-        .trim_ascii();
-    let prefix = b"application/grpc";
-    media_type.len() >= prefix.len()
-        && media_type[..prefix.len()].eq_ignore_ascii_case(prefix)
-        && matches!(media_type.get(prefix.len()), None | Some(b'+'))
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
 }
 
 /// RFC 6750 §3 allows only `%x20-21 / %x23-5B / %x5D-7E` in `error_description` (no quote,
@@ -330,134 +52,108 @@ pub(crate) fn is_quotable(text: &str) -> bool {
     text.chars().all(|c| quotable(c) == c)
 }
 
+/// A claims challenge: the `insufficient_claims` answer that tells a client which claims to
+/// ask its authorization server for (an OpenID Connect claims request, RFC 6749 extended as
+/// Microsoft Entra ID does for step-up and continuous access evaluation). Carried by
+/// [`Rejection::InsufficientClaims`](crate::Rejection::InsufficientClaims).
+///
+/// The answer is a 401 with
+/// `WWW-Authenticate: Bearer realm="..", authorization_uri="..", error="insufficient_claims", claims=".."`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClaimsChallenge {
+    realm: Box<str>,
+    authorization_uri: Box<str>,
+    claims: Box<str>,
+}
+
+impl ClaimsChallenge {
+    /// A challenge asking for the claims in `request` (a claims request whose top-level member
+    /// is `access_token`), sent as base64 (standard alphabet, padded) of its minified JSON.
+    /// `realm` and `authorization_uri` are configuration, checked to be quotable.
+    pub(crate) fn new(
+        realm: &str,
+        authorization_uri: &str,
+        request: &serde_json::Value,
+    ) -> ClaimsChallenge {
+        let json = serde_json::to_string(request).unwrap_or_default();
+        ClaimsChallenge {
+            realm: Box::from(realm),
+            authorization_uri: Box::from(authorization_uri),
+            claims: base64_simd::STANDARD
+                .encode_to_string(json.as_bytes())
+                .into_boxed_str(),
+        }
+    }
+
+    /// The `realm`: a tenant, or empty for a multi-tenant endpoint.
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+
+    /// Where the client asks for a new token.
+    pub fn authorization_uri(&self) -> &str {
+        &self.authorization_uri
+    }
+
+    /// The `claims` parameter: base64 (standard alphabet, padded) of the claims request JSON.
+    pub fn claims(&self) -> &str {
+        &self.claims
+    }
+
+    /// The `WWW-Authenticate` value, parameter for parameter in the order clients expect.
+    pub(crate) fn header(&self) -> Challenge {
+        let mut challenge = Challenge::bearer();
+        challenge.param("realm", self.realm());
+        challenge.param("authorization_uri", self.authorization_uri());
+        challenge.param("error", "insufficient_claims");
+        challenge.param("claims", self.claims());
+        challenge
+    }
+}
+
+impl fmt::Debug for ClaimsChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The claims request names what the resource requires: configuration, not secrets.
+        f.debug_struct("ClaimsChallenge")
+            .field("realm", &self.realm)
+            .field("authorization_uri", &self.authorization_uri)
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
-    use crate::Requirement;
-
-    fn configured() -> Arc<Responder> {
-        Arc::new(Responder {
-            realm: Some("orders".into()),
-            resource_metadata: Some(
-                "https://api.example.com/.well-known/oauth-protected-resource".into(),
-            ),
-            scope_prefix: None,
-            hook: None,
-        })
-    }
 
     #[test]
-    fn missing_token_has_no_error_std_6750_6() {
-        let denial = Denial::with(Rejection::MissingToken, configured());
-        assert_eq!(denial.status(), StatusCode::UNAUTHORIZED);
+    fn parameters_are_quoted_and_sanitized() {
+        let mut challenge = Challenge::bearer();
+        assert_eq!(challenge.as_str(), "Bearer");
+        challenge.param("realm", "orders");
+        challenge.param("error_description", "we\"ird\\ é");
         assert_eq!(
-            denial.challenge().unwrap(),
-            "Bearer realm=\"orders\", resource_metadata=\"https://api.example.com/.well-known/oauth-protected-resource\""
+            challenge.as_str(),
+            r#"Bearer realm="orders", error_description="we?ird? ?""#
         );
+        assert!(is_quotable("api://orders/ read"));
+        assert!(!is_quotable("a\"b"));
+        assert!(is_scope_char(b'!') && !is_scope_char(b' ') && !is_scope_char(b'"'));
     }
 
     #[test]
-    fn insufficient_scope_lists_scopes_std_6750_7() {
-        let required =
-            Arc::new(Requirement::any_scope(["a.read", "b\"bad"]).or(Requirement::role("r")));
-        let denial = Denial::new(Rejection::InsufficientScope { required });
-        assert_eq!(denial.status(), StatusCode::FORBIDDEN);
-        let challenge = denial.challenge().unwrap();
-        let challenge = challenge.to_str().unwrap();
-        assert!(challenge.starts_with("Bearer error=\"insufficient_scope\", "));
-        assert!(challenge.ends_with(", scope=\"a.read\""), "{challenge}");
-    }
-
-    #[test]
-    fn scope_prefix_qualifies_challenge_scopes_entra_43() {
-        let responder = Arc::new(Responder {
-            scope_prefix: Some("api://6e74172b-be56-4843-9ff4-e66a39bb12e3/".into()),
-            ..Responder::default()
-        });
-        let required = Arc::new(Requirement::any_scope(["Orders.Read", "Orders.Write"]));
-        let denial = Denial::with(Rejection::InsufficientScope { required }, responder);
-        let challenge = denial.challenge().unwrap();
-        assert!(
-            challenge.to_str().unwrap().ends_with(
-                "scope=\"api://6e74172b-be56-4843-9ff4-e66a39bb12e3/Orders.Read \
-                 api://6e74172b-be56-4843-9ff4-e66a39bb12e3/Orders.Write\""
-            ),
-            "{challenge:?}"
+    fn claims_challenge_header() {
+        let request =
+            serde_json::json!({"access_token": {"acrs": {"essential": true, "value": "c1"}}});
+        let challenge = ClaimsChallenge::new("", "https://login.example.com/authorize", &request);
+        assert_eq!(
+            challenge.claims(),
+            "eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19"
         );
-    }
-
-    #[test]
-    fn unavailable_is_503_with_retry_after_and_no_challenge() {
-        let denial = Denial::new(Rejection::KeysUnavailable {
-            retry_after: Duration::from_millis(2500),
-        });
-        let response = denial.default_response();
-        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(response.headers()[RETRY_AFTER], "3");
-        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
-        let zero = Denial::new(Rejection::KeysUnavailable {
-            retry_after: Duration::ZERO,
-        });
-        assert_eq!(zero.default_response().headers()[RETRY_AFTER], "1");
-    }
-
-    #[test]
-    fn descriptions_are_sanitized() {
-        let denial = Denial::new(Rejection::MissingClaim {
-            claim: "we\"ird\\ é".into(),
-        });
-        let challenge = denial.challenge().unwrap();
-        assert!(
-            challenge
-                .to_str()
-                .unwrap()
-                .contains("lacks a required claim: we?ird? ?.")
+        assert_eq!(
+            challenge.header().as_str(),
+            "Bearer realm=\"\", authorization_uri=\"https://login.example.com/authorize\", \
+             error=\"insufficient_claims\", claims=\"eyJhY2Nlc3NfdG9rZW4iOnsiYWNycyI6eyJlc3NlbnRpYWwiOnRydWUsInZhbHVlIjoiYzEifX19\""
         );
-    }
-
-    #[test]
-    fn grpc_calls_are_recognised() {
-        for yes in [
-            &b"application/grpc"[..],
-            b"application/grpc+proto",
-            b"Application/GRPC; charset=utf-8",
-        ] {
-            assert!(is_grpc(yes), "{yes:?}");
-        }
-        for no in [
-            &b"application/grpc-web"[..],
-            b"application/grpc-web+proto",
-            b"application/grpcx",
-            b"application/json",
-            b"",
-        ] {
-            assert!(!is_grpc(no), "{no:?}");
-        }
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-        let get = Denial::new(Rejection::MissingToken).for_request(&Method::GET, &headers);
-        assert_eq!(get.default_response().status(), StatusCode::UNAUTHORIZED);
-        let post = Denial::new(Rejection::MissingToken).for_request(&Method::POST, &headers);
-        let response = post.default_response();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.headers()["grpc-status"], "16");
-        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
-    }
-
-    #[test]
-    fn hook_replaces_the_answer() {
-        let responder = Arc::new(Responder {
-            hook: Some(Arc::new(|denial: Denial| {
-                let mut response = denial.default_response();
-                *response.body_mut() = Bytes::from_static(b"custom");
-                response
-            })),
-            ..Responder::default()
-        });
-        let response = Denial::with(Rejection::TokenExpired, responder).into_response();
-        assert_eq!(response.body().as_ref(), b"custom");
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::policy::Requirement;
+use crate::challenge::ClaimsChallenge;
 
 /// The RFC 6750 class of a [`Rejection`]: what an HTTP server answers with.
 ///
@@ -115,10 +115,10 @@ impl ErrorClass {
 /// | `token_too_old` | invalid_token | `now - iat > max_token_age + leeway` |
 /// | `invalid_tenant` | invalid_token | Entra rules: `tid` missing, not a lowercase GUID, given twice in different case (`tid` and `TID`), or not the tenant segment of `iss` |
 /// | `no_scope_or_role` | insufficient_scope | Entra rules: the token has neither `scp` (or `scope`) nor `roles`, and the API does not authorize by ACL (ENTRA-27) |
-/// | `missing_auth_context` | insufficient_scope | [`entra::AuthContext`](crate::entra::AuthContext): a required authentication context is not in `acrs` and the client did not declare `cp1` |
+/// | `missing_auth_context` | insufficient_scope | a required authentication context is not in `acrs` and the client did not declare that it handles claims challenges (Entra's `AuthContext`) |
 /// | `insufficient_claims` | insufficient_claims | the same, or a token revoked by a [`RevocationLayer`](crate::RevocationLayer) check, for a client that declared `cp1`: a claims challenge |
 /// | `token_revoked` | invalid_token | a [`RevocationLayer`](crate::RevocationLayer) check revoked the token (ENTRA-36) |
-/// | `insufficient_scope` | insufficient_scope | the [`Requirement`] is not met |
+/// | `insufficient_scope` | insufficient_scope | a [`Requirement`](crate::Requirement) is not met |
 /// | `keys_unavailable` | temporarily_unavailable | the issuer's keys could not be fetched and none usable are held; carries when to retry |
 /// | `revocation_unavailable` | temporarily_unavailable | a [`RevocationLayer`](crate::RevocationLayer) check could not decide; carries when to retry |
 ///
@@ -229,7 +229,7 @@ pub enum Rejection {
     #[error("The access token lacks claims this resource requires; a new token is needed.")]
     InsufficientClaims {
         /// What the challenge asks for.
-        challenge: Arc<crate::entra::ClaimsChallenge>,
+        challenge: Arc<ClaimsChallenge>,
     },
     /// `no_scope_or_role`: the token grants no scope and no role (Entra, ENTRA-27).
     #[error("The access token grants no scope and no role.")]
@@ -237,8 +237,8 @@ pub enum Rejection {
     /// `insufficient_scope`: the token lacks the scopes or roles required.
     #[error("The access token does not grant the required scope or role.")]
     InsufficientScope {
-        /// The requirement that was not met; its scopes go into the challenge's `scope`.
-        required: Arc<Requirement>,
+        /// Every scope the unmet requirement names, each once: the challenge's `scope`.
+        scopes: Arc<[Box<str>]>,
     },
     /// `token_revoked`: a [`RevocationLayer`](crate::RevocationLayer) check revoked the token.
     #[error("The access token has been revoked.")]
@@ -331,12 +331,14 @@ impl Rejection {
         }
     }
 
-    /// The requirement that was not met, for `insufficient_scope`.
-    pub fn requirement(&self) -> Option<&Requirement> {
-        match self {
-            Rejection::InsufficientScope { required } => Some(required),
-            _ => None,
-        }
+    /// The scopes an unmet requirement names, for `insufficient_scope` (empty otherwise, and
+    /// for a requirement of roles only).
+    pub fn required_scopes(&self) -> impl Iterator<Item = &str> + '_ {
+        let scopes: &[Box<str>] = match self {
+            Rejection::InsufficientScope { scopes } => scopes,
+            _ => &[],
+        };
+        scopes.iter().map(|scope| &**scope)
     }
 
     pub(crate) fn missing(claim: &'static str) -> Rejection {
@@ -431,7 +433,7 @@ mod tests {
             Rejection::InvalidTenant,
             Rejection::NoScopeOrRole,
             Rejection::InsufficientScope {
-                required: Arc::new(Requirement::scope("read")),
+                scopes: Arc::from([Box::from("read")]),
             },
             Rejection::KeysUnavailable {
                 retry_after: Duration::from_secs(1),

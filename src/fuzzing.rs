@@ -5,7 +5,7 @@
 use http::{HeaderMap, Uri};
 
 use crate::jws::{self, Header, HeaderText, Signature};
-use crate::keys::{KeySet, VerifyingKey, parse_jwks, parse_pem};
+use crate::keys::{KeySet, RulesAt, VerifyingKey, parse_jwks, parse_pem};
 use crate::{Algorithm, Rejection, TokenSource};
 
 /// The three segments of a compact JWS, as [`jws::split`] found them.
@@ -128,14 +128,19 @@ impl LoadedKeys {
         self.keys[i].alg()
     }
 
-    /// The `issuer` member of key `i` (Entra's, possibly with `{tenantid}`).
+    /// What the provider's key rules kept of key `i` (Entra's `issuer` member, possibly with
+    /// `{tenantid}`, when loaded with [`load_jwks_entra`]).
     pub fn issuer(&self, i: usize) -> Option<&str> {
-        self.keys[i].issuer()
+        self.keys[i].tag()
     }
 
     /// Whether key `i` may sign a token with this `iss` and `tid` (the Entra rule).
+    #[cfg(feature = "entra")]
     pub fn issuer_accepts(&self, i: usize, iss: &str, tid: Option<&str>) -> bool {
-        self.keys[i].issuer_accepts(iss, tid)
+        match self.keys[i].tag() {
+            Some(issuer) => crate::providers::entra::issuer_accepts(issuer, iss, tid),
+            None => true,
+        }
     }
 
     /// Builds the issuer's key set from these keys (dropping duplicates, making shared kids
@@ -166,7 +171,31 @@ impl LoadedKeys {
 ///
 /// Why the document is not a JWK Set.
 pub fn load_jwks(json: &str, max_keys: usize) -> Result<LoadedKeys, String> {
-    let (keys, problems) = parse_jwks(json, Algorithm::ALL, max_keys)?;
+    let (keys, problems) = parse_jwks(json, Algorithm::ALL, max_keys, RulesAt::default())?;
+    Ok(LoadedKeys {
+        keys,
+        problems: problems.len(),
+    })
+}
+
+/// [`load_jwks`] under the Entra preset's key rules, as its issuers load key sets named by
+/// metadata of the cloud instance `cloud` (if any).
+///
+/// # Errors
+///
+/// Why the document is not a JWK Set.
+#[cfg(feature = "entra")]
+pub fn load_jwks_entra(
+    json: &str,
+    max_keys: usize,
+    cloud: Option<&str>,
+) -> Result<LoadedKeys, String> {
+    let rules = crate::providers::entra::fuzzing_rules();
+    let at = RulesAt {
+        rules: Some(&rules),
+        context: cloud,
+    };
+    let (keys, problems) = parse_jwks(json, Algorithm::ALL, max_keys, at)?;
     Ok(LoadedKeys {
         keys,
         problems: problems.len(),

@@ -173,8 +173,8 @@ pub(crate) struct Header<'a> {
     /// A `crit` member was present: no extension is understood (RFC 7515 §4.1.11).
     pub crit: bool,
     /// A member that makes this something other than a plain JWS of JSON claims: `cty`
-    /// (nested JWT), `zip`, `enc` (JWE), `b64` (RFC 7797), or a header `nonce` (Microsoft Graph
-    /// tokens, whose signature covers a transformed nonce and cannot verify as-is).
+    /// (nested JWT), `zip`, `enc` (JWE), `b64` (RFC 7797), or a header `nonce` (as Microsoft
+    /// Graph's tokens have, whose signature covers a transformed nonce and cannot verify).
     pub foreign: bool,
 }
 
@@ -252,10 +252,10 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                     header.crit = true;
                 }
                 "nonce" => {
-                    // ENTRA-25: say why, in the log only (the client gets the generic code).
-                    tracing::debug!(
-                        "token header has a nonce: a Microsoft Graph token, not one for this API"
-                    );
+                    // Say why, in the log only (the client gets the generic code): such tokens
+                    // (Microsoft Graph's, for one) sign a transformed nonce and are not meant
+                    // for this API.
+                    tracing::debug!("token header has a nonce parameter: not a plain JWS");
                     map.next_value_seed(StrictAny)?;
                     header.foreign = true;
                 }

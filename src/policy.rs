@@ -89,9 +89,19 @@ impl Kind {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Requirement {
     any_of: Vec<Grant>,
+    /// Every scope named, each once, in order: what a refusal's challenge asks for, shared so
+    /// that a refusal copies nothing.
+    scopes: Arc<[Box<str>]>,
 }
 
 impl Requirement {
+    fn from_grants(any_of: Vec<Grant>) -> Requirement {
+        let scopes = distinct(any_of.iter().flat_map(|g| g.scopes.iter()))
+            .map(Box::from)
+            .collect();
+        Requirement { any_of, scopes }
+    }
+
     fn names<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Vec<Box<str>> {
         items
             .into_iter()
@@ -100,15 +110,11 @@ impl Requirement {
     }
 
     fn all_of(kind: Kind, names: Vec<Box<str>>) -> Requirement {
-        Requirement {
-            any_of: vec![kind.grant(names)],
-        }
+        Requirement::from_grants(vec![kind.grant(names)])
     }
 
     fn one_of(kind: Kind, names: Vec<Box<str>>) -> Requirement {
-        Requirement {
-            any_of: names.into_iter().map(|n| kind.grant(vec![n])).collect(),
-        }
+        Requirement::from_grants(names.into_iter().map(|n| kind.grant(vec![n])).collect())
     }
 
     /// Requires one scope.
@@ -144,7 +150,7 @@ impl Requirement {
     /// Met when either requirement is met.
     pub fn or(mut self, other: Requirement) -> Requirement {
         self.any_of.extend(other.any_of);
-        self
+        Requirement::from_grants(self.any_of)
     }
 
     /// Met when both requirements are met.
@@ -155,21 +161,29 @@ impl Requirement {
             .iter()
             .flat_map(|a| other.any_of.iter().map(|b| a.merged(b)))
             .collect();
-        Requirement { any_of }
+        Requirement::from_grants(any_of)
     }
 
     /// Checks verified claims against the requirement.
     ///
     /// # Errors
     ///
-    /// [`Rejection::InsufficientScope`], carrying this requirement.
-    pub fn check(&self, claims: &Claims) -> Result<(), Rejection> {
+    /// [`Unmet`], which converts into [`Rejection::InsufficientScope`] (and into a
+    /// [`Denial`](crate::Denial)), so `?` answers it as the layers do.
+    ///
+    /// ```
+    /// use tokengate::{Claims, Rejection, Requirement};
+    ///
+    /// fn may_approve(claims: &Claims) -> Result<(), Rejection> {
+    ///     Requirement::role("Approver").check(claims)?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn check(&self, claims: &Claims) -> Result<(), Unmet> {
         if self.is_met_by(claims) {
             return Ok(());
         }
-        Err(Rejection::InsufficientScope {
-            required: Arc::new(self.clone()),
-        })
+        Err(self.clone().unmet())
     }
 
     /// [`check`](Self::check) for a requirement already shared: a refusal costs no copy.
@@ -178,8 +192,15 @@ impl Requirement {
             return Ok(());
         }
         Err(Rejection::InsufficientScope {
-            required: Arc::clone(self),
+            scopes: Arc::clone(&self.scopes),
         })
+    }
+
+    /// This requirement, as not met.
+    pub(crate) fn unmet(self) -> Unmet {
+        Unmet {
+            required: Arc::new(self),
+        }
     }
 
     /// Whether verified claims meet the requirement.
@@ -190,7 +211,7 @@ impl Requirement {
     /// The scopes named anywhere in the requirement, each once, in order: requesting all of
     /// them is enough for its scope part. This is what a challenge's `scope` lists.
     pub fn scopes(&self) -> impl Iterator<Item = &str> + '_ {
-        distinct(self.any_of.iter().flat_map(|g| g.scopes.iter()))
+        self.scopes.iter().map(|scope| &**scope)
     }
 
     /// The roles named anywhere in the requirement, each once, in order.
@@ -226,6 +247,41 @@ fn distinct<'a>(
         .enumerate()
         .filter(move |(i, name)| !earlier.clone().take(*i).any(|e| e == *name))
         .map(|(_, name)| &**name)
+}
+
+/// A [`Requirement`] the token does not meet: `insufficient_scope` (HTTP 403), with the
+/// requirement's scopes in the challenge.
+///
+/// ```
+/// use tokengate::{Rejection, Requirement};
+///
+/// # fn demo(claims: &tokengate::Claims) {
+/// if let Err(unmet) = Requirement::scope("orders.write").check(claims) {
+///     assert_eq!(unmet.requirement().scopes().collect::<Vec<_>>(), ["orders.write"]);
+///     let rejection = Rejection::from(unmet);
+///     assert_eq!(rejection.code(), "insufficient_scope");
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("The access token does not grant the required scope or role.")]
+pub struct Unmet {
+    required: Arc<Requirement>,
+}
+
+impl Unmet {
+    /// The requirement that was not met.
+    pub fn requirement(&self) -> &Requirement {
+        &self.required
+    }
+}
+
+impl From<Unmet> for Rejection {
+    fn from(unmet: Unmet) -> Rejection {
+        Rejection::InsufficientScope {
+            scopes: Arc::clone(&unmet.required.scopes),
+        }
+    }
 }
 
 impl fmt::Debug for Requirement {

@@ -19,7 +19,7 @@ use serde_json::value::RawValue;
 use crate::Algorithm;
 use crate::error::Rejection;
 use crate::jws::{self, BASE64URL, Header, HeaderText, Signature};
-use crate::keys::{KeySet, VerifyingKey, parse_jwk, parse_jwks};
+use crate::keys::{KeySet, RulesAt, VerifyingKey, parse_jwk, parse_jwks};
 
 const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/");
 
@@ -119,7 +119,7 @@ fn hmac_outcome(token: &str, key: &OctJwk) -> Result<(), Rejection> {
 
 /// tokengate refuses every symmetric key at load time, by design.
 fn assert_oct_refused(jwk: &str) {
-    let problem = parse_jwk(jwk, Algorithm::ALL)
+    let problem = parse_jwk(jwk, Algorithm::ALL, RulesAt::default())
         .expect_err("an oct key must be refused")
         .to_string();
     assert!(problem.contains("symmetric (oct)"), "{problem}");
@@ -459,13 +459,13 @@ fn wycheproof_json_web_signature() {
             }
             None => {
                 // A verifier is given public keys only: the private JWK must not load.
-                let private = parse_jwk(group.private.get(), Algorithm::ALL)
+                let private = parse_jwk(group.private.get(), Algorithm::ALL, RulesAt::default())
                     .expect_err("a private JWK must be refused");
                 assert!(
                     private.to_string().contains("private key material"),
                     "{private}"
                 );
-                match parse_jwk(jwk, Algorithm::ALL) {
+                match parse_jwk(jwk, Algorithm::ALL, RulesAt::default()) {
                     Ok(key) => (key_set(Some(key)), None),
                     Err(problem) => (key_set(None), Some(problem.to_string())),
                 }
@@ -568,7 +568,8 @@ fn wycheproof_json_web_key() {
     for group in &file.test_groups {
         let jwks = group.public.as_deref().unwrap_or(&group.private).get();
         let (loaded, mut problems) =
-            parse_jwks(jwks, Algorithm::ALL, usize::MAX).expect("each group holds a JWK Set");
+            parse_jwks(jwks, Algorithm::ALL, usize::MAX, RulesAt::default())
+                .expect("each group holds a JWK Set");
         let (keys, set_problems) = KeySet::new(loaded);
         problems.extend(set_problems);
         let key_rules: Vec<String> = problems.iter().map(ToString::to_string).collect();
@@ -705,7 +706,7 @@ fn raw_signature_file(name: &str, alg: Algorithm) {
         if group.public_key_jwk.is_none() {
             built_keys += group.tests.len();
         }
-        let key = match parse_jwk(&group_jwk(group, alg), &[alg]) {
+        let key = match parse_jwk(&group_jwk(group, alg), &[alg], RulesAt::default()) {
             Ok(key) => key,
             Err(problem) => {
                 // A refused key rejects its whole group: invalid tests count as rejected,
@@ -857,7 +858,7 @@ fn rfc7520_examples() {
         match compact {
             Compact::Verifies(alg) => {
                 let private = example.input.key.to_string();
-                let refused = parse_jwk(&private, &[alg])
+                let refused = parse_jwk(&private, &[alg], RulesAt::default())
                     .expect_err("the cookbook's private JWK must be refused")
                     .to_string();
                 assert!(
@@ -865,8 +866,12 @@ fn rfc7520_examples() {
                     "{name}: {refused}"
                 );
                 // The RFC keys have no `alg`: the issuer's allowlist (just `alg`) binds it.
-                let key = parse_jwk(&public_part(&example.input.key).to_string(), &[alg])
-                    .unwrap_or_else(|p| panic!("{name}: {p}"));
+                let key = parse_jwk(
+                    &public_part(&example.input.key).to_string(),
+                    &[alg],
+                    RulesAt::default(),
+                )
+                .unwrap_or_else(|p| panic!("{name}: {p}"));
                 let outcome = jws_outcome(token.expect("compact form"), &key_set(Some(key)));
                 tally.compare(
                     format!("{name} compact"),

@@ -51,8 +51,8 @@ use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 use tokengate::testing::{TestIssuer, TokenBuilder};
 use tokengate::{
-    Algorithm, Gate, IssuerProfile, KeyCache, RequireLayer, Requirement, TokenLayer, TokenProfile,
-    TokenSource,
+    Algorithm, Gate, IssuerProfile, KeyCacheSettings, RequireLayer, Requirement, TokenLayer,
+    TokenProfile, TokenSource,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -196,7 +196,7 @@ impl Env {
             )
             // The defaults (a 60 s cooldown: at most one refresh for a flood of unknown kids),
             // with plain HTTP allowed on loopback.
-            .key_cache(KeyCache::default().allow_http_loopback())
+            .key_cache(KeyCacheSettings::default().allow_http_loopback())
             .build()
             .unwrap();
         gate.warm_up().await.unwrap();
@@ -298,7 +298,7 @@ fn routes(scan_hits: &Arc<AtomicUsize>, control_hits: &Arc<AtomicUsize>) -> Rout
     let scoped = Router::new()
         .route("/scan/scoped", handler(scan_hits))
         .route("/control/scoped", handler(control_hits))
-        .route_layer(RequireLayer::new(Requirement::scope(SCOPE)));
+        .route_layer(RequireLayer::new(Requirement::scope(SCOPE)).unwrap());
     Router::new()
         .route("/scan", handler(scan_hits))
         .route("/control", handler(control_hits))

@@ -1826,12 +1826,12 @@ fn atk_22_issuer_confusion() {
 /// loopback), for ATK-23 and ATK-34.
 fn entra_preset_gate(
     entra: &tokengate::testing::TestEntra,
-    api: tokengate::entra::EntraApi,
+    api: tokengate::providers::entra::EntraApi,
 ) -> Gate {
     Gate::builder()
-        .entra(api.instance(entra.instance()))
+        .issuer(api.instance(entra.instance()))
         .key_cache(
-            tokengate::KeyCache::default()
+            tokengate::KeyCacheSettings::default()
                 .allow_http_loopback()
                 .cooldown(Duration::from_secs(1)),
         )
@@ -1852,8 +1852,9 @@ async fn entra_code(gate: &Gate, token: &str) -> &'static str {
 /// each key's templated `issuer` filled with `tid` must give `iss`).
 #[tokio::test]
 async fn atk_23_multi_tenant_tid() {
-    use tokengate::entra::EntraApi;
-    use tokengate::testing::{EntraVersion, TestEntra};
+    use tokengate::providers::entra::EntraApi;
+    use tokengate::providers::entra::TokenVersion;
+    use tokengate::testing::TestEntra;
 
     let entra = TestEntra::start().await.unwrap();
     let a = entra.tenant().to_owned();
@@ -1870,7 +1871,7 @@ async fn atk_23_multi_tenant_tid() {
     );
     let gates = [("allowlist", &allowlist), ("any tenant", &any)];
 
-    for version in [EntraVersion::V1, EntraVersion::V2] {
+    for version in [TokenVersion::V1, TokenVersion::V2] {
         // Good siblings: the listed tenants' tokens.
         for (mode, gate) in gates {
             for tid in [&a, &b] {
@@ -1888,8 +1889,8 @@ async fn atk_23_multi_tenant_tid() {
         // may also be the v2 issuer of the token's `tid` (which a shared key's template always
         // gives), and the tenant check refuses. Without `tid`, no key fits in either version.
         let key_or_tenant = match version {
-            EntraVersion::V2 => Rejection::KeyIssuerMismatch,
-            EntraVersion::V1 => Rejection::InvalidTenant,
+            TokenVersion::V2 => Rejection::KeyIssuerMismatch,
+            TokenVersion::V1 => Rejection::InvalidTenant,
         };
         let upper = a.to_uppercase();
         let cases = [
@@ -1971,7 +1972,7 @@ async fn atk_23_multi_tenant_tid() {
     // A key whose JWKS `issuer` is tenant-specific, the personal-account (MSA) tenant's, used
     // for an organization tenant's token: the key sets the preset reads for organization
     // tenants (the tenant's own, `organizations`) do not serve it.
-    let token = entra.token(EntraVersion::V2, &a).key(&msa_kid).sign();
+    let token = entra.token(TokenVersion::V2, &a).key(&msa_kid).sign();
     for (mode, gate) in gates {
         assert_rejection(
             gate.validate(&token).await,
@@ -1980,7 +1981,7 @@ async fn atk_23_multi_tenant_tid() {
         );
     }
     // The MSA tenant's own tokens are not "any work or school tenant".
-    let token = entra.token(EntraVersion::V2, "consumers").sign();
+    let token = entra.token(TokenVersion::V2, "consumers").sign();
     assert_rejection(
         any.validate(&token).await,
         &Rejection::InvalidTenant,
@@ -2765,8 +2766,9 @@ fn atk_33_graph_token() {
 /// default (ENTRA-27), through the Entra preset; with ACL authorization it passes.
 #[tokio::test]
 async fn atk_34_app_only_without_permissions() {
-    use tokengate::entra::EntraApi;
-    use tokengate::testing::{EntraVersion, TestEntra};
+    use tokengate::providers::entra::EntraApi;
+    use tokengate::providers::entra::TokenVersion;
+    use tokengate::testing::TestEntra;
     use tokengate::{ErrorClass, TokenKind};
 
     let entra = TestEntra::start().await.unwrap();
@@ -2774,7 +2776,7 @@ async fn atk_34_app_only_without_permissions() {
     let api = || EntraApi::single_tenant(tid, TestEntra::CLIENT_ID);
     let gate = entra_preset_gate(&entra, api());
     let acl = entra_preset_gate(&entra, api().allow_acl_authorization());
-    for version in [EntraVersion::V1, EntraVersion::V2] {
+    for version in [TokenVersion::V1, TokenVersion::V2] {
         // `idtyp: app`, `sub == oid`, no `scp`, no `roles`.
         let bare = entra.token(version, tid).app(Vec::<String>::new()).sign();
         let refused = gate.validate(&bare).await;
@@ -2872,7 +2874,7 @@ fn atk_35_scope_tricks() {
         .build()
         .unwrap();
     let insufficient = Rejection::InsufficientScope {
-        required: Arc::new(required.clone()),
+        scopes: Arc::from([Box::from("files.read")]),
     };
     let grants = [
         ("scp", json!("files.read.all")),
@@ -2892,11 +2894,11 @@ fn atk_35_scope_tricks() {
         let token = key.token(&claims);
         let verified = validate(&gate, &token, None)
             .unwrap_or_else(|r| panic!("{variant}: refused with `{}`", r.code()));
-        let refused = required.check(&verified).unwrap_err();
+        let refused = Rejection::from(required.check(&verified).unwrap_err());
         assert_eq!(refused, insufficient, "{variant}: Requirement::check");
         assert_eq!(refused.code(), "insufficient_scope");
         assert_eq!(
-            refused.requirement().unwrap().scopes().collect::<Vec<_>>(),
+            refused.required_scopes().collect::<Vec<_>>(),
             ["files.read"]
         );
         expect(
@@ -2916,12 +2918,8 @@ fn atk_35_scope_tricks() {
     Requirement::all_scopes(["a", "b"])
         .check(&double_space)
         .unwrap();
-    assert_eq!(
-        Requirement::scope("")
-            .check(&double_space)
-            .unwrap_err()
-            .code(),
-        "insufficient_scope",
+    assert!(
+        Requirement::scope("").check(&double_space).is_err(),
         "an empty scope is never granted"
     );
     // RFC 9068 §2.2.3: `scope` must be a string there; the JWT profile accepts an array.

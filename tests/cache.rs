@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 use tokengate::testing::TestIssuer;
-use tokengate::{Gate, IssuerProfile, Rejection, Requirement, TokenCache};
+use tokengate::{Gate, IssuerProfile, Rejection, Requirement, TokenCacheSettings};
 
 use common::{AUDIENCE, ISSUER, now, ready, valid_claims};
 
@@ -14,7 +14,7 @@ fn at(seconds: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(seconds as u64)
 }
 
-fn gate_with(cache: TokenCache) -> Gate {
+fn gate_with(cache: TokenCacheSettings) -> Gate {
     Gate::builder()
         .issuer(
             IssuerProfile::new(ISSUER)
@@ -35,7 +35,7 @@ fn code(gate: &Gate, token: &str, when: SystemTime) -> &'static str {
 
 #[test]
 fn expiry_and_not_before_are_judged_on_every_hit() {
-    let gate = gate_with(TokenCache::default());
+    let gate = gate_with(TokenCacheSettings::default());
     let t = now();
     let mut claims = valid_claims();
     claims["nbf"] = json!(t - 10);
@@ -52,7 +52,7 @@ fn expiry_and_not_before_are_judged_on_every_hit() {
 
 #[test]
 fn only_the_exact_token_hits() {
-    let gate = gate_with(TokenCache::default());
+    let gate = gate_with(TokenCacheSettings::default());
     let token = common::rs256().token(&valid_claims());
     assert_eq!(code(&gate, &token, SystemTime::now()), "ok");
     // The same header and claims with a different signature, one character longer or shorter,
@@ -117,7 +117,7 @@ async fn entries_die_with_the_key_that_verified_them() {
 
 #[test]
 fn disabled_and_bounds() {
-    let gate = gate_with(TokenCache::disabled());
+    let gate = gate_with(TokenCacheSettings::disabled());
     let token = common::rs256().token(&valid_claims());
     assert_eq!(code(&gate, &token, SystemTime::now()), "ok");
     assert_eq!(code(&gate, &token, SystemTime::now()), "ok");
@@ -129,7 +129,7 @@ fn disabled_and_bounds() {
                 .jwks(common::jwks(&[common::rs256()])),
         )
         .token_cache(
-            TokenCache::default()
+            TokenCacheSettings::default()
                 .max_entries(0)
                 .max_memory(1024)
                 .max_ttl(Duration::from_secs(7200)),

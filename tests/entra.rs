@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::routing::get;
 use http::Request;
 use serde_json::{Value, json};
-use tokengate::entra::AuthContext;
+use tokengate::providers::entra::{AuthContext, ChallengeTarget};
 use tokengate::{Claims, Gate, IssuerProfile, Rejection, TokenLayer};
 use tower::ServiceExt;
 
@@ -49,7 +49,7 @@ fn decode_claims_param(b64: &str) -> Value {
 
 #[test]
 fn entra_35_satisfied_auth_context_passes() {
-    let step_up = AuthContext::require(["c1", "c25"]);
+    let step_up = AuthContext::require(["c1", "c25"]).unwrap();
     assert_eq!(
         step_up.check(&claims_with(json!({"acrs": ["c25", "c1", "c3"]}))),
         Ok(())
@@ -65,7 +65,7 @@ fn entra_35_satisfied_auth_context_passes() {
 
 #[test]
 fn entra_34_no_challenge_without_cp1() {
-    let step_up = AuthContext::require(["c1"]);
+    let step_up = AuthContext::require(["c1"]).unwrap();
     for extra in [
         json!({}),
         json!({"acrs": ["c2"]}),
@@ -88,7 +88,7 @@ fn entra_34_no_challenge_without_cp1() {
 
 #[test]
 fn entra_33_claims_challenge_exact_format() {
-    let step_up = AuthContext::require(["c1"]);
+    let step_up = AuthContext::require(["c1"]).unwrap();
     let refused = step_up
         .check(&claims_with(json!({"xms_cc": ["cp1"]})))
         .unwrap_err();
@@ -115,8 +115,8 @@ fn entra_33_claims_challenge_exact_format() {
     // Tenant-specific flows name the tenant in realm and authorization_uri; two missing
     // contexts are asked for together.
     let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-    let step_up =
-        AuthContext::require(["c1", "c2"]).tenant("https://login.microsoftonline.com", tenant);
+    let target = ChallengeTarget::tenant("https://login.microsoftonline.com", tenant).unwrap();
+    let step_up = AuthContext::require(["c1", "c2"]).unwrap().target(target);
     let refused = step_up
         .check(&claims_with(json!({"xms_cc": ["cp1"], "acrs": ["c9"]})))
         .unwrap_err();
@@ -136,7 +136,7 @@ fn entra_33_claims_challenge_exact_format() {
 
 #[tokio::test]
 async fn entra_35_step_up_as_a_route_layer() {
-    let step_up = AuthContext::require(["c1"]);
+    let step_up = AuthContext::require(["c1"]).unwrap();
     let app = Router::new()
         .route("/pay", get(|| async { "paid" }))
         .route_layer(step_up.layer())
@@ -174,9 +174,20 @@ async fn entra_35_step_up_as_a_route_layer() {
 }
 
 #[test]
-#[should_panic(expected = "not an authentication context id")]
 fn entra_35_auth_context_ids_are_checked() {
-    let _ = AuthContext::require(["acr1"]);
+    let refused = AuthContext::require(["c1", "acr1", "c100", "c"]).unwrap_err();
+    let problems: Vec<&str> = refused.problems().collect();
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.contains("is not an authentication context id")),
+        "{problems:?}"
+    );
+    assert!(AuthContext::require(Vec::<String>::new()).is_err());
+    assert!(AuthContext::require(["c1", "c99"]).is_ok());
+    // What a challenge cannot quote is refused too.
+    assert!(ChallengeTarget::tenant("https://login.microsoftonline.com", "a\"b").is_err());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,15 +196,15 @@ fn entra_35_auth_context_ids_are_checked() {
 mod preset {
     use std::time::Duration;
 
-    use tokengate::entra::{EntraApi, TokenVersions};
-    use tokengate::testing::{EntraVersion, TestEntra};
-    use tokengate::{Gate, KeyCache};
+    use tokengate::providers::entra::{EntraApi, TokenVersion};
+    use tokengate::testing::TestEntra;
+    use tokengate::{Gate, KeyCacheSettings};
 
     pub(super) fn gate(entra: &TestEntra, api: EntraApi) -> Gate {
         Gate::builder()
-            .entra(api.instance(entra.instance()))
+            .issuer(api.instance(entra.instance()))
             .key_cache(
-                KeyCache::default()
+                KeyCacheSettings::default()
                     .allow_http_loopback()
                     .cooldown(Duration::from_secs(1)),
             )
@@ -209,15 +220,15 @@ mod preset {
     async fn entra_3_both_versions_each_against_its_metadata() {
         let entra = TestEntra::start().await.unwrap();
         let gate = gate(&entra, single(&entra));
-        let v1 = entra.token(EntraVersion::V1, entra.tenant()).user().sign();
-        let v2 = entra.token(EntraVersion::V2, entra.tenant()).user().sign();
+        let v1 = entra.token(TokenVersion::V1, entra.tenant()).user().sign();
+        let v2 = entra.token(TokenVersion::V2, entra.tenant()).user().sign();
         let claims = gate.validate(&v1).await.expect("v1 token");
         assert_eq!(claims.issuer(), entra.v1_issuer(entra.tenant()));
         let claims = gate.validate(&v2).await.expect("v2 token");
         assert_eq!(claims.issuer(), entra.v2_issuer(entra.tenant()));
         assert_eq!(claims.tenant_id(), Some(entra.tenant()));
 
-        let v2_only = gate_with_versions(&entra, TokenVersions::V2);
+        let v2_only = gate_with_versions(&entra, [TokenVersion::V2]);
         assert!(v2_only.validate(&v2).await.is_ok());
         assert_eq!(
             v2_only.validate(&v1).await.unwrap_err().code(),
@@ -225,7 +236,10 @@ mod preset {
         );
     }
 
-    fn gate_with_versions(entra: &TestEntra, versions: TokenVersions) -> Gate {
+    fn gate_with_versions(
+        entra: &TestEntra,
+        versions: impl IntoIterator<Item = TokenVersion>,
+    ) -> Gate {
         gate(entra, single(entra).versions(versions))
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::routing::get;
 use tokengate::testing::TestIssuer;
-use tokengate::{Algorithm, Gate, TokenCache, TokenLayer};
+use tokengate::{Algorithm, Gate, TokenCacheSettings, TokenLayer};
 use tokio::task::JoinSet;
 
 /// The least time between two fetches, and the first wait after a failed one.
@@ -111,7 +111,7 @@ async fn provider_outage_slowness_and_rotation_under_load() {
                 .request_timeout(REQUEST_TIMEOUT),
         )
         // Every request verifies a signature, so every one depends on the cached keys.
-        .token_cache(TokenCache::disabled())
+        .token_cache(TokenCacheSettings::disabled())
         .build()
         .unwrap();
     let url = serve(gate).await;

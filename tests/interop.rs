@@ -46,7 +46,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokengate::axum::{Verified, VerifiedClaims};
 use tokengate::{
-    Algorithm, Gate, IssuerProfile, KeyCache, RequireLayer, Requirement, TokenLayer, TokenProfile,
+    Algorithm, Gate, IssuerProfile, KeyCacheSettings, RequireLayer, Requirement, TokenLayer,
+    TokenProfile,
 };
 use tokio::net::TcpListener;
 
@@ -550,8 +551,8 @@ fn unix_now() -> f64 {
 // Gates and the API.
 
 /// Keys over plain http from loopback, at most one fetch a second.
-fn key_cache() -> KeyCache {
-    KeyCache::default()
+fn key_cache() -> KeyCacheSettings {
+    KeyCacheSettings::default()
         .allow_http_loopback()
         .cooldown(Duration::from_secs(1))
         .min_ttl(Duration::from_secs(1))
@@ -562,7 +563,7 @@ fn profile(idp: &Idp) -> IssuerProfile {
     IssuerProfile::new(&idp.issuer).audience(ORDERS).discover()
 }
 
-fn gate(profile: IssuerProfile, cache: KeyCache) -> Gate {
+fn gate(profile: IssuerProfile, cache: KeyCacheSettings) -> Gate {
     Gate::builder()
         .issuer(profile)
         .key_cache(cache)
@@ -616,7 +617,7 @@ fn app(gate: Gate) -> Router {
     let guarded = |path: &str, requirement: Requirement| {
         Router::new()
             .route(path, get(ok))
-            .route_layer(RequireLayer::new(requirement))
+            .route_layer(RequireLayer::new(requirement).unwrap())
     };
     Router::new()
         .route("/orders", get(orders))

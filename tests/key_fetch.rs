@@ -11,11 +11,11 @@ use std::time::Duration;
 use common::{AUDIENCE, TestKey, jwks, key_for, valid_claims};
 use provider::{Fault, OIDC_PATH, Provider, RFC8414_PATH, TestCertificate};
 use serde_json::json;
-use tokengate::{Algorithm, ErrorClass, Gate, IssuerProfile, KeyCache, Rejection};
+use tokengate::{Algorithm, ErrorClass, Gate, IssuerProfile, KeyCacheSettings, Rejection};
 
 /// Test timings: short enough to keep the suite quick, long enough for a loaded machine.
-fn cache() -> KeyCache {
-    KeyCache::default()
+fn cache() -> KeyCacheSettings {
+    KeyCacheSettings::default()
         .allow_http_loopback()
         .cooldown(Duration::from_millis(200))
 }
@@ -26,7 +26,7 @@ fn claims_for(issuer: &str) -> serde_json::Value {
     claims
 }
 
-fn gate_for(profile: IssuerProfile, cache: KeyCache) -> Gate {
+fn gate_for(profile: IssuerProfile, cache: KeyCacheSettings) -> Gate {
     Gate::builder()
         .issuer(profile.audience(AUDIENCE))
         .key_cache(cache)
@@ -34,7 +34,7 @@ fn gate_for(profile: IssuerProfile, cache: KeyCache) -> Gate {
         .expect("valid configuration")
 }
 
-fn by_uri(provider: &Provider, cache: KeyCache) -> Gate {
+fn by_uri(provider: &Provider, cache: KeyCacheSettings) -> Gate {
     gate_for(
         IssuerProfile::new(provider.issuer()).jwks_uri(provider.jwks_uri()),
         cache,
@@ -207,7 +207,7 @@ async fn atk_38_a_flood_of_unknown_kids_causes_one_fetch_per_cooldown() {
     let key = key_for(Algorithm::ES256);
     let provider = Provider::start(jwks(&[key])).await;
     // The default cooldown: 60 s.
-    let gate = by_uri(&provider, KeyCache::default().allow_http_loopback());
+    let gate = by_uri(&provider, KeyCacheSettings::default().allow_http_loopback());
     let issuer = provider.issuer();
     let tokens: Vec<String> = (0..1000)
         .map(|i| with_kid(key, &format!("attacker-{i}"), &issuer))
@@ -617,7 +617,7 @@ async fn a_users_client_over_https_and_no_downgrade() {
 /// https is required, checked at build.
 #[test]
 fn key_source_urls_are_checked_at_build() {
-    let problems = |profile: IssuerProfile, cache: KeyCache| -> Vec<String> {
+    let problems = |profile: IssuerProfile, cache: KeyCacheSettings| -> Vec<String> {
         match Gate::builder()
             .issuer(profile.audience(AUDIENCE))
             .key_cache(cache)
@@ -627,9 +627,9 @@ fn key_source_urls_are_checked_at_build() {
             Err(error) => error.problems().map(str::to_owned).collect(),
         }
     };
-    let strict = KeyCache::default();
-    let loopback = KeyCache::default().allow_http_loopback();
-    let cases: [(IssuerProfile, &KeyCache, &str); 8] = [
+    let strict = KeyCacheSettings::default();
+    let loopback = KeyCacheSettings::default().allow_http_loopback();
+    let cases: [(IssuerProfile, &KeyCacheSettings, &str); 8] = [
         (
             IssuerProfile::new("https://a.example").jwks_uri("http://a.example/keys"),
             &strict,
@@ -699,7 +699,7 @@ fn key_source_urls_are_checked_at_build() {
     // Nonsense cache settings are found too.
     let found = problems(
         IssuerProfile::new("https://a.example").discover(),
-        KeyCache::default()
+        KeyCacheSettings::default()
             .min_ttl(Duration::from_secs(7200))
             .cooldown(Duration::ZERO)
             .max_keys(0),
@@ -1014,10 +1014,10 @@ async fn warm_up_respects_the_backoff() {
 #[test]
 fn absurd_durations_are_refused_at_build() {
     for cache in [
-        KeyCache::default().cooldown(Duration::MAX),
-        KeyCache::default().max_stale(Duration::MAX),
-        KeyCache::default().max_ttl(Duration::MAX),
-        KeyCache::default().request_timeout(Duration::MAX),
+        KeyCacheSettings::default().cooldown(Duration::MAX),
+        KeyCacheSettings::default().max_stale(Duration::MAX),
+        KeyCacheSettings::default().max_ttl(Duration::MAX),
+        KeyCacheSettings::default().request_timeout(Duration::MAX),
     ] {
         let built = Gate::builder()
             .issuer(

@@ -29,8 +29,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokengate::axum::{Verified, VerifiedClaims};
 use tokengate::{
-    Algorithm, Claims, Denial, Gate, IssuerProfile, KeyCache, ProtectedResource, RequireLayer,
-    Requirement, TokenLayer, TokenSource,
+    Algorithm, Claims, Denial, Gate, IssuerProfile, KeyCacheSettings, ProtectedResource,
+    RequireLayer, Requirement, TokenLayer, TokenSource,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -209,31 +209,24 @@ fn app(layer: TokenLayer) -> Router {
 fn scoped(layer: TokenLayer) -> Router {
     let read = Router::new()
         .route("/orders", get(ok))
-        .route_layer(RequireLayer::new(Requirement::scope("orders.read")));
+        .route_layer(RequireLayer::new(Requirement::scope("orders.read")).unwrap());
     let admin = Router::new()
         .route("/admin", get(ok))
-        .route_layer(RequireLayer::new(Requirement::role("Orders.Admin")));
-    let any = Router::new()
-        .route("/any", get(ok))
-        .route_layer(RequireLayer::new(Requirement::any_scope([
-            "x.read",
-            "orders.write",
-        ])));
-    let all = Router::new()
-        .route("/all", get(ok))
-        .route_layer(RequireLayer::new(Requirement::all_scopes([
-            "orders.read",
-            "orders.delete",
-        ])));
-    let either = Router::new()
-        .route("/either", get(ok))
-        .route_layer(RequireLayer::new(
-            Requirement::scope("orders.admin").or(Requirement::role("Orders.Admin")),
-        ));
+        .route_layer(RequireLayer::new(Requirement::role("Orders.Admin")).unwrap());
+    let any = Router::new().route("/any", get(ok)).route_layer(
+        RequireLayer::new(Requirement::any_scope(["x.read", "orders.write"])).unwrap(),
+    );
+    let all = Router::new().route("/all", get(ok)).route_layer(
+        RequireLayer::new(Requirement::all_scopes(["orders.read", "orders.delete"])).unwrap(),
+    );
+    let either = Router::new().route("/either", get(ok)).route_layer(
+        RequireLayer::new(Requirement::scope("orders.admin").or(Requirement::role("Orders.Admin")))
+            .unwrap(),
+    );
     let items = Router::new()
         .route("/items", get(ok))
         .route("/items/{id}", get(ok))
-        .layer(RequireLayer::new(Requirement::scope("items.read")));
+        .layer(RequireLayer::new(Requirement::scope("items.read")).unwrap());
     Router::new()
         .route("/open", get(ok))
         .merge(read)
@@ -850,7 +843,7 @@ async fn require_layer_without_token_layer_is_a_bare_500() {
     // A server bug (layers in the wrong order), not the client's: fail closed, say nothing.
     let app = Router::new()
         .route("/orders", get(ok))
-        .route_layer(RequireLayer::new(Requirement::scope("orders.read")));
+        .route_layer(RequireLayer::new(Requirement::scope("orders.read")).unwrap());
     let answer = send(&app, "/orders", &[("authorization", &bearer(&valid()))]).await;
     assert_eq!(answer.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(answer.body.is_empty());
@@ -1123,7 +1116,7 @@ async fn keys_unavailable_is_503_with_retry_after() {
                 .jwks_uri(format!("http://127.0.0.1:{}/jwks", closed_port())),
         )
         .key_cache(
-            KeyCache::default()
+            KeyCacheSettings::default()
                 .allow_http_loopback()
                 .connect_timeout(Duration::from_secs(2)),
         )
@@ -1867,7 +1860,13 @@ async fn grpc_form_only_for_grpc_posts() {
 }
 
 #[test]
-#[should_panic(expected = "RequireLayer::new")]
 fn require_layer_refuses_a_scope_with_a_space() {
-    let _ = RequireLayer::new(Requirement::scope("orders.read orders.write"));
+    let error = RequireLayer::new(Requirement::scope("orders.read orders.write")).unwrap_err();
+    let problems: Vec<&str> = error.problems().collect();
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].starts_with("RequireLayer: "), "{problems:?}");
+    assert!(problems[0].contains("space"), "{problems:?}");
+    assert!(RequireLayer::new(Requirement::any_scope(Vec::<String>::new())).is_err());
+    assert!(RequireLayer::new(Requirement::all_roles(Vec::<String>::new())).is_err());
+    assert!(RequireLayer::new(Requirement::scope("orders.read")).is_ok());
 }

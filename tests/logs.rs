@@ -12,9 +12,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use http::Request;
-use tokengate::entra::{AuthContext, EntraApi};
-use tokengate::testing::{EntraVersion, TestEntra, TestIssuer};
-use tokengate::{Algorithm, Gate, KeyCache, RequireLayer, Requirement, TokenLayer, TokenSource};
+use tokengate::providers::entra::TokenVersion;
+use tokengate::providers::entra::{AuthContext, EntraApi};
+use tokengate::testing::{TestEntra, TestIssuer};
+use tokengate::{
+    Algorithm, Gate, KeyCacheSettings, RequireLayer, Requirement, TokenLayer, TokenSource,
+};
 use tower::ServiceExt;
 
 /// Collects everything written by the subscriber.
@@ -74,7 +77,7 @@ async fn std_6750_8_nothing_secret_is_logged() {
         .unwrap();
     let app = Router::new()
         .route("/orders", get(|| async { "orders" }))
-        .route_layer(RequireLayer::new(Requirement::scope("orders.read")))
+        .route_layer(RequireLayer::new(Requirement::scope("orders.read")).unwrap())
         .layer(layer);
     let subject = "subject-7f3a9c-private";
     let custom = "custom-claim-value-51be";
@@ -199,28 +202,28 @@ async fn std_6750_8_nothing_secret_is_logged() {
     let tenant = entra.tenant().to_owned();
     let other_cloud = entra.cloud_instance_key("microsoftonline.us");
     let gate = Gate::builder()
-        .entra(EntraApi::single_tenant(&tenant, TestEntra::CLIENT_ID).instance(entra.instance()))
-        .key_cache(KeyCache::default().allow_http_loopback())
+        .issuer(EntraApi::single_tenant(&tenant, TestEntra::CLIENT_ID).instance(entra.instance()))
+        .key_cache(KeyCacheSettings::default().allow_http_loopback())
         .build()
         .unwrap();
     let entra_app = Router::new()
         .route("/orders", get(|| async { "orders" }))
-        .route_layer(AuthContext::require(["c1"]).layer())
+        .route_layer(AuthContext::require(["c1"]).unwrap().layer())
         .layer(TokenLayer::new(gate));
     let user = entra
-        .token(EntraVersion::V2, &tenant)
+        .token(TokenVersion::V2, &tenant)
         .user()
         .claim("acrs", ["c1"])
         .sign();
     let step_up = entra
-        .token(EntraVersion::V2, &tenant)
+        .token(TokenVersion::V2, &tenant)
         .user()
         .claim("xms_cc", ["cp1"])
         .sign();
     let other_tenant = entra.add_tenant();
-    let foreign = entra.token(EntraVersion::V2, &other_tenant).user().sign();
+    let foreign = entra.token(TokenVersion::V2, &other_tenant).user().sign();
     let cloud = entra
-        .token(EntraVersion::V2, &tenant)
+        .token(TokenVersion::V2, &tenant)
         .user()
         .key(&other_cloud)
         .sign();

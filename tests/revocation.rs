@@ -18,6 +18,7 @@ use axum::body::Body;
 use axum::routing::get;
 use http::{Request, Response, StatusCode};
 use serde_json::{Value, json};
+use tokengate::providers::entra::ChallengeTarget;
 use tokengate::{Claims, Gate, IssuerProfile, Revocation, RevocationLayer, TokenLayer};
 use tower::{Layer, Service, ServiceExt};
 
@@ -78,10 +79,16 @@ impl Recorder {
     }
 }
 
+/// An API whose revocation check answers `verdict`, with Entra's continuous access
+/// evaluation answer for clients that handle claims challenges.
 fn app(verdict: Revocation, recorder: &Recorder, token_layer: TokenLayer) -> Router {
+    let revocation = RevocationLayer::builder(recorder.check(verdict))
+        .on_revoked(ChallengeTarget::common().revocation_answer())
+        .build()
+        .unwrap();
     Router::new()
         .route("/orders", get(|| async { "orders" }))
-        .layer(RevocationLayer::new(recorder.check(verdict)))
+        .layer(revocation)
         .layer(token_layer)
 }
 
@@ -234,11 +241,14 @@ async fn entra_36_a_cp1_client_gets_a_claims_challenge_for_a_newer_token() {
 
     // A tenant-specific flow names the tenant.
     let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let target = ChallengeTarget::tenant("https://login.microsoftonline.us/", tenant).unwrap();
     let app = Router::new()
         .route("/orders", get(|| async { "orders" }))
         .layer(
-            RevocationLayer::new(recorder.check(Revocation::IssuedBefore(revoked)))
-                .tenant("https://login.microsoftonline.us/", tenant),
+            RevocationLayer::builder(recorder.check(Revocation::IssuedBefore(revoked)))
+                .on_revoked(target.revocation_answer())
+                .build()
+                .unwrap(),
         )
         .layer(TokenLayer::new(gate()));
     let (_, header, _, _) = send(&app, Some(&token(json!({"xms_cc": ["cp1"]})))).await;
@@ -381,7 +391,10 @@ async fn entra_36_backdated_iat_lets_fresh_entra_tokens_through() {
     let entra = Router::new()
         .route("/orders", get(|| async { "orders" }))
         .layer(
-            RevocationLayer::new(recorder.check(revoked)).backdated_iat(Duration::from_secs(300)),
+            RevocationLayer::builder(recorder.check(revoked))
+                .backdated_iat(Duration::from_secs(300))
+                .build()
+                .unwrap(),
         )
         .layer(TokenLayer::new(gate()));
     assert_eq!(send(&entra, Some(&fresh)).await.0, StatusCode::OK);
@@ -393,10 +406,41 @@ async fn entra_36_backdated_iat_lets_fresh_entra_tokens_through() {
 }
 
 #[test]
-#[should_panic(expected = "more than an hour")]
 fn entra_36_backdating_is_bounded() {
-    let _ = RevocationLayer::new(Recorder::default().check(Revocation::NotRevoked))
-        .backdated_iat(Duration::from_secs(3601));
+    let check = Recorder::default().check(Revocation::NotRevoked);
+    let refused = RevocationLayer::builder(check.clone())
+        .backdated_iat(Duration::from_secs(3601))
+        .build()
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("more than an hour"),
+        "{refused}"
+    );
+    assert!(
+        RevocationLayer::builder(check)
+            .backdated_iat(Duration::from_secs(3600))
+            .build()
+            .is_ok()
+    );
+}
+
+/// Without a provider's answer, the core layer refuses a revoked token as `token_revoked`,
+/// whatever the client declared it can handle: claims challenges are Entra's, opted into
+/// with `on_revoked`.
+#[tokio::test]
+async fn a_revoked_token_is_token_revoked_without_a_provider_answer() {
+    let recorder = Recorder::default();
+    let app = Router::new()
+        .route("/orders", get(|| async { "orders" }))
+        .layer(RevocationLayer::new(recorder.check(Revocation::Revoked)))
+        .layer(TokenLayer::new(gate()));
+    let (status, header, body, _) = send(&app, Some(&token(json!({"xms_cc": ["cp1"]})))).await;
+    assert_eq!(
+        (status, &body["code"]),
+        (StatusCode::UNAUTHORIZED, &json!("token_revoked"))
+    );
+    let header = header.expect("a challenge");
+    assert!(header.contains("error=\"invalid_token\""), "{header}");
 }
 
 /// `Revoked` refuses a token whatever its `iat`: a deny-listed token id from an issuer whose

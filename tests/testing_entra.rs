@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use aws_lc_rs::digest::{SHA1_FOR_LEGACY_USE_ONLY, digest};
 use serde_json::{Value, json};
-use tokengate::testing::{EntraVersion, TestEntra};
-use tokengate::{Algorithm, Gate, IssuerProfile, KeyCache, TokenKind};
+use tokengate::providers::entra::TokenVersion;
+use tokengate::testing::TestEntra;
+use tokengate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings, TokenKind};
 
 /// More than the one-second cooldown of the gates below.
 const PAST_COOLDOWN: Duration = Duration::from_millis(1150);
@@ -95,7 +96,7 @@ fn gate(profile: IssuerProfile) -> Gate {
     Gate::builder()
         .issuer(profile)
         .key_cache(
-            KeyCache::default()
+            KeyCacheSettings::default()
                 .allow_http_loopback()
                 .cooldown(Duration::from_secs(1)),
         )
@@ -429,7 +430,7 @@ async fn app_specific_keys_are_served_only_under_their_appid() {
     assert_eq!(entra.requests(&format!("{keys_path}?appid=another-app")), 1);
 
     // A token signed with the app's key verifies only against the app's key set.
-    let token = entra.token(EntraVersion::V2, &tenant).key(&kid).sign();
+    let token = entra.token(TokenVersion::V2, &tenant).key(&kid).sign();
     assert_eq!(header(&token)["kid"], kid.as_str());
     let app_gate = v2_gate(
         &entra,
@@ -437,7 +438,7 @@ async fn app_specific_keys_are_served_only_under_their_appid() {
         format!("{}?appid={app}", entra.v2_keys_url(&tenant)),
     );
     assert_eq!(code(&app_gate, &token).await, "accepted");
-    let shared = entra.token(EntraVersion::V2, &tenant).sign();
+    let shared = entra.token(TokenVersion::V2, &tenant).sign();
     assert_eq!(code(&app_gate, &shared).await, "accepted");
     let plain_gate = v2_gate(&entra, &tenant, entra.v2_keys_url(&tenant));
     assert_eq!(code(&plain_gate, &token).await, "unknown_key");
@@ -473,11 +474,11 @@ async fn tenant_keys_are_served_by_their_tenant_and_common() {
     let organizations = get_ok(&entra.v1_keys_url("organizations")).await;
     assert_eq!(kids(&organizations), entra.kids());
 
-    let token = entra.token(EntraVersion::V2, &tenant).key(&kid).sign();
+    let token = entra.token(TokenVersion::V2, &tenant).key(&kid).sign();
     let gate = v2_gate(&entra, &tenant, entra.v2_keys_url(&tenant));
     assert_eq!(code(&gate, &token).await, "accepted");
     let gate = v2_gate(&entra, &other, entra.v2_keys_url(&other));
-    let token = entra.token(EntraVersion::V2, &other).key(&kid).sign();
+    let token = entra.token(TokenVersion::V2, &other).key(&kid).sign();
     assert_eq!(code(&gate, &token).await, "unknown_key");
 }
 
@@ -487,7 +488,7 @@ async fn v2_tokens_verify_against_the_served_keys() {
     let tenant = entra.tenant().to_owned();
     let gate = v2_gate(&entra, &tenant, entra.v2_keys_url(&tenant));
 
-    let user = entra.token(EntraVersion::V2, &tenant).sign();
+    let user = entra.token(TokenVersion::V2, &tenant).sign();
     assert_eq!(
         header(&user),
         json!({"typ": "JWT", "alg": "RS256", "kid": entra.kids()[1]})
@@ -542,13 +543,13 @@ async fn v2_tokens_verify_against_the_served_keys() {
     assert_eq!(entra.requests(&format!("/{tenant}/discovery/v2.0/keys")), 1);
 
     // The same user in a second token; .user() is the default shape.
-    let again = payload(&entra.token(EntraVersion::V2, &tenant).user().sign());
+    let again = payload(&entra.token(TokenVersion::V2, &tenant).user().sign());
     assert_eq!(again["oid"], claims["oid"]);
     assert_eq!(again["sub"], claims["sub"]);
     assert_ne!(again["uti"], claims["uti"]);
 
     let app = entra
-        .token(EntraVersion::V2, &tenant)
+        .token(TokenVersion::V2, &tenant)
         .app(["Orders.Read.All", "Orders.Write.All"])
         .sign();
     let app_claims = payload(&app);
@@ -565,7 +566,7 @@ async fn v2_tokens_verify_against_the_served_keys() {
     // And back.
     let back = payload(
         &entra
-            .token(EntraVersion::V2, &tenant)
+            .token(TokenVersion::V2, &tenant)
             .app(["R"])
             .user()
             .sign(),
@@ -576,7 +577,7 @@ async fn v2_tokens_verify_against_the_served_keys() {
     // Every key of the set signs tokens the gate accepts, and the keys of common and
     // organizations are the same.
     for kid in entra.kids() {
-        let token = entra.token(EntraVersion::V2, &tenant).key(&kid).sign();
+        let token = entra.token(TokenVersion::V2, &tenant).key(&kid).sign();
         assert_eq!(code(&gate, &token).await, "accepted", "{kid}");
     }
     let via_common = v2_gate(&entra, &tenant, entra.v2_keys_url("common"));
@@ -587,40 +588,40 @@ async fn v2_tokens_verify_against_the_served_keys() {
     // Broken in one precise way each.
     let cases = [
         (
-            entra.token(EntraVersion::V2, &tenant).expired().sign(),
+            entra.token(TokenVersion::V2, &tenant).expired().sign(),
             "token_expired",
         ),
         (
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .audience("api://another")
                 .sign(),
             "invalid_audience",
         ),
         (
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .issuer(&entra.v2_issuer(&entra.add_tenant()))
                 .sign(),
             "untrusted_issuer",
         ),
         (
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .without_claim("exp")
                 .sign(),
             "missing_claim",
         ),
         (
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .header("kid", "nobody")
                 .sign(),
             "unknown_key",
         ),
         (
             entra
-                .token(EntraVersion::V2, &tenant)
+                .token(TokenVersion::V2, &tenant)
                 .header("typ", "dpop+jwt")
                 .sign(),
             "invalid_token_type",
@@ -631,7 +632,7 @@ async fn v2_tokens_verify_against_the_served_keys() {
     }
     let short = payload(
         &entra
-            .token(EntraVersion::V2, &tenant)
+            .token(TokenVersion::V2, &tenant)
             .expires_in(Duration::from_secs(90))
             .sign(),
     );
@@ -648,7 +649,7 @@ async fn v1_tokens_verify_against_the_served_keys() {
     let tenant = entra.tenant().to_owned();
     let gate = v1_gate(&entra, &tenant, entra.v1_keys_url(&tenant));
 
-    let user = entra.token(EntraVersion::V1, &tenant).sign();
+    let user = entra.token(TokenVersion::V1, &tenant).sign();
     let kid = entra.kids()[1].clone();
     assert_eq!(
         header(&user),
@@ -683,7 +684,7 @@ async fn v1_tokens_verify_against_the_served_keys() {
     assert_eq!(verified.issuer(), entra.v1_issuer(&tenant));
 
     let app = entra
-        .token(EntraVersion::V1, &tenant)
+        .token(TokenVersion::V1, &tenant)
         .app(["Orders.Read.All"])
         .sign();
     let app_claims = payload(&app);
@@ -700,22 +701,22 @@ async fn v1_tokens_verify_against_the_served_keys() {
     // A v1 token under a v2 configuration, and the reverse: different issuers.
     let v2_gate = v2_gate(&entra, &tenant, entra.v2_keys_url(&tenant));
     assert_eq!(code(&v2_gate, &user).await, "untrusted_issuer");
-    let v2_token = entra.token(EntraVersion::V2, &tenant).sign();
+    let v2_token = entra.token(TokenVersion::V2, &tenant).sign();
     assert_eq!(code(&gate, &v2_token).await, "untrusted_issuer");
     // v1 tokens may carry the client id as their audience.
     let guid_aud = entra
-        .token(EntraVersion::V1, &tenant)
+        .token(TokenVersion::V1, &tenant)
         .audience(TestEntra::CLIENT_ID)
         .sign();
     assert_eq!(code(&gate, &guid_aud).await, "invalid_audience");
     // Keys by x5t only, as in 2014: tokengate selects keys by kid.
     let x5t_only = entra
-        .token(EntraVersion::V1, &tenant)
+        .token(TokenVersion::V1, &tenant)
         .without_header("kid")
         .sign();
     assert_eq!(header(&x5t_only)["x5t"], kid.as_str());
     // The consumers tenant.
-    let consumer = payload(&entra.token(EntraVersion::V1, "consumers").sign());
+    let consumer = payload(&entra.token(TokenVersion::V1, "consumers").sign());
     assert_eq!(consumer["tid"], TestEntra::CONSUMERS_TENANT);
     assert_eq!(
         consumer["iss"],
@@ -731,8 +732,8 @@ async fn rotation_adds_a_key_and_drops_the_oldest() {
     let gate = v2_gate(&entra, &tenant, entra.v2_keys_url(&tenant));
     let [oldest, current] = <[String; 2]>::try_from(entra.kids()).unwrap();
 
-    let before = entra.token(EntraVersion::V2, &tenant).sign();
-    let by_oldest = entra.token(EntraVersion::V2, &tenant).key(&oldest).sign();
+    let before = entra.token(TokenVersion::V2, &tenant).sign();
+    let by_oldest = entra.token(TokenVersion::V2, &tenant).key(&oldest).sign();
     assert_eq!(header(&before)["kid"], current.as_str());
     assert_eq!(code(&gate, &before).await, "accepted");
     assert_eq!(code(&gate, &by_oldest).await, "accepted");
@@ -743,7 +744,7 @@ async fn rotation_adds_a_key_and_drops_the_oldest() {
     assert_eq!(entra.kids(), [current.clone(), new.clone()]);
     let served = get_ok(&entra.v2_keys_url("common")).await;
     assert_eq!(kids(&served), [current.clone(), new.clone()]);
-    let after = entra.token(EntraVersion::V2, &tenant).sign();
+    let after = entra.token(TokenVersion::V2, &tenant).sign();
     assert_eq!(header(&after)["kid"], new.as_str());
 
     // The new kid is unknown to the gate: it refreshes once the cooldown has passed.
@@ -756,7 +757,7 @@ async fn rotation_adds_a_key_and_drops_the_oldest() {
     );
     // The previous current key is still published; the oldest is gone but still signs.
     assert_eq!(code(&gate, &before).await, "accepted");
-    let dropped = entra.token(EntraVersion::V2, &tenant).key(&oldest).sign();
+    let dropped = entra.token(TokenVersion::V2, &tenant).key(&oldest).sign();
     assert_eq!(code(&gate, &dropped).await, "unknown_key");
     let fresh = v2_gate(&entra, &tenant, entra.v2_keys_url(&tenant));
     assert_eq!(code(&fresh, &by_oldest).await, "unknown_key");
@@ -767,7 +768,7 @@ async fn an_outage_keeps_cached_keys_and_refuses_without_them() {
     let entra = TestEntra::start().await.unwrap();
     let tenant = entra.tenant().to_owned();
     let gate = v2_gate(&entra, &tenant, entra.v2_keys_url(&tenant));
-    let token = entra.token(EntraVersion::V2, &tenant).sign();
+    let token = entra.token(TokenVersion::V2, &tenant).sign();
     assert_eq!(code(&gate, &token).await, "accepted");
 
     entra.set_outage(true);
@@ -804,7 +805,7 @@ async fn an_outage_keeps_cached_keys_and_refuses_without_them() {
 async fn the_servers_stop_with_the_last_clone() {
     let entra = TestEntra::start().await.unwrap();
     let keys = entra.v2_keys_url("common");
-    let builder = entra.token(EntraVersion::V2, entra.tenant());
+    let builder = entra.token(TokenVersion::V2, entra.tenant());
     let clone = entra.clone();
     drop(entra);
     assert_eq!(get_ok(&keys).await["keys"].as_array().unwrap().len(), 2);

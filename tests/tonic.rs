@@ -17,7 +17,9 @@ use std::time::Duration;
 use http_body_util::BodyExt;
 
 use serde_json::{Value, json};
-use tokengate::{Algorithm, Gate, IssuerProfile, KeyCache, RequireLayer, Requirement, TokenLayer};
+use tokengate::{
+    Algorithm, Gate, IssuerProfile, KeyCacheSettings, RequireLayer, Requirement, TokenLayer,
+};
 use tonic::Code;
 use tonic::metadata::MetadataValue;
 use tonic::transport::server::TcpIncoming;
@@ -76,7 +78,7 @@ async fn serve_gate(gate: Gate, require: Option<Requirement>) -> (SocketAddr, He
     let builder = Server::builder().layer(TokenLayer::new(gate));
     match require {
         Some(requirement) => {
-            let server = builder.layer(RequireLayer::new(requirement));
+            let server = builder.layer(RequireLayer::new(requirement).unwrap());
             tokio::spawn(async move { server.serve_with_incoming(health, incoming).await });
         }
         None => {
@@ -243,7 +245,7 @@ async fn keys_unavailable_is_unavailable() {
                 .audience(AUDIENCE)
                 .jwks_uri(format!("http://127.0.0.1:{port}/jwks")),
         )
-        .key_cache(KeyCache::default().allow_http_loopback())
+        .key_cache(KeyCacheSettings::default().allow_http_loopback())
         .build()
         .unwrap();
     let (addr, _reporter) = serve_gate(gate, None).await;

@@ -4,16 +4,17 @@
 //!
 //! Invariants: no panic; every entry of an accepted document is either a key or a problem;
 //! serde_json accepts what the strict parser accepts; a key with a kid no other key has is
-//! the one selected for it; Entra's `{tenantid}` issuer template accepts exactly its tenants;
-//! the public API builds a gate exactly when the document gives a usable key.
+//! the one selected for it; under the Entra preset's key rules, which only skip more, a key's
+//! `{tenantid}` issuer template accepts exactly its tenants; the public API builds a gate
+//! exactly when the document gives a usable key.
 #![no_main]
 
 use std::collections::HashMap;
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
-use tokengate::fuzzing::{load_jwks, load_pem};
-use tokengate::{Algorithm, Gate, IssuerProfile, TokenCache};
+use tokengate::fuzzing::{load_jwks, load_jwks_entra, load_pem};
+use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -69,8 +70,17 @@ fn jwks(text: &str) -> usize {
                 .count()
                 == 1
         }));
-        if let Some(issuer) = keys.issuer(i) {
-            tenant_template(&keys, i, issuer);
+        // Standard issuers keep nothing of a key's other members.
+        assert_eq!(keys.issuer(i), None);
+    }
+    for cloud in [None, Some("microsoftonline.com")] {
+        let entra = load_jwks_entra(text, usize::MAX, cloud).expect("the same JWK Set");
+        assert_eq!(entra.len() + entra.problems, entries);
+        assert!(entra.len() <= keys.len());
+        for i in 0..entra.len() {
+            if let Some(issuer) = entra.issuer(i) {
+                tenant_template(&entra, i, issuer);
+            }
         }
     }
     let parsed = keys.len();
@@ -119,7 +129,7 @@ fn public_api(text: &str, usable: usize) {
                 .algorithms(Algorithm::ALL.iter().copied())
                 .jwks(text),
         )
-        .token_cache(TokenCache::disabled())
+        .token_cache(TokenCacheSettings::disabled())
         .build();
     assert_eq!(
         built.is_ok(),

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use libfuzzer_sys::fuzz_target;
+use tokengate::providers::entra::EntraClaims;
 use tokengate::{Algorithm, Claims, Gate, IssuerProfile, Rejection, Requirement, TokenProfile};
 use tokengate_fuzz::{at, outcome, ready};
 
@@ -158,4 +159,13 @@ fn check(claims: &Arc<Claims>, input: &[u8]) {
     let _ = (claims.scopes().count(), claims.roles().count());
     let _ = (claims.auth_contexts(), claims.client_capabilities());
     let _ = claims.deserialize::<serde_json::Value>();
+    // A member's value alone, from the member index, reads as the whole claims say it is.
+    let whole = claims.deserialize::<serde_json::Map<String, serde_json::Value>>();
+    if let Ok(whole) = whole {
+        for (name, value) in &whole {
+            let alone = claims.claim::<serde_json::Value>(name).expect("a member's value");
+            assert_eq!(alone.as_ref(), Some(value), "member {name:?}");
+        }
+        assert_eq!(claims.claim::<serde_json::Value>("\u{0}absent").ok(), Some(None));
+    }
 }

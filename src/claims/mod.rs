@@ -1,17 +1,21 @@
 //! The verified claims handed to handlers: a normalized view plus the raw JSON.
 
 mod check;
-pub(crate) use check::{CONSUMERS_TENANT, Times, is_guid};
+mod members;
 mod parse;
+mod profile;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
 
-pub(crate) use check::check;
+pub(crate) use check::{ClaimPolicy, Times};
+use members::Member;
 pub(crate) use parse::RawClaims;
+pub use profile::TokenProfile;
 
 use crate::json::OneOrMany;
 
@@ -137,6 +141,8 @@ impl Texts {
 pub struct Claims {
     json: String,
     fields: Fields,
+    /// Where each member's value is in `json`, found on the first [`Claims::claim`] call.
+    members: OnceLock<Box<[Member]>>,
 }
 
 /// The normalized claims, computed while the JSON text is still borrowed.
@@ -154,6 +160,8 @@ pub(crate) struct Fields {
     scopes: Texts,
     roles: Box<[Text]>,
     token_kind: TokenKind,
+    /// How many members the claims object has.
+    member_count: u32,
 }
 
 impl Fields {
@@ -192,12 +200,17 @@ impl Fields {
                 .map(|r| Text::new(r, json))
                 .collect(),
             token_kind,
+            member_count: raw.member_count,
         }
     }
 
     /// Pairs the fields with the JSON text they were computed from.
     pub(crate) fn with_json(self, json: String) -> Claims {
-        Claims { json, fields: self }
+        Claims {
+            json,
+            fields: self,
+            members: OnceLock::new(),
+        }
     }
 }
 
@@ -279,38 +292,37 @@ impl Claims {
         self.fields.token_kind
     }
 
-    /// Entra's satisfied Conditional Access authentication contexts (`acrs`, such as `c1`);
-    /// empty when absent or not strings. See [`entra::AuthContext`](crate::entra::AuthContext).
-    pub fn auth_contexts(&self) -> Vec<String> {
-        self.strings("acrs")
-    }
-
-    /// Entra's client capabilities (`xms_cc`, an optional claim the API requests): `cp1`
-    /// means the client can handle claims challenges. Empty when absent or not strings.
-    pub fn client_capabilities(&self) -> Vec<String> {
-        self.strings("xms_cc")
-    }
-
-    /// A claim that is a string or an array of strings, read on demand (these claims are not
-    /// needed on every request, so they are not parsed on every request).
-    fn strings(&self, name: &str) -> Vec<String> {
-        // Names may carry JSON escapes, so they are decoded (Cow), values left raw.
-        let Ok(object) = serde_json::from_str::<
-            std::collections::HashMap<Cow<'_, str>, &serde_json::value::RawValue>,
-        >(&self.json) else {
-            return Vec::new();
+    /// One claim, deserialized into `T` (which may borrow strings from the claims):
+    /// `Ok(None)` when the claims have no member of that name. For claims the normalized
+    /// accessors do not cover (`acrs`, `groups`, `email`, a namespaced claim, ...).
+    ///
+    /// The first call finds where every member's value is and remembers it, so further calls,
+    /// from any clone of the `Arc`, parse only the value asked for.
+    ///
+    /// # Errors
+    ///
+    /// [`ClaimsError`] when the value does not fit `T`; its position is within the value.
+    ///
+    /// ```
+    /// # fn demo(claims: &tokengate::Claims) -> Result<(), tokengate::ClaimsError> {
+    /// let groups: Vec<String> = claims.claim("groups")?.unwrap_or_default();
+    /// let email: Option<&str> = claims.claim("email")?;
+    /// # let _ = (groups, email);
+    /// # Ok(()) }
+    /// ```
+    pub fn claim<'a, T: Deserialize<'a>>(&'a self, name: &str) -> Result<Option<T>, ClaimsError> {
+        let members = self
+            .members
+            .get_or_init(|| members::index(&self.json).into_boxed_slice());
+        let Some(value) = members::find(members, &self.json, name) else {
+            return Ok(None);
         };
-        let Some(value) = object.get(name) else {
-            return Vec::new();
-        };
-        match serde_json::from_str::<serde_json::Value>(value.get()) {
-            Ok(serde_json::Value::String(one)) => vec![one],
-            Ok(serde_json::Value::Array(items)) if items.iter().all(|v| v.is_string()) => items
-                .into_iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        }
+        serde_json::from_str(value)
+            .map(Some)
+            .map_err(|e| ClaimsError {
+                line: e.line(),
+                column: e.column(),
+            })
     }
 
     /// Roughly the heap and inline bytes these claims take, for the cache's memory bound.
@@ -341,6 +353,8 @@ impl Claims {
             + text(&fields.issuer);
         size_of::<Claims>()
             + self.json.capacity()
+            // The member index, counted whether or not it has been built.
+            + self.fields.member_count as usize * size_of::<Member>()
             + texts(&self.fields.audiences)
             + texts(&self.fields.scopes)
             + self.fields.roles.len() * size_of::<Text>()

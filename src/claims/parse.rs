@@ -45,6 +45,8 @@ pub(crate) struct RawClaims<'a> {
     pub cnf: bool,
     /// Every other member: its name, and whether its value is not `null`.
     pub others: Names<'a, bool>,
+    /// How many members the object has.
+    pub member_count: u32,
 }
 
 impl fmt::Debug for RawClaims<'_> {
@@ -138,6 +140,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, 'de> {
         let c = self.0;
         // Known names are deduplicated by their slots; only the others need remembering.
         while let Some(name) = map.next_key_seed(TextSeed)? {
+            c.member_count = c.member_count.saturating_add(1);
             match name.as_ref() {
                 "iss" => fill(&mut c.iss, map.next_value_seed(TextSeed)?)?,
                 "sub" => fill(&mut c.sub, map.next_value_seed(TextSeed)?)?,

@@ -62,7 +62,7 @@ fn scopes_from_scope_or_scp() {
     assert_eq!(scopes(&claims(r#"{"scp":["x","y"]}"#)), ["x", "y"]);
     // RFC 9068's `scope` wins over `scp` when both are present.
     assert_eq!(
-        scopes(&claims(r#"{"scp":"entra","scope":"standard"}"#)),
+        scopes(&claims(r#"{"scp":"provider","scope":"standard"}"#)),
         ["standard"]
     );
     assert!(scopes(&claims(r#"{"iss":"i"}"#)).is_empty());

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use super::{VerifyingKey, curve_verification, modulus, rsa_parameters};
+use super::key::{curve_verification, rsa_parameters};
+use super::{KeyRules, VerifyingKey, modulus};
 use crate::Algorithm;
 use crate::algorithm::KeyFamily;
 use crate::json::{Object, StrictAny, parse_whole};
@@ -53,10 +54,6 @@ struct JwkFields {
     key_ops: Option<Vec<String>>,
     alg: Option<String>,
     kid: Option<String>,
-    issuer: Option<String>,
-    /// Any JSON type: only read where the metadata names a cloud instance (ENTRA-40), so a
-    /// key set for another issuer is not refused for an odd value here.
-    cloud_instance_name: Option<serde_json::Value>,
     n: Option<String>,
     e: Option<String>,
     crv: Option<String>,
@@ -83,6 +80,13 @@ impl JwkFields {
     }
 }
 
+/// The provider's key rules for one key set, with the context of the metadata that named it.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct RulesAt<'a> {
+    pub(crate) rules: Option<&'a dyn KeyRules>,
+    pub(crate) context: Option<&'a str>,
+}
+
 /// Loads every usable key of a JWKS document. A document that is not a JWKS, or holds more
 /// than `max_keys` entries, is an error; a key that is not usable is reported and skipped, so
 /// one odd key cannot take the others down.
@@ -90,18 +94,7 @@ pub(crate) fn parse_jwks(
     json: &str,
     allowed: &[Algorithm],
     max_keys: usize,
-) -> Result<(Vec<VerifyingKey>, Vec<KeyProblem>), String> {
-    parse_jwks_for_cloud(json, allowed, max_keys, None)
-}
-
-/// [`parse_jwks`] for a key set that metadata naming `cloud_instance` pointed to: a key that
-/// names another cloud instance, or names one in any other form than that exact string, is
-/// skipped (ENTRA-40).
-pub(crate) fn parse_jwks_for_cloud(
-    json: &str,
-    allowed: &[Algorithm],
-    max_keys: usize,
-    cloud_instance: Option<&str>,
+    rules: RulesAt<'_>,
 ) -> Result<(Vec<VerifyingKey>, Vec<KeyProblem>), String> {
     let Object(set): Object<JwkSet<'_>> = parse_whole(json, std::marker::PhantomData)
         .map_err(|e| format!("not a JWK Set document ({})", e.classify_name()))?;
@@ -114,7 +107,7 @@ pub(crate) fn parse_jwks_for_cloud(
     let mut keys = Vec::with_capacity(set.keys.len());
     let mut problems = Vec::new();
     for raw in set.keys {
-        match parse_jwk_for_cloud(raw.get(), allowed, cloud_instance) {
+        match parse_jwk(raw.get(), allowed, rules) {
             Ok(key) => keys.push(key),
             Err(problem) => problems.push(problem),
         }
@@ -122,18 +115,12 @@ pub(crate) fn parse_jwks_for_cloud(
     Ok((keys, problems))
 }
 
-/// Loads one JWK, bound to exactly one algorithm from `allowed`.
-#[cfg(test)]
-pub(crate) fn parse_jwk(json: &str, allowed: &[Algorithm]) -> Result<VerifyingKey, KeyProblem> {
-    parse_jwk_for_cloud(json, allowed, None)
-}
-
-/// Loads one JWK, bound to exactly one algorithm from `allowed`; where the metadata names
-/// `cloud_instance`, the key's own `cloud_instance_name`, if it has one, must be exactly that.
-fn parse_jwk_for_cloud(
+/// Loads one JWK, bound to exactly one algorithm from `allowed`, and judged by the provider's
+/// key rules, if any.
+pub(crate) fn parse_jwk(
     json: &str,
     allowed: &[Algorithm],
-    cloud_instance: Option<&str>,
+    rules: RulesAt<'_>,
 ) -> Result<VerifyingKey, KeyProblem> {
     if parse_whole(json, StrictAny).is_err() {
         return Err(KeyProblem::new(
@@ -157,10 +144,12 @@ fn parse_jwk_for_cloud(
         return Err(fail("contains private key material"));
     }
     check_usage(&fields).map_err(|reason| fail(&reason))?;
-    if let Some(expected) = cloud_instance {
-        check_cloud_instance(fields.cloud_instance_name.as_ref(), expected)
-            .map_err(|reason| fail(&reason))?;
-    }
+    let tag = match rules.rules {
+        Some(provider) => provider
+            .key_tag(json, rules.context)
+            .map_err(|reason| fail(&reason))?,
+        None => None,
+    };
 
     let alg = choose_algorithm(kty, &fields, allowed).map_err(|reason| fail(&reason))?;
     let key = match alg.family() {
@@ -183,7 +172,7 @@ fn parse_jwk_for_cloud(
         fields.kid.map(String::into_boxed_str),
         alg,
         key,
-        fields.issuer.map(String::into_boxed_str),
+        tag,
     ))
 }
 
@@ -224,29 +213,9 @@ fn check_usage(fields: &JwkFields) -> Result<(), String> {
     Ok(())
 }
 
-/// ENTRA-40: a key that names a cloud instance must name the metadata's, compared exactly
-/// (as IdentityModel's `ValidateSigningKeyCloudInstance`). Refused here, when the key set is
-/// loaded, rather than per token: the key then never verifies anything (a token naming it is
-/// `unknown_key`, as if it were not published), costs nothing per token, and is reported once
-/// per fetch, by `kid`, in the bounded "keys skipped" warning. Unlike IdentityModel, an empty
-/// or non-string value refuses the key too: it names no instance that can be shown to be the
-/// metadata's. `null` counts as absent.
-fn check_cloud_instance(named: Option<&serde_json::Value>, expected: &str) -> Result<(), String> {
-    match named {
-        None => Ok(()),
-        Some(serde_json::Value::String(name)) if name == expected => Ok(()),
-        Some(serde_json::Value::String(name)) => Err(format!(
-            "cloud_instance_name {} is not the metadata's {}",
-            quoted(name),
-            quoted(expected)
-        )),
-        Some(_) => Err("cloud_instance_name is not a string".into()),
-    }
-}
-
 /// A value from a key set, quoted and cut short: messages are logged, and the value is not
 /// ours to bound.
-fn quoted(value: &str) -> String {
+pub(crate) fn quoted(value: &str) -> String {
     const LIMIT: usize = 32;
     match value.char_indices().nth(LIMIT) {
         Some((end, _)) => format!("{:?}...", &value[..end]),
@@ -303,7 +272,7 @@ fn choose_algorithm(
         (None, _) => Err("no algorithm allowed for this issuer fits this key".into()),
         (Some(_), Some(_)) => Err(
             "the key has no alg and the issuer allows several algorithms for its type; \
-             allow exactly one (for example RS256 for Microsoft Entra ID)"
+             allow exactly one (for example RS256)"
                 .into(),
         ),
     }

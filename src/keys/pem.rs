@@ -3,8 +3,9 @@
 use aws_lc_rs::rsa::PublicKey as RsaPublicKey;
 use aws_lc_rs::signature::{ParsedPublicKey, RsaPublicKeyComponents};
 
+use super::VerifyingKey;
 use super::jwk::{ed25519_key, rsa_key};
-use super::{VerifyingKey, curve_verification};
+use super::key::curve_verification;
 use crate::Algorithm;
 use crate::algorithm::KeyFamily;
 use crate::jws::MAX_KID_LEN;

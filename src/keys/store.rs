@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 use super::KeySet;
-use super::remote::{Miss, Remote};
+use super::refresh::{Miss, Remote};
 
 /// Where an issuer's keys stand, for health and readiness probes
 /// ([`Gate::key_status`](crate::Gate::key_status)).
@@ -20,7 +20,7 @@ pub struct KeyStatus {
     /// How many usable keys are held.
     pub keys: usize,
     /// Whether tokens can be verified now: keys loaded, and not older than
-    /// [`KeyCache::max_stale`](crate::KeyCache::max_stale).
+    /// [`KeyCacheSettings::max_stale`](crate::KeyCacheSettings::max_stale).
     pub usable: bool,
     /// When the keys were last fetched or confirmed unchanged (remote keys only).
     pub last_refresh: Option<SystemTime>,

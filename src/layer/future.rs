@@ -14,8 +14,8 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::ResponseBody;
-use crate::challenge::{Denial, Responder};
 use crate::claims::Claims;
+use crate::denial::{Denial, Responder};
 use crate::error::Rejection;
 
 pub(crate) type Validation = Pin<Box<dyn Future<Output = Result<Arc<Claims>, Rejection>> + Send>>;

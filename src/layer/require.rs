@@ -14,10 +14,9 @@ use tower_service::Service;
 
 use super::ResponseBody;
 use super::future::refusal;
-use crate::challenge::{Denial, Responder, layer_missing};
 use crate::claims::Claims;
-use crate::entra::AuthContext;
-use crate::error::Rejection;
+use crate::denial::{Denial, Responder, layer_missing};
+use crate::error::{ConfigError, Rejection};
 use crate::policy::Requirement;
 
 /// A tower [`Layer`] that lets a request through only if the claims a
@@ -31,15 +30,16 @@ use crate::policy::Requirement;
 /// use axum::{Router, routing::{get, post}};
 /// use tokengate::{RequireLayer, Requirement, TokenLayer};
 ///
-/// # fn app(gate: tokengate::Gate) -> Router {
+/// # fn app(gate: tokengate::Gate) -> Result<Router, tokengate::ConfigError> {
 /// let admin = Router::new()
 ///     .route("/admin/purge", post(|| async { "purged" }))
-///     .route_layer(RequireLayer::new(Requirement::role("Orders.Admin")));
-/// Router::new()
+///     .route_layer(RequireLayer::new(Requirement::role("Orders.Admin"))?);
+/// let app = Router::new()
 ///     .route("/orders", get(|| async { "orders" }))
-///     .route_layer(RequireLayer::new(Requirement::any_scope(["orders.read", "orders.write"])))
+///     .route_layer(RequireLayer::new(Requirement::any_scope(["orders.read", "orders.write"]))?)
 ///     .merge(admin)
-///     .layer(TokenLayer::new(gate))
+///     .layer(TokenLayer::new(gate));
+/// # Ok(app)
 /// # }
 /// ```
 #[derive(Clone, Debug)]
@@ -47,18 +47,25 @@ pub struct RequireLayer {
     requirement: Condition,
 }
 
+/// A check of verified claims that a [`RequireLayer`] can apply, other than a
+/// [`Requirement`]: how a provider's own conditions (Entra's authentication contexts) answer
+/// through the same layer.
+pub(crate) trait ClaimsCheck: Send + Sync + fmt::Debug {
+    fn check(&self, claims: &Claims) -> Result<(), Rejection>;
+}
+
 /// What a [`RequireLayer`] checks.
 #[derive(Clone, Debug)]
 enum Condition {
     Requirement(Arc<Requirement>),
-    AuthContext(AuthContext),
+    Check(Arc<dyn ClaimsCheck>),
 }
 
 impl Condition {
     fn check(&self, claims: &Claims) -> Result<(), Rejection> {
         match self {
             Condition::Requirement(requirement) => requirement.check_shared(claims),
-            Condition::AuthContext(context) => context.check(claims),
+            Condition::Check(check) => check.check(claims),
         }
     }
 }
@@ -66,25 +73,25 @@ impl Condition {
 impl RequireLayer {
     /// A layer that requires `requirement`.
     ///
-    /// # Panics
+    /// # Errors
     ///
-    /// If no token could ever meet the requirement, or it requires nothing: an empty list, an
-    /// empty scope or role, or one with a space (write `all_scopes(["a", "b"])`, not
-    /// `scope("a b")`). [`GateBuilder::build`](crate::GateBuilder::build) refuses the same
-    /// requirements; a route layer is built with the router, so this is found at start-up.
-    pub fn new(requirement: Requirement) -> RequireLayer {
+    /// [`ConfigError`] if no token could ever meet the requirement, or it requires nothing:
+    /// an empty list, an empty scope or role, or one with a space (write
+    /// `all_scopes(["a", "b"])`, not `scope("a b")`). [`GateBuilder::build`](crate::GateBuilder::build)
+    /// refuses the same requirements.
+    pub fn new(requirement: Requirement) -> Result<RequireLayer, ConfigError> {
         if let Some(problem) = requirement.problem() {
-            panic!("RequireLayer::new: {problem}");
+            return Err(ConfigError::new(vec![format!("RequireLayer: {problem}")]));
         }
-        RequireLayer {
+        Ok(RequireLayer {
             requirement: Condition::Requirement(Arc::new(requirement)),
-        }
+        })
     }
 
-    /// See [`AuthContext::layer`].
-    pub(crate) fn auth_context(context: AuthContext) -> RequireLayer {
+    /// A layer that applies a provider's own check.
+    pub(crate) fn with_check(check: Arc<dyn ClaimsCheck>) -> RequireLayer {
         RequireLayer {
-            requirement: Condition::AuthContext(context),
+            requirement: Condition::Check(check),
         }
     }
 }

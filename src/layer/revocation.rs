@@ -1,11 +1,11 @@
-//! [`RevocationLayer`]: an asynchronous revocation check after validation (ENTRA-36).
+//! [`RevocationLayer`]: an asynchronous revocation check after validation.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -15,10 +15,9 @@ use tower_service::Service;
 
 use super::ResponseBody;
 use super::future::refusal;
-use crate::challenge::{Denial, Responder, layer_missing};
 use crate::claims::Claims;
-use crate::entra::{ChallengeTarget, ClaimsChallenge};
-use crate::error::Rejection;
+use crate::denial::{Denial, Responder, layer_missing};
+use crate::error::{ConfigError, Rejection};
 
 /// What a revocation check says about a verified token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,7 +30,7 @@ pub enum Revocation {
     Revoked,
     /// The principal's tokens issued before this moment are revoked: a disabled account, a
     /// revoked session, a changed password; answer with the time of the event. The token is
-    /// refused if its `iat` (plus [`RevocationLayer::backdated_iat`]) is earlier or absent;
+    /// refused if its `iat` (plus [`RevocationLayerBuilder::backdated_iat`]) is earlier or absent;
     /// `iat` has whole seconds, so a token issued later within the event's own second is
     /// refused too. A token issued afterwards passes, so a client that fetched a new token is
     /// not caught in a loop. A moment ahead of this server's clock counts as now (a store whose
@@ -46,8 +45,8 @@ pub enum Revocation {
 }
 
 /// A tower [`Layer`] that asks your own asynchronous check whether a token that a
-/// [`TokenLayer`](crate::TokenLayer) verified has been revoked before its `exp` (ENTRA-36:
-/// a resource "may reject the token before" it expires).
+/// [`TokenLayer`](crate::TokenLayer) verified has been revoked before its `exp` (a resource
+/// may refuse a token before it expires: a disabled account, a leaked token).
 ///
 /// The check gets the verified [`Claims`] and answers a [`Revocation`]; it runs on every
 /// request with a token (cache inside it if its store is remote), after validation and
@@ -55,15 +54,12 @@ pub enum Revocation {
 /// (a concurrency permit, a buffer slot): bound your store call (`tokio::time::timeout`) and
 /// answer [`Revocation::Unknown`] when it runs out, and log store failures in the check (the
 /// layer logs refusals at `DEBUG` only). A revoked token gets `401 invalid_token` (code
-/// `token_revoked`); a
-/// client that declared the `cp1` capability (`xms_cc`, Microsoft Entra ID) gets Entra's
-/// claims challenge instead, asking for a token issued after the revocation
-/// (`error="insufficient_claims"`, `claims` the base64 of
-/// `{"access_token":{"nbf":{"essential":true,"value":"<unix time>"}}}`), the answer Microsoft
-/// resources give under continuous access evaluation. A check that cannot decide gives `503`
-/// (code `revocation_unavailable`). Requests that an optional `TokenLayer` let through without
-/// a token are not checked; without any `TokenLayer` around it, the answer is a bare `500`
-/// and an error is logged, as for [`RequireLayer`](crate::RequireLayer).
+/// `token_revoked`), or what [`RevocationLayerBuilder::on_revoked`] answers instead (Microsoft
+/// Entra's claims challenge for clients that can handle one: see
+/// `providers::entra::ClaimsChallengeTarget::revocation_answer`). A check that cannot decide
+/// gives `503` (code `revocation_unavailable`). Requests that an optional `TokenLayer` let
+/// through without a token are not checked; without any `TokenLayer` around it, the answer
+/// is a bare `500` and an error is logged, as for [`RequireLayer`](crate::RequireLayer).
 ///
 /// The check is a closure returning a future (an `async` block that owns what it uses: clone
 /// shared state into it, as below) or anything else that is `Fn(Arc<Claims>) -> impl Future`.
@@ -79,7 +75,7 @@ pub enum Revocation {
 /// /// When each user's sessions were revoked, by issuer and subject.
 /// type Revoked = Arc<RwLock<HashMap<(String, String), SystemTime>>>;
 ///
-/// # fn app(gate: tokengate::Gate) -> Router {
+/// # fn app(gate: tokengate::Gate) -> Result<Router, tokengate::ConfigError> {
 /// let revoked = Revoked::default();
 /// let check = move |claims: Arc<Claims>| {
 ///     let revoked = revoked.clone();
@@ -95,10 +91,14 @@ pub enum Revocation {
 ///         }
 ///     }
 /// };
-/// Router::new()
+/// let revocation = RevocationLayer::builder(check)
+///     .backdated_iat(Duration::from_secs(300)) // Microsoft Entra ID
+///     .build()?;
+/// let app = Router::new()
 ///     .route("/orders", get(|| async { "orders" }))
-///     .layer(RevocationLayer::new(check).backdated_iat(Duration::from_secs(300))) // Entra
-///     .layer(TokenLayer::new(gate))
+///     .layer(revocation)
+///     .layer(TokenLayer::new(gate));
+/// # Ok(app)
 /// # }
 /// ```
 #[derive(Clone)]
@@ -107,62 +107,109 @@ pub struct RevocationLayer<C> {
     settings: Arc<Settings>,
 }
 
+/// How a refusal of a revoked token is answered, given the claims and the moment from
+/// which tokens are revoked.
+pub(crate) type RevokedAnswer = dyn Fn(&Claims, SystemTime) -> Rejection + Send + Sync;
+
 /// What a [`RevocationLayer`] shares with its services.
-#[derive(Debug)]
 struct Settings {
-    target: ChallengeTarget,
     backdating: Duration,
+    answer: Option<Arc<RevokedAnswer>>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("backdating", &self.backdating)
+            .field("on_revoked", &self.answer.is_some())
+            .finish()
+    }
 }
 
 /// The most an issuer is taken to backdate `iat`.
 const MAX_BACKDATING: Duration = Duration::from_secs(3600);
 
 impl<C> RevocationLayer<C> {
-    /// A layer that asks `check` about every verified token. Claims challenges go through
-    /// Entra's `common` endpoint (`realm=""`), as for [`AuthContext`](crate::entra::AuthContext).
+    /// A layer that asks `check` about every verified token, with the default settings: no
+    /// `iat` backdating, revoked tokens answered `token_revoked`.
     pub fn new(check: C) -> RevocationLayer<C> {
         RevocationLayer {
             check,
             settings: Arc::new(Settings {
-                target: ChallengeTarget::common(),
                 backdating: Duration::ZERO,
+                answer: None,
             }),
         }
     }
 
+    /// Starts a configuration; [`RevocationLayerBuilder::build`] checks it.
+    pub fn builder(check: C) -> RevocationLayerBuilder<C> {
+        RevocationLayerBuilder {
+            check,
+            backdating: Duration::ZERO,
+            answer: None,
+        }
+    }
+}
+
+/// Configures a [`RevocationLayer`]; [`build`](Self::build) checks the settings.
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct RevocationLayerBuilder<C> {
+    check: C,
+    backdating: Duration,
+    answer: Option<Arc<RevokedAnswer>>,
+}
+
+impl<C> RevocationLayerBuilder<C> {
     /// How far the issuer dates `iat` before the moment it issues a token: Microsoft Entra
     /// ID writes `iat` (and `nbf`) 5 minutes early, so give it `Duration::from_secs(300)`, or
     /// tokens fetched in the 5 minutes after a [`Revocation::IssuedBefore`] event are refused
-    /// too (and `cp1` clients asked for new tokens again and again). The price: tokens issued
-    /// up to that long before the event pass. Default: none.
-    ///
-    /// # Panics
-    ///
-    /// If `backdating` is more than an hour.
-    pub fn backdated_iat(mut self, backdating: Duration) -> RevocationLayer<C> {
-        assert!(
-            backdating <= MAX_BACKDATING,
-            "RevocationLayer::backdated_iat: {backdating:?} is more than an hour"
-        );
-        self.settings = Arc::new(Settings {
-            target: self.settings.target.clone(),
-            backdating,
-        });
+    /// too (and clients asked for new tokens again and again). The price: tokens issued up to
+    /// that long before the event pass. Default: none; at most an hour.
+    pub fn backdated_iat(mut self, backdating: Duration) -> Self {
+        self.backdating = backdating;
         self
     }
 
-    /// Claims challenges for a tenant-specific flow: `realm` becomes `tenant`,
-    /// `authorization_uri` `{instance}/{tenant}/oauth2/authorize` (ENTRA-33).
-    ///
-    /// # Panics
-    ///
-    /// If `tenant` or `instance` hold characters a challenge cannot quote (`"`, `\`, controls).
-    pub fn tenant(mut self, instance: &str, tenant: &str) -> RevocationLayer<C> {
-        self.settings = Arc::new(Settings {
-            target: ChallengeTarget::tenant(instance, tenant),
-            backdating: self.settings.backdating,
-        });
+    /// Answers revoked tokens with `answer` (given the claims and the moment from which tokens
+    /// are revoked) instead of `token_revoked`: for a provider's own answer, such as Microsoft
+    /// Entra's claims challenge to clients that can handle one.
+    pub fn on_revoked<F>(mut self, answer: F) -> Self
+    where
+        F: Fn(&Claims, SystemTime) -> Rejection + Send + Sync + 'static,
+    {
+        self.answer = Some(Arc::new(answer));
         self
+    }
+
+    /// Checks the settings.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] if the backdating is more than an hour.
+    pub fn build(self) -> Result<RevocationLayer<C>, ConfigError> {
+        if self.backdating > MAX_BACKDATING {
+            return Err(ConfigError::new(vec![format!(
+                "RevocationLayer: backdated_iat {:?} is more than an hour",
+                self.backdating
+            )]));
+        }
+        Ok(RevocationLayer {
+            check: self.check,
+            settings: Arc::new(Settings {
+                backdating: self.backdating,
+                answer: self.answer,
+            }),
+        })
+    }
+}
+
+impl<C> fmt::Debug for RevocationLayerBuilder<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RevocationLayerBuilder")
+            .field("backdating", &self.backdating)
+            .field("on_revoked", &self.answer.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -350,42 +397,25 @@ impl<S: Service<Request<ReqBody>>, Fut, ReqBody> fmt::Debug for RevocationFuture
 /// The rejection for a verdict, if any.
 fn judge(verdict: Revocation, claims: &Claims, settings: &Settings) -> Option<Rejection> {
     let now = SystemTime::now();
+    let revoked = |since: SystemTime| match &settings.answer {
+        Some(answer) => answer(claims, since),
+        None => Rejection::TokenRevoked,
+    };
     match verdict {
         Revocation::NotRevoked => None,
         Revocation::Unknown { retry_after } => {
             Some(Rejection::RevocationUnavailable { retry_after })
         }
-        Revocation::Revoked => Some(refusal_for(claims, &settings.target, now)),
-        Revocation::IssuedBefore(revoked) => {
-            let revoked = revoked.min(now);
+        Revocation::Revoked => Some(revoked(now)),
+        Revocation::IssuedBefore(since) => {
+            let since = since.min(now);
             let issued = claims
                 .issued_at()
                 .map(|iat| iat.checked_add(settings.backdating).unwrap_or(iat));
-            if issued.is_some_and(|issued| issued >= revoked) {
+            if issued.is_some_and(|issued| issued >= since) {
                 return None;
             }
-            Some(refusal_for(claims, &settings.target, revoked))
+            Some(revoked(since))
         }
-    }
-}
-
-/// `token_revoked`, or for a client that handles claims challenges (`cp1`), Entra's
-/// challenge for a token not before `since` (in whole seconds, rounded up).
-fn refusal_for(claims: &Claims, target: &ChallengeTarget, since: SystemTime) -> Rejection {
-    // "Values aren't case-sensitive": MSAL.js sends CP1 (ENTRA-34).
-    let capable = claims
-        .client_capabilities()
-        .iter()
-        .any(|cc| cc.eq_ignore_ascii_case("cp1"));
-    if !capable {
-        return Rejection::TokenRevoked;
-    }
-    let since = since.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let seconds = since.as_secs() + u64::from(since.subsec_nanos() > 0);
-    let request = serde_json::json!({
-        "access_token": {"nbf": {"essential": true, "value": seconds.to_string()}}
-    });
-    Rejection::InsufficientClaims {
-        challenge: Arc::new(ClaimsChallenge::new(target, &request)),
     }
 }

@@ -9,11 +9,11 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower_service::Service;
 
-use super::settings::Settings;
+use super::token::Settings;
 use super::{ResponseBody, ResponseFuture};
-use crate::challenge::Denial;
+use crate::denial::Denial;
 use crate::error::Rejection;
-use crate::gate::Stop;
+use crate::gate::Checked;
 use crate::source;
 
 /// The service made by [`TokenLayer`](super::TokenLayer).
@@ -85,25 +85,25 @@ where
             Err(rejection) => return self.refuse(rejection, &request),
         };
         let now = SystemTime::now();
-        match settings.gate.validate_now(token, now) {
-            Ok(claims) => {
+        match settings.gate.check_now(token, now) {
+            Checked::Done(Ok(claims)) => {
                 request.extensions_mut().insert(claims);
                 ResponseFuture::inner(self.inner.call(request), cache)
             }
             // The gate noted its own rejection already; the layer's grammar verdict replaces
             // the answer, not the record.
-            Err(Stop::Rejected(rejection)) => {
+            Checked::Done(Err(rejection)) => {
                 let rejection = source::grammar(token, rejection);
                 ResponseFuture::refused(self.denial(rejection, &request))
             }
-            Err(stop) => {
+            Checked::Pending(pending) => {
                 // The issuer's keys may be out of date: finish once a refresh has been tried,
                 // with the inner service that was polled ready (a clone stays here).
                 let gate = settings.gate.clone();
                 let token = token.to_owned();
                 // The clock is read again once the refresh is done, which may take seconds.
                 let validation = Box::pin(async move {
-                    let outcome = gate.resume(&token, None, stop).await;
+                    let outcome = gate.finish(&token, None, pending).await;
                     outcome.map_err(|rejection| source::grammar(&token, rejection))
                 });
                 let clone = self.inner.clone();

@@ -20,42 +20,9 @@ use tokio::task::JoinHandle;
 
 use super::keys::{Signer, SigningKey};
 use crate::Algorithm;
+use crate::providers::entra::TokenVersion;
 
 pub use token::EntraTokenBuilder;
-
-/// The two formats of Entra access tokens (ENTRA-1, ENTRA-2). The API's registration
-/// (`requestedAccessTokenVersion`) picks one, whatever endpoint the client used.
-///
-/// | | [`V1`](Self::V1) | [`V2`](Self::V2) |
-/// |---|---|---|
-/// | `iss` | [`TestEntra::v1_issuer`]: `http://127.0.0.1:P2/{tid}/` (the STS host) | [`TestEntra::v2_issuer`]: `{instance}/{tid}/v2.0` |
-/// | `ver` | `"1.0"` | `"2.0"` |
-/// | default `aud` | `api://{CLIENT_ID}` | [`TestEntra::CLIENT_ID`] |
-/// | client | `appid`, `appidacr` | `azp`, `azpacr` |
-/// | header | `typ`, `alg`, `kid`, `x5t` | `typ`, `alg`, `kid` |
-/// | metadata | `{instance}/{tenant}/.well-known/openid-configuration` | `{instance}/{tenant}/v2.0/.well-known/openid-configuration` |
-/// | keys | `{instance}/{tenant}/discovery/keys` | `{instance}/{tenant}/discovery/v2.0/keys` |
-///
-/// ```
-/// use tokengate::testing::{EntraVersion, TestEntra};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> std::io::Result<()> {
-/// let entra = TestEntra::start().await?;
-/// let v1 = entra.token(EntraVersion::V1, entra.tenant()).sign();
-/// let v2 = entra.token(EntraVersion::V2, entra.tenant()).sign();
-/// assert_ne!(v1, v2);
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum EntraVersion {
-    /// v1.0 access tokens, issued by the STS host (`https://sts.windows.net/{tid}/` in Entra).
-    V1,
-    /// v2.0 access tokens, issued by the login host
-    /// (`https://login.microsoftonline.com/{tid}/v2.0` in Entra).
-    V2,
-}
 
 /// A loopback stand-in for the Microsoft Entra ID authority: Entra-shaped OpenID Connect
 /// metadata, key sets and access tokens, served over plain HTTP on `127.0.0.1`, so that tests
@@ -106,8 +73,9 @@ pub enum EntraVersion {
 /// instance, never leave the process and are never printed (`Debug` shows key ids only).
 ///
 /// ```
-/// use tokengate::testing::{EntraVersion, TestEntra};
-/// use tokengate::{Algorithm, Gate, IssuerProfile, KeyCache};
+/// use tokengate::providers::entra::TokenVersion;
+/// use tokengate::testing::TestEntra;
+/// use tokengate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -120,15 +88,15 @@ pub enum EntraVersion {
 ///             .algorithms([Algorithm::RS256]) // Entra's keys carry no `alg`
 ///             .jwks_uri(entra.v2_keys_url(tenant)),
 ///     )
-///     .key_cache(KeyCache::default().allow_http_loopback())
+///     .key_cache(KeyCacheSettings::default().allow_http_loopback())
 ///     .build()?;
 ///
-/// let token = entra.token(EntraVersion::V2, tenant).user().sign();
+/// let token = entra.token(TokenVersion::V2, tenant).user().sign();
 /// let claims = gate.validate(&token).await?;
 /// assert_eq!(claims.tenant_id(), Some(tenant));
 /// assert!(claims.has_scope("access_as_user"));
 ///
-/// let app = entra.token(EntraVersion::V2, tenant).app(["Orders.Read.All"]).sign();
+/// let app = entra.token(TokenVersion::V2, tenant).app(["Orders.Read.All"]).sign();
 /// assert!(gate.validate(&app).await?.has_role("Orders.Read.All"));
 /// assert_eq!(entra.requests(&format!("/{tenant}/discovery/v2.0/keys")), 1);
 /// # Ok(())
@@ -366,11 +334,11 @@ impl Shared {
     }
 
     /// The `issuer` of a tenant's metadata: the tenant's own, or the `{tenantid}` template.
-    fn metadata_issuer(&self, version: EntraVersion, tenant: &Tenant) -> String {
+    fn metadata_issuer(&self, version: TokenVersion, tenant: &Tenant) -> String {
         let id = tenant.id().unwrap_or("{tenantid}");
         match version {
-            EntraVersion::V1 => self.v1_issuer(id),
-            EntraVersion::V2 => self.v2_issuer(id),
+            TokenVersion::V1 => self.v1_issuer(id),
+            TokenVersion::V2 => self.v2_issuer(id),
         }
     }
 
@@ -402,7 +370,7 @@ impl Shared {
     }
 
     /// A metadata document.
-    fn metadata(&self, version: EntraVersion, tenant: &Tenant, appid: Option<&str>) -> String {
+    fn metadata(&self, version: TokenVersion, tenant: &Tenant, appid: Option<&str>) -> String {
         let base = format!("{}/{}", self.instance, tenant.segment());
         let issuer = self.metadata_issuer(version, tenant);
         let query = appid.map_or_else(String::new, |app| {
@@ -420,7 +388,7 @@ impl Shared {
             "client_secret_basic",
         ];
         match version {
-            EntraVersion::V2 => json!({
+            TokenVersion::V2 => json!({
                 "token_endpoint": format!("{base}/oauth2/v2.0/token"),
                 "token_endpoint_auth_methods_supported": auth_methods,
                 "jwks_uri": format!("{base}/discovery/v2.0/keys{query}"),
@@ -450,7 +418,7 @@ impl Shared {
                 "msgraph_host": "graph.microsoft.com",
                 "rbac_url": "https://pas.windows.net",
             }),
-            EntraVersion::V1 => json!({
+            TokenVersion::V1 => json!({
                 "token_endpoint": format!("{base}/oauth2/token"),
                 "token_endpoint_auth_methods_supported": auth_methods,
                 "jwks_uri": format!("{base}/discovery/keys{query}"),
@@ -486,8 +454,8 @@ impl Shared {
     }
 
     /// A key set: the shared keys, the tenant's keys and, with `appid`, that application's.
-    fn key_set(&self, version: EntraVersion, tenant: &Tenant, appid: Option<&str>) -> String {
-        let default_issuer = self.metadata_issuer(EntraVersion::V2, tenant);
+    fn key_set(&self, version: TokenVersion, tenant: &Tenant, appid: Option<&str>) -> String {
+        let default_issuer = self.metadata_issuer(TokenVersion::V2, tenant);
         let keys = self.lock_keys();
         let jwks: Vec<Value> = keys
             .iter()
@@ -509,7 +477,7 @@ impl Shared {
                     }
                     Scope::Tenant(_) | Scope::TenantOnly(_) => return None,
                 };
-                let issuer = (version == EntraVersion::V2).then_some(issuer);
+                let issuer = (version == TokenVersion::V2).then_some(issuer);
                 Some(e.jwk(issuer.as_deref()))
             })
             .collect();
@@ -530,12 +498,13 @@ impl TestEntra {
     /// of v2 tokens, and of v1 tokens as `api://{CLIENT_ID}`.
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
-    /// let token = entra.token(EntraVersion::V2, entra.tenant()).sign();
+    /// let token = entra.token(TokenVersion::V2, entra.tenant()).sign();
     /// # let claims = |t: &str| -> serde_json::Value {
     /// #     let part = t.split('.').nth(1).unwrap();
     /// #     serde_json::from_slice(&base64_simd::URL_SAFE_NO_PAD.decode_to_vec(part).unwrap()).unwrap()
@@ -550,13 +519,14 @@ impl TestEntra {
     /// tokens, `appid` of v1 tokens.
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
     /// let gate = entra_gate(&entra);
-    /// let token = entra.token(EntraVersion::V2, entra.tenant()).sign();
+    /// let token = entra.token(TokenVersion::V2, entra.tenant()).sign();
     /// let claims = gate.validate(&token).await.unwrap();
     /// assert_eq!(claims.client_id(), Some(TestEntra::CALLER_ID));
     /// # Ok(())
@@ -567,7 +537,7 @@ impl TestEntra {
     /// #             .audience(TestEntra::CLIENT_ID)
     /// #             .algorithms([tokengate::Algorithm::RS256])
     /// #             .jwks_uri(entra.v2_keys_url(entra.tenant())))
-    /// #         .key_cache(tokengate::KeyCache::default().allow_http_loopback())
+    /// #         .key_cache(tokengate::KeyCacheSettings::default().allow_http_loopback())
     /// #         .build().unwrap()
     /// # }
     /// ```
@@ -774,8 +744,9 @@ impl TestEntra {
     /// of its v1 metadata.
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
-    /// use tokengate::{Algorithm, Gate, IssuerProfile, KeyCache};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
+    /// use tokengate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -788,9 +759,9 @@ impl TestEntra {
     ///             .algorithms([Algorithm::RS256])
     ///             .jwks_uri(entra.v1_keys_url(tenant)),
     ///     )
-    ///     .key_cache(KeyCache::default().allow_http_loopback())
+    ///     .key_cache(KeyCacheSettings::default().allow_http_loopback())
     ///     .build()?;
-    /// let token = entra.token(EntraVersion::V1, tenant).sign();
+    /// let token = entra.token(TokenVersion::V1, tenant).sign();
     /// assert!(gate.validate(&token).await.is_ok());
     /// # Ok(())
     /// # }
@@ -843,14 +814,15 @@ impl TestEntra {
     /// this only makes a fresh one, for tests with several tenants.)
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
     /// let other = entra.add_tenant();
     /// assert_ne!(other, entra.tenant());
-    /// let token = entra.token(EntraVersion::V2, &other).sign();
+    /// let token = entra.token(TokenVersion::V2, &other).sign();
     /// # let _ = token;
     /// # Ok(())
     /// # }
@@ -868,17 +840,28 @@ impl TestEntra {
     /// A token builder for `tenant` (a tenant id; `consumers` stands for
     /// [`CONSUMERS_TENANT`](Self::CONSUMERS_TENANT)), with valid, Entra-shaped defaults for
     /// `version`: a delegated user token signed with the current key. See
-    /// [`EntraTokenBuilder`].
+    /// [`EntraTokenBuilder`]. The two versions differ as in Entra (ENTRA-1, ENTRA-2):
+    ///
+    /// | | [`V1`](TokenVersion::V1) | [`V2`](TokenVersion::V2) |
+    /// |---|---|---|
+    /// | `iss` | [`v1_issuer`](Self::v1_issuer): `http://127.0.0.1:P2/{tid}/` (the STS host) | [`v2_issuer`](Self::v2_issuer): `{instance}/{tid}/v2.0` |
+    /// | `ver` | `"1.0"` | `"2.0"` |
+    /// | default `aud` | `api://{CLIENT_ID}` | [`CLIENT_ID`](Self::CLIENT_ID) |
+    /// | client | `appid`, `appidacr` | `azp`, `azpacr` |
+    /// | header | `typ`, `alg`, `kid`, `x5t` | `typ`, `alg`, `kid` |
+    /// | metadata | `{instance}/{tenant}/.well-known/openid-configuration` | `{instance}/{tenant}/v2.0/.well-known/openid-configuration` |
+    /// | keys | `{instance}/{tenant}/discovery/keys` | `{instance}/{tenant}/discovery/v2.0/keys` |
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
     /// let token = entra
-    ///     .token(EntraVersion::V1, entra.tenant())
+    ///     .token(TokenVersion::V1, entra.tenant())
     ///     .scp("Orders.Read Orders.Write")
     ///     .expires_in(Duration::from_secs(600))
     ///     .sign();
@@ -886,7 +869,7 @@ impl TestEntra {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn token(&self, version: EntraVersion, tenant: &str) -> EntraTokenBuilder {
+    pub fn token(&self, version: TokenVersion, tenant: &str) -> EntraTokenBuilder {
         let tenant = if tenant.eq_ignore_ascii_case("consumers") {
             TestEntra::CONSUMERS_TENANT
         } else {
@@ -928,7 +911,8 @@ impl TestEntra {
     /// at zero.
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -970,13 +954,14 @@ impl TestEntra {
     /// tenant keys are not listed.)
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
     /// let kids = entra.kids();
-    /// let token = entra.token(EntraVersion::V2, entra.tenant()).sign();
+    /// let token = entra.token(TokenVersion::V2, entra.tenant()).sign();
     /// # let header = |t: &str| -> serde_json::Value {
     /// #     let part = t.split('.').next().unwrap();
     /// #     serde_json::from_slice(&base64_simd::URL_SAFE_NO_PAD.decode_to_vec(part).unwrap()).unwrap()
@@ -1029,8 +1014,9 @@ impl TestEntra {
     /// [`EntraTokenBuilder::key`].
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
-    /// use tokengate::{Algorithm, Gate, IssuerProfile, KeyCache};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
+    /// use tokengate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -1045,9 +1031,9 @@ impl TestEntra {
     ///             .algorithms([Algorithm::RS256])
     ///             .jwks_uri(keys),
     ///     )
-    ///     .key_cache(KeyCache::default().allow_http_loopback())
+    ///     .key_cache(KeyCacheSettings::default().allow_http_loopback())
     ///     .build()?;
-    /// let token = entra.token(EntraVersion::V2, tenant).key(&kid).sign();
+    /// let token = entra.token(TokenVersion::V2, tenant).key(&kid).sign();
     /// assert!(gate.validate(&token).await.is_ok());
     /// assert!(!entra.kids().contains(&kid));
     /// # Ok(())

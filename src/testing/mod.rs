@@ -36,6 +36,7 @@
 //! The keys are generated per issuer and never leave the process; nothing here is meant for
 //! production use.
 
+#[cfg(feature = "entra")]
 mod entra;
 mod keys;
 mod server;
@@ -53,10 +54,11 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::{Algorithm, Gate, IssuerProfile, KeyCache};
+use crate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings};
 use keys::{Signer, SigningKey};
 
-pub use entra::{EntraTokenBuilder, EntraVersion, TestEntra};
+#[cfg(feature = "entra")]
+pub use entra::{EntraTokenBuilder, TestEntra};
 pub use token::TokenBuilder;
 
 /// The default audience of minted tokens, and the audience of [`TestIssuer::profile`].
@@ -347,11 +349,11 @@ impl TestIssuer {
             .discover()
     }
 
-    /// Key-cache settings for this issuer: [`KeyCache::default`] with
-    /// [`allow_http_loopback`](KeyCache::allow_http_loopback) and a cooldown of one second, so
+    /// Key-cache settings for this issuer: [`KeyCacheSettings::default`] with
+    /// [`allow_http_loopback`](KeyCacheSettings::allow_http_loopback) and a cooldown of one second, so
     /// that tests see rotations quickly.
-    pub fn key_cache(&self) -> KeyCache {
-        KeyCache::default()
+    pub fn key_cache(&self) -> KeyCacheSettings {
+        KeyCacheSettings::default()
             .allow_http_loopback()
             .cooldown(Duration::from_secs(1))
     }

@@ -17,7 +17,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use super::{EntraVersion, Shared, Tenant, aadsts_error};
+use super::{Shared, Tenant, TokenVersion, aadsts_error};
 
 /// Which of the two hosts a server is.
 #[derive(Clone, Copy)]
@@ -66,8 +66,8 @@ pub(super) async fn run(listener: TcpListener, shared: Arc<Shared>, host: Host) 
 
 /// What a path serves.
 enum Resource {
-    Metadata(EntraVersion),
-    Keys(EntraVersion),
+    Metadata(TokenVersion),
+    Keys(TokenVersion),
 }
 
 /// The resource and the `{tenant}` segment of a path.
@@ -75,10 +75,10 @@ fn route(path: &str) -> Option<(Resource, &str)> {
     let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
     let (tenant, rest) = segments.split_first()?;
     let resource = match rest {
-        ["v2.0", ".well-known", "openid-configuration"] => Resource::Metadata(EntraVersion::V2),
-        [".well-known", "openid-configuration"] => Resource::Metadata(EntraVersion::V1),
-        ["discovery", "v2.0", "keys"] => Resource::Keys(EntraVersion::V2),
-        ["discovery", "keys"] => Resource::Keys(EntraVersion::V1),
+        ["v2.0", ".well-known", "openid-configuration"] => Resource::Metadata(TokenVersion::V2),
+        [".well-known", "openid-configuration"] => Resource::Metadata(TokenVersion::V1),
+        ["discovery", "v2.0", "keys"] => Resource::Keys(TokenVersion::V2),
+        ["discovery", "keys"] => Resource::Keys(TokenVersion::V1),
         _ => return None,
     };
     (!tenant.is_empty()).then_some((resource, *tenant))
@@ -168,11 +168,11 @@ mod tests {
         assert_eq!(tenant("/x/y/discovery/keys"), None);
         assert!(matches!(
             route("/x/discovery/keys"),
-            Some((Resource::Keys(EntraVersion::V1), _))
+            Some((Resource::Keys(TokenVersion::V1), _))
         ));
         assert!(matches!(
             route("/x/v2.0/.well-known/openid-configuration"),
-            Some((Resource::Metadata(EntraVersion::V2), _))
+            Some((Resource::Metadata(TokenVersion::V2), _))
         ));
     }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::{EntraVersion, TestEntra, random_bytes};
+use super::{TestEntra, TokenVersion, random_bytes};
 use crate::testing::keys::b64;
 
 /// The default scope of delegated tokens: Entra puts the short scope name in `scp`.
@@ -44,7 +44,7 @@ const BACKDATING: i64 = 300;
 
 /// Builds one signed Entra access token (from [`TestEntra::token`]).
 ///
-/// It starts as a valid **delegated user token** of its [`EntraVersion`], with the claims
+/// It starts as a valid **delegated user token** of its [`TokenVersion`], with the claims
 /// Entra puts in real tokens:
 ///
 /// * both versions: `aud`, `iss`, `iat` and `nbf` (5 minutes ago: Entra dates them early, for
@@ -66,8 +66,9 @@ const BACKDATING: i64 = 300;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tokengate::testing::{EntraVersion, TestEntra};
-/// use tokengate::{Algorithm, Gate, IssuerProfile, KeyCache};
+/// use tokengate::providers::entra::TokenVersion;
+/// use tokengate::testing::TestEntra;
+/// use tokengate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -80,11 +81,11 @@ const BACKDATING: i64 = 300;
 ///             .algorithms([Algorithm::RS256])
 ///             .jwks_uri(entra.v2_keys_url(tenant)),
 ///     )
-///     .key_cache(KeyCache::default().allow_http_loopback())
+///     .key_cache(KeyCacheSettings::default().allow_http_loopback())
 ///     .build()?;
 ///
 /// let token = entra
-///     .token(EntraVersion::V2, tenant)
+///     .token(TokenVersion::V2, tenant)
 ///     .scp("Orders.Read Orders.Write")
 ///     .claim("xms_cc", ["cp1"])
 ///     .expires_in(Duration::from_secs(300))
@@ -92,10 +93,10 @@ const BACKDATING: i64 = 300;
 /// let claims = gate.validate(&token).await?;
 /// assert!(claims.has_scope("Orders.Write"));
 ///
-/// let expired = entra.token(EntraVersion::V2, tenant).expired().sign();
+/// let expired = entra.token(TokenVersion::V2, tenant).expired().sign();
 /// assert_eq!(gate.validate(&expired).await.unwrap_err().code(), "token_expired");
 ///
-/// let graph = entra.token(EntraVersion::V2, tenant).audience("00000003-0000-0000-c000-000000000000");
+/// let graph = entra.token(TokenVersion::V2, tenant).audience("00000003-0000-0000-c000-000000000000");
 /// assert_eq!(gate.validate(&graph.sign()).await.unwrap_err().code(), "invalid_audience");
 /// # Ok(())
 /// # }
@@ -103,7 +104,7 @@ const BACKDATING: i64 = 300;
 #[must_use = "a token builder does nothing until `sign` is called"]
 pub struct EntraTokenBuilder {
     entra: TestEntra,
-    version: EntraVersion,
+    version: TokenVersion,
     /// The key to sign with; `None` for the current key.
     key: Option<String>,
     claims: Map<String, Value>,
@@ -112,7 +113,7 @@ pub struct EntraTokenBuilder {
 }
 
 impl EntraTokenBuilder {
-    pub(super) fn new(entra: TestEntra, version: EntraVersion, tenant: &str) -> Self {
+    pub(super) fn new(entra: TestEntra, version: TokenVersion, tenant: &str) -> Self {
         let now = now();
         let mut claims = Map::new();
         let mut set = |name: &str, value: Value| {
@@ -131,14 +132,14 @@ impl EntraTokenBuilder {
         set("rh", json!(format!("0.{}.", b64(random_bytes(39)))));
         set("uti", json!(b64(random_bytes(16))));
         match version {
-            EntraVersion::V2 => {
+            TokenVersion::V2 => {
                 set("aud", json!(TestEntra::CLIENT_ID));
                 set("iss", json!(entra.v2_issuer(tenant)));
                 set("azp", json!(TestEntra::CALLER_ID));
                 set("azpacr", json!("1"));
                 set("ver", json!("2.0"));
             }
-            EntraVersion::V1 => {
+            TokenVersion::V1 => {
                 set("aud", json!(format!("api://{}", TestEntra::CLIENT_ID)));
                 set("iss", json!(entra.v1_issuer(tenant)));
                 set("appid", json!(TestEntra::CALLER_ID));
@@ -173,12 +174,13 @@ impl EntraTokenBuilder {
     /// it to undo [`app`](Self::app).
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
-    /// let token = entra.token(EntraVersion::V2, entra.tenant()).user().sign();
+    /// let token = entra.token(TokenVersion::V2, entra.tenant()).user().sign();
     /// let claims = decode_claims(&token);
     /// assert_eq!(claims["scp"], "access_as_user");
     /// assert_ne!(claims["sub"], claims["oid"]);
@@ -200,8 +202,8 @@ impl EntraTokenBuilder {
             .set("scp", json!(DEFAULT_SCOPE))
             .set("name", json!(USER_NAME));
         match builder.version {
-            EntraVersion::V2 => builder.set("preferred_username", json!(USER_LOGIN)),
-            EntraVersion::V1 => builder
+            TokenVersion::V2 => builder.set("preferred_username", json!(USER_LOGIN)),
+            TokenVersion::V1 => builder
                 .set("unique_name", json!(USER_LOGIN))
                 .set("upn", json!(USER_LOGIN))
                 .set("acr", json!("1"))
@@ -216,19 +218,20 @@ impl EntraTokenBuilder {
     /// none (ENTRA-27).
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
-    /// let token = entra.token(EntraVersion::V1, entra.tenant()).app(["Orders.Read.All"]).sign();
+    /// let token = entra.token(TokenVersion::V1, entra.tenant()).app(["Orders.Read.All"]).sign();
     /// let claims = decode_claims(&token);
     /// assert_eq!(claims["roles"], serde_json::json!(["Orders.Read.All"]));
     /// assert_eq!(claims["idtyp"], "app");
     /// assert_eq!(claims["sub"], claims["oid"]);
     /// assert!(claims.get("scp").is_none());
     ///
-    /// let no_roles = entra.token(EntraVersion::V2, entra.tenant()).app([] as [&str; 0]).sign();
+    /// let no_roles = entra.token(TokenVersion::V2, entra.tenant()).app([] as [&str; 0]).sign();
     /// assert!(decode_claims(&no_roles).get("roles").is_none());
     /// # Ok(())
     /// # }
@@ -265,12 +268,13 @@ impl EntraTokenBuilder {
     /// (`"Orders.Read Orders.Write"`, not `api://.../Orders.Read`).
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
-    /// let token = entra.token(EntraVersion::V2, entra.tenant()).scp("Files.Read").sign();
+    /// let token = entra.token(TokenVersion::V2, entra.tenant()).scp("Files.Read").sign();
     /// assert_eq!(decode_claims(&token)["scp"], "Files.Read");
     /// # Ok(())
     /// # }
@@ -287,12 +291,13 @@ impl EntraTokenBuilder {
     /// app-only tokens, the application permissions).
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
-    /// let token = entra.token(EntraVersion::V2, entra.tenant()).roles(["Admin"]).sign();
+    /// let token = entra.token(TokenVersion::V2, entra.tenant()).roles(["Admin"]).sign();
     /// let claims = decode_claims(&token);
     /// assert_eq!(claims["roles"], serde_json::json!(["Admin"]));
     /// assert_eq!(claims["scp"], "access_as_user");
@@ -312,15 +317,16 @@ impl EntraTokenBuilder {
     /// [`TestEntra::CALLER_ID`].
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
     /// let caller = "11111111-2222-4333-8444-555555555555";
-    /// let v1 = entra.token(EntraVersion::V1, entra.tenant()).caller(caller).sign();
+    /// let v1 = entra.token(TokenVersion::V1, entra.tenant()).caller(caller).sign();
     /// assert_eq!(decode_claims(&v1)["appid"], caller);
-    /// let v2 = entra.token(EntraVersion::V2, entra.tenant()).caller(caller).sign();
+    /// let v2 = entra.token(TokenVersion::V2, entra.tenant()).caller(caller).sign();
     /// assert_eq!(decode_claims(&v2)["azp"], caller);
     /// # Ok(())
     /// # }
@@ -331,8 +337,8 @@ impl EntraTokenBuilder {
     /// ```
     pub fn caller(self, app_id: &str) -> Self {
         let name = match self.version {
-            EntraVersion::V1 => "appid",
-            EntraVersion::V2 => "azp",
+            TokenVersion::V1 => "appid",
+            TokenVersion::V2 => "azp",
         };
         self.set(name, json!(app_id))
     }
@@ -344,13 +350,14 @@ impl EntraTokenBuilder {
     /// If `value` cannot be represented as JSON (a map with non-string keys, say).
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
     /// let token = entra
-    ///     .token(EntraVersion::V2, entra.tenant())
+    ///     .token(TokenVersion::V2, entra.tenant())
     ///     .claim("acrs", ["c1"])
     ///     .claim("xms_cc", ["cp1"])
     ///     .sign();
@@ -370,12 +377,13 @@ impl EntraTokenBuilder {
     /// Removes a claim, default or not.
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
-    /// let token = entra.token(EntraVersion::V2, entra.tenant()).without_claim("tid").sign();
+    /// let token = entra.token(TokenVersion::V2, entra.tenant()).without_claim("tid").sign();
     /// assert!(decode_claims(&token).get("tid").is_none());
     /// # Ok(())
     /// # }
@@ -396,13 +404,14 @@ impl EntraTokenBuilder {
     /// If `value` cannot be represented as JSON.
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
     /// // Microsoft Graph tokens carry a `nonce` in the header (ENTRA-23).
-    /// let token = entra.token(EntraVersion::V1, entra.tenant()).header("nonce", "abc").sign();
+    /// let token = entra.token(TokenVersion::V1, entra.tenant()).header("nonce", "abc").sign();
     /// assert_eq!(decode_header(&token)["nonce"], "abc");
     /// # Ok(())
     /// # }
@@ -420,13 +429,14 @@ impl EntraTokenBuilder {
     /// Removes a header parameter (`alg`, `typ`, `kid` and `x5t` included).
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
     /// // A 2014-style v1 token, with `x5t` and no `kid`.
-    /// let token = entra.token(EntraVersion::V1, entra.tenant()).without_header("kid").sign();
+    /// let token = entra.token(TokenVersion::V1, entra.tenant()).without_header("kid").sign();
     /// let header = decode_header(&token);
     /// assert!(header.get("kid").is_none() && header.get("x5t").is_some());
     /// # Ok(())
@@ -444,14 +454,15 @@ impl EntraTokenBuilder {
     /// Sets `aud` to this one audience.
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
     /// // v1 tokens may carry an App ID URI or the client id (ENTRA-6).
     /// let token = entra
-    ///     .token(EntraVersion::V1, entra.tenant())
+    ///     .token(TokenVersion::V1, entra.tenant())
     ///     .audience(TestEntra::CLIENT_ID)
     ///     .sign();
     /// assert_eq!(decode_claims(&token)["aud"], TestEntra::CLIENT_ID);
@@ -469,7 +480,8 @@ impl EntraTokenBuilder {
     /// Sets `iss`.
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
@@ -477,7 +489,7 @@ impl EntraTokenBuilder {
     /// let tenant = entra.tenant();
     /// // The issuer of another tenant than `tid`: refused by multi-tenant validation (ENTRA-17).
     /// let token = entra
-    ///     .token(EntraVersion::V2, tenant)
+    ///     .token(TokenVersion::V2, tenant)
     ///     .issuer(&entra.v2_issuer(&entra.add_tenant()))
     ///     .sign();
     /// assert_ne!(decode_claims(&token)["iss"], entra.v2_issuer(tenant));
@@ -496,14 +508,15 @@ impl EntraTokenBuilder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
     /// // Under continuous access evaluation, Entra issues tokens for up to 28 hours.
     /// let token = entra
-    ///     .token(EntraVersion::V2, entra.tenant())
+    ///     .token(TokenVersion::V2, entra.tenant())
     ///     .expires_in(Duration::from_secs(28 * 3600))
     ///     .sign();
     /// let claims = decode_claims(&token);
@@ -526,12 +539,13 @@ impl EntraTokenBuilder {
     /// hour ago.
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
-    /// let token = entra.token(EntraVersion::V2, entra.tenant()).expired().sign();
+    /// let token = entra.token(TokenVersion::V2, entra.tenant()).expired().sign();
     /// let claims = decode_claims(&token);
     /// assert!(claims["exp"].as_i64().unwrap() < claims["iat"].as_i64().unwrap() + 3601);
     /// # Ok(())
@@ -556,13 +570,14 @@ impl EntraTokenBuilder {
     /// [`sign`](Self::sign) panics if the stand-in never had such a key.
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
     /// let oldest = entra.kids()[0].clone();
-    /// let token = entra.token(EntraVersion::V1, entra.tenant()).key(&oldest).sign();
+    /// let token = entra.token(TokenVersion::V1, entra.tenant()).key(&oldest).sign();
     /// assert_eq!(decode_header(&token)["kid"], oldest.as_str());
     /// assert_eq!(decode_header(&token)["x5t"], oldest.as_str());
     /// # Ok(())
@@ -585,12 +600,13 @@ impl EntraTokenBuilder {
     /// If a [`key`](Self::key) was chosen that the stand-in never had.
     ///
     /// ```
-    /// use tokengate::testing::{EntraVersion, TestEntra};
+    /// use tokengate::providers::entra::TokenVersion;
+    /// use tokengate::testing::TestEntra;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
     /// let entra = TestEntra::start().await?;
-    /// let token = entra.token(EntraVersion::V2, entra.tenant()).sign();
+    /// let token = entra.token(TokenVersion::V2, entra.tenant()).sign();
     /// let header = decode_header(&token);
     /// assert_eq!(header["typ"], "JWT");
     /// assert_eq!(header["alg"], "RS256");
@@ -614,7 +630,7 @@ impl EntraTokenBuilder {
         header.insert("typ".into(), json!("JWT"));
         header.insert("alg".into(), json!(key.alg.name()));
         header.insert("kid".into(), json!(key.kid));
-        if self.version == EntraVersion::V1 {
+        if self.version == TokenVersion::V1 {
             header.insert("x5t".into(), json!(key.kid));
         }
         for (name, value) in self.header {

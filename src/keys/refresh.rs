@@ -11,74 +11,10 @@ use reqwest::Url;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
-use super::fetch::{FetchError, Fetched, Fetcher};
-use super::{KeyProblem, KeySet, KeyStatus, parse_jwks_for_cloud};
+use super::http::{FetchError, Fetcher};
+use super::sources::{IssuerRule, KeysAt, Source};
+use super::{KeyRules, KeySet, KeyStatus};
 use crate::Algorithm;
-
-/// Where an issuer's keys come from.
-#[derive(Debug)]
-pub(crate) enum Source {
-    /// OpenID Connect discovery (or RFC 8414) from the issuer identifier.
-    Discover,
-    JwksUri(Url),
-    /// A metadata document at a configured location whose `issuer` is checked by a rule
-    /// rather than known in advance (Entra: the v1 issuer host depends on the cloud, a tenant
-    /// may be configured by domain name); the issuer found is [`Remote::learned`].
-    ///
-    /// With `keys_from`, the keys are those another metadata document names (see
-    /// [`KeysFrom`]). Where the document that names the keys has a `cloud_instance_name`, keys
-    /// that name another are skipped (ENTRA-40). Only the Entra preset uses this source.
-    Metadata {
-        url: Url,
-        rule: IssuerRule,
-        keys_from: Option<KeysFrom>,
-    },
-}
-
-/// For [`Source::Metadata`]: the key set is the one this other metadata document names, and
-/// its issuer `rule` must accept. Entra's any-tenant v1 issuer takes its issuer from the v1
-/// `common` document but its keys from the v2 one, whose keys carry `issuer` members for the
-/// ENTRA-17 step 3 check (v1 keys have none); the two documents name the same keys.
-#[derive(Debug)]
-pub(crate) struct KeysFrom {
-    pub(crate) url: Url,
-    pub(crate) rule: IssuerRule,
-}
-
-/// Where the keys are, as found, and the cloud instance the metadata that named them names.
-#[derive(Clone, Debug)]
-struct KeysAt {
-    url: Url,
-    found: Instant,
-    cloud_instance: Option<Box<str>>,
-}
-
-impl KeysAt {
-    fn new(url: Url, cloud_instance: Option<String>) -> KeysAt {
-        KeysAt {
-            url,
-            found: Instant::now(),
-            cloud_instance: cloud_instance.map(String::into_boxed_str),
-        }
-    }
-}
-
-/// Accepts or refuses the issuer a metadata document names, and says which token `iss` values
-/// the document could name (so that only those wait for it to be fetched).
-#[derive(Clone)]
-pub(crate) struct IssuerRule {
-    pub(crate) check: Arc<CheckIssuer>,
-    pub(crate) could_name: Arc<dyn Fn(&str) -> bool + Send + Sync>,
-}
-
-/// Says why an issuer is not acceptable, if it is not.
-pub(crate) type CheckIssuer = dyn Fn(&str) -> Result<(), String> + Send + Sync;
-
-impl std::fmt::Debug for IssuerRule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("IssuerRule")
-    }
-}
 
 /// The longest wait between failed fetches (unless the cooldown itself is longer).
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -91,9 +27,6 @@ const STALE_AHEAD: f64 = 0.5;
 
 /// "Never", for the atomic deadlines.
 const NEVER: u64 = u64::MAX;
-
-/// How many skipped keys a warning or an error message names.
-const NAMED_PROBLEMS: usize = 3;
 
 /// What a request that found no key, or a key that did not verify, learns.
 pub(crate) enum Miss {
@@ -123,18 +56,18 @@ fn later(now: Instant, d: Duration) -> Instant {
 }
 
 #[derive(Debug)]
-struct State {
+pub(super) struct State {
     loaded_at: Option<Instant>,
     last_ok: Option<bool>,
     last_error: Option<String>,
     /// No fetch starts before this: the cooldown after each start, the backoff after failures.
     next_attempt: Instant,
-    failures: u32,
-    etag: Option<String>,
+    pub(super) failures: u32,
+    pub(super) etag: Option<String>,
     /// The freshness lifetime of the keys held, for a 304 that does not restate it.
     ttl: Option<Duration>,
     /// From discovery or metadata, with when it was found.
-    jwks_uri: Option<KeysAt>,
+    pub(super) jwks_uri: Option<KeysAt>,
     in_flight: Option<watch::Receiver<bool>>,
     said_no_runtime: bool,
 }
@@ -142,16 +75,18 @@ struct State {
 /// An issuer's keys from the network.
 #[derive(Debug)]
 pub(crate) struct Remote {
-    issuer: String,
-    source: Source,
-    allowed: Vec<Algorithm>,
-    fetcher: Arc<Fetcher>,
+    pub(super) issuer: String,
+    pub(super) source: Source,
+    pub(super) allowed: Vec<Algorithm>,
+    pub(super) fetcher: Arc<Fetcher>,
+    /// The provider's key rules, if the issuer has a provider.
+    pub(super) rules: Option<Arc<dyn KeyRules>>,
     keys: ArcSwap<KeySet>,
     /// For [`Source::Metadata`]: the issuer the metadata named, once it has been fetched.
-    learned: arc_swap::ArcSwapOption<String>,
-    /// One tenant's own keys (see `for_tenant`): their URLs hold a tenant id from a token not
-    /// yet verified, so failures are logged without them, at debug level.
-    tenant: bool,
+    pub(super) learned: arc_swap::ArcSwapOption<String>,
+    /// A store whose URLs hold a value from a token not yet verified (see
+    /// [`sibling`](Remote::sibling)): failures are logged without them, at debug level.
+    pub(super) quiet: bool,
     epoch: Instant,
     /// Milliseconds after `epoch` when a routine refresh is due; `NEVER` while one is claimed
     /// or running, and before the first load.
@@ -163,7 +98,7 @@ pub(crate) struct Remote {
 }
 
 /// A successful fetch.
-enum Loaded {
+pub(super) enum Loaded {
     New {
         set: KeySet,
         ttl: Option<Duration>,
@@ -208,6 +143,7 @@ impl Remote {
         source: Source,
         allowed: Vec<Algorithm>,
         fetcher: Arc<Fetcher>,
+        rules: Option<Arc<dyn KeyRules>>,
     ) -> Remote {
         let epoch = Instant::now();
         Remote {
@@ -215,9 +151,10 @@ impl Remote {
             source,
             allowed,
             fetcher,
+            rules,
             keys: ArcSwap::from_pointee(KeySet::default()),
             learned: arc_swap::ArcSwapOption::empty(),
-            tenant: false,
+            quiet: false,
             epoch,
             refresh_at: AtomicU64::new(NEVER),
             usable_until: AtomicU64::new(0),
@@ -236,19 +173,34 @@ impl Remote {
         }
     }
 
-    /// The keys of one tenant, fetched like these (same client, settings and algorithms) but
-    /// from the tenant's own metadata, whose issuer `rule` must accept (see `keys::tenants`).
-    /// Its logs name the issuer only: the tenant id came from a token not yet verified.
-    pub(crate) fn for_tenant(&self, url: Url, rule: IssuerRule) -> Remote {
-        let name = format!("{} (a tenant's own keys)", self.issuer);
+    /// A store of the keys at the JWK Set URL `jwks`, for tests of what is built on stores.
+    #[cfg(test)]
+    pub(crate) fn for_tests(issuer: &str, jwks: Url, fetcher: Arc<Fetcher>) -> Remote {
+        Remote::new(
+            issuer.to_owned(),
+            Source::JwksUri(jwks),
+            Vec::new(),
+            fetcher,
+            None,
+        )
+    }
+
+    /// Another store of this issuer's keys, fetched like these (same client, settings,
+    /// algorithms and key rules) but from the metadata document at `url`, whose issuer `rule`
+    /// must accept: for a provider whose keys are also published per part of the issuer (a
+    /// tenant, say). `url` may hold a value from a token not yet verified, so the store is
+    /// quiet: its logs name the issuer and `what` only.
+    pub(crate) fn sibling(&self, what: &str, url: Url, rule: IssuerRule) -> Remote {
+        let name = format!("{} ({what})", self.issuer);
         let source = Source::Metadata {
             url,
             rule,
             keys_from: None,
         };
         let fetcher = Arc::clone(&self.fetcher);
-        let mut remote = Remote::new(name, source, self.allowed.clone(), fetcher);
-        remote.tenant = true;
+        let rules = self.rules.clone();
+        let mut remote = Remote::new(name, source, self.allowed.clone(), fetcher, rules);
+        remote.quiet = true;
         remote
     }
 
@@ -257,7 +209,7 @@ impl Remote {
         self.fetcher.settings.cooldown
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent at every step, so a panic elsewhere cannot leave it torn.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -357,124 +309,6 @@ impl Remote {
         });
     }
 
-    async fn fetch(&self) -> Result<Loaded, FetchError> {
-        let (mut etag, known) = {
-            let state = self.lock();
-            let rediscover = state.failures > 0
-                || state
-                    .jwks_uri
-                    .as_ref()
-                    .is_none_or(|at| at.found.elapsed() > self.fetcher.settings.max_ttl);
-            let known = match rediscover {
-                true => None,
-                false => state.jwks_uri.clone(),
-            };
-            (state.etag.clone(), known)
-        };
-        let keys_at = match (&self.source, known) {
-            (Source::JwksUri(url), _) => KeysAt::new(url.clone(), None),
-            (Source::Discover | Source::Metadata { .. }, Some(known)) => known,
-            (
-                Source::Metadata {
-                    url,
-                    rule,
-                    keys_from,
-                },
-                None,
-            ) => {
-                let document = self.fetcher.metadata_at(url).await?;
-                self.accept_issuer(url, rule, &document.issuer)?;
-                let known = self.learned.load();
-                if known
-                    .as_deref()
-                    .is_some_and(|known| *known != document.issuer)
-                {
-                    // An issuer does not change; a document that says otherwise is refused.
-                    let found: String = document.issuer.chars().take(200).collect();
-                    return Err(FetchError::IssuerMismatch { found });
-                }
-                if known.is_none() {
-                    self.learned.store(Some(Arc::new(document.issuer.clone())));
-                }
-                // The keys are checked against the cloud instance of the document that names
-                // them.
-                let document = match keys_from {
-                    None => document,
-                    Some(from) => {
-                        let other = self.fetcher.metadata_at(&from.url).await?;
-                        self.accept_issuer(&from.url, &from.rule, &other.issuer)?;
-                        other
-                    }
-                };
-                let at = KeysAt::new(document.jwks_uri, document.cloud_instance_name);
-                let mut state = self.lock();
-                // A 304 would only confirm keys loaded from elsewhere, or checked against
-                // another cloud instance.
-                if state.jwks_uri.as_ref().is_some_and(|held| {
-                    held.url != at.url || held.cloud_instance != at.cloud_instance
-                }) {
-                    etag = None;
-                }
-                state.jwks_uri = Some(at.clone());
-                drop(state);
-                at
-            }
-            (Source::Discover, None) => {
-                let url = self.fetcher.discover(&self.issuer).await?;
-                let at = KeysAt::new(url, None);
-                self.lock().jwks_uri = Some(at.clone());
-                at
-            }
-        };
-        let url = &keys_at.url;
-        match self.fetcher.jwks(url, etag.as_deref()).await? {
-            Fetched::NotModified { ttl } => Ok(Loaded::Same { ttl }),
-            Fetched::Body { body, ttl, etag } => {
-                let text = std::str::from_utf8(&body)
-                    .map_err(|_| FetchError::Malformed("the key set is not UTF-8".to_owned()))?;
-                let max_keys = self.fetcher.settings.max_keys;
-                let cloud = keys_at.cloud_instance.as_deref();
-                let (keys, mut skipped) =
-                    parse_jwks_for_cloud(text, &self.allowed, max_keys, cloud)
-                        .map_err(FetchError::Malformed)?;
-                let (set, shared) = KeySet::new(keys);
-                skipped.extend(shared);
-                if set.len() == 0 {
-                    let reason = format!("no usable key ({})", summary(&skipped));
-                    return Err(FetchError::Malformed(reason));
-                }
-                if !skipped.is_empty() {
-                    tracing::warn!(
-                        issuer = %self.issuer,
-                        skipped = skipped.len(),
-                        problems = %summary(&skipped),
-                        "tokengate: keys skipped"
-                    );
-                }
-                Ok(Loaded::New { set, ttl, etag })
-            }
-        }
-    }
-
-    /// Whether `rule` accepts the issuer the metadata document at `url` names.
-    fn accept_issuer(&self, url: &Url, rule: &IssuerRule, issuer: &str) -> Result<(), FetchError> {
-        let Err(reason) = (rule.check)(issuer) else {
-            return Ok(());
-        };
-        let found: String = issuer.chars().take(200).collect();
-        // A tenant's own metadata URL holds a tenant id from a token not yet verified: not
-        // logged (see `for_tenant`).
-        if !self.tenant {
-            tracing::error!(
-                metadata = %url,
-                found = %found,
-                reason = %reason,
-                "tokengate: the metadata names an issuer this configuration does not accept"
-            );
-        }
-        Err(FetchError::IssuerMismatch { found })
-    }
-
     fn record(&self, outcome: Result<Loaded, FetchError>) {
         let now = Instant::now();
         let settings = &self.fetcher.settings;
@@ -499,11 +333,11 @@ impl Remote {
                 }
                 let keeping = state.loaded_at.is_some();
                 drop(state);
-                if self.tenant {
+                if self.quiet {
                     tracing::debug!(
                         issuer = %self.issuer,
                         retry_in = ?wait,
-                        "tokengate: a tenant's own keys could not be loaded"
+                        "tokengate: keys could not be loaded"
                     );
                 } else if matches!(error, FetchError::IssuerMismatch { .. }) {
                     tracing::error!(issuer = %self.issuer, %error, "tokengate: discovery refused");
@@ -658,19 +492,6 @@ impl Remote {
             last_error: state.last_error.clone(),
         }
     }
-}
-
-/// The first few problems, and how many more: bounded, whatever a key set holds.
-fn summary(problems: &[KeyProblem]) -> String {
-    let mut text: Vec<String> = problems
-        .iter()
-        .take(NAMED_PROBLEMS)
-        .map(ToString::to_string)
-        .collect();
-    if problems.len() > NAMED_PROBLEMS {
-        text.push(format!("and {} more", problems.len() - NAMED_PROBLEMS));
-    }
-    text.join("; ")
 }
 
 #[cfg(test)]

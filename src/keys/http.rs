@@ -1,4 +1,4 @@
-//! Discovery and JWKS over HTTP: https only, bounded in time and size, freshness from
+//! Fetching documents over HTTP: https only, bounded in time and size, freshness from
 //! `Cache-Control`, conditional requests with `ETag`.
 
 use std::fmt;
@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AGE, CACHE_CONTROL, ETAG, IF_NONE_MATCH};
 use reqwest::{StatusCode, Url};
-use serde::Deserialize;
 
-use super::cache::KeyCache;
-use crate::json::Object;
+use super::KeyCacheSettings;
 
 /// Why a fetch failed. Messages name URLs and statuses, never key material.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,20 +75,12 @@ pub(crate) enum Fetched {
     NotModified { ttl: Option<Duration> },
 }
 
-/// What a metadata document at a configured location says about the keys.
-pub(crate) struct MetadataDocument {
-    pub(crate) issuer: String,
-    pub(crate) jwks_uri: Url,
-    /// Entra's `cloud_instance_name` (such as `microsoftonline.com`), if the document names one.
-    pub(crate) cloud_instance_name: Option<String>,
-}
-
 /// Makes the HTTP requests for every issuer of a gate.
 pub(crate) struct Fetcher {
     client: reqwest::Client,
     /// A client of the user's own follows redirects as it likes; we only see where it ended.
     users_client: bool,
-    pub(crate) settings: KeyCache,
+    pub(crate) settings: KeyCacheSettings,
 }
 
 impl fmt::Debug for Fetcher {
@@ -105,7 +95,7 @@ impl Fetcher {
     /// Uses `client` if given; otherwise builds one that follows at most five redirects, none
     /// of them away from https.
     pub(crate) fn new(
-        settings: KeyCache,
+        settings: KeyCacheSettings,
         client: Option<reqwest::Client>,
     ) -> Result<Fetcher, String> {
         let users_client = client.is_some();
@@ -145,7 +135,8 @@ impl Fetcher {
         Ok(url)
     }
 
-    async fn get(&self, url: &Url, etag: Option<&str>) -> Result<Fetched, FetchError> {
+    /// GETs `url`, conditionally on `etag`.
+    pub(crate) async fn get(&self, url: &Url, etag: Option<&str>) -> Result<Fetched, FetchError> {
         let mut request = self
             .client
             .get(url.clone())
@@ -203,86 +194,13 @@ impl Fetcher {
         Ok(Fetched::Body { body, ttl, etag })
     }
 
-    /// The issuer's `jwks_uri`, from OpenID Connect discovery or, where that location does not
-    /// exist, RFC 8414 authorization-server metadata. The document must name exactly this
-    /// issuer.
-    pub(crate) async fn discover(&self, issuer: &str) -> Result<Url, FetchError> {
-        let oidc = self.url(&format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        ))?;
-        let body = match self.get(&oidc, None).await {
-            Ok(Fetched::Body { body, .. }) => body,
-            Err(FetchError::Status(404 | 410)) => {
-                match self.get(&rfc8414(issuer, self)?, None).await? {
-                    Fetched::Body { body, .. } => body,
-                    Fetched::NotModified { .. } => return Err(FetchError::Status(304)),
-                }
-            }
-            Ok(Fetched::NotModified { .. }) => return Err(FetchError::Status(304)),
-            Err(other) => return Err(other),
-        };
-        #[derive(Deserialize)]
-        struct Metadata {
-            issuer: String,
-            jwks_uri: String,
+    /// The body of the document at `url`, unconditionally.
+    pub(crate) async fn document(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+        match self.get(url, None).await? {
+            Fetched::Body { body, .. } => Ok(body),
+            Fetched::NotModified { .. } => Err(FetchError::Status(304)),
         }
-        // An object only: serde's derived structs would also read a JSON array of the fields.
-        let Object(metadata): Object<Metadata> = serde_json::from_slice(&body).map_err(|_| {
-            FetchError::Malformed("not a metadata document with issuer and jwks_uri".to_owned())
-        })?;
-        if metadata.issuer != issuer {
-            let found: String = metadata.issuer.chars().take(200).collect();
-            return Err(FetchError::IssuerMismatch { found });
-        }
-        self.url(&metadata.jwks_uri)
     }
-
-    /// The `issuer`, `jwks_uri` and `cloud_instance_name` of the metadata document at `url`
-    /// (a configured location, such as Entra's tenant metadata, which need not sit under the
-    /// issuer).
-    pub(crate) async fn metadata_at(&self, url: &Url) -> Result<MetadataDocument, FetchError> {
-        let body = match self.get(url, None).await? {
-            Fetched::Body { body, .. } => body,
-            Fetched::NotModified { .. } => return Err(FetchError::Status(304)),
-        };
-        #[derive(Deserialize)]
-        struct Metadata {
-            issuer: String,
-            jwks_uri: String,
-            // Any JSON type: a value that is not a name must not make the document unusable.
-            cloud_instance_name: Option<serde_json::Value>,
-        }
-        // An object only: serde's derived structs would also read a JSON array of the fields.
-        let Object(metadata): Object<Metadata> = serde_json::from_slice(&body).map_err(|_| {
-            FetchError::Malformed("not a metadata document with issuer and jwks_uri".to_owned())
-        })?;
-        let jwks_uri = self.url(&metadata.jwks_uri)?;
-        // Only a string that is not blank names a cloud instance, as IdentityModel reads it.
-        let cloud_instance_name = metadata
-            .cloud_instance_name
-            .and_then(|value| value.as_str().map(str::to_owned))
-            .filter(|name| !name.trim().is_empty());
-        Ok(MetadataDocument {
-            issuer: metadata.issuer,
-            jwks_uri,
-            cloud_instance_name,
-        })
-    }
-
-    /// The key set at `url`, conditionally on `etag`.
-    pub(crate) async fn jwks(&self, url: &Url, etag: Option<&str>) -> Result<Fetched, FetchError> {
-        self.get(url, etag).await
-    }
-}
-
-/// RFC 8414 §3.1: `/.well-known/oauth-authorization-server` goes between the host and the
-/// issuer's path.
-fn rfc8414(issuer: &str, fetcher: &Fetcher) -> Result<Url, FetchError> {
-    let mut url = fetcher.url(issuer)?;
-    let path = url.path().trim_end_matches('/').to_owned();
-    url.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
-    Ok(url)
 }
 
 /// https, or http to a loopback address when that is allowed.
@@ -294,7 +212,7 @@ pub(crate) fn url_policy(url: &Url, allow_http_loopback: bool) -> Result<(), Str
             "{url} is plain http to a host that is not loopback"
         )),
         "http" => Err(format!(
-            "{url} is plain http; https is required (KeyCache::allow_http_loopback admits loopback addresses)"
+            "{url} is plain http; https is required (KeyCacheSettings::allow_http_loopback admits loopback addresses)"
         )),
         other => Err(format!("{url} uses {other}, not https")),
     }
@@ -316,7 +234,7 @@ fn is_loopback(url: &Url) -> bool {
 pub(crate) fn freshness(
     cache_control: Option<&str>,
     age: Option<&str>,
-    settings: &KeyCache,
+    settings: &KeyCacheSettings,
 ) -> Option<Duration> {
     let mut max_age = None;
     for directive in cache_control?.split(',').map(str::trim) {
@@ -343,7 +261,7 @@ mod tests {
 
     #[test]
     fn cache_control() {
-        let settings = KeyCache::default();
+        let settings = KeyCacheSettings::default();
         let ttl =
             |v: Option<&str>, age: Option<&str>| freshness(v, age, &settings).map(|d| d.as_secs());
         assert_eq!(ttl(None, None), None);
@@ -402,23 +320,5 @@ mod tests {
         ] {
             assert!(!check(remote, true), "{remote}");
         }
-    }
-
-    #[test]
-    fn rfc8414_location() {
-        let fetcher = Fetcher::new(KeyCache::default(), None).unwrap();
-        let at = |issuer: &str| rfc8414(issuer, &fetcher).unwrap().to_string();
-        assert_eq!(
-            at("https://as.example.com"),
-            "https://as.example.com/.well-known/oauth-authorization-server"
-        );
-        assert_eq!(
-            at("https://as.example.com/"),
-            "https://as.example.com/.well-known/oauth-authorization-server"
-        );
-        assert_eq!(
-            at("https://as.example.com/tenant/v2.0"),
-            "https://as.example.com/.well-known/oauth-authorization-server/tenant/v2.0"
-        );
     }
 }

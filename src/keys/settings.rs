@@ -31,15 +31,15 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tokengate::KeyCache;
+/// use tokengate::KeyCacheSettings;
 ///
-/// let cache = KeyCache::default()
+/// let cache = KeyCacheSettings::default()
 ///     .cooldown(Duration::from_secs(30))
 ///     .max_stale(Duration::from_secs(24 * 3600));
 /// # let _ = cache;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyCache {
+pub struct KeyCacheSettings {
     pub(crate) min_ttl: Duration,
     pub(crate) max_ttl: Duration,
     pub(crate) default_ttl: Duration,
@@ -52,9 +52,9 @@ pub struct KeyCache {
     pub(crate) allow_http_loopback: bool,
 }
 
-impl Default for KeyCache {
-    fn default() -> KeyCache {
-        KeyCache {
+impl Default for KeyCacheSettings {
+    fn default() -> KeyCacheSettings {
+        KeyCacheSettings {
             min_ttl: Duration::from_secs(5 * 60),
             max_ttl: Duration::from_secs(24 * 3600),
             default_ttl: Duration::from_secs(3600),
@@ -69,28 +69,28 @@ impl Default for KeyCache {
     }
 }
 
-impl KeyCache {
+impl KeyCacheSettings {
     /// The shortest freshness lifetime, whatever `Cache-Control` says (`no-cache` included).
-    pub fn min_ttl(mut self, ttl: Duration) -> KeyCache {
+    pub fn min_ttl(mut self, ttl: Duration) -> KeyCacheSettings {
         self.min_ttl = ttl;
         self
     }
 
     /// The longest freshness lifetime, whatever `Cache-Control` says.
-    pub fn max_ttl(mut self, ttl: Duration) -> KeyCache {
+    pub fn max_ttl(mut self, ttl: Duration) -> KeyCacheSettings {
         self.max_ttl = ttl;
         self
     }
 
     /// The freshness lifetime when the provider sends no `Cache-Control: max-age`.
-    pub fn default_ttl(mut self, ttl: Duration) -> KeyCache {
+    pub fn default_ttl(mut self, ttl: Duration) -> KeyCacheSettings {
         self.default_ttl = ttl;
         self
     }
 
     /// The least time between two fetches for one issuer, which is also the first wait after
     /// a failed fetch.
-    pub fn cooldown(mut self, cooldown: Duration) -> KeyCache {
+    pub fn cooldown(mut self, cooldown: Duration) -> KeyCacheSettings {
         self.cooldown = cooldown;
         self
     }
@@ -98,7 +98,7 @@ impl KeyCache {
     /// Stops using keys this long after the last successful refresh: tokens then get
     /// `keys_unavailable` (HTTP 503) until a refresh succeeds. Without it (the default), the
     /// last keys that loaded are used for as long as the provider cannot be reached.
-    pub fn max_stale(mut self, age: Duration) -> KeyCache {
+    pub fn max_stale(mut self, age: Duration) -> KeyCacheSettings {
         self.max_stale = Some(age);
         self
     }
@@ -106,25 +106,25 @@ impl KeyCache {
     /// How long to wait for a connection to the provider (only for tokengate's own HTTP client;
     /// a client given to [`GateBuilder::http_client`](crate::GateBuilder::http_client) keeps
     /// its own).
-    pub fn connect_timeout(mut self, timeout: Duration) -> KeyCache {
+    pub fn connect_timeout(mut self, timeout: Duration) -> KeyCacheSettings {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long one request to the provider may take, from connecting to the end of the body.
-    pub fn request_timeout(mut self, timeout: Duration) -> KeyCache {
+    pub fn request_timeout(mut self, timeout: Duration) -> KeyCacheSettings {
         self.request_timeout = timeout;
         self
     }
 
     /// The largest discovery or JWKS response accepted, in bytes.
-    pub fn max_response_size(mut self, bytes: usize) -> KeyCache {
+    pub fn max_response_size(mut self, bytes: usize) -> KeyCacheSettings {
         self.max_response_size = bytes;
         self
     }
 
     /// The most keys a key set may hold; a larger set is refused as a whole.
-    pub fn max_keys(mut self, keys: usize) -> KeyCache {
+    pub fn max_keys(mut self, keys: usize) -> KeyCacheSettings {
         self.max_keys = keys;
         self
     }
@@ -132,7 +132,7 @@ impl KeyCache {
     /// Allows plain `http` to loopback addresses (`127.0.0.0/8`, `::1`, `localhost`), for
     /// tests and identity providers running on the same machine. Any other `http` URL stays
     /// refused.
-    pub fn allow_http_loopback(mut self) -> KeyCache {
+    pub fn allow_http_loopback(mut self) -> KeyCacheSettings {
         self.allow_http_loopback = true;
         self
     }

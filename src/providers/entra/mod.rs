@@ -29,7 +29,7 @@
 //!
 //! ```
 //! use tokengate::Gate;
-//! use tokengate::entra::EntraApi;
+//! use tokengate::providers::entra::EntraApi;
 //!
 //! # fn gate() -> Result<Gate, tokengate::ConfigError> {
 //! let api = EntraApi::single_tenant(
@@ -37,12 +37,15 @@
 //!     "6e74172b-be56-4843-9ff4-e66a39bb12e3", // the API's application (client) id
 //! )
 //! .app_id_uri("https://api.contoso.com/orders");
-//! let gate = Gate::builder().entra(api).build()?;
+//! let gate = Gate::builder().issuer(api).build()?;
 //! # Ok(gate)
 //! # }
 //! ```
 
-mod challenge;
+mod issuers;
+mod rules;
+mod step_up;
+mod tenants;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,12 +53,28 @@ use std::time::Duration;
 use url::Url;
 
 use crate::Algorithm;
-use crate::claims::{CONSUMERS_TENANT, is_guid};
-use crate::issuer::{EntraRules, IssuerProfile, TenantMetadata};
+use crate::issuer::{IssuerProfile, Issuers};
 use crate::keys::IssuerRule;
+use issuers::{is_guid, template_rule, tenant_metadata, v1_rule, v2_rule, v2_template};
+use rules::EntraRules;
+use tenants::TenantKeys;
 
-pub(crate) use challenge::ChallengeTarget;
-pub use challenge::{AuthContext, COMMON_AUTHORIZATION_URI, ClaimsChallenge};
+#[cfg(fuzzing)]
+pub(crate) use rules::issuer_accepts;
+
+/// Entra's key rules as an any-tenant issuer has them, for the fuzz targets.
+#[cfg(fuzzing)]
+pub(crate) fn fuzzing_rules() -> EntraRules {
+    EntraRules {
+        version: TokenVersion::V2,
+        require_scope_or_role: true,
+        any_tenant: true,
+        tenant_metadata: None,
+        v2_issuer: None,
+        tenants: Arc::default(),
+    }
+}
+pub use step_up::{AuthContext, COMMON_AUTHORIZATION_URI, ChallengeTarget, EntraClaims};
 
 /// The global Entra ID authority host.
 pub const GLOBAL_INSTANCE: &str = "https://login.microsoftonline.com";
@@ -63,29 +82,43 @@ pub const GLOBAL_INSTANCE: &str = "https://login.microsoftonline.com";
 /// The leeway the preset uses, as Microsoft's libraries do (ENTRA-37).
 pub const ENTRA_LEEWAY: Duration = Duration::from_secs(300);
 
-/// Which Entra access-token versions an API accepts (ENTRA-4).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TokenVersions {
-    /// v1 and v2 tokens, as Microsoft.Identity.Web: the default.
-    #[default]
-    Both,
-    /// v1 tokens only (`accessTokenAcceptedVersion` `null` or `1`).
+/// An Entra access-token version (ENTRA-1, ENTRA-2, ENTRA-4): the API's registration
+/// (`requestedAccessTokenVersion`) picks which one its tokens have, whatever endpoint the
+/// client used.
+///
+/// | | [`V1`](Self::V1) | [`V2`](Self::V2) |
+/// |---|---|---|
+/// | `iss` | `https://sts.windows.net/{tid}/` | `https://login.microsoftonline.com/{tid}/v2.0` |
+/// | `ver` | `"1.0"` | `"2.0"` |
+/// | client | `appid` | `azp` |
+/// | metadata | `{instance}/{tenant}/.well-known/openid-configuration` | `{instance}/{tenant}/v2.0/.well-known/openid-configuration` |
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TokenVersion {
+    /// v1.0 access tokens, issued by the STS host.
     V1,
-    /// v2 tokens only (`accessTokenAcceptedVersion` `2`).
+    /// v2.0 access tokens, issued by the login host.
     V2,
 }
 
-/// An API registered in Microsoft Entra ID, as an issuer configuration for
-/// [`GateBuilder::entra`](crate::GateBuilder::entra). See the [module docs](self).
+impl TokenVersion {
+    fn number(self) -> u8 {
+        match self {
+            TokenVersion::V1 => 1,
+            TokenVersion::V2 => 2,
+        }
+    }
+}
+
+/// An API registered in Microsoft Entra ID, as issuers for
+/// [`GateBuilder::issuer`](crate::GateBuilder::issuer). See the [module docs](self).
 #[derive(Clone, Debug)]
-#[must_use = "an EntraApi does nothing until given to GateBuilder::entra"]
+#[must_use = "an EntraApi does nothing until given to GateBuilder::issuer"]
 pub struct EntraApi {
     client_id: String,
     tenants: Vec<String>,
     multi_tenant: bool,
     any_tenant: bool,
-    versions: TokenVersions,
+    versions: Vec<TokenVersion>,
     app_id_uris: Vec<String>,
     trailing_slash: bool,
     instance: String,
@@ -119,7 +152,7 @@ impl EntraApi {
             tenants: Vec::new(),
             multi_tenant: false,
             any_tenant: false,
-            versions: TokenVersions::Both,
+            versions: vec![TokenVersion::V1, TokenVersion::V2],
             app_id_uris: Vec::new(),
             trailing_slash: false,
             instance: GLOBAL_INSTANCE.to_owned(),
@@ -149,7 +182,7 @@ impl EntraApi {
     /// tenant may use: a personal-account key signs no organization's token. A token whose key
     /// that set lacks is checked with its tenant's own keys (ENTRA-21), from the tenant's
     /// metadata; as the tenant id is not verified then, each version admits at most one new
-    /// tenant per [`KeyCache::cooldown`](crate::KeyCache::cooldown), and at most 1,000
+    /// tenant per [`KeyCacheSettings::cooldown`](crate::KeyCacheSettings::cooldown), and at most 1,000
     /// tenants' keys are held. Not with [`app_specific_keys`](Self::app_specific_keys), whose
     /// per-tenant keys each tenant's administrators control. Personal Microsoft accounts are not included.
     pub fn any_tenant(mut self) -> Self {
@@ -157,9 +190,15 @@ impl EntraApi {
         self
     }
 
-    /// Which token versions are accepted (default: both).
-    pub fn versions(mut self, versions: TokenVersions) -> Self {
-        self.versions = versions;
+    /// Which token versions are accepted (default: both, as Microsoft.Identity.Web accepts
+    /// them). `[TokenVersion::V2]` for an API whose `requestedAccessTokenVersion` is 2.
+    pub fn versions(mut self, versions: impl IntoIterator<Item = TokenVersion>) -> Self {
+        self.versions = Vec::new();
+        for version in versions {
+            if !self.versions.contains(&version) {
+                self.versions.push(version);
+            }
+        }
         self
     }
 
@@ -179,7 +218,7 @@ impl EntraApi {
 
     /// The authority host, for national clouds (`https://login.microsoftonline.us`,
     /// `https://login.partner.microsoftonline.cn`, ...) and for tests (a loopback server,
-    /// with [`KeyCache::allow_http_loopback`](crate::KeyCache::allow_http_loopback)).
+    /// with [`KeyCacheSettings::allow_http_loopback`](crate::KeyCacheSettings::allow_http_loopback)).
     /// Default: [`GLOBAL_INSTANCE`].
     pub fn instance(mut self, instance: impl Into<String>) -> Self {
         self.instance = instance.into();
@@ -208,8 +247,11 @@ impl EntraApi {
     }
 
     /// The issuer profiles: one per tenant and version, each named by its own metadata.
-    pub(crate) fn profiles(&self, problems: &mut Vec<String>) -> Vec<IssuerProfile> {
+    fn profiles(&self, problems: &mut Vec<String>) -> Vec<IssuerProfile> {
         let mut local = Vec::new();
+        if self.versions.is_empty() {
+            local.push("no token version accepted (EntraApi::versions)".to_owned());
+        }
         if self.client_id.is_empty() || !is_guid(&self.client_id.to_ascii_lowercase()) {
             local.push(format!(
                 "client id {:?} is not an application (client) id GUID",
@@ -291,16 +333,15 @@ impl EntraApi {
         } else {
             String::new()
         };
-        let rules = EntraRules {
+        // Tenants' own key stores are shared by both versions, under one bound.
+        let tenants = Arc::new(TenantKeys::default());
+        let rules = |version: TokenVersion| EntraRules {
+            version,
             require_scope_or_role: !self.allow_acl,
             any_tenant: self.any_tenant,
             tenant_metadata: None,
             v2_issuer: None,
-        };
-        let versions: &[u8] = match self.versions {
-            TokenVersions::Both => &[1, 2],
-            TokenVersions::V1 => &[1],
-            TokenVersions::V2 => &[2],
+            tenants: Arc::clone(&tenants),
         };
         let mut profiles = Vec::new();
         let profile = |name: String, url: String, rule: IssuerRule, rules: EntraRules| {
@@ -308,11 +349,11 @@ impl EntraApi {
                 .audiences(audiences.iter().cloned())
                 .algorithms([Algorithm::RS256])
                 .leeway(self.leeway)
-                .with_entra_rules(rules)
+                .with_rules(Arc::new(rules))
         };
         if self.any_tenant {
-            for &version in versions {
-                let (tenant, url) = if version == 2 {
+            for &version in &self.versions {
+                let (tenant, url) = if version == TokenVersion::V2 {
                     let url = format!(
                         "{instance}/organizations/v2.0/.well-known/openid-configuration{query}"
                     );
@@ -330,9 +371,9 @@ impl EntraApi {
                 let mut rules = EntraRules {
                     tenant_metadata: (!self.app_specific_keys)
                         .then(|| tenant_metadata(version, &instance)),
-                    ..rules.clone()
+                    ..rules(version)
                 };
-                if version == 1 {
+                if version == TokenVersion::V1 {
                     // v1 keys carry no `issuer`, so nothing would keep a key that only another
                     // tenant uses (a personal-account key, say) from signing an organization's
                     // v1 token. The v2 `common` document names the same keys, each with its
@@ -342,15 +383,16 @@ impl EntraApi {
                     rules.v2_issuer = Some(v2_template(&instance));
                 }
                 let mut issuer = profile(
-                    format!("Entra v{version} any tenant ({tenant})"),
+                    format!("Entra v{} any tenant ({tenant})", version.number()),
                     url,
                     rule,
                     rules,
                 );
-                if version == 1 {
+                if version == TokenVersion::V1 {
                     let keys =
                         format!("{instance}/common/v2.0/.well-known/openid-configuration{query}");
-                    issuer = issuer.keys_from_metadata(keys, template_rule(2, instance.clone()));
+                    let rule = template_rule(TokenVersion::V2, instance.clone());
+                    issuer = issuer.keys_from_metadata(keys, rule);
                 }
                 profiles.push(issuer);
             }
@@ -358,8 +400,8 @@ impl EntraApi {
         }
         for tenant in &self.tenants {
             let configured = is_guid(tenant).then(|| tenant.clone());
-            for &version in versions {
-                let (url, rule) = if version == 2 {
+            for &version in &self.versions {
+                let (url, rule) = if version == TokenVersion::V2 {
                     let url =
                         format!("{instance}/{tenant}/v2.0/.well-known/openid-configuration{query}");
                     (url, v2_rule(instance.clone(), configured.clone()))
@@ -369,10 +411,10 @@ impl EntraApi {
                     (url, v1_rule(configured.clone()))
                 };
                 profiles.push(profile(
-                    format!("Entra v{version} tenant {tenant}"),
+                    format!("Entra v{} tenant {tenant}", version.number()),
                     url,
                     rule,
-                    rules.clone(),
+                    rules(version),
                 ));
             }
         }
@@ -380,141 +422,10 @@ impl EntraApi {
     }
 }
 
-/// Where one tenant's own keys are, for any-tenant APIs: its own metadata, whose issuer must
-/// be that tenant's (ENTRA-21).
-fn tenant_metadata(version: u8, instance: &str) -> TenantMetadata {
-    let instance = instance.to_owned();
-    TenantMetadata(Arc::new(move |tid: &str| {
-        // Personal accounts are refused in this mode anyway: no admission is spent on them.
-        if !is_guid(tid) || tid == CONSUMERS_TENANT {
-            return None;
-        }
-        let (url, rule) = if version == 2 {
-            let url = format!("{instance}/{tid}/v2.0/.well-known/openid-configuration");
-            (url, v2_rule(instance.clone(), Some(tid.to_owned())))
-        } else {
-            let url = format!("{instance}/{tid}/.well-known/openid-configuration");
-            (url, v1_rule(Some(tid.to_owned())))
-        };
-        Some((Url::parse(&url).ok()?, rule))
-    }))
-}
-
-/// A v2 issuer: exactly `{instance}/{tid}/v2.0`, for the configured tenant id if one is.
-fn v2_rule(instance: String, tenant: Option<String>) -> IssuerRule {
-    exact_rule(move |issuer: &str| {
-        let tid = issuer
-            .strip_prefix(instance.as_str())
-            .and_then(|rest| rest.strip_prefix('/'))
-            .and_then(|rest| rest.strip_suffix("/v2.0"))
-            .ok_or_else(|| format!("a v2 issuer is {instance}/{{tenant id}}/v2.0"))?;
-        tenant_matches(tid, tenant.as_deref())
-    })
-}
-
-/// A rule for metadata that names one issuer: a token's `iss` could be it if the rule accepts it.
-fn exact_rule(check: impl Fn(&str) -> Result<(), String> + Send + Sync + 'static) -> IssuerRule {
-    let check = Arc::new(check);
-    let could = Arc::clone(&check);
-    IssuerRule {
-        check,
-        could_name: Arc::new(move |iss: &str| could(iss).is_ok()),
-    }
-}
-
-/// A v1 issuer: `https://{sts host}/{tid}/`, the host being the cloud's own (learned, not
-/// assumed), for the configured tenant id if one is.
-fn v1_rule(tenant: Option<String>) -> IssuerRule {
-    exact_rule(move |issuer: &str| {
-        let url = Url::parse(issuer).map_err(|_| "a v1 issuer is a URL".to_owned())?;
-        let loopback = url.host_str().is_some_and(|host| {
-            host == "localhost"
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        });
-        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-            return Err("a v1 issuer is an https URL".to_owned());
-        }
-        if url.as_str() != issuer || url.query().is_some() {
-            return Err("a v1 issuer is a plain URL in normal form".to_owned());
-        }
-        let tid = url
-            .path()
-            .strip_prefix('/')
-            .and_then(|path| path.strip_suffix('/'))
-            .ok_or_else(|| "a v1 issuer is https://{host}/{tenant id}/".to_owned())?;
-        tenant_matches(tid, tenant.as_deref())
-    })
-}
-
-/// The templated issuer of tenant-independent metadata (ENTRA-13): v2
-/// `{instance}/{tenantid}/v2.0`, v1 `https://{sts host}/{tenantid}/`.
-fn template_rule(version: u8, instance: String) -> IssuerRule {
-    let v2 = v2_template(&instance);
-    let check = move |issuer: &str| {
-        let ok = if version == 2 {
-            issuer == v2
-        } else {
-            issuer.ends_with("/{tenantid}/")
-                && v1_host(&issuer[..issuer.len() - "{tenantid}/".len()]).is_ok()
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err("tenant-independent metadata names a templated issuer ({tenantid})".to_owned())
-        }
-    };
-    // A token's `iss` could match the template if it has its shape with a tenant id.
-    let could_name = move |iss: &str| {
-        if version == 2 {
-            iss.strip_prefix(instance.as_str())
-                .and_then(|rest| rest.strip_prefix('/'))
-                .and_then(|rest| rest.strip_suffix("/v2.0"))
-                .is_some_and(is_guid)
-        } else {
-            iss.strip_suffix('/')
-                .and_then(|rest| rest.rsplit_once('/'))
-                .is_some_and(|(host, tid)| is_guid(tid) && v1_host(&format!("{host}/")).is_ok())
-        }
-    };
-    IssuerRule {
-        check: Arc::new(check),
-        could_name: Arc::new(could_name),
-    }
-}
-
-/// The templated v2 issuer of tenant-independent metadata, `{instance}/{tenantid}/v2.0`.
-fn v2_template(instance: &str) -> String {
-    format!("{instance}/{{tenantid}}/v2.0")
-}
-
-/// `https://{host}/` (or `http` on loopback), in normal form.
-fn v1_host(prefix: &str) -> Result<(), String> {
-    let url = Url::parse(prefix).map_err(|_| "a v1 issuer is a URL".to_owned())?;
-    let loopback = url.host_str().is_some_and(|host| {
-        host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    });
-    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-        return Err("a v1 issuer is an https URL".to_owned());
-    }
-    if url.as_str() != prefix || url.path() != "/" {
-        return Err("a v1 issuer is https://{host}/{tenant id}/".to_owned());
-    }
-    Ok(())
-}
-
-fn tenant_matches(tid: &str, configured: Option<&str>) -> Result<(), String> {
-    if !is_guid(tid) {
-        return Err("the issuer's tenant segment is not a tenant id".to_owned());
-    }
-    match configured {
-        Some(configured) if configured != tid => {
-            Err(format!("the issuer names another tenant than {configured}"))
-        }
-        _ => Ok(()),
+impl From<EntraApi> for Issuers {
+    fn from(api: EntraApi) -> Issuers {
+        let mut problems = Vec::new();
+        let profiles = api.profiles(&mut problems);
+        Issuers::new(profiles, problems)
     }
 }

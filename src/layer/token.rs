@@ -9,7 +9,8 @@ use tower_layer::Layer;
 
 use super::TokenService;
 use super::future::CacheHeaders;
-use crate::challenge::{Denial, Responder, is_quotable};
+use crate::challenge::{is_quotable, is_scope_char};
+use crate::denial::{Denial, Hook, Responder};
 use crate::error::ConfigError;
 use crate::gate::Gate;
 use crate::metadata::ProtectedResource;
@@ -131,7 +132,7 @@ pub struct TokenLayerBuilder {
     realm: Option<String>,
     resource_metadata: Option<String>,
     scope_prefix: Option<String>,
-    hook: Option<crate::challenge::Hook>,
+    hook: Option<Hook>,
 }
 
 impl TokenLayerBuilder {
@@ -176,6 +177,10 @@ impl TokenLayerBuilder {
     /// [`Denial`] and may start from [`Denial::default_response`]. It applies to the
     /// [`RequireLayer`](super::RequireLayer)s and axum extractors inside this layer too.
     ///
+    /// The hook's response body is any type that converts into [`Bytes`] (`String`,
+    /// `Vec<u8>`, `&'static str`, `Bytes`): a refusal is small and built in memory, and a body
+    /// type of its own would make every service's response type depend on the hook.
+    ///
     /// ```
     /// use http::header::HeaderValue;
     /// use tokengate::TokenLayer;
@@ -190,11 +195,12 @@ impl TokenLayerBuilder {
     ///     .build()
     /// # }
     /// ```
-    pub fn on_rejection<F>(mut self, hook: F) -> Self
+    pub fn on_rejection<F, B>(mut self, hook: F) -> Self
     where
-        F: Fn(Denial) -> Response<Bytes> + Send + Sync + 'static,
+        F: Fn(Denial) -> Response<B> + Send + Sync + 'static,
+        B: Into<Bytes>,
     {
-        self.hook = Some(Arc::new(hook));
+        self.hook = Some(Arc::new(move |denial| hook(denial).map(Into::into)));
         self
     }
 
@@ -225,7 +231,7 @@ impl TokenLayerBuilder {
             ));
         }
         if let Some(prefix) = &self.scope_prefix
-            && (prefix.is_empty() || !prefix.bytes().all(crate::challenge::is_scope_char))
+            && (prefix.is_empty() || !prefix.bytes().all(is_scope_char))
         {
             problems.push(format!(
                 "scope prefix {prefix:?}: must be scope-token characters (no space, quote or backslash)"

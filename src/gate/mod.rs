@@ -1,0 +1,255 @@
+//! The validator handle: built once, cloned cheaply, shared across threads.
+
+mod builder;
+mod pipeline;
+mod resume;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+pub use builder::GateBuilder;
+
+use crate::cache::Verified;
+use crate::claims::Claims;
+use crate::error::Rejection;
+use crate::issuer::IssuerTable;
+use crate::keys::KeyStatus;
+use crate::policy::Requirement;
+use pipeline::Stop;
+
+/// The default [`max_token_size`](GateBuilder::max_token_size): 64 KiB.
+///
+/// An Entra token at its group limit (200 group ids before the overage claim replaces them)
+/// is about 12 KB; Microsoft's own libraries accept up to 250 KiB.
+pub const DEFAULT_MAX_TOKEN_SIZE: usize = 64 * 1024;
+
+/// Validates access tokens: the framework-free core of tokengate.
+///
+/// A `Gate` holds the configured issuers with their keys. Cloning it is cheap (one `Arc`), and
+/// every clone shares the same state. [`validate`](Gate::validate) runs the whole pipeline:
+///
+/// 1. size cap, then strict compact-JWS parsing (no trust yet);
+/// 2. the unverified `iss` chooses among the configured issuers only (it is never turned into
+///    a URL);
+/// 3. the issuer's algorithm allowlist and `typ` policy;
+/// 4. the key, by `kid`, from that issuer's keys only; the token's `alg` must equal the key's;
+/// 5. the signature;
+/// 6. the claims: not another kind of token, audience, expiry, not-before, issued-at with
+///    leeway, maximum age, required claims;
+/// 7. the [`require`](GateBuilder::require)d scopes and roles, if any.
+///
+/// ```
+/// use tokengate::{Gate, IssuerProfile};
+///
+/// # const JWKS: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","alg":"ES256","kid":"doc-key-1",
+/// #   "x":"yVWIuJ7T2PLM2VQLvV4UGXTrH_ztqVFztfzO5Weiquo","y":"huspzQOl6LHhixZ38s-3Mdqb2HT3F9xJczjAkJDw0_A"}]}"#;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tokengate::ConfigError> {
+/// let gate = Gate::builder()
+///     .issuer(
+///         IssuerProfile::new("https://login.example.com/")
+///             .audience("api://orders")
+///             .jwks(JWKS),
+///     )
+///     .build()?;
+///
+/// let rejection = gate.validate("not a token").await.unwrap_err();
+/// assert_eq!(rejection.code(), "malformed_token");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Gate {
+    inner: Arc<GateInner>,
+}
+
+struct GateInner {
+    issuers: IssuerTable,
+    /// When to retry, if metadata that names issuers could not be fetched.
+    retry_hint: Duration,
+    /// Tokens verified before.
+    cache: Option<Verified>,
+    max_token_size: usize,
+    requirement: Option<Arc<Requirement>>,
+}
+
+/// What the gate can answer without waiting ([`Gate::check_now`]): how the tower layer talks
+/// to it.
+pub(crate) enum Checked {
+    /// The answer.
+    Done(Result<Arc<Claims>, Rejection>),
+    /// The answer needs newer keys or issuer metadata: [`Gate::finish`] waits for them.
+    Pending(Pending),
+}
+
+/// A validation waiting for a key refresh or issuer metadata.
+#[derive(Debug)]
+pub(crate) struct Pending(Stop);
+
+impl Gate {
+    /// Starts a configuration.
+    pub fn builder() -> GateBuilder {
+        GateBuilder::new()
+    }
+
+    /// Validates a token (the credential only, without a `Bearer ` prefix) at the current
+    /// time.
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] saying why the token is not accepted.
+    pub async fn validate(&self, token: &str) -> Result<Arc<Claims>, Rejection> {
+        self.validate_at(token, SystemTime::now()).await
+    }
+
+    /// Validates a token as if the time were `now`: for tests, and for replaying recorded
+    /// tokens inside their lifetime.
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] saying why the token is not accepted.
+    pub async fn validate_at(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<Arc<Claims>, Rejection> {
+        // Everything but a key-set refresh is synchronous, so this future stays small and the
+        // common path never suspends.
+        match self.check_now(token, now) {
+            Checked::Done(answer) => answer,
+            Checked::Pending(pending) => self.finish(token, Some(now), pending).await,
+        }
+    }
+
+    /// The synchronous part of validation: the answer, or what it waits for. Lets the layer
+    /// avoid a boxed future on the common path.
+    pub(crate) fn check_now(&self, token: &str, now: SystemTime) -> Checked {
+        match self.validate_current(token, now) {
+            Ok(claims) => Checked::Done(Ok(claims)),
+            Err(Stop::Rejected(rejection)) => Checked::Done(Err(rejection)),
+            Err(stop) => Checked::Pending(Pending(stop)),
+        }
+    }
+
+    /// Finishes a validation that [`check_now`](Self::check_now) left pending, at `now` or,
+    /// if `None`, at the time the wait is over.
+    pub(crate) async fn finish(
+        &self,
+        token: &str,
+        now: Option<SystemTime>,
+        pending: Pending,
+    ) -> Result<Arc<Claims>, Rejection> {
+        self.resume(token, now, pending.0).await
+    }
+
+    /// One event per refused token: the stable code and the configured issuer it claimed,
+    /// never the token, its claims or key material.
+    fn note(&self, rejection: &Rejection, issuer: Option<usize>) {
+        match issuer {
+            Some(index) => tracing::debug!(
+                code = rejection.code(),
+                issuer = %self.inner.issuers.name(index),
+                "access token rejected"
+            ),
+            None => tracing::debug!(code = rejection.code(), "access token rejected"),
+        }
+    }
+
+    /// Fetches every issuer's keys now, where they come from the network and are not loaded
+    /// yet, instead of on first use. Call it at start-up to fail fast or to be ready for the
+    /// first request.
+    ///
+    /// # Errors
+    ///
+    /// [`WarmUpError`], naming each issuer whose keys could not be had and why; validation
+    /// still works for the others, and retries the failed ones on later requests.
+    ///
+    /// ```no_run
+    /// # async fn start(gate: tokengate::Gate) {
+    /// if let Err(error) = gate.warm_up().await {
+    ///     eprintln!("starting without some keys: {error}");
+    /// }
+    /// # }
+    /// ```
+    pub async fn warm_up(&self) -> Result<(), WarmUpError> {
+        // Every fetch starts before any is waited on: they run at once.
+        let started: Vec<_> = self
+            .inner
+            .issuers
+            .iter()
+            .map(|(issuer, name)| (issuer.keys.start_warm_up(), name))
+            .collect();
+        let mut failures = Vec::new();
+        for (warm_up, name) in started {
+            if let Err(reason) = warm_up.finish().await {
+                failures.push(format!("issuer {name:?}: {reason}"));
+            }
+        }
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(WarmUpError { failures })
+        }
+    }
+
+    /// Where each issuer's keys stand, for health checks.
+    ///
+    /// ```
+    /// # fn health(gate: &tokengate::Gate) {
+    /// for status in gate.key_status() {
+    ///     println!("{}: {} keys, usable: {}, last refresh ok: {:?}",
+    ///         status.issuer, status.keys, status.usable, status.last_refresh_ok);
+    /// }
+    /// # }
+    /// ```
+    pub fn key_status(&self) -> Vec<KeyStatus> {
+        self.inner
+            .issuers
+            .iter()
+            .map(|(issuer, name)| issuer.keys.status(name))
+            .collect()
+    }
+
+    /// How many tokens the verified-token cache holds (after its pending evictions).
+    #[cfg(test)]
+    pub(crate) fn cache_entries(&self) -> u64 {
+        self.inner.cache.as_ref().map_or(0, Verified::entries)
+    }
+
+    /// Whether every issuer has usable keys: the readiness probe.
+    pub fn is_ready(&self) -> bool {
+        self.key_status().iter().all(|status| status.usable)
+    }
+}
+
+impl fmt::Debug for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gate")
+            .field("issuers", &self.inner.issuers.names())
+            .field("max_token_size", &self.inner.max_token_size)
+            .field("requirement", &self.inner.requirement)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Some issuers' keys could not be loaded by [`Gate::warm_up`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WarmUpError {
+    failures: Vec<String>,
+}
+
+impl WarmUpError {
+    /// One sentence per issuer whose keys could not be had.
+    pub fn failures(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.failures.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for WarmUpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::error::write_list(f, "keys could not be loaded", &self.failures)
+    }
+}
+
+impl std::error::Error for WarmUpError {}

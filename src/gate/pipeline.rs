@@ -1,0 +1,230 @@
+//! The synchronous pipeline: the verified-token cache, then parse, issuer, keys, signature,
+//! claims and the gate's requirement. It never waits: where newer keys or issuer metadata
+//! could change the answer, it stops ([`Stop`]) and `resume` finishes.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::Gate;
+use crate::cache::Entry;
+use crate::claims::{Claims, Fields, RawClaims};
+use crate::error::Rejection;
+use crate::issuer::Selection;
+use crate::jws::{self, Header, HeaderText, Signature};
+use crate::keys::{KeySet, VerifyingKey};
+
+/// Which keys the pipeline verifies with.
+#[derive(Clone, Copy)]
+pub(super) enum Keys<'a> {
+    /// The issuer's current keys; a miss may be cured by a refresh.
+    Current,
+    /// The issuer's keys just refreshed.
+    Refreshed(&'a KeySet),
+    /// A provider's other keys for this token (see `ProviderRules::fallback_keys`). Tokens
+    /// verified with them are not cached: the cache checks keys against the issuer's own set.
+    Fallback(&'a KeySet),
+}
+
+/// Why the synchronous pipeline stopped short of claims.
+#[derive(Debug)]
+pub(super) enum Stop {
+    Rejected(Rejection),
+    /// The issuer's current keys have none that verifies the token; a refresh might.
+    KeysMayBeOld {
+        issuer: usize,
+        rejection: Rejection,
+    },
+    /// No configured issuer is `iss`, but metadata not fetched yet could name it.
+    IssuersUnknown {
+        iss: Box<str>,
+    },
+}
+
+impl Stop {
+    pub(super) fn into_rejection(self) -> Rejection {
+        match self {
+            Stop::Rejected(rejection) | Stop::KeysMayBeOld { rejection, .. } => rejection,
+            Stop::IssuersUnknown { .. } => Rejection::UntrustedIssuer,
+        }
+    }
+}
+
+impl From<Rejection> for Stop {
+    fn from(rejection: Rejection) -> Stop {
+        Stop::Rejected(rejection)
+    }
+}
+
+/// Seconds since the epoch (0 before it).
+pub(super) fn seconds(now: SystemTime) -> f64 {
+    now.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64())
+}
+
+impl Gate {
+    /// The cache, then the pipeline with the issuer's current keys; notes a final rejection.
+    pub(super) fn validate_current(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<Arc<Claims>, Stop> {
+        // The size cap comes first, as in the pipeline: an oversized string is not even hashed.
+        if token.len() <= self.inner.max_token_size
+            && let Some(answer) = self.cached(token, now)
+        {
+            return answer;
+        }
+        let mut issuer = None;
+        let result = self.pipeline(token, now, Keys::Current, &mut issuer);
+        if let Err(Stop::Rejected(rejection)) = &result {
+            self.note(rejection, issuer);
+        }
+        result
+    }
+
+    /// The pipeline; `seen` is set to the configured issuer the token names, once known.
+    pub(super) fn pipeline(
+        &self,
+        token: &str,
+        now: SystemTime,
+        keys: Keys,
+        seen: &mut Option<usize>,
+    ) -> Result<Arc<Claims>, Stop> {
+        let inner = &*self.inner;
+        if token.len() > inner.max_token_size {
+            return Err(Rejection::TokenTooLarge.into());
+        }
+        let segments = jws::split(token)?;
+        let header_text = HeaderText::decode(segments.header)?;
+        let header = Header::parse(header_text.as_str())?;
+        let payload = jws::decode_text(segments.payload)?;
+        let mut raw = RawClaims::default();
+        raw.parse_into(&payload)?;
+
+        let iss = raw
+            .iss
+            .as_deref()
+            .ok_or_else(|| Rejection::missing("iss"))?;
+        let index = match inner.issuers.select(iss) {
+            Ok(index) => index,
+            Err(Selection::Untrusted) => return Err(Rejection::UntrustedIssuer.into()),
+            Err(Selection::NotLearnedYet) => {
+                return Err(Stop::IssuersUnknown {
+                    iss: Box::from(iss),
+                });
+            }
+        };
+        *seen = Some(index);
+        let issuer = inner.issuers.get(index);
+        let alg = header
+            .alg
+            .filter(|alg| issuer.algorithms.contains(alg))
+            .ok_or(Rejection::UnsupportedAlgorithm)?;
+        if !issuer
+            .claims
+            .token_profile
+            .accepts_typ(header.typ.as_deref())
+        {
+            return Err(Rejection::InvalidTokenType.into());
+        }
+        let signature = Signature::decode(segments.signature)?;
+
+        let kid = header.kid.as_deref();
+        let rules = issuer.rules.as_deref();
+        let verify = |key: &VerifyingKey| {
+            if let Some(rules) = rules
+                && !rules.key_may_sign(key, &raw)
+            {
+                return Err(Rejection::KeyIssuerMismatch);
+            }
+            Ok((
+                key.verify(segments.signing_input, signature.as_bytes()),
+                key.id(),
+            ))
+        };
+        let selected = match keys {
+            Keys::Refreshed(keys) | Keys::Fallback(keys) => keys.select(kid, alg).and_then(verify),
+            // A lock-free read of the current set, released before returning.
+            Keys::Current => issuer
+                .keys
+                .with_current(|keys| keys.select(kid, alg).and_then(verify)),
+        };
+        let (rejection, key_id) = match selected {
+            Ok((true, id)) => (None, Some(id)),
+            Ok((false, _)) => (Some(Rejection::InvalidSignature), None),
+            Err(rejection) => (Some(rejection), None),
+        };
+        match rejection {
+            None => {}
+            // No key for the token, or one that does not verify it (a new key without a kid,
+            // or under a reused kid): a newer fetched set may have it, limited by the cooldown.
+            Some(
+                rejection @ (Rejection::UnknownKey
+                | Rejection::MissingKeyId
+                | Rejection::InvalidSignature),
+            ) if matches!(keys, Keys::Current) && issuer.keys.is_remote() => {
+                return Err(Stop::KeysMayBeOld {
+                    issuer: index,
+                    rejection,
+                });
+            }
+            Some(rejection) => return Err(rejection.into()),
+        }
+
+        let now = seconds(now);
+        let checked = issuer.claims.check(&raw, now).and_then(|()| match rules {
+            Some(rules) => rules.check_claims(&raw),
+            None => Ok(()),
+        });
+        if let Err(rejection) = checked {
+            if let Some(rules) = rules {
+                rules.explain(&rejection, &raw);
+            }
+            return Err(rejection.into());
+        }
+        let times = raw.exp.map(|exp| issuer.claims.times(exp, &raw));
+        let fields = Fields::new(&mut raw, &payload);
+        drop(raw);
+        let claims = Arc::new(fields.with_json(payload));
+        let cache = inner
+            .cache
+            .as_ref()
+            .filter(|_| !matches!(keys, Keys::Fallback(_)));
+        if let (Some(cache), Some(times), Some(key)) = (cache, times, key_id) {
+            let entry = Entry {
+                claims: Arc::clone(&claims),
+                issuer: index,
+                key,
+                times,
+                drop_at: Duration::ZERO,
+            };
+            cache.insert(token, entry, now);
+        }
+        if let Some(requirement) = &inner.requirement {
+            requirement.check_shared(&claims)?;
+        }
+        Ok(claims)
+    }
+
+    /// A verified token answered from the cache, if it is there, current at `now`, and its key
+    /// is still in its issuer's key set.
+    fn cached(&self, token: &str, now: SystemTime) -> Option<Result<Arc<Claims>, Stop>> {
+        let inner = &*self.inner;
+        let entry = inner.cache.as_ref()?.get(token)?;
+        if !entry.current_at(seconds(now)) {
+            return None;
+        }
+        let issuer = inner.issuers.get(entry.issuer);
+        if !issuer.keys.with_current(|keys| keys.contains(entry.key)) {
+            return None;
+        }
+        let claims = Arc::clone(&entry.claims);
+        if let Some(requirement) = &inner.requirement
+            && let Err(rejection) = requirement.check_shared(&claims)
+        {
+            self.note(&rejection, Some(entry.issuer));
+            return Some(Err(rejection.into()));
+        }
+        Some(Ok(claims))
+    }
+}

@@ -1,0 +1,411 @@
+//! One trusted issuer: what its tokens must look like and which keys sign them.
+
+mod select;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Algorithm;
+use crate::claims::{ClaimPolicy, TokenProfile};
+use crate::keys::{Fetcher, IssuerRule, KeyConfig, KeyInput, KeyRules, KeyStore, RemoteInput};
+use crate::provider::ProviderRules;
+
+pub(crate) use select::{IssuerTable, Selection};
+
+/// The default clock-skew leeway, applied to `exp`, `nbf` and `iat`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// The largest leeway [`build`](crate::GateBuilder::build) accepts: beyond it, expiry means little.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(600);
+
+/// One or more trusted issuers, for [`GateBuilder::issuer`](crate::GateBuilder::issuer): an
+/// [`IssuerProfile`], or a provider preset, which may configure several (one per tenant and
+/// token version, say). Made with `From`; its problems are reported by
+/// [`GateBuilder::build`](crate::GateBuilder::build) with all others.
+///
+/// ```
+/// use tokengate::{Gate, IssuerProfile, Issuers};
+///
+/// let issuers = Issuers::from(IssuerProfile::new("https://login.example.com/").audience("api://orders").discover());
+/// assert!(Gate::builder().issuer(issuers).build().is_ok());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Issuers {
+    profiles: Vec<IssuerProfile>,
+    problems: Vec<String>,
+}
+
+impl Issuers {
+    /// Issuers a preset configured, and the problems it found in its own settings (each
+    /// already naming the preset).
+    pub(crate) fn new(profiles: Vec<IssuerProfile>, problems: Vec<String>) -> Issuers {
+        Issuers { profiles, problems }
+    }
+
+    pub(crate) fn into_parts(self) -> (Vec<IssuerProfile>, Vec<String>) {
+        (self.profiles, self.problems)
+    }
+}
+
+impl From<IssuerProfile> for Issuers {
+    fn from(profile: IssuerProfile) -> Issuers {
+        Issuers::new(vec![profile], Vec::new())
+    }
+}
+
+/// A trusted token issuer and the rules for its tokens.
+///
+/// Built with chained methods and checked as a whole by
+/// [`GateBuilder::build`](crate::GateBuilder::build), which reports every problem at once.
+/// Nothing here touches the network.
+///
+/// ```
+/// use std::time::Duration;
+/// use tokengate::{Algorithm, IssuerProfile};
+///
+/// # let jwks = r#"{"keys":[]}"#;
+/// let issuer = IssuerProfile::new("https://login.example.com/")
+///     .audience("api://orders")
+///     .algorithms([Algorithm::RS256])
+///     .leeway(Duration::from_secs(30))
+///     .jwks(jwks);
+/// # let _ = issuer;
+/// ```
+#[derive(Clone)]
+pub struct IssuerProfile {
+    /// The accepted `iss` values; the first names the issuer in statuses and logs.
+    names: Vec<String>,
+    audiences: Vec<String>,
+    algorithms: Vec<Algorithm>,
+    leeway: Duration,
+    max_token_age: Option<Duration>,
+    token_profile: TokenProfile,
+    required_claims: Vec<String>,
+    allow_nonce_claim: bool,
+    keys: Vec<KeyInput>,
+    remote: Vec<RemoteInput>,
+    /// The issuer is named by the metadata document, not by the configuration: `names`
+    /// holds only a display name.
+    learned: bool,
+    /// What the issuer's provider preset adds to the standard rules.
+    rules: Option<Arc<dyn ProviderRules>>,
+}
+
+impl IssuerProfile {
+    /// An issuer whose tokens carry exactly this `iss` (case-sensitive, trailing slash
+    /// included: `https://a.example/` and `https://a.example` are different issuers).
+    ///
+    /// Defaults: every [`Algorithm`], a leeway of 60 s, no maximum age,
+    /// [`TokenProfile::Jwt`]. Audiences and keys have no default: they must be configured.
+    pub fn new(issuer: impl Into<String>) -> IssuerProfile {
+        IssuerProfile {
+            names: vec![issuer.into()],
+            audiences: Vec::new(),
+            algorithms: Algorithm::ALL.to_vec(),
+            leeway: DEFAULT_LEEWAY,
+            max_token_age: None,
+            token_profile: TokenProfile::default(),
+            required_claims: Vec::new(),
+            allow_nonce_claim: false,
+            keys: Vec::new(),
+            remote: Vec::new(),
+            learned: false,
+            rules: None,
+        }
+    }
+
+    /// An issuer named by the metadata document at `url` and accepted by `rule`, shown as
+    /// `name` in statuses and logs (for presets).
+    pub(crate) fn learned_from(name: String, url: String, rule: IssuerRule) -> IssuerProfile {
+        let mut profile = IssuerProfile::new(name);
+        profile.remote.push(RemoteInput::Metadata {
+            url,
+            rule,
+            keys_from: None,
+        });
+        profile.learned = true;
+        profile
+    }
+
+    /// For an issuer [`learned_from`](Self::learned_from) metadata: its keys are those the
+    /// metadata document at `url` names, whose issuer `rule` must accept.
+    pub(crate) fn keys_from_metadata(mut self, url: String, rule: IssuerRule) -> IssuerProfile {
+        for remote in &mut self.remote {
+            if let RemoteInput::Metadata { keys_from, .. } = remote {
+                *keys_from = Some((url.clone(), rule.clone()));
+            }
+        }
+        self
+    }
+
+    /// What a provider preset adds to the standard rules of this issuer.
+    pub(crate) fn with_rules(mut self, rules: Arc<dyn ProviderRules>) -> IssuerProfile {
+        self.rules = Some(rules);
+        self
+    }
+
+    /// Where the metadata that names the issuer is, for issuers learned from it.
+    pub(crate) fn metadata_url(&self) -> Option<&str> {
+        self.remote.iter().find_map(|remote| match remote {
+            RemoteInput::Metadata { url, .. } => Some(url.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Whether the issuer string comes from metadata rather than the configuration.
+    pub(crate) fn is_learned(&self) -> bool {
+        self.learned
+    }
+
+    /// Also accepts tokens whose `iss` is exactly this other string, with the same keys and
+    /// rules. For providers documented to use two spellings, such as Google's
+    /// `accounts.google.com` and `https://accounts.google.com`.
+    pub fn alternate_issuer(mut self, issuer: impl Into<String>) -> IssuerProfile {
+        self.names.push(issuer.into());
+        self
+    }
+
+    /// Adds an accepted audience. A token is accepted when any of its `aud` values equals any
+    /// configured audience exactly: no prefix, case or trailing-slash tolerance.
+    pub fn audience(mut self, audience: impl Into<String>) -> IssuerProfile {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Adds several accepted audiences (see [`audience`](Self::audience)).
+    pub fn audiences<I, S>(mut self, audiences: I) -> IssuerProfile
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.audiences.extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// Replaces the allowed signature algorithms.
+    ///
+    /// A key whose JWK has no `alg` (as Microsoft Entra ID publishes them) is bound to the one
+    /// allowed algorithm that fits its type and curve; for RSA keys, that needs exactly one RSA
+    /// algorithm here, for example `[Algorithm::RS256]`.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> IssuerProfile {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// The clock-skew leeway for `exp`, `nbf` and `iat` (default 60 s, at most 10 minutes).
+    pub fn leeway(mut self, leeway: Duration) -> IssuerProfile {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Refuses tokens issued longer ago than this (plus leeway); requires `iat`. Off by
+    /// default: Entra tokens under continuous access evaluation live up to 28 hours.
+    pub fn max_token_age(mut self, age: Duration) -> IssuerProfile {
+        self.max_token_age = Some(age);
+        self
+    }
+
+    /// Which kind of access token this issuer issues (default [`TokenProfile::Jwt`]).
+    pub fn token_profile(mut self, profile: TokenProfile) -> IssuerProfile {
+        self.token_profile = profile;
+        self
+    }
+
+    /// Requires a claim to be present and not `null`, in addition to `iss`, `exp`, `aud` and
+    /// the profile's own.
+    pub fn require_claim(mut self, name: impl Into<String>) -> IssuerProfile {
+        self.required_claims.push(name.into());
+        self
+    }
+
+    /// Accepts access tokens that carry a `nonce` claim.
+    ///
+    /// By default a `nonce` marks an OpenID Connect ID token and the token is refused as
+    /// `not_an_access_token`. Keycloak before version 24 copied the `nonce` into access tokens
+    /// (keycloak/keycloak#26893); enable this for such an issuer. `at_hash`, `c_hash` and
+    /// `s_hash` are still refused.
+    pub fn allow_nonce_claim(mut self) -> IssuerProfile {
+        self.allow_nonce_claim = true;
+        self
+    }
+
+    /// Adds the keys of a JWK Set document (`{"keys":[...]}`), parsed at
+    /// [`build`](crate::GateBuilder::build). Keys that are unusable (symmetric, private, too
+    /// small, for encryption, bound to an algorithm not allowed here, ...) are skipped with a
+    /// warning; an issuer left without any usable key is a configuration error.
+    pub fn jwks(mut self, jwks: impl Into<String>) -> IssuerProfile {
+        self.keys.push(KeyInput::Jwks(jwks.into()));
+        self
+    }
+
+    /// Adds a PEM public key (`PUBLIC KEY`, or `RSA PUBLIC KEY`) for one algorithm, without a
+    /// key id. It verifies tokens without a `kid`, and tokens whose `kid` names no other key.
+    pub fn public_key_pem(mut self, pem: impl Into<String>, alg: Algorithm) -> IssuerProfile {
+        self.keys.push(KeyInput::Pem {
+            pem: pem.into(),
+            alg,
+            kid: None,
+        });
+        self
+    }
+
+    /// Adds a PEM public key for one algorithm, selected by tokens whose `kid` equals `kid`.
+    pub fn public_key_pem_with_kid(
+        mut self,
+        kid: impl Into<String>,
+        pem: impl Into<String>,
+        alg: Algorithm,
+    ) -> IssuerProfile {
+        self.keys.push(KeyInput::Pem {
+            pem: pem.into(),
+            alg,
+            kid: Some(kid.into()),
+        });
+        self
+    }
+
+    /// Fetches the keys from the issuer's `jwks_uri`, found by OpenID Connect discovery at
+    /// `{issuer}/.well-known/openid-configuration`, or where that does not exist, by RFC 8414
+    /// at `https://{host}/.well-known/oauth-authorization-server{path}`. The document must
+    /// name exactly this issuer, or it is refused (OpenID Connect Discovery §4.3).
+    ///
+    /// Nothing is fetched at [`build`](crate::GateBuilder::build): see [`KeyCacheSettings`] for when
+    /// fetches happen and how failures are handled.
+    ///
+    /// [`KeyCacheSettings`]: crate::KeyCacheSettings
+    pub fn discover(mut self) -> IssuerProfile {
+        self.remote.push(RemoteInput::Discover);
+        self
+    }
+
+    /// Fetches the keys from this JWK Set URL (https). See [`KeyCacheSettings`](crate::KeyCacheSettings).
+    pub fn jwks_uri(mut self, url: impl Into<String>) -> IssuerProfile {
+        self.remote.push(RemoteInput::JwksUri(url.into()));
+        self
+    }
+
+    pub(crate) fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The name shown in statuses and logs.
+    pub(crate) fn name(&self) -> &str {
+        self.names.first().map_or("", String::as_str)
+    }
+
+    /// Whether this issuer's keys come from the network.
+    pub(crate) fn is_remote(&self) -> bool {
+        !self.remote.is_empty()
+    }
+
+    /// Checks the profile and loads its keys; problems are appended to `problems`.
+    pub(crate) fn compile(
+        &self,
+        problems: &mut Vec<String>,
+        fetcher: Option<&Arc<Fetcher>>,
+    ) -> Option<Issuer> {
+        let before = problems.len();
+        let name = self.name().to_owned();
+        let mut problem = |text: String| problems.push(format!("issuer {name:?}: {text}"));
+
+        for issuer in &self.names {
+            if issuer.is_empty() || issuer.trim() != issuer {
+                problem(format!(
+                    "issuer {issuer:?} is empty or has surrounding whitespace"
+                ));
+            }
+        }
+        if self.audiences.is_empty() {
+            problem("no audience configured: tokens meant for other resources would pass".into());
+        }
+        for audience in &self.audiences {
+            if audience.is_empty() {
+                problem("an audience is empty".into());
+            }
+        }
+        if self.algorithms.is_empty() {
+            problem("no algorithm allowed".into());
+        }
+        if self.leeway > MAX_LEEWAY {
+            problem(format!(
+                "leeway {:?} exceeds the maximum of 10 minutes",
+                self.leeway
+            ));
+        }
+        if self.max_token_age == Some(Duration::ZERO) {
+            problem("max_token_age is zero".into());
+        }
+        for claim in &self.required_claims {
+            let printable = claim
+                .bytes()
+                .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E));
+            if claim.is_empty() || !printable {
+                problem(format!(
+                    "required claim name {claim:?} must be printable ASCII without quotes or backslashes"
+                ));
+            }
+        }
+
+        let key_rules: Option<Arc<dyn KeyRules>> =
+            self.rules.clone().map(|rules| rules as Arc<dyn KeyRules>);
+        let keys = KeyConfig {
+            name: &name,
+            keys: &self.keys,
+            remote: &self.remote,
+            algorithms: &self.algorithms,
+            rules: key_rules.as_ref(),
+        }
+        .store(fetcher, &mut problem);
+
+        (problems.len() == before).then(|| Issuer {
+            claims: ClaimPolicy {
+                audiences: self
+                    .audiences
+                    .iter()
+                    .map(|a| Box::from(a.as_str()))
+                    .collect(),
+                leeway: self.leeway.as_secs_f64(),
+                max_token_age: self.max_token_age.map(|age| age.as_secs_f64()),
+                token_profile: self.token_profile,
+                required_claims: self
+                    .required_claims
+                    .iter()
+                    .map(|c| Box::from(c.as_str()))
+                    .collect(),
+                allow_nonce_claim: self.allow_nonce_claim,
+            },
+            algorithms: self.algorithms.clone(),
+            rules: self.rules.clone(),
+            keys,
+        })
+    }
+}
+
+impl fmt::Debug for IssuerProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Key material is summarized, not printed.
+        f.debug_struct("IssuerProfile")
+            .field("issuers", &self.names)
+            .field("audiences", &self.audiences)
+            .field("algorithms", &self.algorithms)
+            .field("leeway", &self.leeway)
+            .field("max_token_age", &self.max_token_age)
+            .field("token_profile", &self.token_profile)
+            .field("required_claims", &self.required_claims)
+            .field("allow_nonce_claim", &self.allow_nonce_claim)
+            .field("key_sources", &self.keys.len())
+            .field("remote_key_sources", &self.remote.len())
+            .field("provider_rules", &self.rules)
+            .finish()
+    }
+}
+
+/// A checked issuer profile, as the validator uses it.
+#[derive(Debug)]
+pub(crate) struct Issuer {
+    pub claims: ClaimPolicy,
+    pub algorithms: Vec<Algorithm>,
+    pub rules: Option<Arc<dyn ProviderRules>>,
+    pub keys: KeyStore,
+}
