@@ -9,11 +9,6 @@
 //! * bytes per cached token, with the cache filled to its capacity;
 //! * requests per second of cached requests through axum on 1 and 2 threads, and the ratio.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-#[path = "support/entra.rs"]
-mod entra;
-
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
@@ -23,11 +18,11 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use common::TestKey;
 use criterion::{Criterion, criterion_group};
-use entra::{CLIENT, entra_claims, issuer};
 use http::Request;
 use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings, TokenLayer};
+use tokengate_testkit::entra_shape::{CLIENT, entra_claims, issuer};
+use tokengate_testkit::{TestKey, jwks};
 use tower::ServiceExt;
 
 fn now_or_never<F: Future>(future: F) -> F::Output {
@@ -45,8 +40,8 @@ fn gate(key: &TestKey, cache: TokenCacheSettings) -> Gate {
         .issuer(
             IssuerProfile::new(issuer())
                 .audience(CLIENT)
-                .algorithms([key.alg])
-                .jwks(common::jwks(&[key])),
+                .algorithms([key.alg()])
+                .jwks(jwks(&[key])),
         )
         .token_cache(cache)
         .build()

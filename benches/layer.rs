@@ -6,11 +6,6 @@
 //! `(with layer - without) / floor`, from criterion's medians and from alternating rounds.
 //! The target is at most 1.15: the layer adds no more than 15% over verifying the signature.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-#[path = "support/entra.rs"]
-mod entra;
-
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
@@ -21,11 +16,11 @@ use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPubli
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use common::TestKey;
 use criterion::{Criterion, criterion_group};
-use entra::{CLIENT, entra_claims, issuer};
 use http::Request;
 use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings, TokenLayer};
+use tokengate_testkit::entra_shape::{CLIENT, entra_claims, issuer};
+use tokengate_testkit::{TestKey, jwks};
 use tower::ServiceExt;
 
 /// Polls a future that completes without waiting (nothing here does I/O).
@@ -63,7 +58,7 @@ fn setup() -> Setup {
                 IssuerProfile::new(issuer())
                     .audience(CLIENT)
                     .algorithms([Algorithm::RS256])
-                    .jwks(common::jwks(&[&key])),
+                    .jwks(jwks(&[&key])),
             )
             .token_cache(cache)
             .build()

@@ -4,22 +4,15 @@
 //! `cargo bench --bench validate` prints, after criterion's report, the median of each and
 //! its ratio to the floor, all from this one run.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-#[path = "support/entra.rs"]
-mod entra;
-#[path = "../tests/common/provider.rs"]
-mod provider;
-
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, UnparsedPublicKey, VerificationAlgorithm};
-use common::{TestKey, ready};
 use criterion::{Criterion, criterion_group};
-use entra::{CLIENT, entra_claims, issuer};
 use tokengate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings, TokenCacheSettings};
+use tokengate_testkit::entra_shape::{CLIENT, entra_claims, issuer};
+use tokengate_testkit::{TestKey, jwks, provider, ready};
 
 struct Case {
     alg: Algorithm,
@@ -40,7 +33,7 @@ fn case(alg: Algorithm) -> Case {
             IssuerProfile::new(issuer())
                 .audience(CLIENT)
                 .algorithms([alg])
-                .jwks(common::jwks(&[&key])),
+                .jwks(jwks(&[&key])),
         )
         // Uncached: every call verifies the signature (the cache has its own benchmark).
         .token_cache(TokenCacheSettings::disabled())
@@ -213,14 +206,14 @@ fn bench_key_sources(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let key = TestKey::generate(Algorithm::RS256, "nOo3ZDrODXEK1jKWhXslHR_KXEg");
     let token = key.token(&entra_claims());
-    let provider = runtime.block_on(provider::Provider::start(common::jwks(&[&key])));
+    let provider = runtime.block_on(provider::Provider::start(jwks(&[&key])));
     let profile = || {
         IssuerProfile::new(issuer())
             .audience(CLIENT)
             .algorithms([Algorithm::RS256])
     };
     let fixed = Gate::builder()
-        .issuer(profile().jwks(common::jwks(&[&key])))
+        .issuer(profile().jwks(jwks(&[&key])))
         .token_cache(TokenCacheSettings::disabled())
         .build()
         .unwrap();

@@ -1,6 +1,6 @@
 //! The verified-token cache's bounds, seen from inside.
 
-use crate::test_common as common;
+use crate::test_fixtures as common;
 
 use crate::{Gate, IssuerProfile, TokenCacheSettings};
 

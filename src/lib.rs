@@ -118,10 +118,6 @@
 // without any preset leaves some unused. Builds with a preset still judge all dead code.
 #![cfg_attr(not(feature = "entra"), allow(dead_code, unused_imports))]
 
-// Lets unit tests share tests/common, which names the crate `tokengate`.
-#[cfg(test)]
-extern crate self as tokengate;
-
 mod algorithm;
 #[cfg(feature = "axum")]
 pub mod axum;
@@ -149,10 +145,9 @@ pub mod providers;
 mod source;
 #[cfg(feature = "testing")]
 pub mod testing;
-// The test keys and claims of tests/common, for unit tests too.
+// Test keys and claims for the unit tests (integration tests have tests/support).
 #[cfg(test)]
-#[path = "../tests/common/mod.rs"]
-mod test_common;
+mod test_fixtures;
 #[cfg(test)]
 mod vector_tests;
 

@@ -27,15 +27,6 @@
 //! were logged. Both tests share one set of servers, keys and cases, built once on a runtime of
 //! their own (`world`), so the keys are generated and fetched once.
 
-mod common;
-
-#[path = "common/capture.rs"]
-mod capture;
-#[path = "common/challenge.rs"]
-mod challenge;
-#[path = "common/provider.rs"]
-mod provider;
-
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,7 +50,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use common::{TestKey, b64, now};
+use tokengate_testkit::{self as common, TestKey, b64, capture, challenge, now, provider};
 
 /// The scope the `/…/scoped` routes require.
 const SCOPE: &str = "orders.write";
@@ -1276,7 +1267,7 @@ impl Env {
     fn raw_header(&self) -> String {
         format!(
             r#"{{"alg":"RS256","typ":"at+jwt","kid":{}}}"#,
-            json_str(&self.raw_key.kid)
+            json_str(self.raw_key.kid())
         )
     }
 
@@ -1402,7 +1393,7 @@ impl Env {
             ),
             (
                 "none, kid of the real key",
-                format!(r#"{{"alg":"none","kid":{}}}"#, json_str(&self.raw_key.kid)),
+                format!(r#"{{"alg":"none","kid":{}}}"#, json_str(self.raw_key.kid())),
             ),
         ] {
             for (sig_name, sig) in [("empty signature", ""), ("junk signature", "junk")] {
@@ -1764,7 +1755,7 @@ impl Env {
                 "jku, attacker kid",
                 forge(
                     rsa,
-                    json!({"alg":"RS256","typ":"at+jwt","kid":rsa.kid,"jku":jku}),
+                    json!({"alg":"RS256","typ":"at+jwt","kid":rsa.kid(),"jku":jku}),
                 ),
                 "unknown_key",
             ),
@@ -1785,7 +1776,7 @@ impl Env {
                 "jku with userinfo trick",
                 forge(
                     rsa,
-                    json!({"alg": "RS256", "kid": rsa.kid, "jku": userinfo_jku}),
+                    json!({"alg": "RS256", "kid": rsa.kid(), "jku": userinfo_jku}),
                 ),
                 "unknown_key",
             ),
@@ -1793,7 +1784,7 @@ impl Env {
                 "jku of the issuer's own key set",
                 forge(
                     rsa,
-                    json!({"alg":"RS256","kid":rsa.kid,"jku":self.issuer.jwks_uri()}),
+                    json!({"alg":"RS256","kid":rsa.kid(),"jku":self.issuer.jwks_uri()}),
                 ),
                 "unknown_key",
             ),
@@ -1801,7 +1792,7 @@ impl Env {
                 "x5u, attacker kid",
                 forge(
                     rsa,
-                    json!({"alg":"RS256","typ":"at+jwt","kid":rsa.kid,"x5u":x5u}),
+                    json!({"alg":"RS256","typ":"at+jwt","kid":rsa.kid(),"x5u":x5u}),
                 ),
                 "unknown_key",
             ),
@@ -1820,7 +1811,7 @@ impl Env {
             ),
             (
                 "embedded RSA jwk, its kid",
-                forge(rsa, json!({"alg":"RS256","kid":rsa.kid,"jwk":jwk_rsa})),
+                forge(rsa, json!({"alg":"RS256","kid":rsa.kid(),"jwk":jwk_rsa})),
                 "unknown_key",
             ),
             (
@@ -1835,7 +1826,7 @@ impl Env {
             ),
             (
                 "embedded EC jwk, its kid",
-                forge(ec, json!({"alg":"ES256","kid":ec.kid,"jwk":jwk_ec})),
+                forge(ec, json!({"alg":"ES256","kid":ec.kid(),"jwk":jwk_ec})),
                 "unknown_key",
             ),
             (
@@ -1867,7 +1858,7 @@ impl Env {
                 "jku, x5u, jwk and x5c at once",
                 forge(
                     rsa,
-                    json!({"alg": "RS256", "kid": rsa.kid, "jku": jku, "x5u": x5u,
+                    json!({"alg": "RS256", "kid": rsa.kid(), "jku": jku, "x5u": x5u,
                            "jwk": jwk_rsa, "x5c": x5c}),
                 ),
                 "unknown_key",
@@ -1894,7 +1885,7 @@ impl Env {
             (
                 "real key, attacker kid, jku",
                 self.tb()
-                    .header("kid", rsa.kid.as_str())
+                    .header("kid", rsa.kid())
                     .header("jku", &jku)
                     .sign(),
                 "unknown_key",
@@ -1902,7 +1893,7 @@ impl Env {
             (
                 "real key, attacker kid, x5u",
                 self.tb()
-                    .header("kid", rsa.kid.as_str())
+                    .header("kid", rsa.kid())
                     .header("x5u", &x5u)
                     .sign(),
                 "unknown_key",
@@ -1932,7 +1923,7 @@ impl Env {
         ));
         list.push((
             "embedded EC jwk with x5u member, attacker kid",
-            forge(ec, json!({"alg":"ES256","kid":ec.kid,"jwk":jwk_ec})),
+            forge(ec, json!({"alg":"ES256","kid":ec.kid(),"jwk":jwk_ec})),
             "unknown_key",
         ));
         for (name, token, code) in list {
@@ -2202,7 +2193,7 @@ impl Env {
     /// nested, and after many members; signed with the raw issuer's real key.
     fn duplicates(&self, cases: &mut Cases) {
         const F: &str = "ATK-29 duplicates";
-        let kid = json_str(&self.raw_key.kid);
+        let kid = json_str(self.raw_key.kid());
         let claims = object(&self.raw_claims());
         for (name, header) in [
             (
@@ -2357,7 +2348,7 @@ impl Env {
     fn encodings(&self, cases: &mut Cases) {
         const F: &str = "ATK-30 base64url";
         let claims = object(&self.raw_claims());
-        let kid = json_str(&self.raw_key.kid);
+        let kid = json_str(self.raw_key.kid());
         // A header whose JSON length is 1 mod 3 (two '=' of padding, 2 unused bits), with
         // characters whose encoding differs between the two alphabets.
         let header_for = |pad: &str| {
@@ -2693,7 +2684,7 @@ impl Env {
         }
         let inner = self.valid();
         let nested_header = b64(
-            json!({"alg":"RS256","kid":self.raw_key.kid,"typ":"at+jwt","cty":"JWT"}).to_string(),
+            json!({"alg":"RS256","kid":self.raw_key.kid(),"typ":"at+jwt","cty":"JWT"}).to_string(),
         );
         cases.bearer(
             F27,
@@ -2805,9 +2796,12 @@ impl Env {
             let header = match typ {
                 Some(typ) => format!(
                     r#"{{"alg":"RS256","typ":"{typ}","kid":{}}}"#,
-                    json_str(&self.raw_key.kid)
+                    json_str(self.raw_key.kid())
                 ),
-                None => format!(r#"{{"alg":"RS256","kid":{}}}"#, json_str(&self.raw_key.kid)),
+                None => format!(
+                    r#"{{"alg":"RS256","kid":{}}}"#,
+                    json_str(self.raw_key.kid())
+                ),
             };
             cases.bearer(
                 F,

@@ -12,8 +12,6 @@
 //! Out of scope here: ATK-36/37 (DPoP, mTLS), ATK-38 (JWKS fetching) and ATK-39/40 (the HTTP
 //! layer). ATK-23 and ATK-34 run through the Entra preset against `testing::TestEntra`; ATK-43 (discovery) is in `tests/key_fetch.rs`.
 
-mod common;
-
 use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -24,7 +22,7 @@ use aws_lc_rs::{digest, hmac};
 use serde_json::{Value, json};
 use tokengate::{Algorithm, Claims, Gate, IssuerProfile, Rejection, Requirement, TokenProfile};
 
-use common::{AUDIENCE, ISSUER, TestKey, b64, ready, valid_claims};
+use tokengate_testkit::{self as common, AUDIENCE, ISSUER, TestKey, b64, ready, valid_claims};
 
 // ---------------------------------------------------------------------------------------------
 // Gates and assertions
@@ -326,7 +324,7 @@ fn pkcs1(key: &TestKey) -> Vec<u8> {
 /// A real self-signed X.509 v3 certificate for `key` (RS256 or ES256), as an attacker would
 /// put in `x5c`.
 fn self_signed_certificate(key: &TestKey) -> Vec<u8> {
-    let (signature_algorithm, ecdsa) = match key.alg {
+    let (signature_algorithm, ecdsa) = match key.alg() {
         Algorithm::RS256 => (der_seq(&[OID_SHA256_WITH_RSA, DER_NULL]), false),
         Algorithm::ES256 => (der_seq(&[OID_ECDSA_SHA256]), true),
         other => panic!("no certificate for {other}"),
@@ -471,7 +469,7 @@ fn atk_01_alg_none() {
     for header in [
         json!({"alg": "none"}),
         json!({"alg": "none", "typ": "JWT"}),
-        json!({"alg": "none", "typ": "JWT", "kid": key.kid}),
+        json!({"alg": "none", "typ": "JWT", "kid": key.kid()}),
     ] {
         let input = format!("{}.{}", b64(header.to_string()), b64(&claims));
         let variants = [
@@ -497,7 +495,7 @@ fn atk_02_good() -> Vec<Good> {
     let key = common::rs256();
     let escaped = format!(
         r#"{{"alg":"RS\u0032\u0035\u0036","typ":"JWT","kid":"{}"}}"#,
-        key.kid
+        key.kid()
     );
     vec![Good::new(
         "alg RS256 spelled with escapes",
@@ -525,7 +523,7 @@ fn atk_02_alg_none_variants() {
         r#""\u006eone""#,
         r#""none\u0000""#,
     ] {
-        let header = format!(r#"{{"alg":{alg},"typ":"JWT","kid":"{}"}}"#, key.kid);
+        let header = format!(r#"{{"alg":{alg},"typ":"JWT","kid":"{}"}}"#, key.kid());
         let empty = format!("{}.{}.", b64(&header), b64(&claims));
         expect(
             &gate,
@@ -544,7 +542,7 @@ fn atk_02_alg_none_variants() {
 
 fn atk_03_good() -> Vec<Good> {
     let key = common::rs256();
-    let header = format!(r#"{{"alg":"RS256","typ":"JWT","kid":"{}"}}"#, key.kid);
+    let header = format!(r#"{{"alg":"RS256","typ":"JWT","kid":"{}"}}"#, key.kid());
     let token = key.token_raw(&header, &valid_claims().to_string());
     vec![Good::new("alg RS256", &gate(&[key]), token)]
 }
@@ -572,8 +570,8 @@ fn atk_03_alg_missing_or_not_a_string() {
     ];
     for (variant, alg, expected) in cases {
         let header = match alg {
-            Some(alg) => format!(r#"{{"alg":{alg},"typ":"JWT","kid":"{}"}}"#, key.kid),
-            None => format!(r#"{{"typ":"JWT","kid":"{}"}}"#, key.kid),
+            Some(alg) => format!(r#"{{"alg":{alg},"typ":"JWT","kid":"{}"}}"#, key.kid()),
+            None => format!(r#"{{"typ":"JWT","kid":"{}"}}"#, key.kid()),
         };
         expect(
             &gate,
@@ -659,7 +657,7 @@ fn atk_04_hs256_with_public_key() {
     ];
     for (form, secret) in &forms {
         for alg in ["HS256", "HS384", "HS512"] {
-            for kid in [Some(rsa.kid.as_str()), Some(ec.kid.as_str()), None] {
+            for kid in [Some(rsa.kid()), Some(ec.kid()), None] {
                 let mut header = json!({"alg": alg, "typ": "JWT"});
                 if let Some(kid) = kid {
                     header["kid"] = json!(kid);
@@ -750,7 +748,7 @@ fn atk_05_key_algorithm_confusion() {
     let es256 = common::key_for(Algorithm::ES256);
     let gate = gate(&[es256]);
     for alg in ["ES384", "ES512", "EdDSA", "RS256", "PS256"] {
-        let header = json!({"alg": alg, "typ": "JWT", "kid": es256.kid});
+        let header = json!({"alg": alg, "typ": "JWT", "kid": es256.kid()});
         expect(
             &gate,
             &es256.token_with_header(&header, &valid_claims()),
@@ -770,7 +768,7 @@ fn atk_05_key_algorithm_confusion() {
     );
     for alg in [Algorithm::PS256, Algorithm::RS384] {
         let signer = common::key_for(alg);
-        let header = json!({"alg": alg.name(), "typ": "JWT", "kid": rsa.kid});
+        let header = json!({"alg": alg.name(), "typ": "JWT", "kid": rsa.kid()});
         expect(
             &entra,
             &signer.token_with_header(&header, &valid_claims()),
@@ -955,9 +953,9 @@ fn atk_08_good() -> Vec<Good> {
 fn self_keyed_cases(extra: &dyn Fn(&TestKey) -> Value) -> Vec<(String, String, Rejection)> {
     let mut cases = Vec::new();
     for (attacker, real_kid) in [(attacker_rsa(), "rs256-1"), (attacker_ec(), "es256-1")] {
-        let alg = attacker.alg.name();
+        let alg = attacker.alg().name();
         for (kid, expected) in [
-            (Some(attacker.kid.as_str()), Rejection::UnknownKey),
+            (Some(attacker.kid()), Rejection::UnknownKey),
             (Some(real_kid), Rejection::InvalidSignature),
             (None, Rejection::InvalidSignature),
         ] {
@@ -1048,7 +1046,7 @@ fn atk_12_good() -> Vec<Good> {
     let key = common::rs256();
     let header = format!(
         r#"{{"alg":"RS256","typ":"JWT","kid":"{}","x-unknown":true}}"#,
-        key.kid
+        key.kid()
     );
     let token = key.token_raw(&header, &valid_claims().to_string());
     vec![Good::new("x-unknown without crit", &gate(&[key]), token)]
@@ -1060,7 +1058,7 @@ fn atk_12_crit() {
     let key = common::rs256();
     let gate = gate(&[key]);
     let claims = valid_claims().to_string();
-    let base = format!(r#""alg":"RS256","typ":"JWT","kid":"{}""#, key.kid);
+    let base = format!(r#""alg":"RS256","typ":"JWT","kid":"{}""#, key.kid());
     check_all(&atk_12_good());
     for crit in [
         r#""crit":["x-unknown"],"x-unknown":true"#,
@@ -1093,7 +1091,7 @@ fn atk_13_good() -> Vec<Good> {
     keys.iter()
         .map(|key| {
             Good::new(
-                format!("{} token", key.alg),
+                format!("{} token", key.alg()),
                 &gate,
                 key.token(&valid_claims()),
             )
@@ -1113,7 +1111,7 @@ fn atk_13_empty_signature() {
             &gate,
             &token,
             &Rejection::InvalidSignature,
-            &format!("{} with an empty signature", key.alg),
+            &format!("{} with an empty signature", key.alg()),
         );
     }
     // HS256 with an empty signature: HMAC is never expressible.
@@ -1173,7 +1171,7 @@ fn atk_14_signature_length() {
             ("all 0xff".into(), vec![0xff; len]),
         ];
         if matches!(
-            key.alg,
+            key.alg(),
             Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512
         ) {
             variants.push(("DER-encoded".into(), ecdsa_der(&sig)));
@@ -1183,7 +1181,7 @@ fn atk_14_signature_length() {
                 gate,
                 &with_signature(token, &bad),
                 &Rejection::InvalidSignature,
-                &format!("{} signature {variant}", key.alg),
+                &format!("{} signature {variant}", key.alg()),
             );
         }
         // Longer than any signature tokengate can verify: not even decoded.
@@ -1195,7 +1193,7 @@ fn atk_14_signature_length() {
                 &Rejection::InvalidSignature,
                 &format!(
                     "{} signature segment of {} characters",
-                    key.alg,
+                    key.alg(),
                     segment.len()
                 ),
             );
@@ -1277,12 +1275,12 @@ fn atk_16_good() -> Vec<Good> {
             json!(["admin"]),
         );
         goods.push(Good::new(
-            format!("{} token A", key.alg),
+            format!("{} token A", key.alg()),
             &gate,
             key.token(&a),
         ));
         goods.push(Good::new(
-            format!("{} token B", key.alg),
+            format!("{} token B", key.alg()),
             &gate,
             key.token(&b),
         ));
@@ -1620,7 +1618,7 @@ fn rfc9068_gate(key: &TestKey) -> Gate {
 }
 
 fn at_jwt_header(key: &TestKey, typ: &str) -> Value {
-    json!({"alg": key.alg.name(), "typ": typ, "kid": key.kid})
+    json!({"alg": key.alg().name(), "typ": typ, "kid": key.kid()})
 }
 
 fn atk_20_good() -> Vec<Good> {
@@ -2050,7 +2048,7 @@ fn atk_24_cross_issuer_key() {
         "X's token re-labelled iss Y, no kid",
     );
     // Y publishing a key under the same kid as X's does not make X's key Y's.
-    assert_eq!(common::key_for(Algorithm::RS256).kid, x_key.kid);
+    assert_eq!(common::key_for(Algorithm::RS256).kid(), x_key.kid());
     expect(
         &two_issuers(common::key_for(Algorithm::RS256)),
         &x_key.token(&relabelled),
@@ -2230,8 +2228,8 @@ fn atk_27_jwe() {
             segment(16)
         )
     };
-    let oaep = json!({"alg": "RSA-OAEP", "enc": "A256GCM", "kid": key.kid});
-    let deflate = json!({"alg": "RSA-OAEP-256", "enc": "A128GCM", "zip": "DEF", "kid": key.kid});
+    let oaep = json!({"alg": "RSA-OAEP", "enc": "A256GCM", "kid": key.kid()});
+    let deflate = json!({"alg": "RSA-OAEP-256", "enc": "A128GCM", "zip": "DEF", "kid": key.kid()});
     let direct = json!({"alg": "dir", "enc": "A128GCM", "zip": "DEF"});
     let variants = [
         ("RSA-OAEP to the RS's key", jwe(&oaep, &segment(256))),
@@ -2244,7 +2242,7 @@ fn atk_27_jwe() {
         (
             "zip DEF on a signed JWS",
             key.token_with_header(
-                &json!({"alg": "RS256", "typ": "JWT", "kid": key.kid, "zip": "DEF"}),
+                &json!({"alg": "RS256", "typ": "JWT", "kid": key.kid(), "zip": "DEF"}),
                 &valid_claims(),
             ),
         ),
@@ -2267,7 +2265,7 @@ fn atk_28_nested_jwt() {
         b64(valid_claims().to_string())
     );
     for cty in ["JWT", "jwt", "application/jwt", "at+jwt"] {
-        let header = json!({"alg": "RS256", "typ": "JWT", "kid": key.kid, "cty": cty});
+        let header = json!({"alg": "RS256", "typ": "JWT", "kid": key.kid(), "cty": cty});
         let variants = [
             ("a signed inner token", inner_signed.clone()),
             ("an unsigned inner token", inner_unsigned.clone()),
@@ -2299,7 +2297,7 @@ fn atk_29_duplicate_members() {
     let gate = gate(&[key]);
     let claims = valid_claims();
     check_all(&atk_29_good());
-    let kid = &key.kid;
+    let kid = key.kid();
     let headers = [
         format!(r#"{{"alg":"RS256","alg":"RS256","typ":"JWT","kid":"{kid}"}}"#),
         format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}","alg":"RS256"}}"#),
@@ -2362,7 +2360,7 @@ fn atk_30_good() -> Vec<Good> {
     // and `_` (runs of `?` and `>` encode to `_` and `-` at any alignment).
     let header = with_trailing_bits(&format!(
         r#"{{"alg":"RS256","typ":"JWT","kid":"{}","x":"??????>>>>>>"}}"#,
-        key.kid
+        key.kid()
     ));
     // The signature is random-looking: vary a claim until it has both characters too.
     let token = (0..)
@@ -2555,7 +2553,7 @@ fn atk_32_good() -> Vec<Good> {
     let mut goods: Vec<Good> = [None, Some("JWT"), Some("at+jwt"), Some("application/jwt")]
         .into_iter()
         .map(|typ| {
-            let mut header = json!({"alg": "RS256", "kid": key.kid});
+            let mut header = json!({"alg": "RS256", "kid": key.kid()});
             if let Some(typ) = typ {
                 header["typ"] = json!(typ);
             }
@@ -2690,7 +2688,7 @@ fn atk_32_token_type_confusion() {
         );
     }
     for typ in [Some("JWT"), Some("jwt"), Some("application/jwt"), None] {
-        let mut header = json!({"alg": "RS256", "kid": key.kid});
+        let mut header = json!({"alg": "RS256", "kid": key.kid()});
         if let Some(typ) = typ {
             header["typ"] = json!(typ);
         }
@@ -2731,7 +2729,7 @@ fn atk_33_graph_token() {
     let gate = gate(&[key]);
     let header = json!({
         "typ": "JWT", "nonce": "AQABAAAAAAD--DLA3VO7QrddgJg7WevrK9bOSF0",
-        "alg": "RS256", "x5t": "nOo3ZDrODXEK1jKWhXslHR_KXEg", "kid": key.kid,
+        "alg": "RS256", "x5t": "nOo3ZDrODXEK1jKWhXslHR_KXEg", "kid": key.kid(),
     });
     for aud in [
         "https://graph.microsoft.com",
@@ -2752,7 +2750,7 @@ fn atk_33_graph_token() {
     }
     let escaped = format!(
         r#"{{"alg":"RS256","typ":"JWT","kid":"{}","\u006eonce":"x"}}"#,
-        key.kid
+        key.kid()
     );
     expect(
         &gate,
@@ -3130,7 +3128,7 @@ fn atk_44_good() -> Vec<Good> {
     let es256 = common::key_for(Algorithm::ES256);
     let no_kid = |key: &TestKey| {
         key.token_with_header(
-            &json!({"alg": key.alg.name(), "typ": "JWT"}),
+            &json!({"alg": key.alg().name(), "typ": "JWT"}),
             &valid_claims(),
         )
     };
@@ -3167,7 +3165,7 @@ fn atk_44_missing_kid() {
             &two,
             &key.token_with_header(&no_kid, &valid_claims()),
             &Rejection::MissingKeyId,
-            &format!("no kid, two RS256 keys, signed by {}", key.kid),
+            &format!("no kid, two RS256 keys, signed by {}", key.kid()),
         );
     }
     let three = gate(&[rsa, rs256_b(), common::key_for(Algorithm::ES256)]);

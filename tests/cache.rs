@@ -1,14 +1,12 @@
 //! The verified-token cache: what a hit must still check, and what must never hit.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 use tokengate::testing::TestIssuer;
 use tokengate::{Gate, IssuerProfile, Rejection, Requirement, TokenCacheSettings};
 
-use common::{AUDIENCE, ISSUER, now, ready, valid_claims};
+use tokengate_testkit::{AUDIENCE, ISSUER, b64, jwks, now, ready, rs256, valid_claims};
 
 fn at(seconds: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(seconds as u64)
@@ -19,7 +17,7 @@ fn gate_with(cache: TokenCacheSettings) -> Gate {
         .issuer(
             IssuerProfile::new(ISSUER)
                 .audience(AUDIENCE)
-                .jwks(common::jwks(&[common::rs256()])),
+                .jwks(jwks(&[rs256()])),
         )
         .token_cache(cache)
         .build()
@@ -40,7 +38,7 @@ fn expiry_and_not_before_are_judged_on_every_hit() {
     let mut claims = valid_claims();
     claims["nbf"] = json!(t - 10);
     claims["exp"] = json!(t + 100);
-    let token = common::rs256().token(&claims);
+    let token = rs256().token(&claims);
     assert_eq!(code(&gate, &token, at(t)), "ok");
     assert_eq!(code(&gate, &token, at(t)), "ok", "a hit");
     // The default leeway is 60 s: valid until exp + 60 (exclusive), from nbf - 60.
@@ -53,7 +51,7 @@ fn expiry_and_not_before_are_judged_on_every_hit() {
 #[test]
 fn only_the_exact_token_hits() {
     let gate = gate_with(TokenCacheSettings::default());
-    let token = common::rs256().token(&valid_claims());
+    let token = rs256().token(&valid_claims());
     assert_eq!(code(&gate, &token, SystemTime::now()), "ok");
     // The same header and claims with a different signature, one character longer or shorter,
     // or a different case: each is judged from scratch.
@@ -62,7 +60,7 @@ fn only_the_exact_token_hits() {
         .decode_to_vec(signature)
         .unwrap();
     bytes[0] ^= 1;
-    let flipped = format!("{input}.{}", common::b64(&bytes));
+    let flipped = format!("{input}.{}", b64(&bytes));
     assert_eq!(
         code(&gate, &flipped, SystemTime::now()),
         "invalid_signature"
@@ -82,12 +80,12 @@ fn the_gate_requirement_runs_on_every_hit() {
         .issuer(
             IssuerProfile::new(ISSUER)
                 .audience(AUDIENCE)
-                .jwks(common::jwks(&[common::rs256()])),
+                .jwks(jwks(&[rs256()])),
         )
         .require(Requirement::scope("orders.admin"))
         .build()
         .unwrap();
-    let token = common::rs256().token(&valid_claims());
+    let token = rs256().token(&valid_claims());
     for _ in 0..3 {
         let refused = ready(gate.validate(&token)).unwrap_err();
         assert!(matches!(refused, Rejection::InsufficientScope { .. }));
@@ -118,7 +116,7 @@ async fn entries_die_with_the_key_that_verified_them() {
 #[test]
 fn disabled_and_bounds() {
     let gate = gate_with(TokenCacheSettings::disabled());
-    let token = common::rs256().token(&valid_claims());
+    let token = rs256().token(&valid_claims());
     assert_eq!(code(&gate, &token, SystemTime::now()), "ok");
     assert_eq!(code(&gate, &token, SystemTime::now()), "ok");
 
@@ -126,7 +124,7 @@ fn disabled_and_bounds() {
         .issuer(
             IssuerProfile::new(ISSUER)
                 .audience(AUDIENCE)
-                .jwks(common::jwks(&[common::rs256()])),
+                .jwks(jwks(&[rs256()])),
         )
         .token_cache(
             TokenCacheSettings::default()

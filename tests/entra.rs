@@ -1,8 +1,6 @@
 //! The Microsoft Entra ID preset (`tokengate::entra`), test by test after the ENTRA-* ids of
 //! the requirements checklist.
 
-mod common;
-
 use std::sync::Arc;
 
 use axum::Router;
@@ -14,7 +12,7 @@ use tokengate::providers::entra::{AuthContext, ChallengeTarget};
 use tokengate::{Claims, Gate, IssuerProfile, Rejection, TokenLayer};
 use tower::ServiceExt;
 
-use common::{AUDIENCE, ISSUER, valid_claims};
+use tokengate_testkit::{AUDIENCE, ISSUER, jwks, ready, rs256, valid_claims};
 
 // ---------------------------------------------------------------------------------------------
 // Claims challenges (ENTRA-33..35), on tokens from a plain issuer: the helper reads `acrs` and
@@ -25,7 +23,7 @@ fn plain_gate() -> Gate {
         .issuer(
             IssuerProfile::new(ISSUER)
                 .audience(AUDIENCE)
-                .jwks(common::jwks(&[common::rs256()])),
+                .jwks(jwks(&[rs256()])),
         )
         .build()
         .unwrap()
@@ -36,8 +34,8 @@ fn claims_with(extra: Value) -> Arc<Claims> {
     for (name, value) in extra.as_object().unwrap() {
         claims[name] = value.clone();
     }
-    let token = common::rs256().token(&claims);
-    common::ready(plain_gate().validate(&token)).expect("valid token")
+    let token = rs256().token(&claims);
+    ready(plain_gate().validate(&token)).expect("valid token")
 }
 
 fn decode_claims_param(b64: &str) -> Value {
@@ -146,7 +144,7 @@ async fn entra_35_step_up_as_a_route_layer() {
         for (name, value) in extra.as_object().unwrap() {
             claims[name] = value.clone();
         }
-        let token = common::rs256().token(&claims);
+        let token = rs256().token(&claims);
         let app = app.clone();
         async move {
             let request = Request::get("/pay")

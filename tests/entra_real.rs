@@ -12,13 +12,12 @@
 //! Entra keys carry no `alg`, so every gate here allows exactly one RSA algorithm (RS256); each
 //! key is then bound to RS256 at build time.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use tokengate::{Algorithm, Claims, Gate, IssuerProfile, Rejection, Requirement, TokenKind};
+use tokengate_testkit::{b64, jwks, ready, rs256};
 
 // ---------------------------------------------------------------------------------------------
 // The fixtures, embedded so the tests run from a clean clone.
@@ -182,7 +181,7 @@ fn build(profile: IssuerProfile) -> Gate {
 }
 
 fn validate(gate: &Gate, token: &str, now: SystemTime) -> Result<Arc<Claims>, Rejection> {
-    common::ready(gate.validate_at(token, now))
+    ready(gate.validate_at(token, now))
 }
 
 /// `"ok"` or the rejection code: compact to compare.
@@ -249,7 +248,7 @@ fn k08_key(kid: &str) -> Value {
 fn base64url_modulus(mut jwk: Value) -> Value {
     let n = jwk["n"].as_str().unwrap();
     let bytes = base64_simd::STANDARD.decode_to_vec(n).unwrap();
-    jwk["n"] = Value::from(common::b64(bytes));
+    jwk["n"] = Value::from(b64(bytes));
     jwk
 }
 
@@ -587,7 +586,7 @@ fn entra_n01_alg_none_is_unsupported_algorithm() {
     let gate = build(
         IssuerProfile::new(case.iss)
             .audience(case.aud)
-            .jwks(common::jwks(&[common::rs256()])),
+            .jwks(jwks(&[rs256()])),
     );
     assert_eq!(
         outcome(&gate, case.token(), case.at()),
@@ -723,12 +722,7 @@ fn entra_t20_one_changed_payload_character_is_invalid_signature() {
 fn holds_kid(gate: &Gate, iss: &str, aud: &str, kid: &str) -> bool {
     let header = json!({"typ": "JWT", "alg": "RS256", "kid": kid}).to_string();
     let claims = json!({"iss": iss, "aud": aud, "exp": 4_102_444_800_u64}).to_string();
-    let token = format!(
-        "{}.{}.{}",
-        common::b64(header),
-        common::b64(claims),
-        common::b64([1u8; 256])
-    );
+    let token = format!("{}.{}.{}", b64(header), b64(claims), b64([1u8; 256]));
     match outcome(gate, &token, SystemTime::now()) {
         "invalid_signature" => true,
         "unknown_key" => false,

@@ -30,8 +30,6 @@
 //! never what lets a token through). Tests are named after the ENTRA-* (and ATK-*) ids of the
 //! requirements checklist they prove.
 
-mod common;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -43,6 +41,7 @@ use rcgen::{
 use serde_json::{Value, json};
 use tokengate::providers::entra::{EntraApi, TokenVersion};
 use tokengate::{Claims, Gate, Rejection, Requirement, TokenKind};
+use tokengate_testkit::b64;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -498,7 +497,7 @@ fn k08_as_entra(kid: &str) -> Value {
     let n = base64_simd::STANDARD
         .decode_to_vec(jwk["n"].as_str().unwrap())
         .unwrap();
-    jwk["n"] = Value::from(common::b64(n));
+    jwk["n"] = Value::from(b64(n));
     jwk
 }
 

@@ -9,9 +9,6 @@
 //! unknown-kid, and their segments), their claim values (subjects made distinctive for this)
 //! or the issuer's key material (both key sets, before and after the rotation) may be in it.
 
-#[path = "common/capture.rs"]
-mod capture;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -20,6 +17,7 @@ use axum::Router;
 use axum::routing::get;
 use tokengate::testing::TestIssuer;
 use tokengate::{Algorithm, Gate, TokenCacheSettings, TokenLayer};
+use tokengate_testkit::capture;
 use tokio::task::JoinSet;
 
 /// The least time between two fetches, and the first wait after a failed one.

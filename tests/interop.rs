@@ -25,11 +25,6 @@
 //! appears in the capture, which must hold a refusal that tokengate logged for this test.
 #![cfg(feature = "interop")]
 
-#[path = "common/capture.rs"]
-mod capture;
-#[path = "common/challenge.rs"]
-mod challenge;
-
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -49,6 +44,7 @@ use tokengate::{
     Algorithm, Gate, IssuerProfile, KeyCacheSettings, RequireLayer, Requirement, TokenLayer,
     TokenProfile,
 };
+use tokengate_testkit::{capture, challenge};
 use tokio::net::TcpListener;
 
 // ---------------------------------------------------------------------------------------------

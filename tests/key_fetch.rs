@@ -2,16 +2,12 @@
 //! rotation, floods of unknown kids, outages, slow and hostile providers (ENTRA-19..22,
 //! STD-DISC-1..5, ATK-38, ATK-43).
 
-mod common;
-#[path = "common/provider.rs"]
-mod provider;
-
 use std::time::Duration;
 
-use common::{AUDIENCE, TestKey, jwks, key_for, valid_claims};
-use provider::{Fault, OIDC_PATH, Provider, RFC8414_PATH, TestCertificate};
 use serde_json::json;
 use tokengate::{Algorithm, ErrorClass, Gate, IssuerProfile, KeyCacheSettings, Rejection};
+use tokengate_testkit::provider::{Fault, OIDC_PATH, Provider, RFC8414_PATH, TestCertificate};
+use tokengate_testkit::{AUDIENCE, TestKey, jwks, key_for, valid_claims};
 
 /// Test timings: short enough to keep the suite quick, long enough for a loaded machine.
 fn cache() -> KeyCacheSettings {
@@ -51,7 +47,7 @@ async fn code(gate: &Gate, token: &str) -> &'static str {
 /// A token from `key` under another `kid`: the issuer does not know it.
 fn with_kid(key: &TestKey, kid: &str, issuer: &str) -> String {
     key.token_with_header(
-        &json!({"alg": key.alg.name(), "kid": kid}),
+        &json!({"alg": key.alg().name(), "kid": kid}),
         &claims_for(issuer),
     )
 }
@@ -501,7 +497,7 @@ async fn max_stale_bounds_the_last_keys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn atk_38_a_key_set_with_too_many_keys_is_refused() {
     let keys: Vec<TestKey> = (0..5)
-        .map(|i| TestKey::generate(Algorithm::EdDSA, &format!("k{i}")))
+        .map(|i| TestKey::generate(Algorithm::EdDSA, format!("k{i}")))
         .collect();
     let provider = Provider::start(jwks(&keys.iter().collect::<Vec<_>>())).await;
     let gate = by_uri(&provider, cache().max_keys(3));

@@ -6,10 +6,6 @@
 //! the strict RFC 9110 parser and the RFC 6750 §3 rules), JSON body, `Content-Type` and
 //! `Cache-Control: no-store`.
 
-#[path = "common/challenge.rs"]
-mod challenge;
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -36,7 +32,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
-use common::{AUDIENCE, ISSUER, TestKey, b64, now, valid_claims};
+use tokengate_testkit::{AUDIENCE, ISSUER, TestKey, b64, challenge, jwks, now, valid_claims};
 
 // ---------------------------------------------------------------------------------------------
 // Expected challenges (exact values).
@@ -78,7 +74,7 @@ fn impostor() -> &'static TestKey {
 fn profile() -> IssuerProfile {
     IssuerProfile::new(ISSUER)
         .audience(AUDIENCE)
-        .jwks(common::jwks(&[key()]))
+        .jwks(jwks(&[key()]))
 }
 
 fn gate() -> Gate {
@@ -160,8 +156,9 @@ async fn typed(VerifiedClaims(mine): VerifiedClaims<Mine>) -> Json<Value> {
 /// A claims shape no test token fits: `tenant` is required and absent.
 #[derive(Deserialize)]
 struct Misfit {
-    #[allow(dead_code)]
-    tenant: u64,
+    // Required for the claims to fit; never read.
+    #[serde(rename = "tenant")]
+    _tenant: u64,
 }
 
 async fn misfit(VerifiedClaims(_): VerifiedClaims<Misfit>) -> &'static str {

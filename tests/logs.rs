@@ -2,10 +2,6 @@
 //! refused requests, key fetching, rotation, outages and the Entra preset, contains no token,
 //! no signature, no claim value and no key material.
 
-mod common;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -18,22 +14,8 @@ use tokengate::testing::{TestEntra, TestIssuer};
 use tokengate::{
     Algorithm, Gate, KeyCacheSettings, RequireLayer, Requirement, TokenLayer, TokenSource,
 };
+use tokengate_testkit::capture;
 use tower::ServiceExt;
-
-/// Collects everything written by the subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 async fn send(app: &Router, headers: &[(&str, &str)]) -> u16 {
     let mut request = Request::get("/orders");
@@ -50,16 +32,9 @@ async fn send(app: &Router, headers: &[(&str, &str)]) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn std_6750_8_nothing_secret_is_logged() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
     // Global, so that events from spawned refresh tasks on other threads are captured too
     // (this file holds one test, so nothing else installs a subscriber).
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let captured = capture::global();
 
     let mut secrets: Vec<String> = Vec::new();
 
@@ -255,7 +230,7 @@ async fn std_6750_8_nothing_secret_is_logged() {
         secrets.push(key["x5c"][0].as_str().unwrap().to_owned());
     }
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     // The test means something only if events were recorded.
     for code in [
         "token_expired",

@@ -1,11 +1,9 @@
 //! Property tests: whatever arrives as a token or as a key set, tokengate neither panics nor
 //! accepts what it should not, and every refusal carries a documented code.
 //!
-//! Keys are generated once per test binary (`common::rs256()`, `common::key_for(ES256)`); only
+//! Keys are generated once per test binary (`rs256()`, `key_for(ES256)` of the testkit); only
 //! the re-signing properties sign per case. Failing cases are not persisted to disk: proptest
 //! prints the minimal failing input, which belongs in a named regression test.
-
-mod common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -16,7 +14,9 @@ use proptest::test_runner::FileFailurePersistence;
 use serde_json::{Map, Number, Value, json};
 use tokengate::{Algorithm, Claims, Gate, IssuerProfile, Rejection};
 
-use common::{AUDIENCE, ISSUER, TestKey};
+use tokengate_testkit::{
+    AUDIENCE, ISSUER, TestKey, b64, jwks, key_for, now, ready, rs256, valid_claims,
+};
 
 // ---------------------------------------------------------------------------------------------
 // The gate, its keys and the known-good tokens.
@@ -67,9 +67,9 @@ const BEFORE_SIGNATURE: [&str; 13] = [
     "invalid_signature",
 ];
 
-/// The ES256 key (kid `es256-1`), generated once with the others of `common::key_for`.
+/// The ES256 key (kid `es256-1`), generated once with the others of `key_for`.
 fn es256() -> &'static TestKey {
-    common::key_for(Algorithm::ES256)
+    key_for(Algorithm::ES256)
 }
 
 /// One issuer with an RS256 and an ES256 key, every algorithm allowed, the default 60 s leeway.
@@ -80,26 +80,26 @@ fn gate() -> &'static Gate {
             .issuer(
                 IssuerProfile::new(ISSUER)
                     .audience(AUDIENCE)
-                    .jwks(common::jwks(&[common::rs256(), es256()])),
+                    .jwks(jwks(&[rs256(), es256()])),
             )
             .build()
             .unwrap()
     })
 }
 
-/// An RS256 and an ES256 token with `common::valid_claims()`, valid for a day from first use
-/// (so that long `PROPTEST_CASES` runs do not outlive them).
+/// An RS256 and an ES256 token with `valid_claims()`, valid for a day from first use (so that
+/// long `PROPTEST_CASES` runs do not outlive them).
 fn good_tokens() -> &'static [String; 2] {
     static TOKENS: OnceLock<[String; 2]> = OnceLock::new();
     TOKENS.get_or_init(|| {
-        let mut claims = common::valid_claims();
-        claims["exp"] = json!(common::now() + 86_400);
-        [common::rs256().token(&claims), es256().token(&claims)]
+        let mut claims = valid_claims();
+        claims["exp"] = json!(now() + 86_400);
+        [rs256().token(&claims), es256().token(&claims)]
     })
 }
 
 fn validate(token: &str) -> Result<Arc<Claims>, Rejection> {
-    common::ready(gate().validate(token))
+    ready(gate().validate(token))
 }
 
 /// `cases` per property, unless `PROPTEST_CASES` asks for another number (for a longer local
@@ -217,19 +217,19 @@ fn header_segment() -> impl Strategy<Value = String> {
         if let Some(typ) = typ {
             header["typ"] = json!(typ);
         }
-        common::b64(header.to_string())
+        b64(header.to_string())
     })
 }
 
 /// A payload segment: base64url of claims for this or another issuer, or of other JSON.
 fn payload_segment() -> impl Strategy<Value = String> {
     prop_oneof![
-        3 => Just(common::b64(
+        3 => Just(b64(
             json!({"iss": ISSUER, "aud": AUDIENCE, "exp": 4_102_444_800_u64}).to_string()
         )),
-        1 => Just(common::b64(json!({"iss": "https://other.example/"}).to_string())),
-        1 => Just(common::b64(json!({"aud": AUDIENCE}).to_string())),
-        1 => arbitrary_json().prop_map(|v| common::b64(v.to_string())),
+        1 => Just(b64(json!({"iss": "https://other.example/"}).to_string())),
+        1 => Just(b64(json!({"aud": AUDIENCE}).to_string())),
+        1 => arbitrary_json().prop_map(|v| b64(v.to_string())),
     ]
 }
 
@@ -237,8 +237,8 @@ fn payload_segment() -> impl Strategy<Value = String> {
 /// or of claims.
 fn decodable_segment() -> impl Strategy<Value = String> {
     prop_oneof![
-        proptest::collection::vec(any::<u8>(), 0..300).prop_map(common::b64),
-        "[{}\\[\\]\":,a-z0-9 ]{0,80}".prop_map(common::b64),
+        proptest::collection::vec(any::<u8>(), 0..300).prop_map(b64),
+        "[{}\\[\\]\":,a-z0-9 ]{0,80}".prop_map(b64),
         header_segment(),
         payload_segment(),
     ]
@@ -247,9 +247,9 @@ fn decodable_segment() -> impl Strategy<Value = String> {
 /// Three segments that each decode: reaches the issuer, key and signature stages.
 fn three_segments() -> impl Strategy<Value = Vec<String>> {
     let signature = prop_oneof![
-        proptest::collection::vec(any::<u8>(), 0..600).prop_map(common::b64),
-        Just(common::b64([7u8; 64])),
-        Just(common::b64([7u8; 256])),
+        proptest::collection::vec(any::<u8>(), 0..600).prop_map(b64),
+        Just(b64([7u8; 64])),
+        Just(b64([7u8; 256])),
         b64url_string(400),
     ];
     (header_segment(), payload_segment(), signature).prop_map(|(h, p, s)| vec![h, p, s])
@@ -827,9 +827,9 @@ proptest! {
     #[test]
     fn resigned_arbitrary_claims_follow_the_rules(
         rsa in any::<bool>(),
-        claims in claims(common::now()),
+        claims in claims(now()),
     ) {
-        let key = if rsa { common::rs256() } else { es256() };
+        let key = if rsa { rs256() } else { es256() };
         let text = Value::Object(claims.clone()).to_string();
         let token = key.token_raw(&key.header().to_string(), &text);
         let t0 = seconds(SystemTime::now());
@@ -899,8 +899,8 @@ proptest! {
 /// from plausible and arbitrary members.
 fn jwk_like() -> impl Strategy<Value = Value> {
     let real = prop_oneof![
-        Just(common::rs256().jwk()),
-        Just(common::rs256().jwk_without_alg()),
+        Just(rs256().jwk()),
+        Just(rs256().jwk_without_alg()),
         Just(es256().jwk()),
         Just(es256().jwk_without_alg()),
     ];
@@ -940,7 +940,7 @@ fn member_value() -> impl Strategy<Value = Value> {
         ])
         .prop_map(Value::from),
         3 => proptest::collection::vec(any::<u8>(), 0..600)
-            .prop_map(|b| Value::from(common::b64(b))),
+            .prop_map(|b| Value::from(b64(b))),
         1 => proptest::collection::vec(any::<u8>(), 0..300)
             .prop_map(|b| Value::from(base64_simd::STANDARD.encode_to_string(b))),
         1 => proptest::collection::vec(
@@ -984,11 +984,11 @@ proptest! {
         if let Ok(gate) = Gate::builder().issuer(profile).build() {
             // A token verifies only with its own key: the set must hold that key's material.
             let material = [
-                common::rs256().jwk()["n"].as_str().unwrap().to_owned(),
+                rs256().jwk()["n"].as_str().unwrap().to_owned(),
                 es256().jwk()["x"].as_str().unwrap().to_owned(),
             ];
             for (token, material) in good_tokens().iter().zip(material) {
-                match common::ready(gate.validate(token)) {
+                match ready(gate.validate(token)) {
                     Ok(_) => prop_assert!(jwks.contains(&material), "verified with foreign keys"),
                     Err(rejection) => prop_assert!(DOCUMENTED.contains(&rejection.code())),
                 }
@@ -1018,7 +1018,7 @@ fn outcomes<S: Strategy>(
 }
 
 fn validate_with(gate: &Gate, token: &str) -> Result<Arc<Claims>, Rejection> {
-    common::ready(gate.validate(token))
+    ready(gate.validate(token))
 }
 
 fn code_of(result: Result<Arc<Claims>, Rejection>) -> &'static str {
@@ -1038,7 +1038,7 @@ fn generators_reach_every_stage() {
             code_of(validate(&token))
         },
     );
-    let now = common::now();
+    let now = now();
     let claims = outcomes(claims(now), 256, |c| {
         let key = es256();
         code_of(validate(&key.token_raw(

@@ -1,10 +1,6 @@
 //! `RevocationLayer` (ENTRA-36): a user's asynchronous check after validation that may refuse
 //! a token before its `exp`, with Entra's claims challenge for `cp1` clients.
 
-#[path = "common/challenge.rs"]
-mod challenge;
-mod common;
-
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -22,14 +18,14 @@ use tokengate::providers::entra::ChallengeTarget;
 use tokengate::{Claims, Gate, IssuerProfile, Revocation, RevocationLayer, TokenLayer};
 use tower::{Layer, Service, ServiceExt};
 
-use common::{AUDIENCE, ISSUER, now, valid_claims};
+use tokengate_testkit::{AUDIENCE, ISSUER, challenge, jwks, now, rs256, valid_claims};
 
 fn gate() -> Gate {
     Gate::builder()
         .issuer(
             IssuerProfile::new(ISSUER)
                 .audience(AUDIENCE)
-                .jwks(common::jwks(&[common::rs256()])),
+                .jwks(jwks(&[rs256()])),
         )
         .build()
         .unwrap()
@@ -41,7 +37,7 @@ fn token(extra: Value) -> String {
     for (name, value) in extra.as_object().unwrap() {
         claims[name] = value.clone();
     }
-    common::rs256().token(&claims)
+    rs256().token(&claims)
 }
 
 fn at(seconds: i64) -> SystemTime {
@@ -166,7 +162,7 @@ async fn entra_36_a_revoked_token_is_401_token_revoked() {
     // A token without `iat` cannot show that it is newer than the revocation.
     let mut claims = valid_claims();
     claims.as_object_mut().unwrap().remove("iat");
-    let without_iat = common::rs256().token(&claims);
+    let without_iat = rs256().token(&claims);
     let (status, _, body, _) = send(&app, Some(&without_iat)).await;
     assert_eq!(
         (status, &body["code"]),

@@ -6,10 +6,6 @@
 //! (`PermissionDenied`) for a missing scope, 14 (`Unavailable`) without keys, the description
 //! in `grpc-message`, and the same `WWW-Authenticate` challenge as over plain HTTP.
 
-#[path = "common/challenge.rs"]
-mod challenge;
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -30,7 +26,7 @@ use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tonic_health::server::HealthReporter;
 use tower::{Layer, ServiceExt};
 
-use common::{AUDIENCE, ISSUER, TestKey, now, valid_claims};
+use tokengate_testkit::{AUDIENCE, ISSUER, TestKey, challenge, jwks, now, valid_claims};
 
 fn key() -> &'static TestKey {
     static KEY: OnceLock<TestKey> = OnceLock::new();
@@ -47,7 +43,7 @@ fn gate() -> Gate {
         .issuer(
             IssuerProfile::new(ISSUER)
                 .audience(AUDIENCE)
-                .jwks(common::jwks(&[key()])),
+                .jwks(jwks(&[key()])),
         )
         .build()
         .expect("valid gate")

@@ -1,14 +1,14 @@
 //! The validator through its public API: configuration checks, issuers, keys, claims rules,
 //! profiles and requirements.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{AUDIENCE, ISSUER, TestKey, jwks, key_for, now, ready, rs256, valid_claims};
 use serde_json::{Value, json};
 use tokengate::{
     Algorithm, ErrorClass, Gate, IssuerProfile, Rejection, Requirement, TokenKind, TokenProfile,
+};
+use tokengate_testkit::{
+    AUDIENCE, ISSUER, TestKey, b64, jwks, key_for, now, ready, rs256, valid_claims,
 };
 
 fn issuer(keys: &[&TestKey]) -> IssuerProfile {
@@ -60,7 +60,7 @@ fn every_algorithm_validates_from_jwks_and_from_pem() {
         let from_pem = gate(
             IssuerProfile::new(ISSUER)
                 .audience(AUDIENCE)
-                .public_key_pem_with_kid(&key.kid, key.public_pem(), alg),
+                .public_key_pem_with_kid(key.kid(), key.public_pem(), alg),
         );
         assert_eq!(code(&from_pem, &token), "accepted", "{alg} via PEM");
     }
@@ -111,8 +111,8 @@ fn tokens_minted_by_jsonwebtoken_validate() {
                 .public_key()
                 .as_ref()
                 .to_vec();
-            let jwk = json!({"kty": "EC", "crv": crv, "kid": "jwt", "x": common::b64(&point[1..1 + size]),
-                             "y": common::b64(&point[1 + size..])});
+            let jwk = json!({"kty": "EC", "crv": crv, "kid": "jwt", "x": b64(&point[1..1 + size]),
+                             "y": b64(&point[1 + size..])});
             cases.push((
                 alg,
                 jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
@@ -125,7 +125,7 @@ fn tokens_minted_by_jsonwebtoken_validate() {
             .public_key()
             .as_ref()
             .to_vec();
-        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": "jwt", "x": common::b64(public)});
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": "jwt", "x": b64(public)});
         cases.push((
             jsonwebtoken::Algorithm::EdDSA,
             jsonwebtoken::EncodingKey::from_ed_der(pkcs8.as_ref()),
@@ -206,7 +206,7 @@ fn a_key_set_without_usable_keys_is_a_configuration_error() {
     let small_rsa = {
         let mut jwk = rs256().jwk();
         let (n, _) = rs256().rsa_modulus_exponent();
-        jwk["n"] = json!(common::b64(&n[..128])); // 1024 bits
+        jwk["n"] = json!(b64(&n[..128])); // 1024 bits
         jwk
     };
     let err = Gate::builder()
@@ -500,13 +500,13 @@ fn required_claims() {
 fn the_rfc9068_profile() {
     let key = rs256();
     let gate = gate(issuer(&[key]).token_profile(TokenProfile::Rfc9068));
-    let header = json!({"alg": "RS256", "kid": key.kid, "typ": "at+jwt"});
+    let header = json!({"alg": "RS256", "kid": key.kid(), "typ": "at+jwt"});
     let claims = with(valid_claims(), json!({"client_id": "app", "jti": "id-1"}));
     assert_eq!(
         code(&gate, &key.token_with_header(&header, &claims)),
         "accepted"
     );
-    let media_type = json!({"alg": "RS256", "kid": key.kid, "typ": "application/AT+JWT"});
+    let media_type = json!({"alg": "RS256", "kid": key.kid(), "typ": "application/AT+JWT"});
     assert_eq!(
         code(&gate, &key.token_with_header(&media_type, &claims)),
         "accepted"
@@ -516,7 +516,7 @@ fn the_rfc9068_profile() {
         "invalid_token_type",
         "typ JWT"
     );
-    let untyped = json!({"alg": "RS256", "kid": key.kid});
+    let untyped = json!({"alg": "RS256", "kid": key.kid()});
     assert_eq!(
         code(&gate, &key.token_with_header(&untyped, &claims)),
         "invalid_token_type"

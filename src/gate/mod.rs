@@ -116,14 +116,15 @@ impl Gate {
     ) -> Result<Arc<Claims>, Rejection> {
         // Everything but a key-set refresh is synchronous, so this future stays small and the
         // common path never suspends.
-        match self.check_now(token, now) {
-            Checked::Done(answer) => answer,
-            Checked::Pending(pending) => self.finish(token, Some(now), pending).await,
+        match self.validate_current(token, now) {
+            Ok(claims) => Ok(claims),
+            Err(stop) => self.resume(token, Some(now), stop).await,
         }
     }
 
     /// The synchronous part of validation: the answer, or what it waits for. Lets the layer
     /// avoid a boxed future on the common path.
+    #[inline]
     pub(crate) fn check_now(&self, token: &str, now: SystemTime) -> Checked {
         match self.validate_current(token, now) {
             Ok(claims) => Checked::Done(Ok(claims)),

@@ -4,12 +4,14 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 use reqwest::Url;
 use tokio::runtime::Handle;
 use tokio::sync::watch;
+// Tokio's clock, which tests can pause and advance; outside tests it is the monotonic clock.
+use tokio::time::Instant;
 
 use super::http::{FetchError, Fetcher};
 use super::sources::{IssuerRule, KeysAt, Source};

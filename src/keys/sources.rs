@@ -2,7 +2,7 @@
 //! metadata document at a configured location; and one fetch of them.
 
 use std::sync::Arc;
-use std::time::Instant;
+use tokio::time::Instant;
 
 use reqwest::Url;
 use serde::Deserialize;

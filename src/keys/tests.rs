@@ -1,6 +1,6 @@
 //! Key hygiene (STD-JWK-1, STD-JWA-1, STD-8725-1, STD-RS-2) and key selection.
 
-use crate::test_common as common;
+use crate::test_fixtures as common;
 
 use serde_json::{Value, json};
 

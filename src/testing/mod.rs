@@ -7,6 +7,9 @@
 //! keys exactly as it would from a real provider. It can rotate and remove keys and simulate an
 //! outage, to test how your API behaves when the provider misbehaves.
 //!
+//! [`TestKey`] is the key pair such issuers sign with: use it directly for tests that configure
+//! keys statically, or that need tokens no builder makes (any header, any claims text).
+//!
 //! ```
 //! use tokengate::testing::TestIssuer;
 //!
@@ -55,10 +58,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings};
-use keys::{Signer, SigningKey};
 
 #[cfg(feature = "entra")]
 pub use entra::{EntraTokenBuilder, TestEntra};
+pub use keys::TestKey;
 pub use token::TokenBuilder;
 
 /// The default audience of minted tokens, and the audience of [`TestIssuer::profile`].
@@ -149,20 +152,21 @@ struct Keys {
 }
 
 struct Entry {
-    key: Arc<SigningKey>,
+    key: Arc<TestKey>,
     published: bool,
 }
 
 impl Keys {
-    /// Adds a key made from `signer` under the next `kid` for `alg`, published; with
-    /// `retire_older`, unpublishes every other key of `alg`.
-    fn insert(&mut self, alg: Algorithm, signer: Signer, retire_older: bool) -> Arc<SigningKey> {
+    /// Adds `key` under the next `kid` for its algorithm, published; with `retire_older`,
+    /// unpublishes every other key of that algorithm.
+    fn insert(&mut self, key: TestKey, retire_older: bool) -> Arc<TestKey> {
+        let alg = key.alg();
         let count = self.generated.entry(alg).or_insert(0);
         *count += 1;
         let kid = format!("test-{}-{count}", alg.name().to_ascii_lowercase());
-        let key = Arc::new(SigningKey::new(alg, kid, signer));
+        let key = Arc::new(key.with_kid(kid));
         if retire_older {
-            for entry in self.entries.iter_mut().filter(|e| e.key.alg == alg) {
+            for entry in self.entries.iter_mut().filter(|e| e.key.alg() == alg) {
                 entry.published = false;
             }
         }
@@ -174,15 +178,15 @@ impl Keys {
     }
 
     /// The newest published key for `alg`.
-    fn current(&self, alg: Algorithm) -> Option<Arc<SigningKey>> {
+    fn current(&self, alg: Algorithm) -> Option<Arc<TestKey>> {
         self.entries
             .iter()
             .rev()
-            .find(|e| e.published && e.key.alg == alg)
+            .find(|e| e.published && e.key.alg() == alg)
             .map(|e| Arc::clone(&e.key))
     }
 
-    fn published(&self) -> impl Iterator<Item = &SigningKey> {
+    fn published(&self) -> impl Iterator<Item = &TestKey> {
         self.entries.iter().filter(|e| e.published).map(|e| &*e.key)
     }
 }
@@ -194,31 +198,31 @@ impl Shared {
     }
 
     /// Generates a key (outside the lock: RSA generation takes a while) and publishes it.
-    fn add_key(&self, alg: Algorithm, retire_older: bool) -> Arc<SigningKey> {
-        let signer = Signer::generate(alg);
-        self.lock().insert(alg, signer, retire_older)
+    fn add_key(&self, alg: Algorithm, retire_older: bool) -> Arc<TestKey> {
+        let key = TestKey::generate(alg, "");
+        self.lock().insert(key, retire_older)
     }
 
     /// The current key for `alg`, added and published first if there is none.
-    fn current_or_add(&self, alg: Algorithm) -> Arc<SigningKey> {
+    fn current_or_add(&self, alg: Algorithm) -> Arc<TestKey> {
         if let Some(key) = self.lock().current(alg) {
             return key;
         }
-        let signer = Signer::generate(alg);
+        let key = TestKey::generate(alg, "");
         let mut keys = self.lock();
         // Another builder may have added one meanwhile; one current key is enough.
         match keys.current(alg) {
             Some(key) => key,
-            None => keys.insert(alg, signer, false),
+            None => keys.insert(key, false),
         }
     }
 
     /// Any key this issuer generated, published or not.
-    fn key(&self, kid: &str) -> Option<Arc<SigningKey>> {
+    fn key(&self, kid: &str) -> Option<Arc<TestKey>> {
         self.lock()
             .entries
             .iter()
-            .find(|e| e.key.kid == kid)
+            .find(|e| e.key.kid() == kid)
             .map(|e| Arc::clone(&e.key))
     }
 
@@ -228,7 +232,7 @@ impl Shared {
 
     /// The JWK Set of the published keys.
     fn jwks(&self) -> String {
-        let keys: Vec<serde_json::Value> = self.lock().published().map(|k| k.jwk.clone()).collect();
+        let keys: Vec<serde_json::Value> = self.lock().published().map(TestKey::jwk).collect();
         json!({ "keys": keys }).to_string()
     }
 
@@ -237,7 +241,7 @@ impl Shared {
         let keys = self.lock();
         let algorithms: Vec<&str> = Algorithm::ALL
             .iter()
-            .filter(|&&alg| keys.published().any(|k| k.alg == alg))
+            .filter(|&&alg| keys.published().any(|k| k.alg() == alg))
             .map(|alg| alg.name())
             .collect();
         drop(keys);
@@ -390,14 +394,14 @@ impl TestIssuer {
     /// (the one [`TokenBuilder::alg`] signs with). Older keys stay published. Returns its
     /// `kid`, such as `test-rs256-2`.
     pub fn add_key(&self, alg: Algorithm) -> String {
-        self.shared().add_key(alg, false).kid.clone()
+        self.shared().add_key(alg, false).kid().to_owned()
     }
 
     /// Rotates the keys of `alg`: [`add_key`](Self::add_key), and unpublishes every older key
     /// of `alg`. Returns the new key's `kid`. Older keys can still sign, with
     /// [`TokenBuilder::key`].
     pub fn rotate(&self, alg: Algorithm) -> String {
-        self.shared().add_key(alg, true).kid.clone()
+        self.shared().add_key(alg, true).kid().to_owned()
     }
 
     /// Unpublishes the key with this `kid`; returns whether it was published. The private key
@@ -409,7 +413,7 @@ impl TestIssuer {
         match keys
             .entries
             .iter_mut()
-            .find(|e| e.key.kid == kid && e.published)
+            .find(|e| e.key.kid() == kid && e.published)
         {
             Some(entry) => {
                 entry.published = false;
@@ -448,7 +452,7 @@ impl fmt::Debug for TestIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Key ids only: no key material.
         let keys = self.shared().lock();
-        let published: Vec<&str> = keys.published().map(|k| k.kid.as_str()).collect();
+        let published: Vec<&str> = keys.published().map(TestKey::kid).collect();
         let unpublished = keys.entries.len() - published.len();
         f.debug_struct("TestIssuer")
             .field("issuer", &self.issuer())

@@ -224,9 +224,9 @@ impl TokenBuilder {
                 .unwrap_or_else(|| panic!("TokenBuilder::key: the test issuer has no key {kid:?}")),
         };
         let mut header = Map::new();
-        header.insert("alg".into(), json!(key.alg.name()));
+        header.insert("alg".into(), json!(key.alg().name()));
         header.insert("typ".into(), json!("at+jwt"));
-        header.insert("kid".into(), json!(key.kid));
+        header.insert("kid".into(), json!(key.kid()));
         for (name, value) in self.header {
             match value {
                 Some(value) => {

@@ -255,7 +255,7 @@ mod tests {
     use super::*;
     use crate::Algorithm;
     use crate::keys::{RulesAt, parse_jwk, parse_jwks};
-    use crate::test_common::{b64, rs256};
+    use crate::test_fixtures::{b64, rs256};
 
     fn rules(v2_issuer: Option<String>) -> EntraRules {
         EntraRules {

@@ -1,15 +1,13 @@
-//! Self-signed X.509 certificates for the stand-in's keys, encoded by hand in DER (no new
-//! dependency), so that `x5c` holds a real certificate and `kid` and `x5t` are its SHA-1
-//! thumbprint, as in Entra's key sets.
+//! Self-signed X.509 certificates for the stand-in's keys, made with rcgen, so that `x5c` holds
+//! a real certificate and `kid` and `x5t` are its SHA-1 thumbprint, as in Entra's key sets.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::digest::{SHA1_FOR_LEGACY_USE_ONLY, digest};
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, SerialNumber};
 
 use super::random_bytes;
+use crate::testing::TestKey;
 use crate::testing::keys::b64;
 
 /// The subject and issuer common name of every certificate.
@@ -18,78 +16,35 @@ const COMMON_NAME: &str = "tokengate TestEntra (not a Microsoft certificate)";
 /// The validity of a certificate: five years, as Entra's signing certificates have.
 const VALIDITY_DAYS: i64 = 5 * 365;
 
-/// A certificate for `pair`, in DER, and its thumbprint: base64url of the SHA-1 digest of the
-/// DER, which Entra uses as both `kid` and `x5t`.
-pub(super) fn self_signed(pair: &RsaKeyPair) -> (Vec<u8>, String) {
-    const FAILED: &str = "aws-lc-rs failed to encode or sign a certificate";
-    let spki = pair.public_key().as_der().expect(FAILED);
+/// A certificate for the RSA key `key`, in DER, and its thumbprint: base64url of the SHA-1
+/// digest of the DER, which Entra uses as both `kid` and `x5t`. Signed with RS256; valid from
+/// the start of yesterday (UTC) for five years.
+pub(super) fn self_signed(key: &TestKey) -> (Vec<u8>, String) {
+    const FAILED: &str = "rcgen failed to make a certificate";
+    let pkcs8 = key.rsa_pkcs8_der().expect("TestEntra's keys are RSA keys");
+    // An RSA key in PKCS#8 signs with sha256WithRSAEncryption.
+    let pair = KeyPair::try_from(pkcs8.as_slice()).expect(FAILED);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
-    let name = name(COMMON_NAME);
-    let tbs = sequence(&[
-        // [0] EXPLICIT Version: v3.
-        &tlv(0xa0, &integer(&[2])),
-        &integer(&serial()),
-        &sha256_with_rsa(),
-        &name,
-        &sequence(&[
-            &utc_time(now - 86_400),
-            &utc_time(now + VALIDITY_DAYS * 86_400),
-        ]),
-        &name,
-        spki.as_ref(),
-    ]);
-    let mut signature = vec![0; pair.public_modulus_len()];
-    pair.sign(
-        &RSA_PKCS1_SHA256,
-        &SystemRandom::new(),
-        &tbs,
-        &mut signature,
-    )
-    .expect(FAILED);
-    let mut bits = Vec::with_capacity(signature.len() + 1);
-    bits.push(0); // no unused bits
-    bits.extend_from_slice(&signature);
-    let certificate = sequence(&[&tbs, &sha256_with_rsa(), &tlv(0x03, &bits)]);
+    let mut params = CertificateParams::default();
+    params.distinguished_name = DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, COMMON_NAME);
+    params.serial_number = Some(SerialNumber::from_slice(&serial()));
+    // The start (00:00 UTC) of the day of a Unix time: rcgen takes validity dates.
+    let date = |unix: i64| {
+        let (year, month, day) = civil_from_days(unix.div_euclid(86_400));
+        let year = i32::try_from(year).expect("a year of this era");
+        // Months and days are at most 12 and 31.
+        rcgen::date_time_ymd(year, month as u8, day as u8)
+    };
+    params.not_before = date(now - 86_400);
+    params.not_after = date(now + VALIDITY_DAYS * 86_400);
+    let certificate = params.self_signed(&pair).expect(FAILED).der().to_vec();
     let thumbprint = b64(digest(&SHA1_FOR_LEGACY_USE_ONLY, &certificate));
     (certificate, thumbprint)
-}
-
-/// A DER tag-length-value.
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-fn sequence(parts: &[&[u8]]) -> Vec<u8> {
-    tlv(0x30, &parts.concat())
-}
-
-/// A non-negative INTEGER from big-endian bytes.
-fn integer(bytes: &[u8]) -> Vec<u8> {
-    let skip = bytes
-        .iter()
-        .take_while(|&&b| b == 0)
-        .count()
-        .min(bytes.len().saturating_sub(1));
-    let bytes = &bytes[skip..];
-    let mut content = Vec::with_capacity(bytes.len() + 1);
-    if bytes.first().is_some_and(|&b| b & 0x80 != 0) {
-        content.push(0);
-    }
-    content.extend_from_slice(bytes);
-    tlv(0x02, &content)
 }
 
 /// A random, positive, 16-byte serial number.
@@ -97,34 +52,6 @@ fn serial() -> Vec<u8> {
     let mut serial = random_bytes(16);
     serial[0] = (serial[0] & 0x7f) | 0x01;
     serial
-}
-
-/// AlgorithmIdentifier sha256WithRSAEncryption (1.2.840.113549.1.1.11), NULL parameters.
-fn sha256_with_rsa() -> Vec<u8> {
-    const OID: [u8; 9] = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b];
-    sequence(&[&tlv(0x06, &OID), &[0x05, 0x00]])
-}
-
-/// A Name with one RDN: CN (2.5.4.3) as a UTF8String.
-fn name(common_name: &str) -> Vec<u8> {
-    const CN: [u8; 3] = [0x55, 0x04, 0x03];
-    let attribute = sequence(&[&tlv(0x06, &CN), &tlv(0x0c, common_name.as_bytes())]);
-    sequence(&[&tlv(0x31, &attribute)])
-}
-
-/// A UTCTime, `YYMMDDHHMMSSZ` (years 1950 to 2049, as RFC 5280 requires for UTCTime).
-fn utc_time(unix: i64) -> Vec<u8> {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    let text = format!(
-        "{:02}{month:02}{day:02}{:02}{:02}{:02}Z",
-        year.rem_euclid(100),
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    );
-    tlv(0x17, text.as_bytes())
 }
 
 /// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
@@ -143,62 +70,41 @@ pub(super) fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
+
     use super::*;
-    use aws_lc_rs::rsa::KeySize;
-    use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+    use crate::Algorithm;
 
     #[test]
     fn dates_are_gregorian() {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(utc_time(1_718_719_680)[2..], *b"240618140800Z");
-    }
-
-    #[test]
-    fn lengths_use_the_shortest_form() {
-        assert_eq!(tlv(0x04, &[0; 5])[..2], [0x04, 5]);
-        assert_eq!(tlv(0x04, &[0; 200])[..3], [0x04, 0x81, 200]);
-        assert_eq!(tlv(0x04, &[0; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
-        assert_eq!(integer(&[0, 0, 0x80]), [0x02, 2, 0, 0x80]);
-        assert_eq!(integer(&[0]), [0x02, 1, 0]);
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
     }
 
     #[test]
     fn the_certificate_is_signed_by_its_own_key_and_named_by_its_thumbprint() {
-        let pair = RsaKeyPair::generate(KeySize::Rsa2048).unwrap();
-        let (der, thumbprint) = self_signed(&pair);
+        let key = TestKey::generate(Algorithm::RS256, "");
+        let (der, thumbprint) = self_signed(&key);
         assert_eq!(thumbprint.len(), 27);
         assert_eq!(thumbprint, b64(digest(&SHA1_FOR_LEGACY_USE_ONLY, &der)));
-        // Certificate ::= SEQUENCE { tbs, algorithm, BIT STRING }: take them apart again.
-        let (outer, rest) = split(&der);
-        assert!(rest.is_empty());
-        let (tbs_content, after_tbs) = split(outer);
-        let tbs = &outer[..outer.len() - after_tbs.len()];
-        let (_, after_alg) = split(after_tbs);
-        let (bits, end) = split(after_alg);
-        assert!(end.is_empty() && bits[0] == 0);
-        let spki = pair.public_key().as_der().unwrap();
-        let needle = spki.as_ref();
-        assert!(tbs_content.windows(needle.len()).any(|w| w == needle));
-        let public = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, pair.public_key());
-        public
-            .verify(tbs, &bits[1..])
+        let contains = |needle: &[u8]| der.windows(needle.len()).any(|w| w == needle);
+        assert!(contains(COMMON_NAME.as_bytes()));
+        let (n, _) = key.rsa_modulus_exponent();
+        assert!(contains(&n));
+        // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm, BIT STRING }.
+        // At this size both SEQUENCEs have two-byte lengths, and the signature (the modulus
+        // size) ends the certificate.
+        assert_eq!((der[0], der[1], der[4], der[5]), (0x30, 0x82, 0x30, 0x82));
+        let tbs_len = usize::from(u16::from_be_bytes([der[6], der[7]]));
+        let tbs = &der[4..8 + tbs_len];
+        let signature = &der[der.len() - n.len()..];
+        let (n, e) = key.rsa_modulus_exponent();
+        RsaPublicKeyComponents { n: &n, e: &e }
+            .verify(&RSA_PKCS1_2048_8192_SHA256, tbs, signature)
             .expect("a valid self-signature");
-    }
-
-    /// The content of the first TLV, and what follows it.
-    fn split(der: &[u8]) -> (&[u8], &[u8]) {
-        let (len, header) = match der[1] {
-            short @ 0..0x80 => (usize::from(short), 2),
-            long => {
-                let n = usize::from(long & 0x7f);
-                let len = der[2..2 + n]
-                    .iter()
-                    .fold(0usize, |acc, &b| acc << 8 | usize::from(b));
-                (len, 2 + n)
-            }
-        };
-        (&der[header..header + len], &der[header + len..])
+        // Every certificate is new: its own serial number, so its own thumbprint.
+        assert_ne!(self_signed(&key).1, thumbprint);
     }
 }

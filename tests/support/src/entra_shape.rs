@@ -2,11 +2,14 @@
 
 use serde_json::json;
 
-use crate::common::now;
+use crate::now;
 
+/// The tenant (`tid`) of the token.
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+/// The API's application id: the token's `aud`.
 pub const CLIENT: &str = "6e74172b-be56-4843-9ff4-e66a39bb12e3";
 
+/// The token's v2 issuer, `https://login.microsoftonline.com/{TENANT}/v2.0`.
 pub fn issuer() -> String {
     format!("https://login.microsoftonline.com/{TENANT}/v2.0")
 }

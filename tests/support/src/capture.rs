@@ -1,10 +1,8 @@
 //! Everything `tracing` records in a test binary, at TRACE level, kept in memory: for tests
 //! that prove nothing secret is logged (STD-6750-8).
 //!
-//! Included with `#[path = "common/capture.rs"] mod capture;`. The subscriber is global, so that
-//! events from tasks on other threads (key refreshes, servers) are captured too; a binary that
-//! uses this must not install another one.
-#![allow(dead_code)]
+//! The subscriber is global, so that events from tasks on other threads (key refreshes,
+//! servers) are captured too; a binary that uses this must not install another one.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
@@ -93,7 +91,7 @@ pub fn global() -> &'static Captured {
 
 /// What a test handled and must never see logged: credentials and their segments, key
 /// material, claim values. For the end-to-end tests (`tests/interop.rs`,
-/// `tests/faults_under_load.rs`); the attack scan collects its own.
+/// `tests/faults_under_load.rs`); the attack scan and `tests/logs.rs` collect their own.
 #[derive(Debug, Default)]
 pub struct Secrets(BTreeSet<String>);
 
@@ -156,10 +154,12 @@ impl Secrets {
         }
     }
 
+    /// How many distinct secrets have been added.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether no secret has been added.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

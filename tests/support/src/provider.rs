@@ -1,21 +1,24 @@
 //! A small identity provider for tests: serves OpenID Connect discovery and a JWKS over real
 //! HTTP (or HTTPS with a test certificate) on 127.0.0.1, counts requests, and can be told to
 //! misbehave. For fault injection; interoperability with real providers is tested elsewhere.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokengate::reqwest;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
 
+/// Where the key set is served.
 pub const JWKS_PATH: &str = "/keys";
+/// Where OpenID Connect discovery finds the metadata.
 pub const OIDC_PATH: &str = "/.well-known/openid-configuration";
+/// Where RFC 8414 finds the metadata.
 pub const RFC8414_PATH: &str = "/.well-known/oauth-authorization-server";
 
 /// How the provider misbehaves.
@@ -42,10 +45,13 @@ pub enum Fault {
 /// What the provider serves.
 #[derive(Clone, Debug)]
 pub struct State {
+    /// The key set, served as it is.
     pub jwks: String,
     /// Sent as `ETag`; a matching `If-None-Match` gets 304.
     pub etag: Option<String>,
+    /// Sent as `Cache-Control`, with the key set and with 304 answers.
     pub cache_control: Option<String>,
+    /// How the provider misbehaves.
     pub fault: Fault,
     /// The `issuer` the discovery document names (default: the provider's own URL).
     pub issuer: Option<String>,
@@ -64,6 +70,7 @@ struct Shared {
 
 /// A running provider; it stops when dropped.
 pub struct Provider {
+    /// `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`, no trailing slash.
     pub base: String,
     shared: Arc<Shared>,
     task: tokio::task::JoinHandle<()>,
@@ -71,11 +78,13 @@ pub struct Provider {
 
 /// A self-signed certificate for 127.0.0.1 and localhost, and its key.
 pub struct TestCertificate {
+    /// The certificate, DER.
     pub der: Vec<u8>,
     key_der: Vec<u8>,
 }
 
 impl TestCertificate {
+    /// A new certificate and key pair (P-256), made by rcgen.
     pub fn generate() -> TestCertificate {
         let certified = rcgen::generate_simple_self_signed(vec![
             "127.0.0.1".to_owned(),
@@ -170,6 +179,7 @@ impl Provider {
         self.base.clone()
     }
 
+    /// The URL of the key set: [`base`](Self::base) + [`JWKS_PATH`].
     pub fn jwks_uri(&self) -> String {
         format!("{}{JWKS_PATH}", self.base)
     }
