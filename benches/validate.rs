@@ -2,7 +2,9 @@
 //! with a pre-parsed public key. Also `jsonwebtoken::decode` of the same token.
 //!
 //! `cargo bench --bench validate` prints, after criterion's report, the median of each and
-//! its ratio to the floor, all from this one run.
+//! its ratio to the floor, all from this one run; then fetched against configured keys, and
+//! the Entra preset (its rules plugged in through the provider seam) against a plain profile
+//! for the same token.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -254,6 +256,71 @@ fn bench_key_sources(c: &mut Criterion) {
     assert_eq!(provider.jwks_hits(), 1, "no fetch while measuring");
 }
 
+/// The provider seam's cost: the same Entra v2 token from `TestEntra`, validated by the Entra
+/// preset (its issuer learned from metadata, its key, claim and tenant rules plugged in) and
+/// by a plain profile with the same keys (no provider: the seam is never called).
+fn bench_provider_seam(c: &mut Criterion) {
+    use tokengate::providers::entra::{EntraApi, TokenVersion};
+    use tokengate::testing::TestEntra;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let entra = runtime.block_on(TestEntra::start()).unwrap();
+    let tenant = entra.tenant().to_owned();
+    let token = entra.token(TokenVersion::V2, &tenant).user().sign();
+    let loopback = KeyCacheSettings::default().allow_http_loopback();
+    let preset = Gate::builder()
+        .issuer(
+            EntraApi::single_tenant(&tenant, TestEntra::CLIENT_ID)
+                .versions([TokenVersion::V2])
+                .instance(entra.instance()),
+        )
+        .key_cache(loopback.clone())
+        .token_cache(TokenCacheSettings::disabled())
+        .build()
+        .unwrap();
+    let plain = Gate::builder()
+        .issuer(
+            IssuerProfile::new(entra.v2_issuer(&tenant))
+                .audience(TestEntra::CLIENT_ID)
+                .algorithms([Algorithm::RS256])
+                .leeway(Duration::from_secs(300))
+                .jwks_uri(entra.v2_keys_url(&tenant)),
+        )
+        .key_cache(loopback)
+        .token_cache(TokenCacheSettings::disabled())
+        .build()
+        .unwrap();
+    for gate in [&preset, &plain] {
+        runtime
+            .block_on(gate.warm_up())
+            .expect("keys from TestEntra");
+        ready(gate.validate(&token)).expect("the token is valid for both");
+    }
+
+    let mut group = c.benchmark_group("provider");
+    group.bench_function("entra_preset", |b| {
+        b.iter(|| ready(preset.validate(black_box(&token))).unwrap())
+    });
+    group.bench_function("plain_profile", |b| {
+        b.iter(|| ready(plain.validate(black_box(&token))).unwrap())
+    });
+    group.finish();
+
+    let batch = |gate: &Gate| {
+        let start = std::time::Instant::now();
+        for _ in 0..500 {
+            black_box(ready(gate.validate(black_box(&token))).unwrap());
+        }
+        start.elapsed().as_secs_f64()
+    };
+    let mut ratios: Vec<f64> = (0..101).map(|_| batch(&preset) / batch(&plain)).collect();
+    ratios.sort_by(f64::total_cmp);
+    SEAM_RATIO.set(ratios[ratios.len() / 2]).ok();
+}
+
+/// The median of the alternating preset/plain rounds.
+static SEAM_RATIO: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+
 /// Per algorithm: the medians of alternating rounds, tokengate / floor and jsonwebtoken / floor.
 static PAIRED: std::sync::Mutex<Vec<(Algorithm, f64, f64)>> = std::sync::Mutex::new(Vec::new());
 
@@ -321,12 +388,29 @@ fn report_key_sources() {
     }
 }
 
+fn report_provider_seam() {
+    if let (Some(preset), Some(plain)) = (
+        median("provider", "entra_preset"),
+        median("provider", "plain_profile"),
+    ) {
+        println!(
+            "\nEntra v2 token through the Entra preset {:.2} µs, through a plain profile {:.2} µs: ratio {:.3}",
+            preset / 1e3,
+            plain / 1e3,
+            preset / plain
+        );
+    }
+    if let Some(ratio) = SEAM_RATIO.get() {
+        println!("preset / plain, median of 101 alternating rounds of 500: {ratio:.3}");
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
-    targets = bench, bench_key_sources
+    targets = bench, bench_key_sources, bench_provider_seam
 }
 
 fn main() {
@@ -334,4 +418,5 @@ fn main() {
     Criterion::default().configure_from_args().final_summary();
     report();
     report_key_sources();
+    report_provider_seam();
 }

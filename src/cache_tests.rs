@@ -1,19 +1,57 @@
-//! The verified-token cache's bounds, seen from inside.
+//! The verified-token cache seen from inside: its bounds, and, by counting signature checks,
+//! which requests it answered.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::claims::RawClaims;
+use crate::keys::{KeyRules, VerifyingKey};
+use crate::provider::ProviderRules;
 use crate::test_fixtures as common;
+use crate::{Gate, GateBuilder, IssuerProfile, Requirement, TokenCacheSettings};
 
-use crate::{Gate, IssuerProfile, TokenCacheSettings};
+/// Provider rules that change nothing but count signature checks: the pipeline asks
+/// `key_may_sign` right before each one. A cache hit checks no signature.
+#[derive(Debug, Default)]
+struct CountChecks(AtomicUsize);
+
+impl CountChecks {
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl KeyRules for CountChecks {}
+
+impl ProviderRules for CountChecks {
+    fn key_may_sign(&self, _key: &VerifyingKey, _claims: &RawClaims<'_>) -> bool {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+}
+
+fn profile() -> IssuerProfile {
+    IssuerProfile::new(common::ISSUER)
+        .audience(common::AUDIENCE)
+        .jwks(common::jwks(&[common::rs256()]))
+}
 
 fn gate(cache: TokenCacheSettings) -> Gate {
     Gate::builder()
-        .issuer(
-            IssuerProfile::new(common::ISSUER)
-                .audience(common::AUDIENCE)
-                .jwks(common::jwks(&[common::rs256()])),
-        )
+        .issuer(profile())
         .token_cache(cache)
         .build()
         .unwrap()
+}
+
+/// A gate (to finish building) whose signature checks are counted, and their counter.
+fn counted(cache: TokenCacheSettings) -> (GateBuilder, Arc<CountChecks>) {
+    let checks = Arc::new(CountChecks::default());
+    let rules = Arc::clone(&checks) as Arc<dyn ProviderRules>;
+    let builder = Gate::builder()
+        .issuer(profile().with_rules(rules))
+        .token_cache(cache);
+    (builder, checks)
 }
 
 fn distinct_tokens(count: usize) -> Vec<String> {
@@ -24,6 +62,23 @@ fn distinct_tokens(count: usize) -> Vec<String> {
             common::rs256().token(&claims)
         })
         .collect()
+}
+
+#[test]
+fn a_repeat_is_answered_without_a_signature_check() {
+    let (builder, checks) = counted(TokenCacheSettings::default());
+    let gate = builder.build().unwrap();
+    let token = &distinct_tokens(1)[0];
+    let first = common::ready(gate.validate(token)).unwrap();
+    for _ in 0..3 {
+        let again = common::ready(gate.validate(token)).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the cached claims");
+    }
+    assert_eq!(
+        checks.count(),
+        1,
+        "only the first request checked the signature"
+    );
 }
 
 #[test]
@@ -68,7 +123,30 @@ fn only_verified_tokens_are_stored() {
 
 #[test]
 fn disabled_keeps_nothing() {
-    let gate = gate(TokenCacheSettings::disabled());
-    common::ready(gate.validate(&distinct_tokens(1)[0])).unwrap();
+    let (builder, checks) = counted(TokenCacheSettings::disabled());
+    let gate = builder.build().unwrap();
+    let token = &distinct_tokens(1)[0];
+    for _ in 0..3 {
+        common::ready(gate.validate(token)).unwrap();
+    }
     assert_eq!(gate.cache_entries(), 0);
+    assert_eq!(checks.count(), 3, "every request checked the signature");
+}
+
+/// A token that verifies but fails the gate's requirement is cached like any other; each hit
+/// runs the requirement again, and is refused.
+#[test]
+fn a_hit_is_refused_by_the_requirement() {
+    let (builder, checks) = counted(TokenCacheSettings::default());
+    let gate = builder
+        .require(Requirement::scope("orders.admin"))
+        .build()
+        .unwrap();
+    let token = &distinct_tokens(1)[0];
+    for _ in 0..3 {
+        let refused = common::ready(gate.validate(token)).unwrap_err();
+        assert_eq!(refused.code(), "insufficient_scope");
+    }
+    assert_eq!(checks.count(), 1, "the second and third requests were hits");
+    assert_eq!(gate.cache_entries(), 1);
 }

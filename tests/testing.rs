@@ -1,11 +1,12 @@
 //! The `testing` feature: a test issuer that mints tokens and serves discovery and a JWKS on
 //! 127.0.0.1, as users would use it to test their own APIs.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use tokengate::testing::TestIssuer;
 use tokengate::{Algorithm, ErrorClass, Gate, IssuerProfile, TokenProfile};
+use tokio::time::Instant;
 
 /// More than the test issuer's one-second cooldown (and first backoff).
 const PAST_COOLDOWN: Duration = Duration::from_millis(1150);
@@ -234,7 +235,7 @@ async fn broken_tokens_are_refused_with_their_codes() {
     assert_eq!(code(&gate, &text_exp).await, "malformed_claims");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn rotation_publishes_the_new_key_and_retires_the_old() {
     let issuer = TestIssuer::start().await.unwrap();
     let gate = issuer.gate();
@@ -250,7 +251,7 @@ async fn rotation_publishes_the_new_key_and_retires_the_old() {
     assert_eq!(header(&after)["kid"], new.as_str());
 
     // The gate may fetch again once the cooldown since its first fetch has passed.
-    tokio::time::sleep(PAST_COOLDOWN).await;
+    tokio::time::advance(PAST_COOLDOWN).await;
     assert_eq!(code(&gate, &after).await, "accepted");
     assert_eq!(
         issuer.jwks_requests(),
@@ -307,7 +308,7 @@ async fn signing_with_an_unknown_key_panics() {
     let _ = issuer.token().key("test-rs256-7").sign();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn outages_make_keys_unavailable_until_the_provider_is_back() {
     let issuer = TestIssuer::start().await.unwrap();
     let token = issuer.token().sign();
@@ -338,11 +339,11 @@ async fn outages_make_keys_unavailable_until_the_provider_is_back() {
     // A fresh gate has no backoff to wait out.
     assert_eq!(code(&issuer.gate(), &token).await, "accepted");
     // The failed gate retries after its backoff: the cooldown (1 s) after the first failure.
-    tokio::time::sleep(PAST_COOLDOWN).await;
+    tokio::time::advance(PAST_COOLDOWN).await;
     assert_eq!(code(&gate, &token).await, "accepted");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_server_serves_discovery_and_the_key_set() {
     let issuer = TestIssuer::with_algorithms(MAIN).await.unwrap();
     let http = client();
@@ -399,7 +400,8 @@ async fn the_server_serves_discovery_and_the_key_set() {
     let post = http.post(issuer.jwks_uri()).send().await.unwrap();
     assert_eq!(post.status(), 405);
 
-    // Delays apply to every response.
+    // Delays apply to every response. Measured on the paused clock, which moves only when a
+    // timer is due: how busy the machine is cannot change the outcome.
     issuer.set_delay(Duration::from_millis(300));
     let started = Instant::now();
     let response = http.get(issuer.jwks_uri()).send().await.unwrap();
@@ -445,7 +447,8 @@ async fn the_server_stops_with_the_last_clone() {
     drop(clone);
     let mut stopped = false;
     for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        // The aborted server stops once the runtime polls it again: no time needs to pass.
+        tokio::task::yield_now().await;
         if client().get(&url).send().await.is_err() {
             stopped = true;
             break;

@@ -54,7 +54,7 @@ pub const SIGNED: [Signed; 5] = [
         token: DOC_TOKEN,
         clock: 1_900_000_000, // 2030-03-17
     },
-    // Real Entra tokens with the keys Microsoft published for them (tests/entra_real.rs).
+    // Real Entra tokens with the keys Microsoft published for them (tests/entra_real/).
     Signed {
         name: "T04",
         iss: "https://sts.windows.net/268da1a1-9db4-48b9-b1fe-683250ba90cc/",

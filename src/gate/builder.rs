@@ -86,10 +86,15 @@ impl GateBuilder {
     /// response only if it arrived over https from the origin it asked (a redirect through
     /// plain http could otherwise have sent the client anywhere).
     ///
+    /// The client is reqwest's, deliberately: proxies, private roots and client certificates
+    /// are its configuration, and a wrapper of ours would only hide it. tokengate re-exports
+    /// the crate as [`tokengate::reqwest`](crate::reqwest) so that the client is built with the
+    /// version it uses; a new major version of reqwest is a breaking change of tokengate.
+    ///
     /// ```
     /// use tokengate::{Gate, IssuerProfile};
     ///
-    /// let client = reqwest::Client::builder()
+    /// let client = tokengate::reqwest::Client::builder()
     ///     .user_agent("orders-api/1.4")
     ///     .build()
     ///     .expect("a client");

@@ -1,4 +1,4 @@
-// A local OpenID provider for tokengate's interoperability tests (tests/interop.rs): panva's
+// A local OpenID provider for tokengate's interoperability tests (tests/interop/): panva's
 // oidc-provider, an OpenID Certified implementation, issuing RFC 9068 JWT access tokens through
 // the client-credentials grant.
 //

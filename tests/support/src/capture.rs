@@ -90,7 +90,7 @@ pub fn global() -> &'static Captured {
 }
 
 /// What a test handled and must never see logged: credentials and their segments, key
-/// material, claim values. For the end-to-end tests (`tests/interop.rs`,
+/// material, claim values. For the end-to-end tests (`tests/interop/`,
 /// `tests/faults_under_load.rs`); the attack scan and `tests/logs.rs` collect their own.
 #[derive(Debug, Default)]
 pub struct Secrets(BTreeSet<String>);

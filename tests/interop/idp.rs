@@ -1,0 +1,422 @@
+//! The provider: a node process, always stopped.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use http::StatusCode;
+use http::header::CONTENT_TYPE;
+use serde::Deserialize;
+use serde_json::Value;
+use tokengate::Algorithm;
+use tokengate_testkit::capture;
+
+use super::support::{
+    OAuthClient, ORDERS, ORDERS_SERVICE, REPORTING_JOB, altered_signature, gate, key_cache,
+    payload, profile,
+};
+
+/// What to do when the provider cannot run.
+const HOW_TO_RUN: &str = "the interop tests run a real OpenID provider (oidc-provider) on \
+Node.js: install Node.js 20.19 or later (22 LTS recommended) and npm (Debian 13: `apt-get \
+install nodejs npm`; Debian 12's packages are too old, use NodeSource), then run `bash \
+tests/idp/run.sh`, which installs the provider's packages with `npm ci` and runs these tests";
+
+fn idp_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/idp")
+}
+
+/// Fails the test, with what to install, unless a recent enough `node` runs.
+fn require_node() {
+    let output = match Command::new("node").arg("--version").output() {
+        Ok(output) if output.status.success() => output,
+        Ok(output) => panic!("`node --version` failed ({}): {HOW_TO_RUN}", output.status),
+        Err(error) => panic!("Node.js not found (`node`: {error}): {HOW_TO_RUN}"),
+    };
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let numbers: Vec<u32> = version
+        .trim_start_matches('v')
+        .split('.')
+        .map(|n| n.parse().unwrap_or(0))
+        .collect();
+    let (major, minor) = (numbers[0], numbers.get(1).copied().unwrap_or(0));
+    assert!(
+        major > 20 || (major == 20 && minor >= 19),
+        "Node.js {version} is too old for oidc-provider 9: {HOW_TO_RUN}"
+    );
+}
+
+/// Fails the test, saying how to install them, unless the pinned packages are installed.
+fn require_packages(dir: &Path) {
+    let installed = dir.join("node_modules/oidc-provider/package.json");
+    let installed = std::fs::read_to_string(&installed).unwrap_or_else(|_| {
+        panic!(
+            "oidc-provider is not installed in {}: run `npm ci` there, or `bash tests/idp/run.sh`, \
+             which does that and then runs these tests",
+            dir.display()
+        )
+    });
+    let version = |text: &str, pointer: &str| -> String {
+        let value: Value = serde_json::from_str(text).expect("a package.json");
+        value
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_owned()
+    };
+    let pinned = std::fs::read_to_string(dir.join("package.json")).expect("tests/idp/package.json");
+    let (pinned, installed) = (
+        version(&pinned, "/dependencies/oidc-provider"),
+        version(&installed, "/version"),
+    );
+    assert_eq!(
+        installed,
+        pinned,
+        "oidc-provider {installed} is installed but {pinned} is pinned: run `npm ci` in {}",
+        dir.display()
+    );
+}
+
+/// The provider's process; killed when dropped, also while a failing test unwinds. (The
+/// provider also exits by itself when its stdin, held here, closes.)
+pub(crate) struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A published signing key of the provider.
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct PublishedKey {
+    pub(crate) kid: String,
+    alg: String,
+}
+
+/// The provider's JSON line on stdout once it listens.
+#[derive(Deserialize)]
+struct Ready {
+    issuer: String,
+    keys: Vec<PublishedKey>,
+}
+
+/// Requests the provider has served, but for the key sets the tests fetch themselves.
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+pub(crate) struct Stats {
+    pub(crate) discovery: u64,
+    pub(crate) jwks: u64,
+    pub(crate) token: u64,
+}
+
+/// A running provider.
+pub(crate) struct Idp {
+    /// Its issuer identifier, exactly as it writes it in `iss` and in discovery.
+    pub(crate) issuer: String,
+    /// The keys it started with, one per algorithm.
+    pub(crate) keys: Vec<PublishedKey>,
+    pub(crate) token_endpoint: String,
+    pub(crate) jwks_uri: String,
+    pub(crate) http: reqwest::Client,
+    /// What this test handled and must not find in the logs.
+    pub(crate) secrets: Mutex<capture::Secrets>,
+    /// Key sets fetched by `note_keys`, left out of `stats`.
+    pub(crate) own_jwks_fetches: AtomicU64,
+    pub(crate) _process: Process,
+}
+
+impl Idp {
+    /// Starts a provider and waits until it listens (at most 20 s).
+    pub(crate) async fn start() -> Idp {
+        Idp::start_with(&[]).await
+    }
+
+    /// Starts a provider with these `server.mjs` options.
+    pub(crate) async fn start_with(options: &[&str]) -> Idp {
+        // Before anything logs.
+        capture::global();
+        require_node();
+        let dir = idp_dir();
+        require_packages(&dir);
+        let child = Command::new("node")
+            .arg(dir.join("server.mjs"))
+            .args(options)
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start node: {error}: {HOW_TO_RUN}"));
+        let mut process = Process(child);
+        let stdout = process.0.stdout.take().expect("piped stdout");
+        let stderr = process.0.stderr.take().expect("piped stderr");
+
+        // The provider's stderr, shown with the output of a failing test.
+        let log = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[idp] {line}");
+                let mut log = sink.lock().unwrap_or_else(|e| e.into_inner());
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let (ready, first_line) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = ready.send(lines.next());
+            // Keep the pipe drained.
+            for _ in lines {}
+        });
+        let line =
+            tokio::task::spawn_blocking(move || first_line.recv_timeout(Duration::from_secs(20)))
+                .await
+                .expect("the reading task");
+        let line = match line {
+            Ok(Some(Ok(line))) => line,
+            outcome => {
+                // Let the stderr reader catch up with a process that just died.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let status = process.0.try_wait().ok().flatten();
+                panic!(
+                    "the provider did not start ({}; exit status {status:?}); its stderr:\n{}",
+                    match outcome {
+                        Err(_) => "no ready line within 20 s",
+                        _ => "no ready line on stdout",
+                    },
+                    log.lock().unwrap_or_else(|e| e.into_inner())
+                );
+            }
+        };
+        let ready: Ready = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("unexpected ready line {line:?}: {e}"));
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("a client");
+        let mut secrets = capture::Secrets::default();
+        for client in [&ORDERS_SERVICE, &REPORTING_JOB] {
+            secrets.add(client.secret);
+        }
+        let mut idp = Idp {
+            issuer: ready.issuer,
+            keys: ready.keys,
+            token_endpoint: String::new(),
+            jwks_uri: String::new(),
+            http,
+            secrets: Mutex::new(secrets),
+            own_jwks_fetches: AtomicU64::new(0),
+            _process: process,
+        };
+        let discovery = idp.discovery().await;
+        let endpoint = |name: &str| discovery[name].as_str().expect(name).to_owned();
+        idp.token_endpoint = endpoint("token_endpoint");
+        idp.jwks_uri = endpoint("jwks_uri");
+        idp.note_keys().await;
+        idp
+    }
+
+    pub(crate) fn secrets(&self) -> std::sync::MutexGuard<'_, capture::Secrets> {
+        self.secrets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds the key material the provider publishes now to the secrets.
+    pub(crate) async fn note_keys(&self) {
+        let response = self
+            .http
+            .get(&self.jwks_uri)
+            .send()
+            .await
+            .expect("the JWKS");
+        self.own_jwks_fetches.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(response.status(), StatusCode::OK);
+        let jwks = response.text().await.unwrap();
+        self.secrets().jwks(&jwks);
+    }
+
+    /// The log check that ends every test. tokengate first refuses a token of this provider
+    /// with an altered signature (logging `access token rejected` with this issuer), so that
+    /// the check cannot pass on a log without this test's events; then none of the secrets
+    /// this test handled may be in the capture (which holds the events of every test so far).
+    pub(crate) async fn assert_logs_secret_free(&self) {
+        // ES256: published with `alg` by every provider configuration.
+        let token = self.ask(&ORDERS_SERVICE).alg(Algorithm::ES256).send().await;
+        let forged = altered_signature(&token);
+        self.secrets().token(&forged);
+        let rejection = gate(profile(self), key_cache())
+            .validate(&forged)
+            .await
+            .expect_err("an altered signature");
+        assert_eq!(rejection.code(), "invalid_signature");
+        let refusal = format!(
+            "access token rejected code=\"invalid_signature\" issuer={}\n",
+            self.issuer
+        );
+        capture::assert_secret_free(&self.secrets(), &[&refusal]);
+    }
+
+    /// The discovery document, fetched as any client would.
+    pub(crate) async fn discovery(&self) -> Value {
+        self.get_json(&format!("{}/.well-known/openid-configuration", self.issuer))
+            .await
+    }
+
+    pub(crate) async fn get_json(&self, url: &str) -> Value {
+        let response = self.http.get(url).send().await.expect("a response");
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        serde_json::from_str(&response.text().await.unwrap()).expect("JSON")
+    }
+
+    /// The key the provider started with for `alg`.
+    pub(crate) fn key(&self, alg: Algorithm) -> &PublishedKey {
+        self.keys
+            .iter()
+            .find(|key| key.alg == alg.name())
+            .expect("a key for every algorithm")
+    }
+
+    pub(crate) async fn admin(&self, method: reqwest::Method, path: &str) -> Value {
+        let url = format!("{}/admin/{path}", self.issuer);
+        let response = self.http.request(method, url).send().await.expect("admin");
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(status.is_success(), "admin {path}: {status} {body}");
+        serde_json::from_str(&body).expect("admin JSON")
+    }
+
+    /// Generates and publishes a new signing key; its `kid`.
+    pub(crate) async fn add_key(&self, alg: Algorithm) -> String {
+        let added = self
+            .admin(reqwest::Method::POST, &format!("keys?alg={}", alg.name()))
+            .await;
+        assert_eq!(added["alg"], alg.name());
+        self.note_keys().await;
+        added["kid"].as_str().expect("a kid").to_owned()
+    }
+
+    /// Withdraws a signing key from the provider's key set.
+    pub(crate) async fn drop_key(&self, kid: &str) {
+        let left = self
+            .admin(reqwest::Method::DELETE, &format!("keys/{kid}"))
+            .await;
+        let left: Vec<PublishedKey> = serde_json::from_value(left).unwrap();
+        assert!(left.iter().all(|key| key.kid != kid));
+    }
+
+    pub(crate) async fn stats(&self) -> Stats {
+        let mut stats: Stats =
+            serde_json::from_value(self.admin(reqwest::Method::GET, "stats").await).unwrap();
+        stats.jwks -= self.own_jwks_fetches.load(Ordering::SeqCst);
+        stats
+    }
+
+    /// A client-credentials token request.
+    pub(crate) fn ask<'a>(&'a self, client: &'a OAuthClient) -> Ask<'a> {
+        Ask {
+            idp: self,
+            client,
+            resource: ORDERS,
+            scope: "orders.read",
+            alg: Algorithm::RS256,
+            kid: None,
+            ttl: None,
+        }
+    }
+}
+
+/// A token request: which client asks, for which resource and scopes, and (through the
+/// provider's test-only headers) which key signs the token and how long it lives.
+pub(crate) struct Ask<'a> {
+    idp: &'a Idp,
+    client: &'a OAuthClient,
+    resource: &'a str,
+    scope: &'a str,
+    alg: Algorithm,
+    kid: Option<&'a str>,
+    ttl: Option<u64>,
+}
+
+impl<'a> Ask<'a> {
+    pub(crate) fn resource(mut self, resource: &'a str) -> Self {
+        self.resource = resource;
+        self
+    }
+
+    pub(crate) fn scope(mut self, scope: &'a str) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    pub(crate) fn alg(mut self, alg: Algorithm) -> Self {
+        self.alg = alg;
+        self
+    }
+
+    pub(crate) fn kid(mut self, kid: &'a str) -> Self {
+        self.kid = Some(kid);
+        self
+    }
+
+    pub(crate) fn ttl(mut self, seconds: u64) -> Self {
+        self.ttl = Some(seconds);
+        self
+    }
+
+    /// Sends the request to the token endpoint; the access token.
+    pub(crate) async fn send(self) -> String {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "client_credentials")
+            .append_pair("resource", self.resource);
+        if !self.scope.is_empty() {
+            form.append_pair("scope", self.scope);
+        }
+        if !self.client.basic {
+            form.append_pair("client_id", self.client.id)
+                .append_pair("client_secret", self.client.secret);
+        }
+        let mut request = self
+            .idp
+            .http
+            .post(&self.idp.token_endpoint)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header("x-interop-alg", self.alg.name())
+            .body(form.finish());
+        if self.client.basic {
+            request = request.basic_auth(self.client.id, Some(self.client.secret));
+        }
+        if let Some(kid) = self.kid {
+            request = request.header("x-interop-kid", kid);
+        }
+        if let Some(ttl) = self.ttl {
+            request = request.header("x-interop-ttl", ttl.to_string());
+        }
+        let response = request.send().await.expect("token request");
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "token endpoint: {body}");
+        let body: Value = serde_json::from_str(&body).expect("token response JSON");
+        assert_eq!(body["token_type"], "Bearer");
+        if let Some(ttl) = self.ttl {
+            assert_eq!(body["expires_in"], ttl);
+        }
+        let token = body["access_token"]
+            .as_str()
+            .expect("an access_token")
+            .to_owned();
+        // Every token carries a claim value made to be looked for in the logs.
+        let marker = payload(&token)["marker"].as_str().map(str::to_owned);
+        assert!(
+            marker.is_some_and(|marker| marker.starts_with("claim-marker-")),
+            "no marker claim in {}",
+            payload(&token)
+        );
+        self.idp.secrets().token(&token);
+        token
+    }
+}

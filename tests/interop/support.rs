@@ -1,0 +1,258 @@
+//! What the provider issues (as configured in tests/idp/server.mjs), the expected challenges (exact
+//! values), tokens looked at without validating them, and the gates and the API under test.
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::routing::get;
+use axum::{Json, Router};
+use http::StatusCode;
+use http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokengate::axum::{Verified, VerifiedClaims};
+use tokengate::{
+    Algorithm, Gate, IssuerProfile, KeyCacheSettings, RequireLayer, Requirement, TokenLayer,
+};
+use tokengate_testkit::challenge;
+use tokio::net::TcpListener;
+
+use super::idp::Idp;
+
+/// The API these tests protect: a resource indicator (RFC 8707), which becomes `aud`.
+pub(crate) const ORDERS: &str = "https://api.example.test/orders";
+/// Another API of the same provider.
+pub(crate) const BILLING: &str = "https://api.example.test/billing";
+
+/// Every algorithm the provider has a key for.
+pub(crate) const ALGORITHMS: [Algorithm; 5] = [
+    Algorithm::RS256,
+    Algorithm::PS256,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
+/// A confidential client of the provider.
+pub(crate) struct OAuthClient {
+    pub(crate) id: &'static str,
+    pub(crate) secret: &'static str,
+    /// `client_secret_basic`; otherwise `client_secret_post`.
+    pub(crate) basic: bool,
+}
+
+/// May ask for orders.read, orders.write and billing.read; holds the role `orders.admin`.
+pub(crate) const ORDERS_SERVICE: OAuthClient = OAuthClient {
+    id: "orders-service",
+    secret: "orders-service-secret-3f9c2a7e61d84b0c",
+    basic: true,
+};
+
+/// May ask for orders.read and reports.read; holds no role.
+pub(crate) const REPORTING_JOB: OAuthClient = OAuthClient {
+    id: "reporting-job",
+    secret: "reporting-job-secret-8d1e5b2f07a94c63",
+    basic: false,
+};
+
+pub(crate) const EXPIRED: &str =
+    r#"Bearer error="invalid_token", error_description="The access token has expired.""#;
+pub(crate) const BAD_AUDIENCE: &str = r#"Bearer error="invalid_token", error_description="The access token is not meant for this resource.""#;
+pub(crate) const UNKNOWN_KEY: &str = r#"Bearer error="invalid_token", error_description="The access token signing key is not known.""#;
+const INSUFFICIENT: &str = r#"Bearer error="insufficient_scope", error_description="The access token does not grant the required scope or role.""#;
+
+pub(crate) fn insufficient(scope: &str) -> String {
+    format!(r#"{INSUFFICIENT}, scope="{scope}""#)
+}
+
+fn decode_part(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).expect("a compact JWS");
+    let bytes = base64_simd::URL_SAFE_NO_PAD
+        .decode_to_vec(part)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("a JSON object")
+}
+
+pub(crate) fn header(token: &str) -> Value {
+    decode_part(token, 0)
+}
+
+pub(crate) fn payload(token: &str) -> Value {
+    decode_part(token, 1)
+}
+
+/// `token` with one character of its signature changed: still well-formed, no longer valid.
+pub(crate) fn altered_signature(token: &str) -> String {
+    let (signed, signature) = token.rsplit_once('.').expect("a compact JWS");
+    let mut signature = signature.as_bytes().to_vec();
+    let middle = signature.len() / 2;
+    signature[middle] = if signature[middle] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    format!("{signed}.{}", String::from_utf8(signature).unwrap())
+}
+
+pub(crate) fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Keys over plain http from loopback, at most one fetch a second.
+pub(crate) fn key_cache() -> KeyCacheSettings {
+    KeyCacheSettings::default()
+        .allow_http_loopback()
+        .cooldown(Duration::from_secs(1))
+        .min_ttl(Duration::from_secs(1))
+}
+
+/// The provider, found by discovery, for the orders API.
+pub(crate) fn profile(idp: &Idp) -> IssuerProfile {
+    IssuerProfile::new(&idp.issuer).audience(ORDERS).discover()
+}
+
+pub(crate) fn gate(profile: IssuerProfile, cache: KeyCacheSettings) -> Gate {
+    Gate::builder()
+        .issuer(profile)
+        .key_cache(cache)
+        .build()
+        .expect("valid gate")
+}
+
+async fn orders(claims: Verified) -> String {
+    format!("orders of {}", claims.client_id().unwrap_or("?"))
+}
+
+/// Claims of oidc-provider's tokens beyond those `Claims` knows: RFC 9068's `jti` and `iat`,
+/// and the provider's `extraTokenClaims`.
+#[derive(Deserialize)]
+pub(crate) struct Extra {
+    jti: String,
+    iat: i64,
+    tenant: String,
+    env: Env,
+}
+
+#[derive(Deserialize)]
+struct Env {
+    name: String,
+    region: String,
+}
+
+async fn claims(claims: Verified, VerifiedClaims(extra): VerifiedClaims<Extra>) -> Json<Value> {
+    Json(json!({
+        "issuer": claims.issuer(),
+        "subject": claims.subject(),
+        "client_id": claims.client_id(),
+        "audiences": claims.audiences().collect::<Vec<_>>(),
+        "scopes": claims.scopes().collect::<Vec<_>>(),
+        "roles": claims.roles().collect::<Vec<_>>(),
+        "kind": format!("{:?}", claims.token_kind()),
+        "jti": extra.jti,
+        "iat": extra.iat,
+        "tenant": extra.tenant,
+        "env": [extra.env.name, extra.env.region],
+    }))
+}
+
+async fn ok() -> &'static str {
+    "ok"
+}
+
+/// `/orders` and `/claims` for any valid token; `/orders/write` needs `orders.write`,
+/// `/reports` `reports.read`, `/admin` the role `orders.admin`.
+fn app(gate: Gate) -> Router {
+    let guarded = |path: &str, requirement: Requirement| {
+        Router::new()
+            .route(path, get(ok))
+            .route_layer(RequireLayer::new(requirement).unwrap())
+    };
+    Router::new()
+        .route("/orders", get(orders))
+        .route("/claims", get(claims))
+        .merge(guarded("/orders/write", Requirement::scope("orders.write")))
+        .merge(guarded("/reports", Requirement::scope("reports.read")))
+        .merge(guarded("/admin", Requirement::role("orders.admin")))
+        .layer(TokenLayer::new(gate))
+}
+
+/// An API behind `gate`, served by axum (hyper) on 127.0.0.1; stops with the test's runtime.
+pub(crate) struct Api {
+    pub(crate) addr: SocketAddr,
+    pub(crate) http: reqwest::Client,
+}
+
+impl Api {
+    pub(crate) async fn serve(gate: Gate) -> Api {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = app(gate);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        Api { addr, http }
+    }
+
+    pub(crate) async fn get(&self, path: &str, token: &str) -> Answer {
+        let response = self
+            .http
+            .get(format!("http://{}{path}", self.addr))
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .send()
+            .await
+            .expect("a response from the API");
+        let status = response.status();
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|v: &http::HeaderValue| v.to_str().unwrap().to_owned())
+        };
+        let challenge = header(WWW_AUTHENTICATE);
+        let cache_control = header(CACHE_CONTROL);
+        let body = response.text().await.unwrap();
+        Answer {
+            status,
+            challenge,
+            cache_control,
+            body,
+        }
+    }
+}
+
+/// What the API answered.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) challenge: Option<String>,
+    cache_control: Option<String>,
+    pub(crate) body: String,
+}
+
+impl Answer {
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    pub(crate) fn code(&self) -> String {
+        self.json()["code"].as_str().unwrap_or("?").to_owned()
+    }
+
+    #[track_caller]
+    pub(crate) fn assert_ok(&self) {
+        assert_eq!(self.status, StatusCode::OK, "refused: {}", self.body);
+    }
+
+    /// The exact refusal: status, challenge (strictly parsed), body code, `no-store`.
+    #[track_caller]
+    pub(crate) fn assert_refused(&self, status: StatusCode, code: &str, challenge: &str) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.code(), code, "{self:?}");
+        assert_eq!(self.challenge.as_deref(), Some(challenge), "{self:?}");
+        challenge::parse_bearer(challenge).expect("an RFC 6750 challenge");
+        assert_eq!(self.cache_control.as_deref(), Some("no-store"));
+    }
+}
