@@ -168,3 +168,37 @@ fn typed_access() {
     assert!(err.column() > 0);
     assert!(!text.contains("\"u\""), "the value must not leak: {text}");
 }
+
+/// `Claims::claim` reads any member, as its own type, borrowing where it can; absent is `None`,
+/// a value of another shape an error that says where, never what.
+#[test]
+fn any_claim_by_name() {
+    let c = claims(
+        r#"{"iss":"i","groups":["a","b"],"email":"x@example.com","n":7,"nested":{"k":[1,2]},
+            "caf\u00e9":"ok","esc":"line\nbreak","nul":null}"#,
+    );
+    assert_eq!(
+        c.claim::<Vec<String>>("groups").unwrap(),
+        Some(vec!["a".to_owned(), "b".to_owned()])
+    );
+    assert_eq!(c.claim::<&str>("email").unwrap(), Some("x@example.com"));
+    assert_eq!(c.claim::<u32>("n").unwrap(), Some(7));
+    assert_eq!(
+        c.claim::<serde_json::Value>("nested").unwrap(),
+        Some(serde_json::json!({"k": [1, 2]}))
+    );
+    // Names are compared decoded; values with escapes need an owned type.
+    assert_eq!(c.claim::<String>("café").unwrap().as_deref(), Some("ok"));
+    assert_eq!(
+        c.claim::<String>("esc").unwrap().as_deref(),
+        Some("line\nbreak")
+    );
+    assert!(c.claim::<&str>("esc").is_err());
+    assert_eq!(c.claim::<Option<String>>("nul").unwrap(), Some(None));
+    assert_eq!(c.claim::<String>("absent").unwrap(), None);
+    let wrong = c.claim::<u32>("email").unwrap_err();
+    assert_eq!((wrong.line(), wrong.column()), (1, 15));
+    assert!(!wrong.to_string().contains("example"), "{wrong}");
+    // The registered claims are there too, as they are in the JSON.
+    assert_eq!(c.claim::<&str>("iss").unwrap(), Some("i"));
+}

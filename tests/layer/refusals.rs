@@ -31,6 +31,29 @@ fn hooked(gate: Gate) -> TokenLayer {
         .unwrap()
 }
 
+/// A hook may answer with any body that converts into bytes: here a `String`, built from
+/// scratch rather than from the default response.
+#[tokio::test]
+async fn on_rejection_hook_may_answer_with_a_string_body() {
+    let layer = TokenLayer::builder(gate())
+        .on_rejection(|denial: Denial| {
+            http::Response::builder()
+                .status(denial.status())
+                .header("content-type", "text/plain")
+                .body(format!("no entry: {}", denial.rejection().code()))
+                .unwrap()
+        })
+        .build()
+        .unwrap();
+    let app = scoped(layer);
+    let answer = send(&app, "/orders", &[]).await;
+    assert_eq!(answer.status, 401);
+    assert_eq!(answer.text(), "no entry: missing_token");
+    assert_eq!(answer.header("content-type"), Some("text/plain"));
+    // Nothing of the default answer is added behind the hook's back.
+    assert!(answer.header(WWW_AUTHENTICATE).is_none());
+}
+
 #[tokio::test]
 async fn on_rejection_hook_changes_the_answer() {
     let app = scoped(hooked(gate()));

@@ -26,6 +26,16 @@
 //!   [`app_specific_keys`](EntraApi::app_specific_keys) (ENTRA-15).
 //! * **Leeway** 300 s, as Microsoft's libraries (ENTRA-37); no maximum token age, so CAE
 //!   tokens living up to 28 h pass (ENTRA-31).
+//! * **Step-up and continuous access evaluation** (ENTRA-31..36): [`AuthContext`] on a route,
+//!   [`ChallengeTarget::revocation_answer`] for a [`RevocationLayer`](crate::RevocationLayer),
+//!   and [`EntraClaims`] for `acrs` and `xms_cc`.
+//!
+//! The preset is a plug-in: it gives [`GateBuilder::issuer`](crate::GateBuilder::issuer)
+//! ordinary issuer profiles (one per tenant and token version, each named by its metadata)
+//! with Entra's rules attached through the crate's provider seam: templated issuers, the keys'
+//! own `issuer` and `cloud_instance_name` members, the tenant and scope rules, tenants' own key
+//! stores and diagnostics. The core knows none of them; without the `entra` feature this
+//! module does not exist.
 //!
 //! ```
 //! use tokengate::Gate;
@@ -182,9 +192,10 @@ impl EntraApi {
     /// tenant may use: a personal-account key signs no organization's token. A token whose key
     /// that set lacks is checked with its tenant's own keys (ENTRA-21), from the tenant's
     /// metadata; as the tenant id is not verified then, each version admits at most one new
-    /// tenant per [`KeyCacheSettings::cooldown`](crate::KeyCacheSettings::cooldown), and at most 1,000
-    /// tenants' keys are held. Not with [`app_specific_keys`](Self::app_specific_keys), whose
-    /// per-tenant keys each tenant's administrators control. Personal Microsoft accounts are not included.
+    /// tenant per [`KeyCacheSettings::cooldown`](crate::KeyCacheSettings::cooldown), and at most
+    /// 1,000 tenants' keys are held for this API (both versions together). Not with
+    /// [`app_specific_keys`](Self::app_specific_keys), whose per-tenant keys each tenant's
+    /// administrators control. Personal Microsoft accounts are not included.
     pub fn any_tenant(mut self) -> Self {
         self.any_tenant = true;
         self
