@@ -68,15 +68,7 @@ fn exact_rule(check: impl Fn(&str) -> Result<(), String> + Send + Sync + 'static
 pub(super) fn v1_rule(tenant: Option<String>) -> IssuerRule {
     exact_rule(move |issuer: &str| {
         let url = Url::parse(issuer).map_err(|_| "a v1 issuer is a URL".to_owned())?;
-        let loopback = url.host_str().is_some_and(|host| {
-            host == "localhost"
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        });
-        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
-            return Err("a v1 issuer is an https URL".to_owned());
-        }
+        https_or_loopback(&url)?;
         if url.as_str() != issuer || url.query().is_some() {
             return Err("a v1 issuer is a plain URL in normal form".to_owned());
         }
@@ -130,9 +122,8 @@ pub(super) fn v2_template(instance: &str) -> String {
     format!("{instance}/{{tenantid}}/v2.0")
 }
 
-/// `https://{host}/` (or `http` on loopback), in normal form.
-fn v1_host(prefix: &str) -> Result<(), String> {
-    let url = Url::parse(prefix).map_err(|_| "a v1 issuer is a URL".to_owned())?;
+/// An https URL, or http to a loopback host (a test authority).
+fn https_or_loopback(url: &Url) -> Result<(), String> {
     let loopback = url.host_str().is_some_and(|host| {
         host == "localhost"
             || host
@@ -142,6 +133,13 @@ fn v1_host(prefix: &str) -> Result<(), String> {
     if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
         return Err("a v1 issuer is an https URL".to_owned());
     }
+    Ok(())
+}
+
+/// `https://{host}/` (or `http` on loopback), in normal form.
+fn v1_host(prefix: &str) -> Result<(), String> {
+    let url = Url::parse(prefix).map_err(|_| "a v1 issuer is a URL".to_owned())?;
+    https_or_loopback(&url)?;
     if url.as_str() != prefix || url.path() != "/" {
         return Err("a v1 issuer is https://{host}/{tenant id}/".to_owned());
     }
