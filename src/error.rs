@@ -116,7 +116,7 @@ impl ErrorClass {
 /// | `invalid_tenant` | invalid_token | Entra rules: `tid` missing, not a lowercase GUID, given twice in different case (`tid` and `TID`), or not the tenant segment of `iss` |
 /// | `no_scope_or_role` | insufficient_scope | Entra rules: the token has neither `scp` (or `scope`) nor `roles`, and the API does not authorize by ACL (ENTRA-27) |
 /// | `missing_auth_context` | insufficient_scope | a required authentication context is not in `acrs` and the client did not declare that it handles claims challenges (Entra's `AuthContext`) |
-/// | `insufficient_claims` | insufficient_claims | the same, or a token revoked by a [`RevocationLayer`](crate::RevocationLayer) check, for a client that declared `cp1`: a claims challenge |
+/// | `insufficient_claims` | insufficient_claims | the same for a client that declared `cp1`, or a token revoked by a [`RevocationLayer`](crate::RevocationLayer) check that answers with Entra's challenge (`on_revoked`): a claims challenge |
 /// | `token_revoked` | invalid_token | a [`RevocationLayer`](crate::RevocationLayer) check revoked the token (ENTRA-36) |
 /// | `insufficient_scope` | insufficient_scope | a [`Requirement`](crate::Requirement) is not met |
 /// | `keys_unavailable` | temporarily_unavailable | the issuer's keys could not be fetched and none usable are held; carries when to retry |
@@ -225,7 +225,8 @@ pub enum Rejection {
     #[error("The access token does not satisfy the required authentication context.")]
     MissingAuthContext,
     /// `insufficient_claims`: the client declared it can handle a claims challenge (Entra,
-    /// ENTRA-33), and the token lacks a required authentication context or was revoked.
+    /// ENTRA-33), and the token lacks a required authentication context, or was revoked and
+    /// the revocation layer answers with a claims challenge.
     #[error("The access token lacks claims this resource requires; a new token is needed.")]
     InsufficientClaims {
         /// What the challenge asks for.

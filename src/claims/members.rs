@@ -4,9 +4,15 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::Text;
+
+/// A member name, borrowed from the JSON unless it has escapes (serde's own `Cow` always
+/// copies).
+#[derive(Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+struct Name<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// A member's name and where its value is in the claims JSON.
 #[derive(Clone)]
@@ -19,7 +25,7 @@ pub(crate) struct Member {
 /// Every member of `json` (verified claims: a JSON object without duplicate members), sorted
 /// by name.
 pub(super) fn index(json: &str) -> Vec<Member> {
-    let Ok(object) = serde_json::from_str::<BTreeMap<Cow<'_, str>, &RawValue>>(json) else {
+    let Ok(object) = serde_json::from_str::<BTreeMap<Name<'_>, &RawValue>>(json) else {
         return Vec::new();
     };
     let base = json.as_ptr() as usize;
@@ -29,7 +35,7 @@ pub(super) fn index(json: &str) -> Vec<Member> {
             let text = value.get();
             let start = (text.as_ptr() as usize).checked_sub(base)?;
             Some(Member {
-                name: Text::new(name, json),
+                name: Text::new(name.0, json),
                 start: u32::try_from(start).ok()?,
                 len: u32::try_from(text.len()).ok()?,
             })
@@ -60,5 +66,11 @@ mod tests {
         assert_eq!(find(&members, json, "café"), Some(r#"{"k":null}"#));
         assert_eq!(find(&members, json, "n"), Some("null"));
         assert_eq!(find(&members, json, "c"), None);
+        // Names without escapes point into the JSON; only the escaped one is a copy.
+        let copies = members
+            .iter()
+            .filter(|member| matches!(member.name, Text::Owned(_)))
+            .count();
+        assert_eq!(copies, 1);
     }
 }

@@ -162,6 +162,8 @@ pub(crate) struct Fields {
     token_kind: TokenKind,
     /// How many members the claims object has.
     member_count: u32,
+    /// What copies of escaped member names take (see `RawClaims::escaped_name_bytes`).
+    escaped_name_bytes: u32,
 }
 
 impl Fields {
@@ -201,6 +203,7 @@ impl Fields {
                 .collect(),
             token_kind,
             member_count: raw.member_count,
+            escaped_name_bytes: raw.escaped_name_bytes,
         }
     }
 
@@ -355,6 +358,7 @@ impl Claims {
             + self.json.capacity()
             // The member index, counted whether or not it has been built.
             + self.fields.member_count as usize * size_of::<Member>()
+            + self.fields.escaped_name_bytes as usize
             + texts(&self.fields.audiences)
             + texts(&self.fields.scopes)
             + self.fields.roles.len() * size_of::<Text>()
@@ -452,12 +456,13 @@ pub struct ClaimsError {
 }
 
 impl ClaimsError {
-    /// The line of the claims JSON where the mismatch was found (from 1).
+    /// The line where the mismatch was found (from 1): of the claims JSON for
+    /// [`Claims::deserialize`], of the claim's own value for [`Claims::claim`].
     pub fn line(&self) -> usize {
         self.line
     }
 
-    /// The column of the claims JSON where the mismatch was found (from 1).
+    /// The column where the mismatch was found (from 1), in the same text as [`line`](Self::line).
     pub fn column(&self) -> usize {
         self.column
     }

@@ -47,6 +47,9 @@ pub(crate) struct RawClaims<'a> {
     pub others: Names<'a, bool>,
     /// How many members the object has.
     pub member_count: u32,
+    /// The bytes member names with escapes take once decoded (a copy each), with a fixed
+    /// overhead per copy.
+    pub escaped_name_bytes: u32,
 }
 
 impl fmt::Debug for RawClaims<'_> {
@@ -141,6 +144,10 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, 'de> {
         // Known names are deduplicated by their slots; only the others need remembering.
         while let Some(name) = map.next_key_seed(TextSeed)? {
             c.member_count = c.member_count.saturating_add(1);
+            if let Cow::Owned(copied) = &name {
+                let bytes = u32::try_from(copied.len() + 16).unwrap_or(u32::MAX);
+                c.escaped_name_bytes = c.escaped_name_bytes.saturating_add(bytes);
+            }
             match name.as_ref() {
                 "iss" => fill(&mut c.iss, map.next_value_seed(TextSeed)?)?,
                 "sub" => fill(&mut c.sub, map.next_value_seed(TextSeed)?)?,

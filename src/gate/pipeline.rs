@@ -26,7 +26,6 @@ pub(super) enum Keys<'a> {
 }
 
 /// Why the synchronous pipeline stopped short of claims.
-#[derive(Debug)]
 pub(super) enum Stop {
     Rejected(Rejection),
     /// The issuer's current keys have none that verifies the token; a refresh might.
@@ -45,6 +44,21 @@ impl Stop {
         match self {
             Stop::Rejected(rejection) | Stop::KeysMayBeOld { rejection, .. } => rejection,
             Stop::IssuersUnknown { .. } => Rejection::UntrustedIssuer,
+        }
+    }
+}
+
+impl std::fmt::Debug for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Rejected(rejection) => f.debug_tuple("Rejected").field(rejection).finish(),
+            Stop::KeysMayBeOld { issuer, rejection } => f
+                .debug_struct("KeysMayBeOld")
+                .field("issuer", issuer)
+                .field("rejection", rejection)
+                .finish(),
+            // The token's `iss` is not verified: never printed.
+            Stop::IssuersUnknown { .. } => f.write_str("IssuersUnknown { .. }"),
         }
     }
 }

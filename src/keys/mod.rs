@@ -11,6 +11,7 @@ mod refresh;
 mod rules;
 mod set;
 mod settings;
+mod siblings;
 mod sources;
 mod store;
 

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::http::{FetchError, Fetcher};
+use super::siblings::{self, Siblings};
 use super::sources::{IssuerRule, KeysAt, Source};
 use super::{KeyRules, KeySet, KeyStatus};
 use crate::Algorithm;
@@ -89,6 +90,8 @@ pub(crate) struct Remote {
     /// A store whose URLs hold a value from a token not yet verified (see
     /// [`sibling`](Remote::sibling)): failures are logged without them, at debug level.
     pub(super) quiet: bool,
+    /// Stores of parts of this issuer (see `Remote::sibling_store`).
+    pub(super) siblings: Mutex<Siblings>,
     epoch: Instant,
     /// Milliseconds after `epoch` when a routine refresh is due; `NEVER` while one is claimed
     /// or running, and before the first load.
@@ -157,6 +160,7 @@ impl Remote {
             keys: ArcSwap::from_pointee(KeySet::default()),
             learned: arc_swap::ArcSwapOption::empty(),
             quiet: false,
+            siblings: siblings::none(),
             epoch,
             refresh_at: AtomicU64::new(NEVER),
             usable_until: AtomicU64::new(0),
@@ -192,7 +196,7 @@ impl Remote {
     /// must accept: for a provider whose keys are also published per part of the issuer (a
     /// tenant, say). `url` may hold a value from a token not yet verified, so the store is
     /// quiet: its logs name the issuer and `what` only.
-    pub(crate) fn sibling(&self, what: &str, url: Url, rule: IssuerRule) -> Remote {
+    pub(super) fn sibling(&self, what: &str, url: Url, rule: IssuerRule) -> Remote {
         let name = format!("{} ({what})", self.issuer);
         let source = Source::Metadata {
             url,
@@ -204,11 +208,6 @@ impl Remote {
         let mut remote = Remote::new(name, source, self.allowed.clone(), fetcher, rules);
         remote.quiet = true;
         remote
-    }
-
-    /// The least time between two fetches.
-    pub(crate) fn cooldown(&self) -> Duration {
-        self.fetcher.settings.cooldown
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, State> {

@@ -6,9 +6,10 @@ use std::fmt;
 /// behaviour as its default, so an issuer without a provider pays nothing.
 pub(crate) trait KeyRules: Send + Sync + fmt::Debug {
     /// What the rules need to know of the metadata document (its JSON text) that named a key
-    /// set, kept while its keys are loaded (a 304 is only trusted for the same context).
-    fn key_context(&self, _metadata: &str) -> Option<Box<str>> {
-        None
+    /// set, kept while its keys are loaded (a 304 is only trusted for the same context); an
+    /// error refuses the document, and so the fetch, as malformed.
+    fn key_context(&self, _metadata: &str) -> Result<Option<Box<str>>, String> {
+        Ok(None)
     }
 
     /// Judges one JWK (its JSON text: an object without duplicate members) after the standard

@@ -225,7 +225,7 @@ impl Remote {
         let context = match &self.rules {
             Some(rules) => {
                 let text = std::str::from_utf8(&body).map_err(|_| malformed())?;
-                rules.key_context(text)
+                rules.key_context(text).map_err(FetchError::Malformed)?
             }
             None => None,
         };

@@ -56,7 +56,7 @@ pub enum Revocation {
 /// layer logs refusals at `DEBUG` only). A revoked token gets `401 invalid_token` (code
 /// `token_revoked`), or what [`RevocationLayerBuilder::on_revoked`] answers instead (Microsoft
 /// Entra's claims challenge for clients that can handle one: see
-/// `providers::entra::ClaimsChallengeTarget::revocation_answer`). A check that cannot decide
+/// `providers::entra::ChallengeTarget::revocation_answer`). A check that cannot decide
 /// gives `503` (code `revocation_unavailable`). Requests that an optional `TokenLayer` let
 /// through without a token are not checked; without any `TokenLayer` around it, the answer
 /// is a bare `500` and an error is logged, as for [`RequireLayer`](crate::RequireLayer).

@@ -33,7 +33,7 @@
 //!
 //! ```toml
 //! [dev-dependencies]
-//! tokengate = { version = "0.1", features = ["testing"] }
+//! tokengate = { version = "0.2", features = ["testing"] }
 //! ```
 //!
 //! The keys are generated per issuer and never leave the process; nothing here is meant for

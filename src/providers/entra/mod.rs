@@ -55,7 +55,6 @@
 mod issuers;
 mod rules;
 mod step_up;
-mod tenants;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +66,6 @@ use crate::issuer::{IssuerProfile, Issuers};
 use crate::keys::IssuerRule;
 use issuers::{is_guid, template_rule, tenant_metadata, v1_rule, v2_rule, v2_template};
 use rules::EntraRules;
-use tenants::TenantKeys;
 
 #[cfg(fuzzing)]
 pub(crate) use rules::issuer_accepts;
@@ -76,12 +74,10 @@ pub(crate) use rules::issuer_accepts;
 #[cfg(fuzzing)]
 pub(crate) fn fuzzing_rules() -> EntraRules {
     EntraRules {
-        version: TokenVersion::V2,
         require_scope_or_role: true,
         any_tenant: true,
         tenant_metadata: None,
         v2_issuer: None,
-        tenants: Arc::default(),
     }
 }
 pub use step_up::{AuthContext, COMMON_AUTHORIZATION_URI, ChallengeTarget, EntraClaims};
@@ -193,7 +189,7 @@ impl EntraApi {
     /// that set lacks is checked with its tenant's own keys (ENTRA-21), from the tenant's
     /// metadata; as the tenant id is not verified then, each version admits at most one new
     /// tenant per [`KeyCacheSettings::cooldown`](crate::KeyCacheSettings::cooldown), and at most
-    /// 1,000 tenants' keys are held for this API (both versions together). Not with
+    /// 1,000 tenants' keys are held per version. Not with
     /// [`app_specific_keys`](Self::app_specific_keys), whose per-tenant keys each tenant's
     /// administrators control. Personal Microsoft accounts are not included.
     pub fn any_tenant(mut self) -> Self {
@@ -344,15 +340,11 @@ impl EntraApi {
         } else {
             String::new()
         };
-        // Tenants' own key stores are shared by both versions, under one bound.
-        let tenants = Arc::new(TenantKeys::default());
-        let rules = |version: TokenVersion| EntraRules {
-            version,
+        let rules = EntraRules {
             require_scope_or_role: !self.allow_acl,
             any_tenant: self.any_tenant,
             tenant_metadata: None,
             v2_issuer: None,
-            tenants: Arc::clone(&tenants),
         };
         let mut profiles = Vec::new();
         let profile = |name: String, url: String, rule: IssuerRule, rules: EntraRules| {
@@ -382,7 +374,7 @@ impl EntraApi {
                 let mut rules = EntraRules {
                     tenant_metadata: (!self.app_specific_keys)
                         .then(|| tenant_metadata(version, &instance)),
-                    ..rules(version)
+                    ..rules.clone()
                 };
                 if version == TokenVersion::V1 {
                     // v1 keys carry no `issuer`, so nothing would keep a key that only another
@@ -425,7 +417,7 @@ impl EntraApi {
                     format!("Entra v{} tenant {tenant}", version.number()),
                     url,
                     rule,
-                    rules(version),
+                    rules.clone(),
                 ));
             }
         }

@@ -8,9 +8,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 use url::Url;
 
-use super::TokenVersion;
 use super::issuers::{CONSUMERS_TENANT, is_guid};
-use super::tenants::TenantKeys;
 use crate::claims::RawClaims;
 use crate::error::Rejection;
 use crate::json::{Object, OneOrMany};
@@ -25,9 +23,10 @@ const GRAPH_AUDIENCES: [&str; 3] = [
 ];
 
 /// The rules of one Entra issuer (a tenant and token version, or any tenant of a version).
+/// Configuration only: the tenants' own key stores belong to the issuer's key store, so each
+/// gate has its own and they never outlive it.
 #[derive(Clone, Debug)]
 pub(crate) struct EntraRules {
-    pub(super) version: TokenVersion,
     /// Tokens with neither `scp` nor `roles` are refused (ENTRA-27) unless this is false.
     pub(super) require_scope_or_role: bool,
     /// Any work or school tenant is accepted, so the personal-account tenant is refused.
@@ -37,8 +36,6 @@ pub(crate) struct EntraRules {
     /// For v1 tokens verified with v2 keys (any tenant): the v2 metadata's templated issuer,
     /// `{instance}/{tenantid}/v2.0`. See [`key_may_sign`](ProviderRules::key_may_sign).
     pub(super) v2_issuer: Option<String>,
-    /// Tenants' own key stores, shared by the issuers of one API.
-    pub(super) tenants: Arc<TenantKeys>,
 }
 
 /// The metadata URL of one tenant and the rule its issuer must meet; `None` for a string that
@@ -66,16 +63,18 @@ struct EntraJwk {
 
 impl KeyRules for EntraRules {
     /// The metadata's `cloud_instance_name`: only a string that is not blank names a cloud
-    /// instance, as IdentityModel reads it.
-    fn key_context(&self, metadata: &str) -> Option<Box<str>> {
+    /// instance, as IdentityModel reads it. A document that names it twice is refused, not read
+    /// as naming none (which would load keys of any cloud).
+    fn key_context(&self, metadata: &str) -> Result<Option<Box<str>>, String> {
         #[derive(Deserialize)]
         struct Metadata {
             cloud_instance_name: Option<serde_json::Value>,
         }
-        let Object(metadata): Object<Metadata> = serde_json::from_str(metadata).ok()?;
-        let name = metadata.cloud_instance_name?;
-        let name = name.as_str()?;
-        (!name.trim().is_empty()).then(|| Box::from(name))
+        let Object(metadata): Object<Metadata> = serde_json::from_str(metadata)
+            .map_err(|_| "cloud_instance_name is given twice, or the document is not an object")?;
+        let name = metadata.cloud_instance_name;
+        let name = name.as_ref().and_then(serde_json::Value::as_str);
+        Ok(name.filter(|name| !name.trim().is_empty()).map(Box::from))
     }
 
     /// Keeps the key's `issuer` member, and skips a key naming another cloud instance than
@@ -156,8 +155,9 @@ impl ProviderRules for EntraRules {
     ) -> Option<Arc<Remote>> {
         let metadata = self.tenant_metadata.as_ref()?;
         let tenant = claims.tid.as_deref()?;
-        self.tenants
-            .store(self.version, tenant, parent, admit, || (metadata.0)(tenant))
+        parent.sibling_store(tenant, "a tenant's own keys", admit, || {
+            (metadata.0)(tenant)
+        })
     }
 
     /// ENTRA-25: a token for Microsoft Graph sent to an API is a common mistake.
@@ -259,12 +259,10 @@ mod tests {
 
     fn rules(v2_issuer: Option<String>) -> EntraRules {
         EntraRules {
-            version: TokenVersion::V1,
             require_scope_or_role: true,
             any_tenant: true,
             tenant_metadata: None,
             v2_issuer,
-            tenants: Arc::default(),
         }
     }
 
@@ -384,23 +382,30 @@ mod tests {
         assert!(problems[0].to_string().len() < 200, "{}", problems[0]);
     }
 
-    /// The metadata's `cloud_instance_name` names a cloud only as a string that is not blank.
+    /// The metadata's `cloud_instance_name` names a cloud only as a string that is not blank;
+    /// a document that names one twice is refused rather than read as naming none.
     #[test]
     fn cloud_instance_of_the_metadata() {
         let entra = rules(None);
-        let context = |json: &str| entra.key_context(json).map(String::from);
+        let context = |json: &str| entra.key_context(json).map(|c| c.map(String::from));
         assert_eq!(
-            context(r#"{"cloud_instance_name":"microsoftonline.com"}"#).as_deref(),
-            Some("microsoftonline.com")
+            context(r#"{"cloud_instance_name":"microsoftonline.com"}"#),
+            Ok(Some("microsoftonline.com".to_owned()))
         );
         for none in [
             r#"{"cloud_instance_name":" "}"#,
             r#"{"cloud_instance_name":7}"#,
             r#"{"cloud_instance_name":null}"#,
             r#"{"issuer":"x"}"#,
+        ] {
+            assert_eq!(context(none), Ok(None), "{none}");
+        }
+        for refused in [
+            r#"{"cloud_instance_name":"microsoftonline.com","cloud_instance_name":"x"}"#,
+            r#"{"cloud_instance_name":"microsoftonline.us","cloud_instance_name":"microsoftonline.us"}"#,
             r#"["microsoftonline.com"]"#,
         ] {
-            assert_eq!(context(none), None, "{none}");
+            assert!(context(refused).is_err(), "{refused}");
         }
     }
 
