@@ -128,19 +128,9 @@ impl LoadedKeys {
         self.keys[i].alg()
     }
 
-    /// What the provider's key rules kept of key `i` (Entra's `issuer` member, possibly with
-    /// `{tenantid}`, when loaded with [`load_jwks_entra`]).
-    pub fn issuer(&self, i: usize) -> Option<&str> {
+    /// What a provider's key rules kept of key `i` (none for standard keys).
+    pub fn tag(&self, i: usize) -> Option<&str> {
         self.keys[i].tag()
-    }
-
-    /// Whether key `i` may sign a token with this `iss` and `tid` (the Entra rule).
-    #[cfg(feature = "entra")]
-    pub fn issuer_accepts(&self, i: usize, iss: &str, tid: Option<&str>) -> bool {
-        match self.keys[i].tag() {
-            Some(issuer) => crate::providers::entra::issuer_accepts(issuer, iss, tid),
-            None => true,
-        }
     }
 
     /// Builds the issuer's key set from these keys (dropping duplicates, making shared kids
@@ -171,35 +161,19 @@ impl LoadedKeys {
 ///
 /// Why the document is not a JWK Set.
 pub fn load_jwks(json: &str, max_keys: usize) -> Result<LoadedKeys, String> {
-    let (keys, problems) = parse_jwks(json, Algorithm::ALL, max_keys, RulesAt::default())?;
-    Ok(LoadedKeys {
-        keys,
-        problems: problems.len(),
-    })
+    LoadedKeys::load(json, max_keys, RulesAt::default())
 }
 
-/// [`load_jwks`] under the Entra preset's key rules, as its issuers load key sets named by
-/// metadata of the cloud instance `cloud` (if any).
-///
-/// # Errors
-///
-/// Why the document is not a JWK Set.
-#[cfg(feature = "entra")]
-pub fn load_jwks_entra(
-    json: &str,
-    max_keys: usize,
-    cloud: Option<&str>,
-) -> Result<LoadedKeys, String> {
-    let rules = crate::providers::entra::fuzzing_rules();
-    let at = RulesAt {
-        rules: Some(&rules),
-        context: cloud,
-    };
-    let (keys, problems) = parse_jwks(json, Algorithm::ALL, max_keys, at)?;
-    Ok(LoadedKeys {
-        keys,
-        problems: problems.len(),
-    })
+impl LoadedKeys {
+    /// Loads a JWK Set with every algorithm allowed, under a provider's key rules (for the
+    /// providers' own entry points).
+    pub(crate) fn load(json: &str, max_keys: usize, rules: RulesAt<'_>) -> Result<Self, String> {
+        let (keys, problems) = parse_jwks(json, Algorithm::ALL, max_keys, rules)?;
+        Ok(LoadedKeys {
+            keys,
+            problems: problems.len(),
+        })
+    }
 }
 
 /// Loads one PEM public key for `alg`, as [`IssuerProfile::public_key_pem`] does.

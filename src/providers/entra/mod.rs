@@ -67,19 +67,10 @@ use crate::keys::IssuerRule;
 use issuers::{is_guid, template_rule, tenant_metadata, v1_rule, v2_rule, v2_template};
 use rules::EntraRules;
 
+// Entry points for the fuzz targets in fuzz/; only under `cargo fuzz` (`--cfg fuzzing`).
 #[cfg(fuzzing)]
-pub(crate) use rules::issuer_accepts;
-
-/// Entra's key rules as an any-tenant issuer has them, for the fuzz targets.
-#[cfg(fuzzing)]
-pub(crate) fn fuzzing_rules() -> EntraRules {
-    EntraRules {
-        require_scope_or_role: true,
-        any_tenant: true,
-        tenant_metadata: None,
-        v2_issuer: None,
-    }
-}
+#[doc(hidden)]
+pub mod fuzzing;
 pub use step_up::{AuthContext, COMMON_AUTHORIZATION_URI, ChallengeTarget, EntraClaims};
 
 /// The global Entra ID authority host.

@@ -180,7 +180,7 @@ impl ProviderRules for EntraRules {
 /// ENTRA-17 step 3: whether a key whose `issuer` member is `issuer` may sign a token with
 /// this `iss` and `tid`: a templated one for its issuer with `tid` substituted; a literal one
 /// for exactly that issuer.
-pub(crate) fn issuer_accepts(issuer: &str, iss: &str, tid: Option<&str>) -> bool {
+pub(super) fn issuer_accepts(issuer: &str, iss: &str, tid: Option<&str>) -> bool {
     match issuer.split_once("{tenantid}") {
         Some((prefix, suffix)) => tid.is_some_and(|tid| {
             iss.len() == prefix.len() + tid.len() + suffix.len()
