@@ -99,7 +99,7 @@ impl ErrorClass {
 /// | `unsupported_algorithm` | invalid_token | `alg` not in the issuer's allowlist (`none` and HMAC never are) |
 /// | `unsupported_critical_header` | invalid_token | any `crit` header: no extension is understood |
 /// | `invalid_token_type` | invalid_token | `typ` not accepted by the issuer's [`TokenProfile`](crate::TokenProfile) |
-/// | `not_an_access_token` | invalid_token | an ID token, logout or security-event token: a `nonce`, `at_hash`, `c_hash`, `s_hash` or `events` claim, whatever its value, or `token_use` other than `access` |
+/// | `not_an_access_token` | invalid_token | an ID token, logout or security-event token: a `nonce`, `at_hash`, `c_hash`, `s_hash` or `events` claim, whatever its value, or `token_use` other than `access`; a provider's own marker (Keycloak's payload `typ` other than `Bearer`, an Entra token with neither `appid` nor `azp`) |
 /// | `sender_constrained_token` | invalid_token | a `cnf` claim: the token is bound to a DPoP or mTLS key (RFC 9449, RFC 8705), and key-bound tokens are not supported yet, so it is never accepted as a bearer token |
 /// | `untrusted_issuer` | invalid_token | `iss` is not a configured issuer |
 /// | `missing_key_id` | invalid_token | no `kid`, and the issuer does not have exactly one key for the token's algorithm |
@@ -108,12 +108,13 @@ impl ErrorClass {
 /// | `key_issuer_mismatch` | invalid_token | Entra rules: the key's own `issuer` member (with `{tenantid}` replaced by `tid`) is not the token's `iss` (ENTRA-17) |
 /// | `invalid_signature` | invalid_token | the signature does not verify (also an empty one, or one longer than any key's) |
 /// | `missing_claim` | invalid_token | a required claim (`iss`, `exp`, `aud`, the profile's, or one configured) is absent; a configured claim that is `null` counts as absent (a registered claim that is `null` has the wrong type: `malformed_claims`) |
-/// | `invalid_audience` | invalid_token | no `aud` value equals a configured audience |
+/// | `invalid_audience` | invalid_token | no `aud` value equals a configured audience; without `aud`, where client ids are configured ([`IssuerProfile::client_ids`](crate::IssuerProfile::client_ids)), `client_id` is not one of them |
 /// | `token_expired` | invalid_token | `now >= exp + leeway` |
 /// | `token_not_yet_valid` | invalid_token | `now < nbf - leeway` |
 /// | `issued_in_future` | invalid_token | `iat > now + leeway` |
 /// | `token_too_old` | invalid_token | `now - iat > max_token_age + leeway` |
 /// | `invalid_tenant` | invalid_token | Entra rules: `tid` missing, not a lowercase GUID, given twice in different case (`tid` and `TID`), or not the tenant segment of `iss` |
+/// | `tenant_not_accepted` | invalid_token | a provider's rules refuse the token's tenant, though it is well formed and matches `iss` (Entra's personal-account tenant under `any_tenant`) |
 /// | `no_scope_or_role` | insufficient_scope | Entra rules: the token has neither `scp` (or `scope`) nor `roles`, and the API does not authorize by ACL (ENTRA-27) |
 /// | `missing_auth_context` | insufficient_scope | a required authentication context is not in `acrs` and the client did not declare that it handles claims challenges (Entra's `AuthContext`) |
 /// | `insufficient_claims` | insufficient_claims | the same for a client that declared `cp1`, or a token revoked by a [`RevocationLayer`](crate::RevocationLayer) check that answers with Entra's challenge (`on_revoked`): a claims challenge |
@@ -220,6 +221,11 @@ pub enum Rejection {
     /// GUID, given twice in different case, or not the tenant of `iss`.
     #[error("The access token's tenant is missing or does not match its issuer.")]
     InvalidTenant,
+    /// `tenant_not_accepted`: the token's tenant is well formed and matches its issuer, but
+    /// this API does not accept it (Entra's personal-account tenant for an API that accepts
+    /// any work or school tenant).
+    #[error("The access token's tenant is not accepted by this API.")]
+    TenantNotAccepted,
     /// `missing_auth_context`: a required Conditional Access authentication context is not in
     /// `acrs`, and the client cannot handle a claims challenge.
     #[error("The access token does not satisfy the required authentication context.")]
@@ -290,6 +296,7 @@ impl Rejection {
             Rejection::IssuedInFuture => "issued_in_future",
             Rejection::TokenTooOld => "token_too_old",
             Rejection::InvalidTenant => "invalid_tenant",
+            Rejection::TenantNotAccepted => "tenant_not_accepted",
             Rejection::NoScopeOrRole => "no_scope_or_role",
             Rejection::MissingAuthContext => "missing_auth_context",
             Rejection::InsufficientClaims { .. } => "insufficient_claims",
@@ -432,6 +439,7 @@ mod tests {
             Rejection::IssuedInFuture,
             Rejection::TokenTooOld,
             Rejection::InvalidTenant,
+            Rejection::TenantNotAccepted,
             Rejection::NoScopeOrRole,
             Rejection::InsufficientScope {
                 scopes: Arc::from([Box::from("read")]),

@@ -116,7 +116,17 @@
 // Lint policy (no unsafe code, documented public items, clippy) is in Cargo.toml, `[lints]`.
 // The one exception: the provider seam's entry points are there for the presets, so a build
 // without any preset leaves some unused. Builds with a preset still judge all dead code.
-#![cfg_attr(not(feature = "entra"), allow(dead_code, unused_imports))]
+#![cfg_attr(
+    not(all(
+        feature = "entra",
+        feature = "keycloak",
+        feature = "auth0",
+        feature = "okta",
+        feature = "cognito",
+        feature = "google"
+    )),
+    allow(dead_code, unused_imports)
+)]
 
 mod algorithm;
 #[cfg(feature = "axum")]
@@ -127,6 +137,7 @@ mod cache_tests;
 mod challenge;
 mod claims;
 mod denial;
+mod diagnostic;
 mod error;
 // Entry points for the fuzz targets in fuzz/; only under `cargo fuzz` (`--cfg fuzzing`).
 #[cfg(fuzzing)]
@@ -154,7 +165,7 @@ mod vector_tests;
 pub use algorithm::Algorithm;
 pub use cache::TokenCacheSettings;
 pub use challenge::ClaimsChallenge;
-pub use claims::{Claims, ClaimsError, TokenKind, TokenProfile};
+pub use claims::{ClaimPath, Claims, ClaimsError, TokenKind, TokenProfile};
 pub use denial::Denial;
 pub use error::{ConfigError, ErrorClass, Rejection};
 pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder, WarmUpError};

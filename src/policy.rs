@@ -6,34 +6,61 @@ use std::sync::Arc;
 use crate::claims::Claims;
 use crate::error::Rejection;
 
-/// One way to satisfy a [`Requirement`]: all of these scopes and all of these roles.
+/// One way to satisfy a [`Requirement`]: all of these scopes, roles, audiences and checks.
 #[derive(Clone, Default, PartialEq, Eq)]
 struct Grant {
     scopes: Vec<Box<str>>,
     roles: Vec<Box<str>>,
+    audiences: Vec<Box<str>>,
+    custom: Vec<Custom>,
 }
+
+/// A check the built-in requirements cannot express, named for logs and `Debug`.
+#[derive(Clone)]
+struct Custom {
+    name: Box<str>,
+    check: Arc<dyn Fn(&Claims) -> bool + Send + Sync>,
+}
+
+impl PartialEq for Custom {
+    fn eq(&self, other: &Custom) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.check, &other.check)
+    }
+}
+
+impl Eq for Custom {}
 
 impl Grant {
     fn satisfied_by(&self, claims: &Claims) -> bool {
         !self.is_vacuous()
             && self.scopes.iter().all(|s| claims.has_scope(s))
             && self.roles.iter().all(|r| claims.has_role(r))
+            && self
+                .audiences
+                .iter()
+                .all(|a| claims.audiences().any(|aud| aud == &**a))
+            && self.custom.iter().all(|c| (c.check)(claims))
     }
 
     fn is_vacuous(&self) -> bool {
-        self.scopes.is_empty() && self.roles.is_empty()
+        self.scopes.is_empty()
+            && self.roles.is_empty()
+            && self.audiences.is_empty()
+            && self.custom.is_empty()
     }
 
     /// Both grants at once.
     fn merged(&self, other: &Grant) -> Grant {
-        let union = |a: &[Box<str>], b: &[Box<str>]| {
+        fn union<T: Clone + PartialEq>(a: &[T], b: &[T]) -> Vec<T> {
             let mut all = a.to_vec();
             all.extend(b.iter().filter(|n| !a.contains(n)).cloned());
             all
-        };
+        }
         Grant {
             scopes: union(&self.scopes, &other.scopes),
             roles: union(&self.roles, &other.roles),
+            audiences: union(&self.audiences, &other.audiences),
+            custom: union(&self.custom, &other.custom),
         }
     }
 }
@@ -50,11 +77,11 @@ impl Kind {
         match self {
             Kind::Scope => Grant {
                 scopes: names,
-                roles: Vec::new(),
+                ..Grant::default()
             },
             Kind::Role => Grant {
-                scopes: Vec::new(),
                 roles: names,
+                ..Grant::default()
             },
         }
     }
@@ -147,6 +174,50 @@ impl Requirement {
         Requirement::one_of(Kind::Role, Requirement::names(roles))
     }
 
+    /// Requires the token to name this audience in `aud`, compared exactly: for a route that
+    /// serves only one of the audiences the issuer accepts.
+    ///
+    /// ```
+    /// use tokengate::Requirement;
+    ///
+    /// let admin_api = Requirement::audience("api://orders-admin");
+    /// # let _ = admin_api;
+    /// ```
+    pub fn audience(audience: impl Into<String>) -> Requirement {
+        Requirement::from_grants(vec![Grant {
+            audiences: vec![audience.into().into_boxed_str()],
+            ..Grant::default()
+        }])
+    }
+
+    /// Requires `check` to accept the verified claims: for what the built-in requirements
+    /// cannot express (a claim's value, a group, a tenant). `name` identifies it in `Debug`
+    /// output; a refusal is `insufficient_scope` (HTTP 403), as for scopes.
+    ///
+    /// ```
+    /// use tokengate::Requirement;
+    ///
+    /// let staff = Requirement::custom("staff email", |claims| {
+    ///     let email: Option<&str> = claims.claim("email").ok().flatten();
+    ///     let verified: Option<bool> = claims.claim("email_verified").ok().flatten();
+    ///     verified == Some(true) && email.is_some_and(|e| e.ends_with("@example.com"))
+    /// });
+    /// let read = Requirement::scope("orders.read").and(staff);
+    /// # let _ = read;
+    /// ```
+    pub fn custom<F>(name: impl Into<String>, check: F) -> Requirement
+    where
+        F: Fn(&Claims) -> bool + Send + Sync + 'static,
+    {
+        Requirement::from_grants(vec![Grant {
+            custom: vec![Custom {
+                name: name.into().into_boxed_str(),
+                check: Arc::new(check),
+            }],
+            ..Grant::default()
+        }])
+    }
+
     /// Met when either requirement is met.
     pub fn or(mut self, other: Requirement) -> Requirement {
         self.any_of.extend(other.any_of);
@@ -225,7 +296,7 @@ impl Requirement {
             return Some("the requirement has no alternative, so no token can meet it");
         }
         if self.any_of.iter().any(Grant::is_vacuous) {
-            return Some("an alternative of the requirement names no scope and no role");
+            return Some("an alternative of the requirement names nothing to require");
         }
         let mut names = self
             .any_of
@@ -233,6 +304,14 @@ impl Requirement {
             .flat_map(|g| g.scopes.iter().chain(g.roles.iter()));
         if names.any(|n| n.is_empty() || n.contains(' ')) {
             return Some("a scope or role is empty or contains a space");
+        }
+        if self
+            .any_of
+            .iter()
+            .flat_map(|g| &g.audiences)
+            .any(|a| a.is_empty())
+        {
+            return Some("a required audience is empty");
         }
         None
     }
@@ -289,9 +368,10 @@ impl fmt::Debug for Requirement {
         // Required scopes and roles are configuration, not secrets: printed in full.
         let mut list = f.debug_list();
         for grant in &self.any_of {
+            let custom: Vec<&str> = grant.custom.iter().map(|c| &*c.name).collect();
             list.entry(&format_args!(
-                "scopes {:?} roles {:?}",
-                grant.scopes, grant.roles
+                "scopes {:?} roles {:?} audiences {:?} custom {:?}",
+                grant.scopes, grant.roles, grant.audiences, custom
             ));
         }
         list.finish()

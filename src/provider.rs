@@ -14,7 +14,7 @@
 
 use std::sync::Arc;
 
-use crate::claims::RawClaims;
+use crate::claims::{RawClaims, TokenKind};
 use crate::error::Rejection;
 use crate::keys::{KeyRules, Remote, VerifyingKey};
 
@@ -32,6 +32,12 @@ pub(crate) trait ProviderRules: KeyRules {
     /// refuses the token as `key_issuer_mismatch`.
     fn key_may_sign(&self, _key: &VerifyingKey, _claims: &RawClaims<'_>) -> bool {
         true
+    }
+
+    /// Whether an application or a user holds the token, where the provider marks it in its
+    /// own way (verified claims); `None` leaves the standard rules of [`TokenKind`] to decide.
+    fn token_kind(&self, _claims: &RawClaims<'_>) -> Option<TokenKind> {
+        None
     }
 
     /// Claim rules of the provider, after the signature and the standard claim checks.

@@ -1,8 +1,8 @@
 //! The standard claim checks that run once the signature has verified (RFC 7519 §4.1,
 //! RFC 9068 §4, RFC 8725 §3.9, §3.11-3.12). Providers add their own rules after these.
 
-use super::RawClaims;
 use super::profile::{RFC9068_REQUIRED, TokenProfile};
+use super::{ClaimSources, RawClaims};
 use crate::error::Rejection;
 use crate::json::OneOrMany;
 
@@ -17,18 +17,28 @@ pub(crate) struct ClaimPolicy {
     pub token_profile: TokenProfile,
     pub required_claims: Box<[Box<str>]>,
     pub allow_nonce_claim: bool,
+    /// Accepted `client_id` values of tokens without `aud` (AWS Cognito access tokens).
+    pub client_ids: Box<[Box<str>]>,
+    /// OpenID Connect ID tokens are the bearer credential (a preset's explicit choice:
+    /// Google-signed and Firebase ID tokens).
+    pub id_tokens: bool,
+    /// Where scopes and roles are, when not in the standard claims.
+    pub sources: Option<ClaimSources>,
 }
 
 impl ClaimPolicy {
     /// Checks verified claims at `now` (seconds since the epoch).
     pub(crate) fn check(&self, claims: &RawClaims<'_>, now: f64) -> Result<(), Rejection> {
-        // Tokens of other kinds cannot stand in for access tokens (RFC 8725 §3.12).
-        let not_access = (claims.nonce && !self.allow_nonce_claim)
+        // Tokens of other kinds cannot stand in for access tokens (RFC 8725 §3.12), except ID
+        // tokens where a preset says they are the credential.
+        let id_token = (claims.nonce && !self.allow_nonce_claim)
             || claims.at_hash
             || claims.c_hash
-            || claims.s_hash
+            || claims.s_hash;
+        let token_use = claims.token_use.as_deref();
+        let not_access = (id_token && !self.id_tokens)
             || claims.events
-            || claims.token_use.as_deref().is_some_and(|u| u != "access");
+            || token_use.is_some_and(|u| u != "access" && !(self.id_tokens && u == "id"));
         if not_access {
             return Err(Rejection::NotAnAccessToken);
         }
@@ -38,17 +48,7 @@ impl ClaimPolicy {
             return Err(Rejection::SenderConstrainedToken);
         }
 
-        let Some(aud) = &claims.aud else {
-            return Err(Rejection::missing("aud"));
-        };
-        let ours = |value: &str| self.audiences.iter().any(|a| **a == *value);
-        let accepted = match aud {
-            OneOrMany::One(value) => ours(value),
-            OneOrMany::Many(values) => values.iter().any(|v| ours(v)),
-        };
-        if !accepted {
-            return Err(Rejection::InvalidAudience);
-        }
+        self.check_audience(claims)?;
 
         let Some(exp) = claims.exp else {
             return Err(Rejection::missing("exp"));
@@ -71,6 +71,28 @@ impl ClaimPolicy {
             return Err(Rejection::MissingClaim {
                 claim: std::sync::Arc::from(&**missing),
             });
+        }
+        Ok(())
+    }
+
+    /// `aud` names a configured audience; or, where client ids are configured, a token without
+    /// `aud` names one of them in `client_id`. Compared exactly.
+    fn check_audience(&self, claims: &RawClaims<'_>) -> Result<(), Rejection> {
+        let ours = |value: &str| self.audiences.iter().any(|a| **a == *value);
+        let accepted = match &claims.aud {
+            Some(OneOrMany::One(value)) => ours(value),
+            Some(OneOrMany::Many(values)) => values.iter().any(|v| ours(v)),
+            None if self.client_ids.is_empty() => return Err(Rejection::missing("aud")),
+            None => {
+                let client = claims
+                    .client_id
+                    .as_deref()
+                    .ok_or_else(|| Rejection::missing("client_id"))?;
+                self.client_ids.iter().any(|c| **c == *client)
+            }
+        };
+        if !accepted {
+            return Err(Rejection::InvalidAudience);
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The verified claims handed to handlers: a normalized view plus the raw JSON.
 
 mod check;
+mod mapping;
 mod members;
 mod parse;
 mod profile;
@@ -13,6 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 
 pub(crate) use check::{ClaimPolicy, Times};
+pub use mapping::ClaimPath;
+pub(crate) use mapping::{ClaimSources, string_claim};
 use members::Member;
 pub(crate) use parse::RawClaims;
 pub use profile::TokenProfile;
@@ -159,7 +162,7 @@ pub(crate) struct Fields {
     object_id: Option<Text>,
     scopes: Texts,
     roles: Box<[Text]>,
-    token_kind: TokenKind,
+    pub(crate) token_kind: TokenKind,
     /// How many members the claims object has.
     member_count: u32,
     /// What copies of escaped member names take (see `RawClaims::escaped_name_bytes`).

@@ -15,6 +15,9 @@ use crate::json::{
 /// The claims of a token, borrowed from its decoded payload, not yet trusted.
 #[derive(Default)]
 pub(crate) struct RawClaims<'a> {
+    /// The claims JSON these were parsed from, for a provider's rules that read a claim the
+    /// parser has no slot for (on the uncached path only).
+    pub source: &'a str,
     pub iss: Option<Cow<'a, str>>,
     pub sub: Option<Cow<'a, str>>,
     pub aud: Option<OneOrMany<'a>>,
@@ -30,6 +33,8 @@ pub(crate) struct RawClaims<'a> {
     pub oid: Option<Cow<'a, str>>,
     pub idtyp: Option<Cow<'a, str>>,
     pub token_use: Option<Cow<'a, str>>,
+    /// The payload's `typ` (Keycloak's `Bearer`, `ID`, `Refresh`), not the header's.
+    pub typ: Option<Cow<'a, str>>,
     pub scope: Option<OneOrMany<'a>>,
     pub scp: Option<OneOrMany<'a>>,
     pub roles: Option<Vec<Cow<'a, str>>>,
@@ -70,6 +75,7 @@ impl<'a> RawClaims<'a> {
     /// Fills `self` (which must be empty) in place: the struct is large, and returning it
     /// through serde's layers would copy it several times.
     pub(crate) fn parse_into(&mut self, text: &'a str) -> Result<(), Rejection> {
+        self.source = text;
         parse_whole(text, ClaimsSeed(self)).map_err(|_| Rejection::MalformedClaims)
     }
 
@@ -91,6 +97,7 @@ impl<'a> RawClaims<'a> {
             "oid" => self.oid.is_some(),
             "idtyp" => self.idtyp.is_some(),
             "token_use" => self.token_use.is_some(),
+            "typ" => self.typ.is_some(),
             "scope" => self.scope.is_some(),
             "scp" => self.scp.is_some(),
             "roles" => self.roles.is_some(),
@@ -164,6 +171,7 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, 'de> {
                 "oid" => fill(&mut c.oid, map.next_value_seed(TextSeed)?)?,
                 "idtyp" => fill(&mut c.idtyp, map.next_value_seed(TextSeed)?)?,
                 "token_use" => fill(&mut c.token_use, map.next_value_seed(TextSeed)?)?,
+                "typ" => fill(&mut c.typ, map.next_value_seed(TextSeed)?)?,
                 "scope" => fill(&mut c.scope, map.next_value_seed(OneOrManySeed)?)?,
                 "scp" => fill(&mut c.scp, map.next_value_seed(OneOrManySeed)?)?,
                 "roles" => fill(&mut c.roles, map.next_value_seed(StringsSeed)?)?,

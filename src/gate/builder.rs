@@ -163,7 +163,11 @@ impl GateBuilder {
         let mut issuers = Vec::new();
         let mut names = Vec::new();
         let mut metadata = HashSet::new();
+        let mut foreign = HashMap::new();
         for profile in &profiles {
+            for (iss, hint) in profile.foreign() {
+                foreign.insert(Box::from(iss.as_str()), Box::from(hint.as_str()));
+            }
             if profile.is_learned() {
                 learned.push(issuers.len());
             }
@@ -196,7 +200,7 @@ impl GateBuilder {
         }
         Ok(Gate {
             inner: Arc::new(GateInner {
-                issuers: IssuerTable::new(issuers, names, by_issuer, learned),
+                issuers: IssuerTable::new(issuers, names, by_issuer, learned, foreign),
                 retry_hint: self.key_cache.cooldown,
                 cache: self.token_cache.build(),
                 max_token_size: self.max_token_size,

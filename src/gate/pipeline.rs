@@ -121,7 +121,10 @@ impl Gate {
             .ok_or_else(|| Rejection::missing("iss"))?;
         let index = match inner.issuers.select(iss) {
             Ok(index) => index,
-            Err(Selection::Untrusted) => return Err(Rejection::UntrustedIssuer.into()),
+            Err(Selection::Untrusted) => {
+                inner.issuers.hint_untrusted(iss);
+                return Err(Rejection::UntrustedIssuer.into());
+            }
             Err(Selection::NotLearnedYet) => {
                 return Err(Stop::IssuersUnknown {
                     iss: Box::from(iss),
@@ -197,8 +200,16 @@ impl Gate {
             return Err(rejection.into());
         }
         let times = raw.exp.map(|exp| issuer.claims.times(exp, &raw));
-        let fields = Fields::new(&mut raw, &payload);
+        let kind = rules.and_then(|rules| rules.token_kind(&raw));
+        let mut fields = Fields::new(&mut raw, &payload);
         drop(raw);
+        if let Some(kind) = kind {
+            fields.token_kind = kind;
+        }
+        // Scopes and roles where the issuer puts them, read once, here.
+        if let Some(sources) = &issuer.claims.sources {
+            sources.apply(&payload, &mut fields)?;
+        }
         let claims = Arc::new(fields.with_json(payload));
         let cache = inner
             .cache

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::Algorithm;
-use crate::claims::{ClaimPolicy, TokenProfile};
+use crate::claims::{ClaimPath, ClaimPolicy, ClaimSources, TokenProfile};
 use crate::keys::{Fetcher, IssuerRule, KeyConfig, KeyInput, KeyRules, KeyStore, RemoteInput};
 use crate::provider::ProviderRules;
 
@@ -46,6 +46,50 @@ impl Issuers {
     pub(crate) fn into_parts(self) -> (Vec<IssuerProfile>, Vec<String>) {
         (self.profiles, self.problems)
     }
+
+    /// For tests of an API configured with a preset: every issuer's keys are this JWK Set
+    /// (a [`TestIssuer`](crate::testing::TestIssuer)'s, say) instead of the provider's,
+    /// which are never fetched. Everything else of the preset stays as configured, so tokens
+    /// signed with those keys must carry the preset's issuer and claims. Issuers named by
+    /// metadata (Entra's) cannot be served this way: `build()` reports them.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tokengate::testing::TestIssuer;
+    /// use tokengate::providers::keycloak::Keycloak;
+    /// use tokengate::{Gate, Issuers};
+    ///
+    /// let test = TestIssuer::start().await?;
+    /// let realm = Keycloak::new("https://sso.example.com", "shop").audience("orders-api");
+    /// let gate = Gate::builder()
+    ///     .issuer(Issuers::from(realm).with_test_keys(test.jwks()))
+    ///     .build()?;
+    /// let token = test
+    ///     .token()
+    ///     .claim("iss", "https://sso.example.com/realms/shop")
+    ///     .claim("aud", "orders-api")
+    ///     .claim("typ", "Bearer")
+    ///     .claim("realm_access", serde_json::json!({"roles": ["clerk"]}))
+    ///     .sign();
+    /// assert!(gate.validate(&token).await?.has_role("clerk"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "testing")]
+    pub fn with_test_keys(mut self, jwks: impl Into<String>) -> Issuers {
+        let jwks = jwks.into();
+        for profile in &mut self.profiles {
+            if profile.learned {
+                profile.problems.push(
+                    "with_test_keys: this issuer is named by metadata, not configured".into(),
+                );
+            }
+            profile.remote.clear();
+            profile.keys = vec![KeyInput::Jwks(jwks.clone())];
+        }
+        self
+    }
 }
 
 impl From<IssuerProfile> for Issuers {
@@ -83,6 +127,9 @@ pub struct IssuerProfile {
     token_profile: TokenProfile,
     required_claims: Vec<String>,
     allow_nonce_claim: bool,
+    client_ids: Vec<String>,
+    id_tokens: bool,
+    sources: ClaimSources,
     keys: Vec<KeyInput>,
     remote: Vec<RemoteInput>,
     /// The issuer is named by the metadata document, not by the configuration: `names`
@@ -90,6 +137,10 @@ pub struct IssuerProfile {
     learned: bool,
     /// What the issuer's provider preset adds to the standard rules.
     rules: Option<Arc<dyn ProviderRules>>,
+    /// What a preset found wrong in its own settings, reported by `build()`.
+    problems: Vec<String>,
+    /// Issuers a preset knows tokens may wrongly come from, with what to tell the developer.
+    foreign: Vec<(String, String)>,
 }
 
 impl IssuerProfile {
@@ -108,11 +159,35 @@ impl IssuerProfile {
             token_profile: TokenProfile::default(),
             required_claims: Vec::new(),
             allow_nonce_claim: false,
+            client_ids: Vec::new(),
+            id_tokens: false,
+            sources: ClaimSources::default(),
             keys: Vec::new(),
             remote: Vec::new(),
             learned: false,
             rules: None,
+            problems: Vec::new(),
+            foreign: Vec::new(),
         }
+    }
+
+    /// An issuer whose tokens this one's users may send by mistake (Okta's org authorization
+    /// server beside a custom one, say): its tokens stay `untrusted_issuer`, and the refusal
+    /// logs `hint`.
+    pub(crate) fn foreign_issuer(mut self, iss: String, hint: String) -> IssuerProfile {
+        self.foreign.push((iss, hint));
+        self
+    }
+
+    /// See [`foreign_issuer`](Self::foreign_issuer).
+    pub(crate) fn foreign(&self) -> &[(String, String)] {
+        &self.foreign
+    }
+
+    /// A problem a preset found in its own settings, reported by `build()` with the others.
+    pub(crate) fn with_problem(mut self, problem: String) -> IssuerProfile {
+        self.problems.push(problem);
+        self
     }
 
     /// An issuer named by the metadata document at `url` and accepted by `rule`, shown as
@@ -180,6 +255,83 @@ impl IssuerProfile {
         S: Into<String>,
     {
         self.audiences.extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// Accepts tokens that carry no `aud` when their `client_id` is one of these, compared
+    /// exactly. For AWS Cognito, whose access tokens name the app client in `client_id` and
+    /// have no audience; a token that has `aud` is still judged by its `aud` alone. Either
+    /// audiences or client ids must be configured.
+    ///
+    /// ```
+    /// use tokengate::IssuerProfile;
+    ///
+    /// let pool = IssuerProfile::new("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Ab12Cd34E")
+    ///     .client_ids(["5pa2m3ol2kq0aok0b8b4fkg3vc"])
+    ///     .require_claim("token_use")
+    ///     .discover();
+    /// # let _ = pool;
+    /// ```
+    pub fn client_ids<I, S>(mut self, client_ids: I) -> IssuerProfile
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.client_ids
+            .extend(client_ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Reads the granted scopes from this claim (a space-separated string or an array of
+    /// strings) instead of `scope` and `scp`. Call it again to add sources: the values of all
+    /// of them are the token's scopes, for [`Claims::scopes`](crate::Claims::scopes) and every
+    /// [`Requirement`](crate::Requirement). Read once, when the token is verified.
+    ///
+    /// ```
+    /// use tokengate::IssuerProfile;
+    ///
+    /// // Auth0 with RBAC: the granted scopes and the user's permissions, alike.
+    /// let auth0 = IssuerProfile::new("https://example.eu.auth0.com/")
+    ///     .audience("https://api.example.com")
+    ///     .scopes_from("scope")
+    ///     .scopes_from("permissions")
+    ///     .discover();
+    /// # let _ = auth0;
+    /// ```
+    pub fn scopes_from(mut self, claim: impl Into<ClaimPath>) -> IssuerProfile {
+        let sources = self.sources.scopes.take().unwrap_or_default();
+        self.sources.scopes = Some(push(sources, claim.into()));
+        self
+    }
+
+    /// Reads the roles from this claim (an array of strings, or a space-separated string)
+    /// instead of `roles`. Call it again to add sources: the values of all of them are the
+    /// token's roles, for [`Claims::roles`](crate::Claims::roles) and every
+    /// [`Requirement`](crate::Requirement). Read once, when the token is verified.
+    ///
+    /// ```
+    /// use tokengate::{ClaimPath, IssuerProfile};
+    ///
+    /// // Keycloak: realm roles, and the roles of this API's own client.
+    /// let keycloak = IssuerProfile::new("https://sso.example.com/realms/shop")
+    ///     .audience("orders-api")
+    ///     .roles_from(ClaimPath::nested(["realm_access", "roles"]))
+    ///     .roles_from(ClaimPath::nested(["resource_access", "orders-api", "roles"]))
+    ///     .discover();
+    /// # let _ = keycloak;
+    /// ```
+    pub fn roles_from(mut self, claim: impl Into<ClaimPath>) -> IssuerProfile {
+        let sources = self.sources.roles.take().unwrap_or_default();
+        self.sources.roles = Some(push(sources, claim.into()));
+        self
+    }
+
+    /// OpenID Connect ID tokens are this issuer's bearer credentials: their markers (`nonce`,
+    /// `at_hash`, ..., `token_use: id`) do not refuse them. Only for presets whose provider
+    /// documents ID tokens as the credential (Google, Firebase), and only on the user's
+    /// explicit choice.
+    pub(crate) fn accept_id_tokens(mut self) -> IssuerProfile {
+        self.id_tokens = true;
         self
     }
 
@@ -309,6 +461,9 @@ impl IssuerProfile {
         let name = self.name().to_owned();
         let mut problem = |text: String| problems.push(format!("issuer {name:?}: {text}"));
 
+        for text in &self.problems {
+            problem(text.clone());
+        }
         for issuer in &self.names {
             if issuer.is_empty() || issuer.trim() != issuer {
                 problem(format!(
@@ -316,12 +471,21 @@ impl IssuerProfile {
                 ));
             }
         }
-        if self.audiences.is_empty() {
+        if self.audiences.is_empty() && self.client_ids.is_empty() {
             problem("no audience configured: tokens meant for other resources would pass".into());
         }
         for audience in &self.audiences {
             if audience.is_empty() {
                 problem("an audience is empty".into());
+            }
+        }
+        if self.client_ids.iter().any(String::is_empty) {
+            problem("a client id is empty".into());
+        }
+        let paths = [&self.sources.scopes, &self.sources.roles];
+        for path in paths.into_iter().flatten().flat_map(|paths| paths.iter()) {
+            if let Some(text) = path.problem() {
+                problem(text);
             }
         }
         if self.algorithms.is_empty() {
@@ -374,12 +538,26 @@ impl IssuerProfile {
                     .map(|c| Box::from(c.as_str()))
                     .collect(),
                 allow_nonce_claim: self.allow_nonce_claim,
+                client_ids: self
+                    .client_ids
+                    .iter()
+                    .map(|c| Box::from(c.as_str()))
+                    .collect(),
+                id_tokens: self.id_tokens,
+                sources: (!self.sources.is_standard()).then(|| self.sources.clone()),
             },
             algorithms: self.algorithms.clone(),
             rules: self.rules.clone(),
             keys,
         })
     }
+}
+
+/// `paths` with `path` added.
+fn push(paths: Box<[ClaimPath]>, path: ClaimPath) -> Box<[ClaimPath]> {
+    let mut paths = paths.into_vec();
+    paths.push(path);
+    paths.into_boxed_slice()
 }
 
 impl fmt::Debug for IssuerProfile {
@@ -394,6 +572,10 @@ impl fmt::Debug for IssuerProfile {
             .field("token_profile", &self.token_profile)
             .field("required_claims", &self.required_claims)
             .field("allow_nonce_claim", &self.allow_nonce_claim)
+            .field("client_ids", &self.client_ids)
+            .field("id_tokens", &self.id_tokens)
+            .field("scopes_from", &self.sources.scopes)
+            .field("roles_from", &self.sources.roles)
             .field("key_sources", &self.keys.len())
             .field("remote_key_sources", &self.remote.len())
             .field("provider_rules", &self.rules)

@@ -169,7 +169,7 @@ async fn atk_23_multi_tenant_tid() {
     let token = entra.token(TokenVersion::V2, "consumers").sign();
     assert_rejection(
         any.validate(&token).await,
-        &Rejection::InvalidTenant,
+        &Rejection::TenantNotAccepted,
         "any tenant: consumers tenant token",
     );
 }

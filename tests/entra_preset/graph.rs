@@ -39,6 +39,10 @@ async fn entra_24_25_graph_audience_is_invalid() {
             "00000003-0000-0000-c000-000000000000",
             "https://graph.microsoft.com",
             "https://graph.microsoft.com/",
+            // Azure AD Graph, retired but still requested by old clients.
+            "00000002-0000-0000-c000-000000000000",
+            "https://graph.windows.net",
+            "https://graph.windows.net/",
         ] {
             let token = entra.token(version, tid).audience(aud).sign();
             let refused = gate.validate(&token).await.unwrap_err();

@@ -308,7 +308,8 @@ async fn entra_17_key_of_another_tenant_is_refused() {
 }
 
 /// ENTRA-17: personal Microsoft accounts are not "any work or school tenant": tokens of the
-/// consumers tenant are refused `invalid_tenant` in the any-tenant mode, v1 and v2.
+/// consumers tenant are refused `tenant_not_accepted` in the any-tenant mode, v1 and v2: the
+/// tenant is well formed and matches the issuer, so `invalid_tenant` would mislead.
 #[tokio::test]
 async fn entra_17_consumers_tenant_refused_in_any_tenant_mode() {
     let entra = Authority::shared();
@@ -322,7 +323,7 @@ async fn entra_17_consumers_tenant_refused_in_any_tenant_mode() {
         );
         assert_eq!(
             outcome(&gate, &token).await,
-            "invalid_tenant",
+            "tenant_not_accepted",
             "{version:?}"
         );
     }

@@ -12,6 +12,7 @@ mod audience;
 mod claims;
 mod discovery;
 mod graph;
+mod id_tokens;
 mod issuers;
 mod lifetimes;
 mod national_clouds;

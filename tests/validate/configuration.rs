@@ -125,7 +125,7 @@ fn a_key_set_without_usable_keys_is_a_configuration_error() {
         .unwrap_err();
     assert!(
         err.problems()
-            .any(|p| p.contains("names no scope and no role")),
+            .any(|p| p.contains("names nothing to require")),
         "{err}"
     );
 }

@@ -109,7 +109,7 @@ fn requiring_twice_requires_both() {
         .unwrap_err();
     assert!(
         err.problems()
-            .any(|p| p.contains("names no scope and no role")),
+            .any(|p| p.contains("names nothing to require")),
         "{err}"
     );
 }
@@ -139,4 +139,56 @@ fn requirement_and_distributes_over_or() {
     // Anything and an impossible requirement is impossible.
     let impossible = Requirement::scope("a").and(Requirement::any_role(Vec::<String>::new()));
     assert!(!impossible.is_met_by(&claims_with("a", &["R1"])));
+}
+
+/// A route may require one of the audiences the issuer accepts, or a check of its own; both
+/// are refused as `insufficient_scope` (403), like scopes, and combine with them.
+#[test]
+fn audience_and_custom_requirements() {
+    let key = rs256();
+    let gate = gate(issuer(&[key]));
+    let claims = validate(
+        &gate,
+        &key.token(&with(
+            valid_claims(),
+            json!({"aud": [tokengate_testkit::AUDIENCE, "api://other"], "department": "sales"}),
+        )),
+    )
+    .unwrap();
+    let sales = Requirement::custom("sales department", |claims| {
+        claims.claim::<&str>("department").ok().flatten() == Some("sales")
+    });
+    let hr = Requirement::custom("hr department", |claims| {
+        claims.claim::<&str>("department").ok().flatten() == Some("hr")
+    });
+    for met in [
+        Requirement::audience("api://other"),
+        Requirement::audience(tokengate_testkit::AUDIENCE),
+        sales.clone(),
+        Requirement::scope("orders.read").and(sales.clone()),
+        hr.clone().or(Requirement::audience("api://other")),
+    ] {
+        assert!(met.check(&claims).is_ok(), "{met:?}");
+    }
+    for unmet in [
+        Requirement::audience("api://OTHER"),
+        Requirement::audience("api://oth"),
+        hr.clone(),
+        Requirement::scope("orders.read").and(hr),
+        sales.and(Requirement::audience("api://third")),
+    ] {
+        let refused = Rejection::from(unmet.check(&claims).unwrap_err());
+        assert_eq!(refused.code(), "insufficient_scope", "{unmet:?}");
+        assert_eq!(refused.class(), ErrorClass::InsufficientScope);
+    }
+    // An empty audience is a configuration mistake, reported by build().
+    let err = Gate::builder()
+        .issuer(issuer(&[key]))
+        .require(Requirement::audience(""))
+        .build()
+        .unwrap_err();
+    assert!(
+        err.problems().any(|p| p.contains("audience is empty")),
+        "{err}"
+    );
 }

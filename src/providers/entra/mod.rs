@@ -52,6 +52,7 @@
 //! # }
 //! ```
 
+mod b2c;
 mod issuers;
 mod rules;
 mod step_up;
@@ -71,6 +72,7 @@ use rules::EntraRules;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
+pub use b2c::{AzureAdB2c, EntraExternalId};
 pub use step_up::{AuthContext, COMMON_AUTHORIZATION_URI, ChallengeTarget, EntraClaims};
 
 /// The global Entra ID authority host.
@@ -140,6 +142,36 @@ impl EntraApi {
     pub fn multi_tenant(client_id: impl Into<String>) -> EntraApi {
         let mut api = EntraApi::new(client_id.into());
         api.multi_tenant = true;
+        api
+    }
+
+    /// An API for personal Microsoft accounts (Outlook.com, Xbox, ...): v2 tokens of the
+    /// consumer tenant `9188040d-6c67-4c5b-b112-36a304b66dad`, with its own metadata and
+    /// keys. The app registration's `signInAudience` must include personal accounts and its
+    /// `requestedAccessTokenVersion` must be 2 (v1 tokens do not exist for them). Combine with
+    /// [`tenants`](Self::tenants) for work and school tenants too; an API that accepts
+    /// [`any_tenant`](Self::any_tenant) refuses personal accounts (`tenant_not_accepted`).
+    ///
+    /// Anyone with a Microsoft account can get a token for an API open to personal accounts:
+    /// `aud` and `iss` only prove "some personal-account user of this API"; authorize with
+    /// your own records, keyed by [`Claims::subject`](crate::Claims::subject) (`sub` is
+    /// per application).
+    ///
+    /// ```
+    /// use tokengate::Gate;
+    /// use tokengate::providers::entra::EntraApi;
+    ///
+    /// # fn gate() -> Result<Gate, tokengate::ConfigError> {
+    /// let api = EntraApi::personal_accounts("6e74172b-be56-4843-9ff4-e66a39bb12e3");
+    /// let gate = Gate::builder().issuer(api).build()?;
+    /// # Ok(gate)
+    /// # }
+    /// ```
+    pub fn personal_accounts(client_id: impl Into<String>) -> EntraApi {
+        let mut api = EntraApi::new(client_id.into());
+        api.tenants.push(issuers::CONSUMERS_TENANT.to_owned());
+        api.multi_tenant = true;
+        api.versions = vec![TokenVersion::V2];
         api
     }
 
@@ -250,7 +282,13 @@ impl EntraApi {
         if self.versions.is_empty() {
             local.push("no token version accepted (EntraApi::versions)".to_owned());
         }
-        if self.client_id.is_empty() || !is_guid(&self.client_id.to_ascii_lowercase()) {
+        if is_guid(&self.client_id.to_ascii_lowercase()) && !is_guid(&self.client_id) {
+            local.push(format!(
+                "client id {:?}: write it in lowercase, as Entra writes it in tokens; \
+                 audiences are compared exactly",
+                self.client_id
+            ));
+        } else if !is_guid(&self.client_id) {
             local.push(format!(
                 "client id {:?} is not an application (client) id GUID",
                 self.client_id
@@ -316,8 +354,8 @@ impl EntraApi {
                  against claims mapping for multi-tenant apps"
             );
         }
-        // Entra writes GUIDs in lowercase, and audiences are compared exactly.
-        let client_id = self.client_id.to_ascii_lowercase();
+        // Compared exactly, as Microsoft does; checked above to be the lowercase GUID.
+        let client_id = self.client_id.clone();
         let mut audiences = vec![client_id.clone()];
         let default_uri = format!("api://{client_id}");
         for uri in std::iter::once(&default_uri).chain(&self.app_id_uris) {

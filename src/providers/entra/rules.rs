@@ -10,16 +10,20 @@ use url::Url;
 
 use super::issuers::{CONSUMERS_TENANT, is_guid};
 use crate::claims::RawClaims;
+use crate::diagnostic::hint;
 use crate::error::Rejection;
 use crate::json::{Object, OneOrMany};
 use crate::keys::{IssuerRule, KeyRules, Remote, VerifyingKey, quoted};
 use crate::provider::ProviderRules;
 
 /// Microsoft Graph's and Azure AD Graph's audiences (ENTRA-25).
-const GRAPH_AUDIENCES: [&str; 3] = [
+const GRAPH_AUDIENCES: [&str; 6] = [
     "https://graph.microsoft.com",
     "https://graph.microsoft.com/",
     "00000003-0000-0000-c000-000000000000",
+    "https://graph.windows.net",
+    "https://graph.windows.net/",
+    "00000002-0000-0000-c000-000000000000",
 ];
 
 /// The rules of one Entra issuer (a tenant and token version, or any tenant of a version).
@@ -132,9 +136,14 @@ impl ProviderRules for EntraRules {
         if matches!(claims.scp, Some(OneOrMany::Many(_))) {
             return Err(Rejection::MalformedClaims);
         }
+        // Entra access tokens name their client in `appid` (v1) or `azp` (v2); its ID tokens
+        // never do, also those without a `nonce` (authorization-code and hybrid flows).
+        if claims.appid.is_none() && claims.azp.is_none() {
+            return Err(Rejection::NotAnAccessToken);
+        }
         check_tenant(claims)?;
         if self.any_tenant && claims.tid.as_deref() == Some(CONSUMERS_TENANT) {
-            return Err(Rejection::InvalidTenant);
+            return Err(Rejection::TenantNotAccepted);
         }
         // ENTRA-27: Entra issues app-only tokens without roles to any client that asks, so
         // a token that grants nothing is refused (403), unless the API authorizes by ACL.
@@ -160,19 +169,40 @@ impl ProviderRules for EntraRules {
         })
     }
 
-    /// ENTRA-25: a token for Microsoft Graph sent to an API is a common mistake.
+    /// What developers get wrong most with Entra, as a rate-limited WARN without token
+    /// content: a Microsoft Graph or Azure AD Graph token sent to the API (ENTRA-25), an ID
+    /// token sent as an access token, personal accounts at an any-tenant API.
     fn explain(&self, rejection: &Rejection, claims: &RawClaims<'_>) {
-        if *rejection != Rejection::InvalidAudience {
-            return;
-        }
-        let graph = |value: &str| GRAPH_AUDIENCES.contains(&value);
-        let for_graph = match &claims.aud {
-            Some(OneOrMany::One(value)) => graph(value),
-            Some(OneOrMany::Many(values)) => values.iter().any(|v| graph(v)),
-            None => false,
-        };
-        if for_graph {
-            tracing::debug!("the token was issued for Microsoft Graph, not for this API");
+        match rejection {
+            Rejection::InvalidAudience => {
+                let graph = |value: &str| GRAPH_AUDIENCES.contains(&value);
+                let for_graph = match &claims.aud {
+                    Some(OneOrMany::One(value)) => graph(value),
+                    Some(OneOrMany::Many(values)) => values.iter().any(|v| graph(v)),
+                    None => false,
+                };
+                if for_graph {
+                    hint!(
+                        "an access token issued for Microsoft Graph or Azure AD Graph was sent to \
+                         this API: the client must request a token for this API's scope \
+                         (api://{{client id}}/.default or one of its scopes), not for Graph"
+                    );
+                }
+            }
+            Rejection::NotAnAccessToken if claims.appid.is_none() && claims.azp.is_none() => {
+                hint!(
+                    "an Entra ID token (no appid or azp) was sent as an access token: the \
+                     client must send the access token it requested for this API's scope"
+                );
+            }
+            Rejection::TenantNotAccepted => {
+                hint!(
+                    "a personal Microsoft account's token was refused: an API that accepts any \
+                     tenant accepts work and school accounts only; personal accounts need \
+                     EntraApi::personal_accounts"
+                );
+            }
+            _ => {}
         }
     }
 }
