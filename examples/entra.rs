@@ -1,6 +1,6 @@
 //! An API registered in Microsoft Entra ID, protected by tokengate's Entra preset.
 //!
-//! With your own registration (see the README's "Microsoft Entra ID" section):
+//! With your own registration (see docs/providers/entra.md):
 //!
 //! ```text
 //! ENTRA_TENANT=<directory (tenant) id or verified domain> \

@@ -32,8 +32,7 @@
 //! killed.
 //!
 //! The verified-token cache holds at most `--cache-entries` tokens; with more distinct valid
-//! tokens than that, it is full and evicting for the whole run (see the README's "Load and
-//! soak").
+//! tokens than that, it is full and evicting for the whole run (see docs/load.md).
 
 use std::error::Error;
 use std::fmt::Write as _;

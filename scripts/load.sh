@@ -2,7 +2,7 @@
 # Load and soak test: examples/load_target.rs (an axum API behind TokenLayer) driven by wrk with
 # a mix of valid, expired and forged tokens for a fixed time. Fails (exit 1) on any wrong
 # answer, any 5xx, any socket error or timeout, or resident memory growing after the warm-up
-# by more than the tolerance. See the README's "Load and soak".
+# by more than the tolerance. See docs/load.md.
 #
 #   bash scripts/load.sh                  # 30 s, 2 wrk threads, 64 connections
 #   bash scripts/load.sh --seconds 10     # the short form, in .ci/run

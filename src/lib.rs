@@ -186,3 +186,47 @@ pub use source::TokenSource;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+// The code of the pages in docs/ runs as doc tests too, each under the features it needs.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/configuration.md")]
+struct ConfigurationDoc;
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/layer.md")]
+struct LayerDoc;
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../docs/test-issuer.md")]
+struct TestIssuerDoc;
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/recipes/trace-subject.md")]
+struct TraceSubjectRecipe;
+#[cfg(all(doctest, feature = "axum", feature = "testing"))]
+#[doc = include_str!("../docs/recipes/optional-auth.md")]
+struct OptionalAuthRecipe;
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/recipes/migrating-from-jwt-authorizer.md")]
+struct JwtAuthorizerMigrationRecipe;
+#[cfg(all(doctest, feature = "entra"))]
+#[doc = include_str!("../docs/providers/entra.md")]
+struct EntraRecipe;
+#[cfg(all(doctest, feature = "keycloak"))]
+#[doc = include_str!("../docs/providers/keycloak.md")]
+struct KeycloakRecipe;
+#[cfg(all(doctest, feature = "auth0"))]
+#[doc = include_str!("../docs/providers/auth0.md")]
+struct Auth0Recipe;
+#[cfg(all(doctest, feature = "okta"))]
+#[doc = include_str!("../docs/providers/okta.md")]
+struct OktaRecipe;
+#[cfg(all(doctest, feature = "cognito"))]
+#[doc = include_str!("../docs/providers/cognito.md")]
+struct CognitoRecipe;
+#[cfg(all(doctest, feature = "google"))]
+#[doc = include_str!("../docs/providers/google.md")]
+struct GoogleRecipe;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/providers/glewlwyd.md")]
+struct GlewlwydRecipe;
+#[cfg(doctest)]
+#[doc = include_str!("../docs/providers/generic.md")]
+struct GenericIssuerRecipe;

@@ -77,7 +77,7 @@ fn substitutes() -> Vec<(&'static str, String)> {
 }
 
 /// What tokengate does with `claim` set to `raw` (`None`: accepted, or absent when `raw` is
-/// `None`), as documented in `Rejection`, README "What is refused" and `src/claims/`, and
+/// `None`), as documented in `Rejection`, docs/security.md and `src/claims/`, and
 /// checked against the standards: registered claims have fixed types, whatever the value
 /// (RFC 7519 §4.1: StringOrURI, NumericDate; `aud` a string or an array of strings; RFC 9068
 /// §2.2.3: `scope` a string), `null` included; a NumericDate is a number, here non-negative and
