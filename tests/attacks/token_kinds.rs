@@ -49,7 +49,7 @@ pub(crate) fn atk_32_good() -> Vec<Good> {
         );
     }
     goods.push(Good::new(
-        "Cognito token_use access",
+        "token_use access at a generic issuer (real Cognito tokens, without aud: tests/providers/cognito.rs)",
         &gate,
         key.token(&with(valid_claims(), "token_use", json!("access"))),
     ));

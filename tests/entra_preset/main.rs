@@ -10,6 +10,7 @@
 
 mod audience;
 mod claims;
+mod customers;
 mod discovery;
 mod graph;
 mod id_tokens;

@@ -59,6 +59,9 @@ pub struct State {
     pub jwks_uri: Option<String>,
     /// Whether the OpenID Connect location exists (RFC 8414's always does).
     pub oidc: bool,
+    /// Whether discovery is also answered under any path prefix
+    /// (`/{tenant}/{policy}/v2.0/.well-known/openid-configuration`, say).
+    pub discovery_anywhere: bool,
 }
 
 struct Shared {
@@ -142,6 +145,7 @@ impl Provider {
                 issuer: None,
                 jwks_uri: None,
                 oidc: true,
+                discovery_anywhere: false,
             }),
             hits: Mutex::new(HashMap::new()),
             not_modified: AtomicUsize::new(0),
@@ -290,7 +294,10 @@ fn answer(
     let json = [("Content-Type", "application/json")];
     match path {
         OIDC_PATH if !state.oidc => respond(404, &[], ""),
-        OIDC_PATH | RFC8414_PATH => {
+        path if path == OIDC_PATH
+            || path == RFC8414_PATH
+            || (state.discovery_anywhere && path.ends_with(OIDC_PATH)) =>
+        {
             let document = serde_json::json!({
                 "issuer": state.issuer.clone().unwrap_or_else(|| base.to_owned()),
                 "jwks_uri": state.jwks_uri.clone().unwrap_or_else(|| format!("{base}{JWKS_PATH}")),
