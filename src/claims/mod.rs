@@ -268,7 +268,8 @@ impl Claims {
         self.fields.object_id.as_ref().map(|t| t.get(&self.json))
     }
 
-    /// The granted scopes: `scope` if present, otherwise `scp`; a space-separated string
+    /// The granted scopes: `scope` if present, otherwise `scp`, or the claims the issuer's
+    /// [`scopes_from`](crate::IssuerProfile::scopes_from) names; each a space-separated string
     /// (runs of spaces collapse) or an array of strings.
     pub fn scopes(&self) -> impl Iterator<Item = &str> + '_ {
         self.fields
@@ -283,7 +284,9 @@ impl Claims {
         self.scopes().any(|s| s == scope)
     }
 
-    /// The roles (`roles`, an array of strings): Entra app roles and application permissions.
+    /// The roles: `roles` (an array of strings: Entra app roles and application permissions),
+    /// or the claims the issuer's [`roles_from`](crate::IssuerProfile::roles_from) names
+    /// (Keycloak's realm and client roles, Cognito's groups, ...).
     pub fn roles(&self) -> impl Iterator<Item = &str> + '_ {
         self.fields.roles.iter().map(|t| t.get(&self.json))
     }

@@ -93,7 +93,11 @@ fn ready<F: std::future::Future>(future: F) -> F::Output {
 fn old_gate(jwks: &str, cached: bool) -> old::Gate {
     old::Gate::builder()
         .issuer(old::IssuerProfile::new(issuer()).audience(CLIENT).jwks(jwks))
-        .token_cache(if cached { old::TokenCache::default() } else { old::TokenCache::disabled() })
+        .token_cache(if cached {
+            old::TokenCacheSettings::default()
+        } else {
+            old::TokenCacheSettings::disabled()
+        })
         .build()
         .unwrap()
 }
