@@ -299,6 +299,89 @@ fn bench_provider_seam(c: &mut Criterion) {
     SEAM_RATIO.set(paired_ratio(&preset, &plain, &token)).ok();
 }
 
+/// The claim mapping's cost: the same Keycloak-shaped token through the Keycloak preset
+/// (roles read from `realm_access.roles` and `resource_access.{client}.roles`, payload `typ`
+/// checked) and through a plain profile with the same keys and no mapping.
+fn bench_claim_mapping(c: &mut Criterion) {
+    use tokengate::Issuers;
+    use tokengate::providers::keycloak::Keycloak;
+    use tokengate::testing::TestIssuer;
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let test = runtime.block_on(TestIssuer::start()).unwrap();
+    let iss = "https://sso.example.com/realms/shop";
+    let token = test
+        .token()
+        .claim("iss", iss)
+        .claim("aud", "orders-api")
+        .claim("typ", "Bearer")
+        .claim("azp", "shop-web")
+        .claim("scope", "openid profile email")
+        .claim(
+            "realm_access",
+            serde_json::json!({"roles": ["offline_access", "default-roles-shop", "clerk"]}),
+        )
+        .claim(
+            "resource_access",
+            serde_json::json!({"orders-api": {"roles": ["approver"]}, "account": {"roles": ["manage-account"]}}),
+        )
+        .without_claim("client_id")
+        .sign();
+    let realm = Keycloak::new("https://sso.example.com", "shop")
+        .audience("orders-api")
+        .client_roles("orders-api");
+    let mapped = Gate::builder()
+        .issuer(Issuers::from(realm).with_test_keys(test.jwks()))
+        .token_cache(TokenCacheSettings::disabled())
+        .build()
+        .unwrap();
+    let plain = Gate::builder()
+        .issuer(
+            IssuerProfile::new(iss)
+                .audience("orders-api")
+                .jwks(test.jwks()),
+        )
+        .token_cache(TokenCacheSettings::disabled())
+        .build()
+        .unwrap();
+    let roles = ready(mapped.validate(&token)).unwrap().roles().count();
+    assert_eq!(roles, 4, "the mapping is in effect");
+    assert_eq!(ready(plain.validate(&token)).unwrap().roles().count(), 0);
+
+    let mut group = c.benchmark_group("claim_mapping");
+    group.bench_function("keycloak_preset", |b| {
+        b.iter(|| ready(mapped.validate(black_box(&token))).unwrap())
+    });
+    group.bench_function("plain_profile", |b| {
+        b.iter(|| ready(plain.validate(black_box(&token))).unwrap())
+    });
+    group.finish();
+
+    MAPPING_RATIO
+        .set(paired_ratio(&mapped, &plain, &token))
+        .ok();
+}
+
+/// The median of the alternating mapped/plain rounds.
+static MAPPING_RATIO: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+
+fn report_claim_mapping() {
+    if let (Some(mapped), Some(plain)) = (
+        median("claim_mapping", "keycloak_preset"),
+        median("claim_mapping", "plain_profile"),
+    ) {
+        println!(
+            "\nKeycloak-shaped token with the claim mapping {:.2} µs, without {:.2} µs: ratio {:.3}",
+            mapped / 1e3,
+            plain / 1e3,
+            mapped / plain
+        );
+    }
+    if let Some(ratio) = MAPPING_RATIO.get() {
+        println!("mapped / plain, median of 101 alternating rounds of 500: {ratio:.3}");
+    }
+}
+
 /// How much longer `a` takes than `b` to validate `token`: the median of 101 rounds of 500
 /// validations each, alternating. Criterion measures one after the other, so drift on a busy
 /// machine shows as a few percent either way; alternating short batches compares the two
@@ -408,7 +491,7 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
-    targets = bench, bench_key_sources, bench_provider_seam
+    targets = bench, bench_key_sources, bench_provider_seam, bench_claim_mapping
 }
 
 fn main() {
@@ -417,4 +500,5 @@ fn main() {
     report();
     report_key_sources();
     report_provider_seam();
+    report_claim_mapping();
 }
