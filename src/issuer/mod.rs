@@ -6,10 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Algorithm;
 use crate::claims::{ClaimPolicy, TokenProfile};
 use crate::keys::{Fetcher, IssuerRule, KeyConfig, KeyInput, KeyRules, KeyStore, RemoteInput};
 use crate::provider::ProviderRules;
+use crate::{Algorithm, KeyCacheSettings};
 
 pub(crate) use select::{IssuerTable, Selection};
 
@@ -304,6 +304,7 @@ impl IssuerProfile {
         &self,
         problems: &mut Vec<String>,
         fetcher: Option<&Arc<Fetcher>>,
+        key_cache: &KeyCacheSettings,
     ) -> Option<Issuer> {
         let before = problems.len();
         let name = self.name().to_owned();
@@ -355,6 +356,7 @@ impl IssuerProfile {
             remote: &self.remote,
             algorithms: &self.algorithms,
             rules: key_rules.as_ref(),
+            settings: key_cache,
         }
         .store(fetcher, &mut problem);
 

@@ -4,6 +4,7 @@
 mod http;
 mod jwk;
 mod key;
+mod limits;
 mod load;
 mod modulus;
 mod pem;
@@ -20,8 +21,9 @@ pub(crate) use http::Fetcher;
 pub(crate) use jwk::RulesAt;
 #[cfg(test)]
 pub(crate) use jwk::parse_jwk;
-pub(crate) use jwk::{KeyProblem, parse_jwks, quoted};
-pub(crate) use key::{KeyId, VerifyingKey};
+pub(crate) use jwk::{Concern, KeyProblem, parse_jwks, quoted};
+pub(crate) use key::{KeyId, KeyIdHasher, VerifyingKey};
+pub(crate) use limits::KeyLimits;
 pub(crate) use load::{KeyConfig, KeyInput, RemoteInput};
 pub(crate) use pem::parse_pem;
 pub(crate) use refresh::{Miss, Remote};

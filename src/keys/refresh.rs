@@ -1,7 +1,17 @@
-//! Keys fetched from the network: one refresh at a time per issuer, at most one started per
-//! cooldown, last known good kept on failure, routine refreshes ahead of expiry in the
-//! background. The request path only reads atomics and the key set: no lock, no I/O.
+//! Keys fetched from the network: one refresh at a time per issuer, refreshes for missing keys
+//! at least the minimum interval apart and limited to one fruitless one per cooldown, last
+//! known good kept on failure, routine refreshes ahead of expiry in the background. The
+//! request path only reads atomics and the key set: no lock, no I/O.
+//!
+//! Why two limits: a provider may sign with a key the moment it publishes it (Keycloak does),
+//! so a token naming an unknown `kid` should trigger a refresh at once, whenever the last
+//! routine fetch ran; but anyone can make up `kid`s. A refresh that finds the `kid` that
+//! triggered it proved a rotation and costs nothing more; one that does not (a made-up `kid`)
+//! closes the door to unknown `kid`s for a cooldown. The minimum interval spaces refreshes for
+//! missing keys, so even a provider whose key set changes on every response is asked at most
+//! once per interval on their account.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -16,7 +26,7 @@ use tokio::time::Instant;
 use super::http::{FetchError, Fetcher};
 use super::siblings::{self, Siblings};
 use super::sources::{IssuerRule, KeysAt, Source};
-use super::{KeyRules, KeySet, KeyStatus};
+use super::{Concern, KeyProblem, KeyRules, KeySet, KeyStatus};
 use crate::Algorithm;
 
 /// The longest wait between failed fetches (unless the cooldown itself is longer).
@@ -35,10 +45,37 @@ const NEVER: u64 = u64::MAX;
 pub(crate) enum Miss {
     /// A refresh ran and loaded keys; here they are.
     Refreshed(Arc<KeySet>),
-    /// No refresh was allowed (cooldown), and the last one succeeded: the keys are current.
+    /// No refresh may run (a refresh for an unknown `kid` found nothing within the cooldown),
+    /// and the last one succeeded: the keys are as current as they will get.
     Unchanged,
     /// No usable keys, or the provider could not be asked: the token may be good.
     Unavailable { retry_after: Duration },
+}
+
+/// What a key set loaded changed (see `Remote::news`).
+struct News {
+    first: bool,
+    keys: usize,
+    /// How many keys, and which (`kid (alg)`, bounded).
+    added: (usize, String),
+    removed: (usize, String),
+    /// Skipped keys not logged before.
+    skipped: Vec<(Concern, String)>,
+}
+
+/// Why a fetch started.
+#[derive(Debug)]
+enum Trigger {
+    /// The first load (whatever asked for it), warm-up, or the keys' freshness running out.
+    Routine,
+    /// A token whose key was missing (an unknown `kid`, with that `kid`), or whose signature
+    /// failed (with the `kid` of the key that failed it, if any).
+    Miss(Option<Box<str>>),
+}
+
+/// Whole seconds to wait, rounded up, at least one: for `Retry-After`.
+fn whole_seconds(wait: Duration) -> Duration {
+    Duration::from_secs(wait.as_millis().div_ceil(1000).max(1) as u64)
 }
 
 /// Waiting between failed fetches: the cooldown, doubled after each further failure, up to
@@ -63,8 +100,23 @@ pub(super) struct State {
     loaded_at: Option<Instant>,
     last_ok: Option<bool>,
     last_error: Option<String>,
-    /// No fetch starts before this: the cooldown after each start, the backoff after failures.
+    /// No fetch starts before this: the minimum interval after each start, the backoff after
+    /// failures.
     next_attempt: Instant,
+    /// No fetch for a missing key starts before this: the minimum interval after the last
+    /// one. Routine fetches do not count: right after one, a new key may still be missed.
+    misses_spaced_until: Instant,
+    /// No fetch for a missing key starts before this: the cooldown after one that brought
+    /// nothing for the `kid` that triggered it.
+    misses_quiet_until: Instant,
+    /// Whether the current suppression of refreshes has been logged.
+    said_suppressed: bool,
+    /// The skipped keys of the last key set loaded, as logged: each is logged once, not on
+    /// every fetch, and again only if it leaves the set and comes back.
+    reported: HashSet<String>,
+    /// Keys the last key set loaded skipped until the issuer's configuration changes; warm-up
+    /// reports them.
+    unconfigured: Vec<String>,
     pub(super) failures: u32,
     pub(super) etag: Option<String>,
     /// The freshness lifetime of the keys held, for a 304 that does not restate it.
@@ -99,6 +151,10 @@ pub(crate) struct Remote {
     /// Milliseconds after `epoch` before which the keys may be used: 0 before the first load,
     /// `NEVER` without `max_stale`. Written after the keys, with `Release`.
     usable_until: AtomicU64,
+    /// Milliseconds after `epoch` before which no refresh for a missing key may start;
+    /// `NEVER` while a fetch runs. Lets the request path skip the slow path when it would be
+    /// refused anyway.
+    misses_from: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -108,6 +164,8 @@ pub(super) enum Loaded {
         set: KeySet,
         ttl: Option<Duration>,
         etag: Option<String>,
+        /// The keys it skipped, and why.
+        skipped: Vec<KeyProblem>,
     },
     Same {
         ttl: Option<Duration>,
@@ -120,6 +178,8 @@ pub(super) enum Loaded {
 struct Finish {
     remote: Arc<Remote>,
     done: watch::Sender<bool>,
+    trigger: Trigger,
+    started: Instant,
 }
 
 impl Drop for Finish {
@@ -136,6 +196,7 @@ impl Drop for Finish {
                 Ordering::Relaxed,
             );
         }
+        self.remote.open_misses(&state);
         drop(state);
         // Nobody waiting is fine.
         let _ = self.done.send(true);
@@ -164,11 +225,17 @@ impl Remote {
             epoch,
             refresh_at: AtomicU64::new(NEVER),
             usable_until: AtomicU64::new(0),
+            misses_from: AtomicU64::new(0),
             state: Mutex::new(State {
                 loaded_at: None,
                 last_ok: None,
                 last_error: None,
                 next_attempt: epoch,
+                misses_spaced_until: epoch,
+                misses_quiet_until: epoch,
+                said_suppressed: false,
+                reported: HashSet::new(),
+                unconfigured: Vec::new(),
                 failures: 0,
                 etag: None,
                 ttl: None,
@@ -260,7 +327,7 @@ impl Remote {
             // Its outcome will schedule the next one.
             None
         } else if Instant::now() >= state.next_attempt {
-            Some(self.claim(&mut state))
+            Some(self.claim(&mut state, Trigger::Routine))
         } else {
             self.refresh_at
                 .store(self.millis(state.next_attempt), Ordering::Relaxed);
@@ -289,33 +356,86 @@ impl Remote {
 
     /// Marks a fetch as started (under the state lock). The returned guard must be handed to
     /// [`launch`](Self::launch) once the lock is released.
-    fn claim(self: &Arc<Self>, state: &mut State) -> (watch::Receiver<bool>, Finish) {
-        state.next_attempt = later(Instant::now(), self.fetcher.settings.cooldown);
+    fn claim(
+        self: &Arc<Self>,
+        state: &mut State,
+        trigger: Trigger,
+    ) -> (watch::Receiver<bool>, Finish) {
+        self.claim_at(state, trigger, Instant::now())
+    }
+
+    /// [`claim`](Self::claim) for a fetch that starts at `started`, now or later: requests
+    /// that need it wait, and share it.
+    fn claim_at(
+        self: &Arc<Self>,
+        state: &mut State,
+        trigger: Trigger,
+        started: Instant,
+    ) -> (watch::Receiver<bool>, Finish) {
+        let min_interval = self.fetcher.settings.min_interval();
+        state.next_attempt = later(started, min_interval);
+        if matches!(trigger, Trigger::Miss(_)) {
+            state.misses_spaced_until = state.next_attempt;
+        }
+        state.said_suppressed = false;
         self.refresh_at.store(NEVER, Ordering::Relaxed);
+        self.misses_from.store(NEVER, Ordering::Relaxed);
         let (done, waiting) = watch::channel(false);
         state.in_flight = Some(waiting.clone());
         let finish = Finish {
             remote: Arc::clone(self),
             done,
+            trigger,
+            started,
         };
         (waiting, finish)
     }
 
-    /// Runs the fetch in its own task, so that no caller's cancellation stops it.
+    /// Publishes when a refresh for a missing key may start next (under the state lock).
+    fn open_misses(&self, state: &State) {
+        if state.in_flight.is_none() {
+            let mut from = state.misses_spaced_until.max(state.misses_quiet_until);
+            if state.last_ok != Some(true) {
+                // Backing off after a failure.
+                from = from.max(state.next_attempt);
+            }
+            self.misses_from.store(self.millis(from), Ordering::Relaxed);
+        }
+    }
+
+    /// Runs the fetch in its own task, so that no caller's cancellation stops it; at the time
+    /// it was claimed for.
     fn launch(runtime: &Handle, finish: Finish) {
         runtime.spawn(async move {
+            tokio::time::sleep_until(finish.started).await;
             let outcome = finish.remote.fetch().await;
-            finish.remote.record(outcome);
+            finish
+                .remote
+                .record(outcome, &finish.trigger, finish.started);
             drop(finish);
         });
     }
 
-    fn record(&self, outcome: Result<Loaded, FetchError>) {
+    fn record(&self, outcome: Result<Loaded, FetchError>, trigger: &Trigger, started: Instant) {
         let now = Instant::now();
         let settings = &self.fetcher.settings;
         let mut state = self.lock();
+        // A refresh for a missing key that did not bring it closes the door to others for a
+        // cooldown: that is what bounds a flood of made-up kids.
+        let mut fruitless = matches!(trigger, Trigger::Miss(_));
+        let mut news = None;
         let ttl = match outcome {
-            Ok(Loaded::New { set, ttl, etag }) => {
+            Ok(Loaded::New {
+                set,
+                ttl,
+                etag,
+                skipped,
+            }) => {
+                let old = self.keys.load_full();
+                if let Trigger::Miss(kid) = trigger {
+                    fruitless = !set.brings_new(&old, kid.as_deref());
+                }
+                news = Some(self.news(&mut state, &old, &set, &skipped));
                 self.keys.store(Arc::new(set));
                 state.etag = etag;
                 ttl
@@ -323,6 +443,9 @@ impl Remote {
             // A 304 that does not restate freshness keeps what the keys had.
             Ok(Loaded::Same { ttl }) => ttl.or(state.ttl),
             Err(error) => {
+                if fruitless {
+                    state.misses_quiet_until = later(started, settings.cooldown);
+                }
                 state.failures += 1;
                 let wait = backoff(settings.cooldown, state.failures);
                 state.next_attempt = later(now, wait);
@@ -354,6 +477,9 @@ impl Remote {
                 return;
             }
         };
+        if fruitless {
+            state.misses_quiet_until = later(started, settings.cooldown);
+        }
         let ttl = ttl.unwrap_or(settings.default_ttl);
         state.ttl = Some(ttl);
         state.loaded_at = Some(now);
@@ -372,28 +498,128 @@ impl Remote {
             .map_or(NEVER, |stale| self.millis(later(now, stale)));
         // After the keys: a reader that sees this sees them.
         self.usable_until.store(until, Ordering::Release);
+        drop(state);
+        if let Some(news) = news {
+            self.log(news);
+        }
     }
 
-    /// For a request whose token found no key, or a key that did not verify: joins the
-    /// refresh in flight, or starts one if the cooldown allows, and says what came of it.
-    pub(crate) async fn after_miss(self: &Arc<Self>) -> Miss {
+    /// What loading `set` over `old` changes, to log once the state lock is released; notes
+    /// the skipped keys, so that each is logged once.
+    fn news(&self, state: &mut State, old: &KeySet, set: &KeySet, skipped: &[KeyProblem]) -> News {
+        let mut reported = HashSet::with_capacity(skipped.len());
+        let mut fresh = Vec::new();
+        for problem in skipped {
+            let text = problem.to_string();
+            if !state.reported.contains(&text) {
+                fresh.push((problem.concern(), text.clone()));
+            }
+            reported.insert(text);
+        }
+        state.reported = reported;
+        state.unconfigured = skipped
+            .iter()
+            .filter(|problem| problem.concern() == Concern::Configuration)
+            .map(ToString::to_string)
+            .collect();
+        News {
+            first: state.loaded_at.is_none(),
+            keys: set.len(),
+            added: set.describe_except(old),
+            removed: old.describe_except(set),
+            skipped: fresh,
+        }
+    }
+
+    /// One INFO event when the keys first load and when they change (key ids and algorithms,
+    /// never key material), and each newly skipped key once. A quiet store (see
+    /// [`sibling`](Remote::sibling)) logs at DEBUG only.
+    fn log(&self, news: News) {
+        let issuer = &self.issuer;
+        let (keys, (added, new_keys), (removed, old_keys)) = (news.keys, news.added, news.removed);
+        if news.first || added + removed > 0 {
+            let what = match news.first {
+                true => "tokengate: keys loaded",
+                false => "tokengate: keys changed",
+            };
+            if self.quiet {
+                tracing::debug!(%issuer, keys, added = %new_keys, removed = %old_keys, "{what}");
+            } else {
+                tracing::info!(%issuer, keys, added = %new_keys, removed = %old_keys, "{what}");
+            }
+        }
+        for (concern, problem) in news.skipped {
+            if self.quiet || concern == Concern::Expected {
+                tracing::debug!(%issuer, %problem, "tokengate: key skipped");
+            } else {
+                tracing::warn!(%issuer, %problem, "tokengate: key skipped");
+            }
+        }
+    }
+
+    /// Whether a refresh for a missing key could start now (lock-free): a token whose
+    /// signature failed under a key the set holds takes the slow path only then.
+    pub(crate) fn misses_may_refresh(&self) -> bool {
+        self.now() >= self.misses_from.load(Ordering::Relaxed)
+    }
+
+    /// Logs, once per suppression, that a request wanted a refresh the limits refused or
+    /// deferred.
+    fn suppressed(&self, state: &mut State, why: &str, wait: Duration) {
+        if !std::mem::replace(&mut state.said_suppressed, true) {
+            tracing::debug!(
+                issuer = %self.issuer,
+                limit = why,
+                retry_in = ?wait,
+                "tokengate: key refresh suppressed"
+            );
+        }
+    }
+
+    /// For a request whose token found no key (an unknown `kid`, or none), or a key that did
+    /// not verify it (`kid` is the token's): joins the refresh in flight, or starts one if the
+    /// limits allow, and says what came of it.
+    ///
+    /// With usable keys, only refreshes for missing keys count against the limits (a routine
+    /// fetch just before stops nothing): after one that brought nothing for its `kid`, none for
+    /// a cooldown (the answer is final at once); after one that brought its key (a rotation),
+    /// the next waits for the rest of the minimum interval, and this request with it.
+    pub(crate) async fn after_miss(self: &Arc<Self>, kid: Option<&str>) -> Miss {
         let runtime = Handle::try_current().ok();
         let (waiting, started) = {
             let mut state = self.lock();
-            let may_start = Instant::now() >= state.next_attempt;
-            match (&state.in_flight, runtime) {
-                (Some(waiting), _) => (Some(waiting.clone()), None),
-                (None, Some(runtime)) if may_start => {
-                    let (waiting, finish) = self.claim(&mut state);
-                    (Some(waiting), Some((runtime, finish)))
+            let now = Instant::now();
+            let healthy = state.last_ok == Some(true) && self.usable();
+            // Until keys first load, any fetch is the first load, not a refresh.
+            let trigger = match state.loaded_at {
+                Some(_) => Trigger::Miss(kid.map(Box::from)),
+                None => Trigger::Routine,
+            };
+            if let Some(waiting) = &state.in_flight {
+                (Some(waiting.clone()), None)
+            } else if healthy && now < state.misses_quiet_until {
+                // A refresh for a missing key found nothing within the cooldown.
+                let wait = state.misses_quiet_until - now;
+                self.suppressed(&mut state, "cooldown", wait);
+                return Miss::Unchanged;
+            } else if !healthy && now < state.next_attempt {
+                // Backing off after a failure: the answer below says when to come back.
+                (None, None)
+            } else if let Some(runtime) = runtime {
+                let at = match healthy {
+                    true => now.max(state.misses_spaced_until),
+                    false => now,
+                };
+                if at > now {
+                    self.suppressed(&mut state, "min_refresh_interval", at - now);
                 }
-                (None, None) if may_start => {
-                    drop(state);
-                    // Logs that keys cannot be fetched here.
-                    let _ = self.runtime();
-                    (None, None)
-                }
-                _ => (None, None),
+                let (waiting, finish) = self.claim_at(&mut state, trigger, at);
+                (Some(waiting), Some((runtime, finish)))
+            } else {
+                drop(state);
+                // Logs that keys cannot be fetched here.
+                let _ = self.runtime();
+                (None, None)
             }
         };
         if let Some((runtime, finish)) = started {
@@ -410,7 +636,7 @@ impl Remote {
         if !self.usable() || state.last_ok != Some(true) {
             let wait = state.next_attempt.saturating_duration_since(Instant::now());
             return Miss::Unavailable {
-                retry_after: Duration::from_secs(wait.as_secs().max(1)),
+                retry_after: whole_seconds(wait),
             };
         }
         drop(state);
@@ -442,7 +668,7 @@ impl Remote {
                 wait.as_secs().max(1)
             ));
         }
-        let (waiting, finish) = self.claim(&mut state);
+        let (waiting, finish) = self.claim(&mut state, Trigger::Routine);
         drop(state);
         Remote::launch(&runtime, finish);
         Ok(Some(waiting))
@@ -456,11 +682,20 @@ impl Remote {
         if let Some(mut waiting) = waiting {
             let _ = waiting.wait_for(|done| *done).await;
         }
+        let state = self.lock();
         if self.usable() {
-            return Ok(());
+            // Loaded, but some keys wait for the configuration to change: say so now rather
+            // than by refusing every token they sign.
+            return match state.unconfigured.as_slice() {
+                [] => Ok(()),
+                keys => Err(format!(
+                    "{} key(s) skipped until the configuration changes: {}",
+                    keys.len(),
+                    keys.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                )),
+            };
         }
-        Err(self
-            .lock()
+        Err(state
             .last_error
             .clone()
             .unwrap_or_else(|| "keys not loaded".to_owned()))

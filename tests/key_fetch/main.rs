@@ -12,6 +12,7 @@ mod caching;
 mod configuration;
 mod discovery;
 mod failures;
+mod limits;
 mod rotation;
 mod runtimes;
 mod transport;
