@@ -10,6 +10,7 @@
 
 mod caching;
 mod configuration;
+mod costs;
 mod discovery;
 mod failures;
 mod limits;
