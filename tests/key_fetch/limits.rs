@@ -328,3 +328,27 @@ async fn the_key_life_is_logged_once_per_event() {
     let x = new.jwk()["x"].as_str().unwrap().to_owned();
     assert!(!ours.iter().any(|line| line.contains(&x)));
 }
+
+/// The same with the crate's test issuer (`tokengate::testing`), whose `rotate` publishes a
+/// new key and withdraws the old one in one step: under the default limits, the new key's
+/// tokens are accepted right after the warm-up, and the old key's refused after one more
+/// refresh.
+#[tokio::test(start_paused = true)]
+async fn the_test_issuer_rotates_under_the_default_limits() {
+    let issuer = tokengate::testing::TestIssuer::start().await.unwrap();
+    let gate = Gate::builder()
+        .issuer(issuer.profile())
+        .key_cache(defaults())
+        .build()
+        .unwrap();
+    gate.warm_up().await.unwrap();
+    let old = issuer.token().sign();
+    assert_eq!(code(&gate, &old).await, "accepted");
+    issuer.rotate(Algorithm::RS256);
+    assert_eq!(code(&gate, &issuer.token().sign()).await, "accepted");
+    assert_eq!(issuer.jwks_requests(), 2);
+    let start = Instant::now();
+    assert_eq!(code(&gate, &old).await, "unknown_key");
+    assert!(start.elapsed() <= MIN_INTERVAL, "{:?}", start.elapsed());
+    assert_eq!(issuer.jwks_requests(), 3);
+}
