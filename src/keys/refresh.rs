@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use super::http::{FetchError, Fetcher};
 use super::siblings::{self, Siblings};
 use super::sources::{IssuerRule, KeysAt, Source};
-use super::{Concern, KeyProblem, KeyRules, KeySet, KeyStatus};
+use super::{KeyProblem, KeyRules, KeySet, KeyStatus};
 use crate::Algorithm;
 
 /// The longest wait between failed fetches (unless the cooldown itself is longer).
@@ -41,41 +41,14 @@ const STALE_AHEAD: f64 = 0.5;
 /// "Never", for the atomic deadlines.
 const NEVER: u64 = u64::MAX;
 
-/// What a request that found no key, or a key that did not verify, learns.
-pub(crate) enum Miss {
-    /// A refresh ran and loaded keys; here they are.
-    Refreshed(Arc<KeySet>),
-    /// No refresh may run (a refresh for an unknown `kid` found nothing within the cooldown),
-    /// and the last one succeeded: the keys are as current as they will get.
-    Unchanged,
-    /// No usable keys, or the provider could not be asked: the token may be good.
-    Unavailable { retry_after: Duration },
-}
-
-/// What a key set loaded changed (see `Remote::news`).
-struct News {
-    first: bool,
-    keys: usize,
-    /// How many keys, and which (`kid (alg)`, bounded).
-    added: (usize, String),
-    removed: (usize, String),
-    /// Skipped keys not logged before.
-    skipped: Vec<(Concern, String)>,
-}
-
 /// Why a fetch started.
 #[derive(Debug)]
-enum Trigger {
+pub(super) enum Trigger {
     /// The first load (whatever asked for it), warm-up, or the keys' freshness running out.
     Routine,
     /// A token whose key was missing (an unknown `kid`, with that `kid`), or whose signature
     /// failed (with the `kid` of the key that failed it, if any).
     Miss(Option<Box<str>>),
-}
-
-/// Whole seconds to wait, rounded up, at least one: for `Retry-After`.
-fn whole_seconds(wait: Duration) -> Duration {
-    Duration::from_secs(wait.as_millis().div_ceil(1000).max(1) as u64)
 }
 
 /// Waiting between failed fetches: the cooldown, doubled after each further failure, up to
@@ -97,34 +70,34 @@ fn later(now: Instant, d: Duration) -> Instant {
 
 #[derive(Debug)]
 pub(super) struct State {
-    loaded_at: Option<Instant>,
-    last_ok: Option<bool>,
-    last_error: Option<String>,
+    pub(super) loaded_at: Option<Instant>,
+    pub(super) last_ok: Option<bool>,
+    pub(super) last_error: Option<String>,
     /// No fetch starts before this: the minimum interval after each start, the backoff after
     /// failures.
-    next_attempt: Instant,
+    pub(super) next_attempt: Instant,
     /// No fetch for a missing key starts before this: the minimum interval after the last
     /// one. Routine fetches do not count: right after one, a new key may still be missed.
-    misses_spaced_until: Instant,
+    pub(super) misses_spaced_until: Instant,
     /// No fetch for a missing key starts before this: the cooldown after one that brought
     /// nothing for the `kid` that triggered it.
-    misses_quiet_until: Instant,
+    pub(super) misses_quiet_until: Instant,
     /// Whether the current suppression of refreshes has been logged.
-    said_suppressed: bool,
+    pub(super) said_suppressed: bool,
     /// The skipped keys of the last key set loaded, as logged: each is logged once, not on
     /// every fetch, and again only if it leaves the set and comes back.
-    reported: HashSet<String>,
+    pub(super) reported: HashSet<String>,
     /// Keys the last key set loaded skipped until the issuer's configuration changes; warm-up
     /// reports them.
-    unconfigured: Vec<String>,
+    pub(super) unconfigured: Vec<String>,
     pub(super) failures: u32,
     pub(super) etag: Option<String>,
     /// The freshness lifetime of the keys held, for a 304 that does not restate it.
-    ttl: Option<Duration>,
+    pub(super) ttl: Option<Duration>,
     /// From discovery or metadata, with when it was found.
     pub(super) jwks_uri: Option<KeysAt>,
-    in_flight: Option<watch::Receiver<bool>>,
-    said_no_runtime: bool,
+    pub(super) in_flight: Option<watch::Receiver<bool>>,
+    pub(super) said_no_runtime: bool,
 }
 
 /// An issuer's keys from the network.
@@ -136,7 +109,7 @@ pub(crate) struct Remote {
     pub(super) fetcher: Arc<Fetcher>,
     /// The provider's key rules, if the issuer has a provider.
     pub(super) rules: Option<Arc<dyn KeyRules>>,
-    keys: ArcSwap<KeySet>,
+    pub(super) keys: ArcSwap<KeySet>,
     /// For [`Source::Metadata`]: the issuer the metadata named, once it has been fetched.
     pub(super) learned: arc_swap::ArcSwapOption<String>,
     /// A store whose URLs hold a value from a token not yet verified (see
@@ -154,7 +127,7 @@ pub(crate) struct Remote {
     /// Milliseconds after `epoch` before which no refresh for a missing key may start;
     /// `NEVER` while a fetch runs. Lets the request path skip the slow path when it would be
     /// refused anyway.
-    misses_from: AtomicU64,
+    pub(super) misses_from: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -175,7 +148,7 @@ pub(super) enum Loaded {
 /// Ends a refresh however it ends (done, failed, panicked, or dropped before it ran): clears
 /// `in_flight`, makes sure a routine refresh will be due again, and wakes the waiters. Created
 /// before the task is spawned.
-struct Finish {
+pub(super) struct Finish {
     remote: Arc<Remote>,
     done: watch::Sender<bool>,
     trigger: Trigger,
@@ -282,11 +255,11 @@ impl Remote {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn millis(&self, at: Instant) -> u64 {
+    pub(super) fn millis(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(NEVER - 1)
     }
 
-    fn now(&self) -> u64 {
+    pub(super) fn now(&self) -> u64 {
         self.millis(Instant::now())
     }
 
@@ -309,7 +282,7 @@ impl Remote {
         f(&self.keys.load())
     }
 
-    fn usable(&self) -> bool {
+    pub(super) fn usable(&self) -> bool {
         self.now() < self.usable_until.load(Ordering::Acquire)
     }
 
@@ -340,7 +313,7 @@ impl Remote {
     }
 
     /// The Tokio runtime to fetch on. Fetching needs one; its absence is logged once.
-    fn runtime(&self) -> Option<Handle> {
+    pub(super) fn runtime(&self) -> Option<Handle> {
         let runtime = Handle::try_current().ok();
         if runtime.is_none() {
             let mut state = self.lock();
@@ -366,7 +339,7 @@ impl Remote {
 
     /// [`claim`](Self::claim) for a fetch that starts at `started`, now or later: requests
     /// that need it wait, and share it.
-    fn claim_at(
+    pub(super) fn claim_at(
         self: &Arc<Self>,
         state: &mut State,
         trigger: Trigger,
@@ -391,21 +364,9 @@ impl Remote {
         (waiting, finish)
     }
 
-    /// Publishes when a refresh for a missing key may start next (under the state lock).
-    fn open_misses(&self, state: &State) {
-        if state.in_flight.is_none() {
-            let mut from = state.misses_spaced_until.max(state.misses_quiet_until);
-            if state.last_ok != Some(true) {
-                // Backing off after a failure.
-                from = from.max(state.next_attempt);
-            }
-            self.misses_from.store(self.millis(from), Ordering::Relaxed);
-        }
-    }
-
     /// Runs the fetch in its own task, so that no caller's cancellation stops it; at the time
     /// it was claimed for.
-    fn launch(runtime: &Handle, finish: Finish) {
+    pub(super) fn launch(runtime: &Handle, finish: Finish) {
         runtime.spawn(async move {
             tokio::time::sleep_until(finish.started).await;
             let outcome = finish.remote.fetch().await;
@@ -501,149 +462,6 @@ impl Remote {
         drop(state);
         if let Some(news) = news {
             self.log(news);
-        }
-    }
-
-    /// What loading `set` over `old` changes, to log once the state lock is released; notes
-    /// the skipped keys, so that each is logged once.
-    fn news(&self, state: &mut State, old: &KeySet, set: &KeySet, skipped: &[KeyProblem]) -> News {
-        let mut reported = HashSet::with_capacity(skipped.len());
-        let mut fresh = Vec::new();
-        for problem in skipped {
-            let text = problem.to_string();
-            if !state.reported.contains(&text) {
-                fresh.push((problem.concern(), text.clone()));
-            }
-            reported.insert(text);
-        }
-        state.reported = reported;
-        state.unconfigured = skipped
-            .iter()
-            .filter(|problem| problem.concern() == Concern::Configuration)
-            .map(ToString::to_string)
-            .collect();
-        News {
-            first: state.loaded_at.is_none(),
-            keys: set.len(),
-            added: set.describe_except(old),
-            removed: old.describe_except(set),
-            skipped: fresh,
-        }
-    }
-
-    /// One INFO event when the keys first load and when they change (key ids and algorithms,
-    /// never key material), and each newly skipped key once. A quiet store (see
-    /// [`sibling`](Remote::sibling)) logs at DEBUG only.
-    fn log(&self, news: News) {
-        let issuer = &self.issuer;
-        let (keys, (added, new_keys), (removed, old_keys)) = (news.keys, news.added, news.removed);
-        if news.first || added + removed > 0 {
-            let what = match news.first {
-                true => "tokengate: keys loaded",
-                false => "tokengate: keys changed",
-            };
-            if self.quiet {
-                tracing::debug!(%issuer, keys, added = %new_keys, removed = %old_keys, "{what}");
-            } else {
-                tracing::info!(%issuer, keys, added = %new_keys, removed = %old_keys, "{what}");
-            }
-        }
-        for (concern, problem) in news.skipped {
-            if self.quiet || concern == Concern::Expected {
-                tracing::debug!(%issuer, %problem, "tokengate: key skipped");
-            } else {
-                tracing::warn!(%issuer, %problem, "tokengate: key skipped");
-            }
-        }
-    }
-
-    /// Whether a refresh for a missing key could start now (lock-free): a token whose
-    /// signature failed under a key the set holds takes the slow path only then.
-    pub(crate) fn misses_may_refresh(&self) -> bool {
-        self.now() >= self.misses_from.load(Ordering::Relaxed)
-    }
-
-    /// Logs, once per suppression, that a request wanted a refresh the limits refused or
-    /// deferred.
-    fn suppressed(&self, state: &mut State, why: &str, wait: Duration) {
-        if !std::mem::replace(&mut state.said_suppressed, true) {
-            tracing::debug!(
-                issuer = %self.issuer,
-                limit = why,
-                retry_in = ?wait,
-                "tokengate: key refresh suppressed"
-            );
-        }
-    }
-
-    /// For a request whose token found no key (an unknown `kid`, or none), or a key that did
-    /// not verify it (`kid` is the token's): joins the refresh in flight, or starts one if the
-    /// limits allow, and says what came of it.
-    ///
-    /// With usable keys, only refreshes for missing keys count against the limits (a routine
-    /// fetch just before stops nothing): after one that brought nothing for its `kid`, none for
-    /// a cooldown (the answer is final at once); after one that brought its key (a rotation),
-    /// the next waits for the rest of the minimum interval, and this request with it.
-    pub(crate) async fn after_miss(self: &Arc<Self>, kid: Option<&str>) -> Miss {
-        let runtime = Handle::try_current().ok();
-        let (waiting, started) = {
-            let mut state = self.lock();
-            let now = Instant::now();
-            let healthy = state.last_ok == Some(true) && self.usable();
-            // Until keys first load, any fetch is the first load, not a refresh.
-            let trigger = match state.loaded_at {
-                Some(_) => Trigger::Miss(kid.map(Box::from)),
-                None => Trigger::Routine,
-            };
-            if let Some(waiting) = &state.in_flight {
-                (Some(waiting.clone()), None)
-            } else if healthy && now < state.misses_quiet_until {
-                // A refresh for a missing key found nothing within the cooldown.
-                let wait = state.misses_quiet_until - now;
-                self.suppressed(&mut state, "cooldown", wait);
-                return Miss::Unchanged;
-            } else if !healthy && now < state.next_attempt {
-                // Backing off after a failure: the answer below says when to come back.
-                (None, None)
-            } else if let Some(runtime) = runtime {
-                let at = match healthy {
-                    true => now.max(state.misses_spaced_until),
-                    false => now,
-                };
-                if at > now {
-                    self.suppressed(&mut state, "min_refresh_interval", at - now);
-                }
-                let (waiting, finish) = self.claim_at(&mut state, trigger, at);
-                (Some(waiting), Some((runtime, finish)))
-            } else {
-                drop(state);
-                // Logs that keys cannot be fetched here.
-                let _ = self.runtime();
-                (None, None)
-            }
-        };
-        if let Some((runtime, finish)) = started {
-            Remote::launch(&runtime, finish);
-        }
-        let refreshed = waiting.is_some();
-        if let Some(mut waiting) = waiting {
-            // An error means the fetch task is gone; what it left is all there is.
-            let _ = waiting.wait_for(|done| *done).await;
-        }
-        let state = self.lock();
-        // A kid unknown after a successful refresh is the token's fault; one unknown because
-        // the provider could not be asked is not.
-        if !self.usable() || state.last_ok != Some(true) {
-            let wait = state.next_attempt.saturating_duration_since(Instant::now());
-            return Miss::Unavailable {
-                retry_after: whole_seconds(wait),
-            };
-        }
-        drop(state);
-        if refreshed {
-            Miss::Refreshed(self.keys.load_full())
-        } else {
-            Miss::Unchanged
         }
     }
 

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 use super::KeySet;
-use super::refresh::{Miss, Remote};
+use super::Miss;
+use super::refresh::Remote;
 
 /// Where an issuer's keys stand, for health and readiness probes
 /// ([`Gate::key_status`](crate::Gate::key_status)).

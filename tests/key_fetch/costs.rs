@@ -71,7 +71,8 @@ impl Fixture {
 /// that admits it is made.
 #[tokio::test(start_paused = true)]
 async fn costly_rsa_keys_are_skipped_by_default_and_accepted_when_configured() {
-    let admits: [(&Fixture, fn(KeyCacheSettings) -> KeyCacheSettings); 2] = [
+    type Admit = fn(KeyCacheSettings) -> KeyCacheSettings;
+    let admits: [(&Fixture, Admit); 2] = [
         (&RSA_8192, |settings| settings.max_rsa_bits(8192)),
         (&RSA_E32, KeyCacheSettings::allow_any_rsa_exponent),
     ];
