@@ -186,8 +186,12 @@ impl IssuerProfile {
     /// Replaces the allowed signature algorithms.
     ///
     /// A key whose JWK has no `alg` (as Microsoft Entra ID publishes them) is bound to the one
-    /// allowed algorithm that fits its type and curve; for RSA keys, that needs exactly one RSA
-    /// algorithm here, for example `[Algorithm::RS256]`.
+    /// allowed algorithm that fits its type and curve. An RSA key is bound to RS256 when every
+    /// RSA algorithm is allowed (the default), or else to the one RSA algorithm listed here;
+    /// with two to five RSA algorithms listed, such keys are not used, and
+    /// [`build`](crate::GateBuilder::build) (configured keys) or
+    /// [`warm_up`](crate::Gate::warm_up) (fetched ones) says so. Either way the key verifies
+    /// that one algorithm only.
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> IssuerProfile {
         self.algorithms = algorithms.into_iter().collect();
         self

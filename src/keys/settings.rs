@@ -24,13 +24,16 @@ use super::KeyLimits;
 /// Keys are fetched on first use (or by [`Gate::warm_up`](crate::Gate::warm_up)), on the Tokio
 /// runtime the request runs on. A token whose `kid` is unknown (or, where keys have no `kid`,
 /// whose signature fails) triggers a refresh, shared by every request waiting for it, unless
-/// another such refresh started less than `min_refresh_interval` ago: a key the provider
-/// publishes is accepted at once, or within that interval. A request inside it gets
-/// `keys_unavailable` (HTTP 503) with `Retry-After`, not a final 401. A refresh triggered this
-/// way that brings no key for the `kid` that triggered it (a made-up `kid`, say) starts the
-/// cooldown: until it ends, unknown `kid`s are refused at once (401 `unknown_key`) without a
-/// fetch. So a flood of made-up `kid`s costs the provider one fetch per cooldown, and a real
-/// rotation costs nothing. `docs/keys.md` has the whole contract.
+/// another such refresh started less than `min_refresh_interval` ago; then the request waits
+/// for the next one, at the end of that interval, and shares it. Routine fetches (the first
+/// load, warm-up, freshness) do not count: a key the provider publishes is accepted at once,
+/// or within the interval. A refresh triggered this way that brings no key for the `kid` that
+/// triggered it (a made-up `kid`, say) starts the cooldown: until it ends, unknown `kid`s are
+/// refused at once (401 `unknown_key`) without a fetch. So a flood of made-up `kid`s costs the
+/// provider one fetch per cooldown, and a real rotation costs nothing. A signature that fails
+/// under a key the set holds is `invalid_signature` (401), during an outage too; only an
+/// unknown `kid` gets `keys_unavailable` (503) when the provider cannot be reached.
+/// `docs/keys.md` has the whole contract.
 ///
 /// Routine refreshes start in the background once 80% of the freshness lifetime (or half of
 /// `max_stale`) has passed, so no request waits for them. A failed refresh keeps the last keys
@@ -117,9 +120,8 @@ impl KeyCacheSettings {
     /// The least time between two refreshes for one issuer triggered by tokens whose key is
     /// missing (and between any fetch and a routine one): how long a key the provider has just
     /// published may go unseen after such a refresh (default 5 s; at most one hour). A request
-    /// inside the interval that needs a new key gets `keys_unavailable` (503) with
-    /// `Retry-After`. A [`cooldown`](Self::cooldown) shorter than this interval takes its
-    /// place.
+    /// inside the interval that needs a new key waits for the refresh at its end. A
+    /// [`cooldown`](Self::cooldown) shorter than this interval takes its place.
     ///
     /// ```
     /// use std::time::Duration;
