@@ -1,6 +1,7 @@
 //! Finishing a validation the synchronous pipeline stopped: fetch the issuer metadata that
 //! could name the token's `iss`, or refresh the issuer's keys once (shared with every request
-//! waiting for it, limited by the cooldown), then a provider's other keys.
+//! waiting for it, within the limits on refreshes for missing keys), then a provider's other
+//! keys.
 
 use std::sync::Arc;
 use std::time::SystemTime;
