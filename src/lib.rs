@@ -102,9 +102,10 @@
 //! Keys come from the configuration ([`IssuerProfile::jwks`], [`IssuerProfile::public_key_pem`])
 //! or from the issuer, by discovery ([`IssuerProfile::discover`]) or a JWK Set URL
 //! ([`IssuerProfile::jwks_uri`]). Fetched keys are cached, refreshed ahead of expiry, re-fetched
-//! once when an unknown `kid` shows up (at most once per cooldown), and kept when the provider
-//! fails: see [`KeyCacheSettings`] for the rules and their defaults, and [`Gate::key_status`] for
-//! readiness probes.
+//! when an unknown `kid` shows up (a rotated key is accepted within seconds, while made-up `kid`s
+//! cost one fetch per cooldown), and kept when the provider fails: see [`KeyCacheSettings`] for
+//! the rules and their defaults, `docs/keys.md` for the whole contract, and
+//! [`Gate::key_status`] for readiness probes.
 //!
 //! ## Design choices
 //!

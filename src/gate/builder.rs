@@ -190,7 +190,8 @@ impl GateBuilder {
                 }
             }
             // On any problem the build fails, so indexes need only be right when all compile.
-            if let Some(issuer) = profile.compile(&mut problems, fetcher.as_ref()) {
+            if let Some(issuer) = profile.compile(&mut problems, fetcher.as_ref(), &self.key_cache)
+            {
                 issuers.push(issuer);
                 names.push(profile.name().to_owned());
             }

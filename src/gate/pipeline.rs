@@ -32,6 +32,8 @@ pub(super) enum Stop {
     KeysMayBeOld {
         issuer: usize,
         rejection: Rejection,
+        /// The token's `kid` (not verified): whether a refresh brought its key.
+        kid: Option<Box<str>>,
     },
     /// No configured issuer is `iss`, but metadata not fetched yet could name it.
     IssuersUnknown {
@@ -52,11 +54,14 @@ impl std::fmt::Debug for Stop {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Stop::Rejected(rejection) => f.debug_tuple("Rejected").field(rejection).finish(),
-            Stop::KeysMayBeOld { issuer, rejection } => f
+            // The kid is not verified: never printed.
+            Stop::KeysMayBeOld {
+                issuer, rejection, ..
+            } => f
                 .debug_struct("KeysMayBeOld")
                 .field("issuer", issuer)
                 .field("rejection", rejection)
-                .finish(),
+                .finish_non_exhaustive(),
             // The token's `iss` is not verified: never printed.
             Stop::IssuersUnknown { .. } => f.write_str("IssuersUnknown { .. }"),
         }
@@ -171,18 +176,27 @@ impl Gate {
             Ok((false, _)) => (Some(Rejection::InvalidSignature), None),
             Err(rejection) => (Some(rejection), None),
         };
+        let may_refresh = matches!(keys, Keys::Current) && issuer.keys.is_remote();
         match rejection {
             None => {}
-            // No key for the token, or one that does not verify it (a new key without a kid,
-            // or under a reused kid): a newer fetched set may have it, limited by the cooldown.
-            Some(
-                rejection @ (Rejection::UnknownKey
-                | Rejection::MissingKeyId
-                | Rejection::InvalidSignature),
-            ) if matches!(keys, Keys::Current) && issuer.keys.is_remote() => {
+            // No key for the token: a newer fetched set may have it (see `Remote::after_miss`).
+            Some(rejection @ (Rejection::UnknownKey | Rejection::MissingKeyId)) if may_refresh => {
                 return Err(Stop::KeysMayBeOld {
                     issuer: index,
                     rejection,
+                    kid: kid.map(Box::from),
+                });
+            }
+            // A key the set holds does not verify it: only a key replaced under the same kid
+            // (or without kids) could, so a refresh is tried only when the limits would start
+            // one now; otherwise the answer is final at once, during an outage too.
+            Some(Rejection::InvalidSignature)
+                if may_refresh && issuer.keys.misses_may_refresh() =>
+            {
+                return Err(Stop::KeysMayBeOld {
+                    issuer: index,
+                    rejection: Rejection::InvalidSignature,
+                    kid: kid.map(Box::from),
                 });
             }
             Some(rejection) => return Err(rejection.into()),

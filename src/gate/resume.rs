@@ -1,6 +1,7 @@
 //! Finishing a validation the synchronous pipeline stopped: fetch the issuer metadata that
 //! could name the token's `iss`, or refresh the issuer's keys once (shared with every request
-//! waiting for it, limited by the cooldown), then a provider's other keys.
+//! waiting for it, within the limits on refreshes for missing keys), then a provider's other
+//! keys.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -41,9 +42,13 @@ impl Gate {
             }
             stop => stop,
         };
-        let (index, rejection) = match stop {
+        let (index, rejection, kid) = match stop {
             Stop::Rejected(rejection) => return Err(rejection),
-            Stop::KeysMayBeOld { issuer, rejection } => (issuer, rejection),
+            Stop::KeysMayBeOld {
+                issuer,
+                rejection,
+                kid,
+            } => (issuer, rejection, kid),
             // Every issuer is named now, so the pipeline cannot stop here again.
             Stop::IssuersUnknown { .. } => return Err(Rejection::UntrustedIssuer),
         };
@@ -54,17 +59,21 @@ impl Gate {
             return Ok(claims);
         }
         let mut seen = None;
-        let result = match issuers.get(index).keys.after_miss().await {
+        // A signature that failed under a key the set holds stays refused whatever the
+        // refresh; only a missing key may be out of reach (503).
+        let held = matches!(rejection, Rejection::InvalidSignature);
+        let result = match issuers.get(index).keys.after_miss(kid.as_deref()).await {
             // The token is parsed again: rare, and only after a refresh.
             Miss::Refreshed(newer) => self
                 .pipeline(token, at(), Keys::Refreshed(&newer), &mut seen)
                 .map_err(Stop::into_rejection),
             Miss::Unchanged => Err(rejection),
+            Miss::Unavailable { .. } if held => Err(rejection),
             Miss::Unavailable { retry_after } => Err(Rejection::KeysUnavailable { retry_after }),
         };
         let result = match result {
             Err(Rejection::UnknownKey) => self
-                .with_fallback(token, at(), index)
+                .with_fallback(token, at(), index, kid.as_deref())
                 .await
                 .unwrap_or(Err(Rejection::UnknownKey)),
             result => result,
@@ -83,13 +92,14 @@ impl Gate {
         token: &str,
         now: SystemTime,
         index: usize,
+        kid: Option<&str>,
     ) -> Option<Result<Arc<Claims>, Rejection>> {
         let store = self.fallback_store(token, index, true)?;
         let mut seen = None;
         let first =
             store.with_current(|keys| self.pipeline(token, now, Keys::Fallback(keys), &mut seen));
         match first {
-            Err(Stop::Rejected(Rejection::UnknownKey)) => match store.after_miss().await {
+            Err(Stop::Rejected(Rejection::UnknownKey)) => match store.after_miss(kid).await {
                 Miss::Refreshed(newer) => Some(
                     self.pipeline(token, now, Keys::Fallback(&newer), &mut seen)
                         .map_err(Stop::into_rejection),

@@ -6,10 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::Algorithm;
 use crate::claims::{ClaimPath, ClaimPolicy, ClaimSources, TokenProfile};
 use crate::keys::{Fetcher, IssuerRule, KeyConfig, KeyInput, KeyRules, KeyStore, RemoteInput};
 use crate::provider::ProviderRules;
+use crate::{Algorithm, KeyCacheSettings};
 
 pub(crate) use select::{IssuerTable, Selection};
 
@@ -338,8 +338,12 @@ impl IssuerProfile {
     /// Replaces the allowed signature algorithms.
     ///
     /// A key whose JWK has no `alg` (as Microsoft Entra ID publishes them) is bound to the one
-    /// allowed algorithm that fits its type and curve; for RSA keys, that needs exactly one RSA
-    /// algorithm here, for example `[Algorithm::RS256]`.
+    /// allowed algorithm that fits its type and curve. An RSA key is bound to RS256 when every
+    /// RSA algorithm is allowed (the default), or else to the one RSA algorithm listed here;
+    /// with two to five RSA algorithms listed, such keys are not used, and
+    /// [`build`](crate::GateBuilder::build) (configured keys) or
+    /// [`warm_up`](crate::Gate::warm_up) (fetched ones) says so. Either way the key verifies
+    /// that one algorithm only.
     pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> IssuerProfile {
         self.algorithms = algorithms.into_iter().collect();
         self
@@ -456,6 +460,7 @@ impl IssuerProfile {
         &self,
         problems: &mut Vec<String>,
         fetcher: Option<&Arc<Fetcher>>,
+        key_cache: &KeyCacheSettings,
     ) -> Option<Issuer> {
         let before = problems.len();
         let name = self.name().to_owned();
@@ -519,6 +524,7 @@ impl IssuerProfile {
             remote: &self.remote,
             algorithms: &self.algorithms,
             rules: key_rules.as_ref(),
+            settings: key_cache,
         }
         .store(fetcher, &mut problem);
 

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
-use super::key::{curve_verification, rsa_parameters};
+use super::key::{RsaSize, curve_verification, rsa_parameters};
 use super::{KeyRules, VerifyingKey, modulus};
 use crate::Algorithm;
 use crate::algorithm::KeyFamily;
@@ -19,15 +19,51 @@ use crate::jws::MAX_KID_LEN;
 pub(crate) struct KeyProblem {
     kid: Option<String>,
     reason: String,
+    concern: Concern,
+}
+
+/// How much a skipped key should worry whoever runs the gate: it decides how it is logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Concern {
+    /// A key not meant for this: an encryption key, a key type or algorithm tokengate does not
+    /// verify with or the issuer does not allow. Logged at DEBUG.
+    Expected,
+    /// Looks like a mistake of the key set (private or weak material, a damaged member), or a
+    /// key above the configured cost limits. Logged at WARN.
+    Mistake,
+    /// Unusable until the issuer's configuration changes (an RSA key without `alg` while several
+    /// RSA algorithms are allowed): `build()` and `warm_up()` report it.
+    Configuration,
 }
 
 impl KeyProblem {
+    /// A problem that looks like a mistake.
     pub(crate) fn new(kid: Option<&str>, reason: impl Into<String>) -> KeyProblem {
+        KeyProblem::of(kid, reason, Concern::Mistake)
+    }
+
+    pub(crate) fn of(kid: Option<&str>, reason: impl Into<String>, concern: Concern) -> KeyProblem {
         KeyProblem {
             kid: kid.map(str::to_owned),
             reason: reason.into(),
+            concern,
         }
     }
+
+    pub(crate) fn concern(&self) -> Concern {
+        self.concern
+    }
+}
+
+/// Why a key is skipped, and how much that should worry anyone.
+type Skip = (String, Concern);
+
+fn mistake(reason: impl Into<String>) -> Skip {
+    (reason.into(), Concern::Mistake)
+}
+
+fn expected(reason: impl Into<String>) -> Skip {
+    (reason.into(), Concern::Expected)
 }
 
 impl fmt::Display for KeyProblem {
@@ -132,6 +168,7 @@ pub(crate) fn parse_jwk(
         .map_err(|_| KeyProblem::new(None, "a JWK member has the wrong type"))?;
     let kid = fields.kid.as_deref();
     let fail = |reason: &str| KeyProblem::new(kid, reason);
+    let skip = |(reason, concern): Skip| KeyProblem::of(kid, reason, concern);
 
     if kid.is_some_and(|k| k.len() > MAX_KID_LEN) {
         return Err(KeyProblem::new(None, "kid is longer than 256 bytes"));
@@ -143,7 +180,7 @@ pub(crate) fn parse_jwk(
     if fields.has_private_members() {
         return Err(fail("contains private key material"));
     }
-    check_usage(&fields).map_err(|reason| fail(&reason))?;
+    check_usage(&fields).map_err(skip)?;
     let tag = match rules.rules {
         Some(provider) => provider
             .key_tag(json, rules.context)
@@ -151,12 +188,14 @@ pub(crate) fn parse_jwk(
         None => None,
     };
 
-    let alg = choose_algorithm(kty, &fields, allowed).map_err(|reason| fail(&reason))?;
+    let alg = choose_algorithm(kty, &fields, allowed).map_err(skip)?;
     let key = match alg.family() {
         KeyFamily::Rsa => {
             let n = member(&fields.n, "n").map_err(|r| fail(&r))?;
             let e = member(&fields.e, "e").map_err(|r| fail(&r))?;
-            rsa_key(&n, &e, alg).map_err(|r| fail(&r))?
+            let (key, size) = rsa_key(&n, &e, alg).map_err(|r| fail(&r))?;
+            let kid = fields.kid.map(String::into_boxed_str);
+            return Ok(VerifyingKey::new(kid, alg, key, tag).with_rsa_size(size));
         }
         KeyFamily::Ec(_) => {
             let x = member(&fields.x, "x").map_err(|r| fail(&r))?;
@@ -187,27 +226,41 @@ fn member(value: &Option<String>, name: &str) -> Result<Vec<u8>, String> {
 
 /// `use` absent or `sig`; `key_ops` absent or naming `verify`, and nothing but signature
 /// operations, each once (RFC 7517 §4.2-4.3: the two must agree, and unrelated operations
-/// should not share a key).
-fn check_usage(fields: &JwkFields) -> Result<(), String> {
+/// should not share a key). An encryption key is expected in a key set; other values are not.
+fn check_usage(fields: &JwkFields) -> Result<(), Skip> {
     if let Some(use_) = &fields.use_
         && use_ != "sig"
     {
-        return Err(format!("use is {}, not \"sig\"", quoted(use_)));
+        let reason = format!("use is {}, not \"sig\"", quoted(use_));
+        return Err(match use_.as_str() {
+            "enc" => expected(reason),
+            _ => mistake(reason),
+        });
     }
     if let Some(ops) = &fields.key_ops {
         let (mut sign, mut verify) = (0, 0);
+        let mut other = None;
         for op in ops {
             match op.as_str() {
                 "sign" => sign += 1,
                 "verify" => verify += 1,
-                other => return Err(format!("key_ops includes {}", quoted(other))),
+                op => other = other.or(Some(op)),
             }
         }
+        if let Some(op) = other {
+            let reason = format!("key_ops includes {}", quoted(op));
+            // An encryption key says so; a key that mixes uses is a mistake.
+            return Err(if sign + verify == 0 {
+                expected(reason)
+            } else {
+                mistake(reason)
+            });
+        }
         if sign > 1 || verify > 1 {
-            return Err("key_ops repeats a value".into());
+            return Err(mistake("key_ops repeats a value"));
         }
         if verify == 0 {
-            return Err("key_ops does not include \"verify\"".into());
+            return Err(mistake("key_ops does not include \"verify\""));
         }
     }
     Ok(())
@@ -224,12 +277,15 @@ pub(crate) fn quoted(value: &str) -> String {
 }
 
 /// The one algorithm this key may verify: its own `alg`, or for keys without one, the single
-/// algorithm the issuer allows for this key type and curve.
+/// algorithm the issuer allows for this key type and curve. An RSA key without `alg` under an
+/// allowlist holding every RSA algorithm (the default) verifies RS256, what such keys are
+/// published for (Microsoft Entra ID, for one); a narrower list must hold exactly one RSA
+/// algorithm for them.
 fn choose_algorithm(
     kty: &str,
     fields: &JwkFields,
     allowed: &[Algorithm],
-) -> Result<Algorithm, String> {
+) -> Result<Algorithm, Skip> {
     let fits = |alg: Algorithm| match (alg.family(), kty) {
         (KeyFamily::Rsa, "RSA") => true,
         (KeyFamily::Ec(crv), "EC") | (KeyFamily::Okp(crv), "OKP") => {
@@ -238,47 +294,70 @@ fn choose_algorithm(
         _ => false,
     };
     if !matches!(kty, "RSA" | "EC" | "OKP") {
-        return Err(format!("unsupported kty {}", quoted(kty)));
+        return Err(expected(format!("unsupported kty {}", quoted(kty))));
     }
     if kty != "RSA" {
         match fields.crv.as_deref() {
-            None => return Err("no crv".into()),
+            None => return Err(mistake("no crv")),
             Some(crv) if !Algorithm::ALL.iter().any(|a| fits(*a)) => {
-                return Err(format!("unsupported curve {} for kty {kty}", quoted(crv)));
+                // X25519 and friends: key agreement, not signatures.
+                return Err(expected(format!(
+                    "unsupported curve {} for kty {kty}",
+                    quoted(crv)
+                )));
             }
             Some(_) => {}
         }
     }
     if let Some(name) = &fields.alg {
         let alg = Algorithm::from_name(name).ok_or_else(|| {
-            format!(
+            // RSA-OAEP, ECDH-ES and the like: an encryption key without `use`.
+            expected(format!(
                 "alg {} is not a supported signature algorithm",
                 quoted(name)
-            )
+            ))
         })?;
         if !fits(alg) {
-            return Err(format!(
+            return Err(mistake(format!(
                 "alg {name:?} does not fit this key's type or curve"
-            ));
+            )));
         }
         if !allowed.contains(&alg) {
-            return Err(format!("alg {name:?} is not allowed for this issuer"));
+            return Err(expected(format!(
+                "alg {name:?} is not allowed for this issuer"
+            )));
         }
         return Ok(alg);
     }
-    let mut candidates = allowed.iter().copied().filter(|a| fits(*a));
-    match (candidates.next(), candidates.next()) {
-        (Some(alg), None) => Ok(alg),
-        (None, _) => Err("no algorithm allowed for this issuer fits this key".into()),
-        (Some(_), Some(_)) => Err(
-            "the key has no alg and the issuer allows several algorithms for its type; \
-             allow exactly one (for example RS256)"
+    let candidates: Vec<Algorithm> = allowed.iter().copied().filter(|a| fits(*a)).collect();
+    let every_rsa = Algorithm::ALL
+        .iter()
+        .filter(|a| a.family() == KeyFamily::Rsa)
+        .all(|a| candidates.contains(a));
+    match candidates.as_slice() {
+        [alg] => Ok(*alg),
+        [] => Err(expected(
+            "no algorithm allowed for this issuer fits this key",
+        )),
+        _ if kty == "RSA" && every_rsa => Ok(Algorithm::RS256),
+        _ => Err((
+            "the key has no alg and the issuer allows several RSA algorithms, but not all of \
+             them; allow exactly one RSA algorithm (for example RS256), or all of them for \
+             RS256"
                 .into(),
-        ),
+            Concern::Configuration,
+        )),
     }
 }
 
-pub(super) fn rsa_key(n: &[u8], e: &[u8], alg: Algorithm) -> Result<ParsedPublicKey, String> {
+/// An RSA public key within the absolute limits (2048 to 8192 bits, an odd exponent from 3 to
+/// 2^32 - 1, no trivially factorable modulus), with its size for the configured
+/// [`KeyLimits`](super::KeyLimits).
+pub(super) fn rsa_key(
+    n: &[u8],
+    e: &[u8],
+    alg: Algorithm,
+) -> Result<(ParsedPublicKey, RsaSize), String> {
     // Leading zero octets are not canonical (RFC 7518 §6.3.1.1) but do not change the value.
     let n = strip_leading_zeros(n);
     let e = strip_leading_zeros(e);
@@ -304,9 +383,11 @@ pub(super) fn rsa_key(n: &[u8], e: &[u8], alg: Algorithm) -> Result<ParsedPublic
         return Err(weakness.into());
     }
     let params = rsa_parameters(alg).ok_or("not an RSA algorithm")?;
-    RsaPublicKeyComponents { n, e }
+    let exponent = e.iter().fold(0u32, |v, &b| (v << 8) | u32::from(b));
+    let key = RsaPublicKeyComponents { n, e }
         .to_parsed_public_key(params)
-        .map_err(|_| "RSA key rejected".to_owned())
+        .map_err(|_| "RSA key rejected".to_owned())?;
+    Ok((key, RsaSize { bits, exponent }))
 }
 
 fn ec_key(x: &[u8], y: &[u8], alg: Algorithm) -> Result<ParsedPublicKey, String> {

@@ -16,13 +16,54 @@ pub(crate) struct VerifyingKey {
     tag: Option<Box<str>>,
     /// Identifies the key (algorithm, public key, kid, tag) across refreshes of the key set.
     id: KeyId,
+    /// An RSA key's size: what one verification with it costs.
+    rsa: Option<RsaSize>,
+}
+
+/// An RSA public key's modulus size and exponent, which set the cost of a verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RsaSize {
+    pub(crate) bits: usize,
+    pub(crate) exponent: u32,
 }
 
 /// A digest of a key's algorithm, public key, `kid` and tag: what tells two keys apart, and
 /// what the verified-token cache remembers of the key that verified a token, to forget the
 /// token when that key leaves the key set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct KeyId([u8; 16]);
+
+impl std::hash::Hash for KeyId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Half of a SHA-256 digest: already uniform.
+        let mut half = [0; 8];
+        half.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(half));
+    }
+}
+
+/// Hashes a [`KeyId`] to its own first eight bytes: a digest needs no further mixing, and a
+/// cache hit looks one up on every request. Key ids come from the issuer's key set, hashed
+/// with SHA-256, so nobody can choose them to collide.
+#[derive(Default)]
+pub(crate) struct KeyIdHasher(u64);
+
+impl std::hash::Hasher for KeyIdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `KeyId`; anything else still hashes, slowly.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 impl VerifyingKey {
     pub(crate) fn new(
@@ -53,7 +94,19 @@ impl VerifyingKey {
             key,
             tag,
             id: KeyId(id),
+            rsa: None,
         }
+    }
+
+    /// Records an RSA key's size, for [`KeyLimits`](super::KeyLimits).
+    pub(crate) fn with_rsa_size(mut self, size: RsaSize) -> VerifyingKey {
+        self.rsa = Some(size);
+        self
+    }
+
+    /// The modulus size and exponent of an RSA key.
+    pub(crate) fn rsa_size(&self) -> Option<RsaSize> {
+        self.rsa
     }
 
     pub(crate) fn id(&self) -> KeyId {

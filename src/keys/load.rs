@@ -6,7 +6,10 @@ use std::sync::Arc;
 use super::http::Fetcher;
 use super::jwk::RulesAt;
 use super::sources::{IssuerRule, KeysFrom, Source};
-use super::{KeyRules, KeySet, KeyStore, Remote, VerifyingKey, parse_jwks, parse_pem};
+use super::{
+    Concern, KeyCacheSettings, KeyRules, KeySet, KeyStore, Remote, VerifyingKey, parse_jwks,
+    parse_pem,
+};
 use crate::Algorithm;
 
 /// Keys given in the configuration.
@@ -42,6 +45,8 @@ pub(crate) struct KeyConfig<'a> {
     pub remote: &'a [RemoteInput],
     pub algorithms: &'a [Algorithm],
     pub rules: Option<&'a Arc<dyn KeyRules>>,
+    /// The gate's key settings: the limits on what configured keys may cost.
+    pub settings: &'a KeyCacheSettings,
 }
 
 impl KeyConfig<'_> {
@@ -117,6 +122,7 @@ impl KeyConfig<'_> {
     fn configured(&self, problem: &mut impl FnMut(String)) -> KeySet {
         let mut loaded: Vec<VerifyingKey> = Vec::new();
         let mut skipped = Vec::new();
+        let max_keys = self.settings.max_keys;
         // A refused key source is its own problem; "no usable key" would only repeat it.
         let mut source_refused = false;
         let rules = RulesAt {
@@ -126,14 +132,19 @@ impl KeyConfig<'_> {
         for input in self.keys {
             match input {
                 KeyInput::Jwks(json) => {
-                    match parse_jwks(json, self.algorithms, usize::MAX, rules) {
+                    // The whole configuration counts against the cap, as one fetched set would.
+                    let room = max_keys.saturating_sub(loaded.len() + skipped.len());
+                    match parse_jwks(json, self.algorithms, room, rules) {
                         Ok((keys, problems)) => {
                             loaded.extend(keys);
                             skipped.extend(problems);
                         }
                         Err(reason) => {
                             source_refused = true;
-                            problem(format!("JWKS refused: {reason}"));
+                            problem(format!(
+                                "JWKS refused: {reason} (KeyCacheSettings::max_keys counts \
+                                 every configured key of an issuer)"
+                            ));
                         }
                     }
                 }
@@ -153,16 +164,39 @@ impl KeyConfig<'_> {
                 }
             }
         }
+        if loaded.len() > max_keys {
+            problem(format!(
+                "{} keys configured, more than max_keys ({max_keys})",
+                loaded.len()
+            ));
+        }
+        let loaded = self.settings.limits.admit(loaded, &mut skipped);
         let (set, shared) = KeySet::new(loaded);
         skipped.extend(shared);
         if set.len() == 0 && !source_refused {
             let reasons: Vec<String> = skipped.iter().map(ToString::to_string).collect();
             problem(format!("no usable key ({})", reasons.join("; ")));
-        } else {
-            for key in &skipped {
-                tracing::warn!(issuer = %self.name, problem = %key, "tokengate: key skipped");
+            return set;
+        }
+        for key in &skipped {
+            match key.concern() {
+                // The configuration must change for the key to be used: a build error.
+                Concern::Configuration => problem(format!("key unusable: {key}")),
+                Concern::Mistake => {
+                    tracing::warn!(issuer = %self.name, problem = %key, "tokengate: key skipped");
+                }
+                Concern::Expected => {
+                    tracing::debug!(issuer = %self.name, problem = %key, "tokengate: key skipped");
+                }
             }
         }
+        let (keys, named) = set.describe_except(&KeySet::default());
+        tracing::info!(
+            issuer = %self.name,
+            keys,
+            added = %named,
+            "tokengate: configured keys loaded"
+        );
         set
     }
 }

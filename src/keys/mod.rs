@@ -4,7 +4,10 @@
 mod http;
 mod jwk;
 mod key;
+mod life;
+mod limits;
 mod load;
+mod misses;
 mod modulus;
 mod pem;
 mod refresh;
@@ -20,11 +23,13 @@ pub(crate) use http::Fetcher;
 pub(crate) use jwk::RulesAt;
 #[cfg(test)]
 pub(crate) use jwk::parse_jwk;
-pub(crate) use jwk::{KeyProblem, parse_jwks, quoted};
-pub(crate) use key::{KeyId, VerifyingKey};
+pub(crate) use jwk::{Concern, KeyProblem, parse_jwks, quoted};
+pub(crate) use key::{KeyId, KeyIdHasher, VerifyingKey};
+pub(crate) use limits::KeyLimits;
 pub(crate) use load::{KeyConfig, KeyInput, RemoteInput};
+pub(crate) use misses::Miss;
 pub(crate) use pem::parse_pem;
-pub(crate) use refresh::{Miss, Remote};
+pub(crate) use refresh::Remote;
 pub(crate) use rules::KeyRules;
 pub(crate) use set::KeySet;
 pub use settings::KeyCacheSettings;

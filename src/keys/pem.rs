@@ -34,7 +34,8 @@ pub(crate) fn parse_pem(
             let public =
                 RsaPublicKey::from_der(der).map_err(|_| "not an RSA public key".to_owned())?;
             let parts = RsaPublicKeyComponents::<Vec<u8>>::from(&public);
-            rsa_key(&parts.n, &parts.e, alg)?
+            let (key, size) = rsa_key(&parts.n, &parts.e, alg)?;
+            return Ok(VerifyingKey::new(kid.map(Box::from), alg, key, None).with_rsa_size(size));
         }
         ("PUBLIC KEY", KeyFamily::Okp(_)) => {
             // An Ed25519 SubjectPublicKeyInfo is this fixed prefix and the 32-byte key, which

@@ -1,7 +1,17 @@
-//! Keys fetched from the network: one refresh at a time per issuer, at most one started per
-//! cooldown, last known good kept on failure, routine refreshes ahead of expiry in the
-//! background. The request path only reads atomics and the key set: no lock, no I/O.
+//! Keys fetched from the network: one refresh at a time per issuer, refreshes for missing keys
+//! at least the minimum interval apart and limited to one fruitless one per cooldown, last
+//! known good kept on failure, routine refreshes ahead of expiry in the background. The
+//! request path only reads atomics and the key set: no lock, no I/O.
+//!
+//! Why two limits: a provider may sign with a key the moment it publishes it (Keycloak does),
+//! so a token naming an unknown `kid` should trigger a refresh at once, whenever the last
+//! routine fetch ran; but anyone can make up `kid`s. A refresh that finds the `kid` that
+//! triggered it proved a rotation and costs nothing more; one that does not (a made-up `kid`)
+//! closes the door to unknown `kid`s for a cooldown. The minimum interval spaces refreshes for
+//! missing keys, so even a provider whose key set changes on every response is asked at most
+//! once per interval on their account.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -16,7 +26,7 @@ use tokio::time::Instant;
 use super::http::{FetchError, Fetcher};
 use super::siblings::{self, Siblings};
 use super::sources::{IssuerRule, KeysAt, Source};
-use super::{KeyRules, KeySet, KeyStatus};
+use super::{KeyProblem, KeyRules, KeySet, KeyStatus};
 use crate::Algorithm;
 
 /// The longest wait between failed fetches (unless the cooldown itself is longer).
@@ -31,14 +41,14 @@ const STALE_AHEAD: f64 = 0.5;
 /// "Never", for the atomic deadlines.
 const NEVER: u64 = u64::MAX;
 
-/// What a request that found no key, or a key that did not verify, learns.
-pub(crate) enum Miss {
-    /// A refresh ran and loaded keys; here they are.
-    Refreshed(Arc<KeySet>),
-    /// No refresh was allowed (cooldown), and the last one succeeded: the keys are current.
-    Unchanged,
-    /// No usable keys, or the provider could not be asked: the token may be good.
-    Unavailable { retry_after: Duration },
+/// Why a fetch started.
+#[derive(Debug)]
+pub(super) enum Trigger {
+    /// The first load (whatever asked for it), warm-up, or the keys' freshness running out.
+    Routine,
+    /// A token whose key was missing (an unknown `kid`, with that `kid`), or whose signature
+    /// failed (with the `kid` of the key that failed it, if any).
+    Miss(Option<Box<str>>),
 }
 
 /// Waiting between failed fetches: the cooldown, doubled after each further failure, up to
@@ -60,19 +70,34 @@ fn later(now: Instant, d: Duration) -> Instant {
 
 #[derive(Debug)]
 pub(super) struct State {
-    loaded_at: Option<Instant>,
-    last_ok: Option<bool>,
-    last_error: Option<String>,
-    /// No fetch starts before this: the cooldown after each start, the backoff after failures.
-    next_attempt: Instant,
+    pub(super) loaded_at: Option<Instant>,
+    pub(super) last_ok: Option<bool>,
+    pub(super) last_error: Option<String>,
+    /// No fetch starts before this: the minimum interval after each start, the backoff after
+    /// failures.
+    pub(super) next_attempt: Instant,
+    /// No fetch for a missing key starts before this: the minimum interval after the last
+    /// one. Routine fetches do not count: right after one, a new key may still be missed.
+    pub(super) misses_spaced_until: Instant,
+    /// No fetch for a missing key starts before this: the cooldown after one that brought
+    /// nothing for the `kid` that triggered it.
+    pub(super) misses_quiet_until: Instant,
+    /// Whether the current suppression of refreshes has been logged.
+    pub(super) said_suppressed: bool,
+    /// The skipped keys of the last key set loaded, as logged: each is logged once, not on
+    /// every fetch, and again only if it leaves the set and comes back.
+    pub(super) reported: HashSet<String>,
+    /// Keys the last key set loaded skipped until the issuer's configuration changes; warm-up
+    /// reports them.
+    pub(super) unconfigured: Vec<String>,
     pub(super) failures: u32,
     pub(super) etag: Option<String>,
     /// The freshness lifetime of the keys held, for a 304 that does not restate it.
-    ttl: Option<Duration>,
+    pub(super) ttl: Option<Duration>,
     /// From discovery or metadata, with when it was found.
     pub(super) jwks_uri: Option<KeysAt>,
-    in_flight: Option<watch::Receiver<bool>>,
-    said_no_runtime: bool,
+    pub(super) in_flight: Option<watch::Receiver<bool>>,
+    pub(super) said_no_runtime: bool,
 }
 
 /// An issuer's keys from the network.
@@ -84,7 +109,7 @@ pub(crate) struct Remote {
     pub(super) fetcher: Arc<Fetcher>,
     /// The provider's key rules, if the issuer has a provider.
     pub(super) rules: Option<Arc<dyn KeyRules>>,
-    keys: ArcSwap<KeySet>,
+    pub(super) keys: ArcSwap<KeySet>,
     /// For [`Source::Metadata`]: the issuer the metadata named, once it has been fetched.
     pub(super) learned: arc_swap::ArcSwapOption<String>,
     /// A store whose URLs hold a value from a token not yet verified (see
@@ -99,6 +124,10 @@ pub(crate) struct Remote {
     /// Milliseconds after `epoch` before which the keys may be used: 0 before the first load,
     /// `NEVER` without `max_stale`. Written after the keys, with `Release`.
     usable_until: AtomicU64,
+    /// Milliseconds after `epoch` before which no refresh for a missing key may start;
+    /// `NEVER` while a fetch runs. Lets the request path skip the slow path when it would be
+    /// refused anyway.
+    pub(super) misses_from: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -108,6 +137,8 @@ pub(super) enum Loaded {
         set: KeySet,
         ttl: Option<Duration>,
         etag: Option<String>,
+        /// The keys it skipped, and why.
+        skipped: Vec<KeyProblem>,
     },
     Same {
         ttl: Option<Duration>,
@@ -117,9 +148,11 @@ pub(super) enum Loaded {
 /// Ends a refresh however it ends (done, failed, panicked, or dropped before it ran): clears
 /// `in_flight`, makes sure a routine refresh will be due again, and wakes the waiters. Created
 /// before the task is spawned.
-struct Finish {
+pub(super) struct Finish {
     remote: Arc<Remote>,
     done: watch::Sender<bool>,
+    trigger: Trigger,
+    started: Instant,
 }
 
 impl Drop for Finish {
@@ -136,6 +169,7 @@ impl Drop for Finish {
                 Ordering::Relaxed,
             );
         }
+        self.remote.open_misses(&state);
         drop(state);
         // Nobody waiting is fine.
         let _ = self.done.send(true);
@@ -164,11 +198,17 @@ impl Remote {
             epoch,
             refresh_at: AtomicU64::new(NEVER),
             usable_until: AtomicU64::new(0),
+            misses_from: AtomicU64::new(0),
             state: Mutex::new(State {
                 loaded_at: None,
                 last_ok: None,
                 last_error: None,
                 next_attempt: epoch,
+                misses_spaced_until: epoch,
+                misses_quiet_until: epoch,
+                said_suppressed: false,
+                reported: HashSet::new(),
+                unconfigured: Vec::new(),
                 failures: 0,
                 etag: None,
                 ttl: None,
@@ -215,11 +255,11 @@ impl Remote {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn millis(&self, at: Instant) -> u64 {
+    pub(super) fn millis(&self, at: Instant) -> u64 {
         u64::try_from(at.saturating_duration_since(self.epoch).as_millis()).unwrap_or(NEVER - 1)
     }
 
-    fn now(&self) -> u64 {
+    pub(super) fn now(&self) -> u64 {
         self.millis(Instant::now())
     }
 
@@ -242,7 +282,7 @@ impl Remote {
         f(&self.keys.load())
     }
 
-    fn usable(&self) -> bool {
+    pub(super) fn usable(&self) -> bool {
         self.now() < self.usable_until.load(Ordering::Acquire)
     }
 
@@ -260,7 +300,7 @@ impl Remote {
             // Its outcome will schedule the next one.
             None
         } else if Instant::now() >= state.next_attempt {
-            Some(self.claim(&mut state))
+            Some(self.claim(&mut state, Trigger::Routine))
         } else {
             self.refresh_at
                 .store(self.millis(state.next_attempt), Ordering::Relaxed);
@@ -273,7 +313,7 @@ impl Remote {
     }
 
     /// The Tokio runtime to fetch on. Fetching needs one; its absence is logged once.
-    fn runtime(&self) -> Option<Handle> {
+    pub(super) fn runtime(&self) -> Option<Handle> {
         let runtime = Handle::try_current().ok();
         if runtime.is_none() {
             let mut state = self.lock();
@@ -289,33 +329,74 @@ impl Remote {
 
     /// Marks a fetch as started (under the state lock). The returned guard must be handed to
     /// [`launch`](Self::launch) once the lock is released.
-    fn claim(self: &Arc<Self>, state: &mut State) -> (watch::Receiver<bool>, Finish) {
-        state.next_attempt = later(Instant::now(), self.fetcher.settings.cooldown);
+    fn claim(
+        self: &Arc<Self>,
+        state: &mut State,
+        trigger: Trigger,
+    ) -> (watch::Receiver<bool>, Finish) {
+        self.claim_at(state, trigger, Instant::now())
+    }
+
+    /// [`claim`](Self::claim) for a fetch that starts at `started`, now or later: requests
+    /// that need it wait, and share it.
+    pub(super) fn claim_at(
+        self: &Arc<Self>,
+        state: &mut State,
+        trigger: Trigger,
+        started: Instant,
+    ) -> (watch::Receiver<bool>, Finish) {
+        let min_interval = self.fetcher.settings.min_interval();
+        state.next_attempt = later(started, min_interval);
+        if matches!(trigger, Trigger::Miss(_)) {
+            state.misses_spaced_until = state.next_attempt;
+        }
+        state.said_suppressed = false;
         self.refresh_at.store(NEVER, Ordering::Relaxed);
+        self.misses_from.store(NEVER, Ordering::Relaxed);
         let (done, waiting) = watch::channel(false);
         state.in_flight = Some(waiting.clone());
         let finish = Finish {
             remote: Arc::clone(self),
             done,
+            trigger,
+            started,
         };
         (waiting, finish)
     }
 
-    /// Runs the fetch in its own task, so that no caller's cancellation stops it.
-    fn launch(runtime: &Handle, finish: Finish) {
+    /// Runs the fetch in its own task, so that no caller's cancellation stops it; at the time
+    /// it was claimed for.
+    pub(super) fn launch(runtime: &Handle, finish: Finish) {
         runtime.spawn(async move {
+            tokio::time::sleep_until(finish.started).await;
             let outcome = finish.remote.fetch().await;
-            finish.remote.record(outcome);
+            finish
+                .remote
+                .record(outcome, &finish.trigger, finish.started);
             drop(finish);
         });
     }
 
-    fn record(&self, outcome: Result<Loaded, FetchError>) {
+    fn record(&self, outcome: Result<Loaded, FetchError>, trigger: &Trigger, started: Instant) {
         let now = Instant::now();
         let settings = &self.fetcher.settings;
         let mut state = self.lock();
+        // A refresh for a missing key that did not bring it closes the door to others for a
+        // cooldown: that is what bounds a flood of made-up kids.
+        let mut fruitless = matches!(trigger, Trigger::Miss(_));
+        let mut news = None;
         let ttl = match outcome {
-            Ok(Loaded::New { set, ttl, etag }) => {
+            Ok(Loaded::New {
+                set,
+                ttl,
+                etag,
+                skipped,
+            }) => {
+                let old = self.keys.load_full();
+                if let Trigger::Miss(kid) = trigger {
+                    fruitless = !set.brings_new(&old, kid.as_deref());
+                }
+                news = Some(self.news(&mut state, &old, &set, &skipped));
                 self.keys.store(Arc::new(set));
                 state.etag = etag;
                 ttl
@@ -323,6 +404,9 @@ impl Remote {
             // A 304 that does not restate freshness keeps what the keys had.
             Ok(Loaded::Same { ttl }) => ttl.or(state.ttl),
             Err(error) => {
+                if fruitless {
+                    state.misses_quiet_until = later(started, settings.cooldown);
+                }
                 state.failures += 1;
                 let wait = backoff(settings.cooldown, state.failures);
                 state.next_attempt = later(now, wait);
@@ -354,6 +438,9 @@ impl Remote {
                 return;
             }
         };
+        if fruitless {
+            state.misses_quiet_until = later(started, settings.cooldown);
+        }
         let ttl = ttl.unwrap_or(settings.default_ttl);
         state.ttl = Some(ttl);
         state.loaded_at = Some(now);
@@ -372,52 +459,9 @@ impl Remote {
             .map_or(NEVER, |stale| self.millis(later(now, stale)));
         // After the keys: a reader that sees this sees them.
         self.usable_until.store(until, Ordering::Release);
-    }
-
-    /// For a request whose token found no key, or a key that did not verify: joins the
-    /// refresh in flight, or starts one if the cooldown allows, and says what came of it.
-    pub(crate) async fn after_miss(self: &Arc<Self>) -> Miss {
-        let runtime = Handle::try_current().ok();
-        let (waiting, started) = {
-            let mut state = self.lock();
-            let may_start = Instant::now() >= state.next_attempt;
-            match (&state.in_flight, runtime) {
-                (Some(waiting), _) => (Some(waiting.clone()), None),
-                (None, Some(runtime)) if may_start => {
-                    let (waiting, finish) = self.claim(&mut state);
-                    (Some(waiting), Some((runtime, finish)))
-                }
-                (None, None) if may_start => {
-                    drop(state);
-                    // Logs that keys cannot be fetched here.
-                    let _ = self.runtime();
-                    (None, None)
-                }
-                _ => (None, None),
-            }
-        };
-        if let Some((runtime, finish)) = started {
-            Remote::launch(&runtime, finish);
-        }
-        let refreshed = waiting.is_some();
-        if let Some(mut waiting) = waiting {
-            // An error means the fetch task is gone; what it left is all there is.
-            let _ = waiting.wait_for(|done| *done).await;
-        }
-        let state = self.lock();
-        // A kid unknown after a successful refresh is the token's fault; one unknown because
-        // the provider could not be asked is not.
-        if !self.usable() || state.last_ok != Some(true) {
-            let wait = state.next_attempt.saturating_duration_since(Instant::now());
-            return Miss::Unavailable {
-                retry_after: Duration::from_secs(wait.as_secs().max(1)),
-            };
-        }
         drop(state);
-        if refreshed {
-            Miss::Refreshed(self.keys.load_full())
-        } else {
-            Miss::Unchanged
+        if let Some(news) = news {
+            self.log(news);
         }
     }
 
@@ -442,7 +486,7 @@ impl Remote {
                 wait.as_secs().max(1)
             ));
         }
-        let (waiting, finish) = self.claim(&mut state);
+        let (waiting, finish) = self.claim(&mut state, Trigger::Routine);
         drop(state);
         Remote::launch(&runtime, finish);
         Ok(Some(waiting))
@@ -456,11 +500,20 @@ impl Remote {
         if let Some(mut waiting) = waiting {
             let _ = waiting.wait_for(|done| *done).await;
         }
+        let state = self.lock();
         if self.usable() {
-            return Ok(());
+            // Loaded, but some keys wait for the configuration to change: say so now rather
+            // than by refusing every token they sign.
+            return match state.unconfigured.as_slice() {
+                [] => Ok(()),
+                keys => Err(format!(
+                    "{} key(s) skipped until the configuration changes: {}",
+                    keys.len(),
+                    keys.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+                )),
+            };
         }
-        Err(self
-            .lock()
+        Err(state
             .last_error
             .clone()
             .unwrap_or_else(|| "keys not loaded".to_owned()))

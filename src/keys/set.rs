@@ -1,8 +1,9 @@
 //! An issuer's usable keys, and how a token's key is chosen among them.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
-use super::{KeyId, KeyProblem, VerifyingKey};
+use super::{KeyId, KeyIdHasher, KeyProblem, VerifyingKey};
 use crate::Algorithm;
 use crate::error::Rejection;
 
@@ -13,7 +14,12 @@ pub(crate) struct KeySet {
     /// Index into `keys` by `kid`; kids carried by two different keys are left out, so a token
     /// naming one cannot pick between them.
     by_kid: HashMap<Box<str>, usize>,
+    /// Every key's id: a cache hit asks whether its key is still here, in constant time.
+    ids: HashSet<KeyId, BuildHasherDefault<KeyIdHasher>>,
 }
+
+/// How many keys a log line names; the rest are counted.
+const NAMED_KEYS: usize = 10;
 
 impl KeySet {
     /// Builds a set, dropping exact duplicates and making shared kids unusable. Linear in the
@@ -46,7 +52,8 @@ impl KeySet {
             keys.retain(|k| k.kid().is_none_or(|kid| !shared.contains(kid)));
             by_kid = Self::index(&keys);
         }
-        (KeySet { keys, by_kid }, problems)
+        let ids = keys.iter().map(VerifyingKey::id).collect();
+        (KeySet { keys, by_kid, ids }, problems)
     }
 
     fn index(keys: &[VerifyingKey]) -> HashMap<Box<str>, usize> {
@@ -60,9 +67,42 @@ impl KeySet {
         self.keys.len()
     }
 
-    /// Whether the key `id` is in the set.
+    /// Whether the key `id` is in the set: one hash lookup, whatever the set's size.
     pub(crate) fn contains(&self, id: KeyId) -> bool {
-        self.keys.iter().any(|key| key.id() == id)
+        self.ids.contains(&id)
+    }
+
+    /// Whether this set holds a key that `older` does not, with the `kid` `for_kid` if given:
+    /// whether a refresh brought what a token was missing.
+    pub(crate) fn brings_new(&self, older: &KeySet, for_kid: Option<&str>) -> bool {
+        let new = |key: &VerifyingKey| !older.contains(key.id());
+        match for_kid {
+            // A key without kid can serve any kid (see `select`).
+            Some(kid) => {
+                self.by_kid.get(kid).is_some_and(|&i| new(&self.keys[i]))
+                    || self.keys.iter().any(|key| key.kid().is_none() && new(key))
+            }
+            None => self.keys.iter().any(new),
+        }
+    }
+
+    /// The keys of this set that `other` lacks, as `kid (alg)`, for logs: key ids and
+    /// algorithms only, never key material, the first few named and the rest counted.
+    pub(crate) fn describe_except(&self, other: &KeySet) -> (usize, String) {
+        let fresh: Vec<&VerifyingKey> = self
+            .keys
+            .iter()
+            .filter(|key| !other.contains(key.id()))
+            .collect();
+        let mut named: Vec<String> = fresh
+            .iter()
+            .take(NAMED_KEYS)
+            .map(|key| format!("{} ({})", key.kid().unwrap_or("no kid"), key.alg()))
+            .collect();
+        if fresh.len() > NAMED_KEYS {
+            named.push(format!("and {} more", fresh.len() - NAMED_KEYS));
+        }
+        (fresh.len(), named.join(", "))
     }
 
     /// Chooses the key for a token.

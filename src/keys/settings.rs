@@ -2,24 +2,40 @@
 
 use std::time::Duration;
 
+use super::KeyLimits;
+
 /// How a [`Gate`](crate::Gate) fetches, caches and refreshes issuers' keys from the network
 /// ([`IssuerProfile::discover`](crate::IssuerProfile::discover),
-/// [`IssuerProfile::jwks_uri`](crate::IssuerProfile::jwks_uri)).
+/// [`IssuerProfile::jwks_uri`](crate::IssuerProfile::jwks_uri)), and which keys it admits.
 ///
 /// | setting | default | what it does |
 /// |---|---|---|
 /// | [`min_ttl`](Self::min_ttl), [`max_ttl`](Self::max_ttl) | 5 min, 24 h | bounds for the provider's `Cache-Control: max-age` |
 /// | [`default_ttl`](Self::default_ttl) | 1 h | freshness when the provider sends no `max-age` |
-/// | [`cooldown`](Self::cooldown) | 60 s | at most one fetch per issuer starts this often, however many unknown `kid`s arrive |
+/// | [`min_refresh_interval`](Self::min_refresh_interval) | 5 s | no refresh for a missing key starts sooner after the previous one |
+/// | [`cooldown`](Self::cooldown) | 60 s | after a refresh for an unknown `kid` that found no new key, unknown `kid`s trigger no other one for this long |
 /// | [`max_stale`](Self::max_stale) | none | stop using keys this long after the last successful refresh |
 /// | [`connect_timeout`](Self::connect_timeout), [`request_timeout`](Self::request_timeout) | 5 s, 10 s | per request to the provider |
 /// | [`max_response_size`](Self::max_response_size) | 256 KiB | larger discovery or JWKS responses are refused |
-/// | [`max_keys`](Self::max_keys) | 100 | key sets with more keys are refused |
+/// | [`max_keys`](Self::max_keys) | 100 | key sets with more keys are refused (configured ones too) |
+/// | [`max_rsa_bits`](Self::max_rsa_bits) | 4096 | larger RSA keys are skipped (configured ones too) |
+/// | [`allow_any_rsa_exponent`](Self::allow_any_rsa_exponent) | off | RSA keys whose exponent is not 65537 are skipped |
 ///
 /// Keys are fetched on first use (or by [`Gate::warm_up`](crate::Gate::warm_up)), on the Tokio
-/// runtime the request runs on. A request whose `kid` is unknown, or whose signature fails,
-/// triggers one refresh, shared by every request waiting for it and limited by the cooldown;
-/// routine refreshes start in the background once 80% of the freshness lifetime (or half of
+/// runtime the request runs on. A token whose `kid` is unknown (or, where keys have no `kid`,
+/// whose signature fails) triggers a refresh, shared by every request waiting for it, unless
+/// another such refresh started less than `min_refresh_interval` ago; then the request waits
+/// for the next one, at the end of that interval, and shares it. Routine fetches (the first
+/// load, warm-up, freshness) do not count: a key the provider publishes is accepted at once,
+/// or within the interval. A refresh triggered this way that brings no key for the `kid` that
+/// triggered it (a made-up `kid`, say) starts the cooldown: until it ends, unknown `kid`s are
+/// refused at once (401 `unknown_key`) without a fetch. So a flood of made-up `kid`s costs the
+/// provider one fetch per cooldown, and a real rotation costs nothing. A signature that fails
+/// under a key the set holds is `invalid_signature` (401), during an outage too; only an
+/// unknown `kid` gets `keys_unavailable` (503) when the provider cannot be reached.
+/// `docs/keys.md` has the whole contract.
+///
+/// Routine refreshes start in the background once 80% of the freshness lifetime (or half of
 /// `max_stale`) has passed, so no request waits for them. A failed refresh keeps the last keys
 /// that loaded (unless `max_stale` says they are too old), logs a warning, and backs off: the
 /// cooldown, doubled after each further failure, up to 10 minutes. A key set with no usable key,
@@ -44,11 +60,13 @@ pub struct KeyCacheSettings {
     pub(crate) max_ttl: Duration,
     pub(crate) default_ttl: Duration,
     pub(crate) cooldown: Duration,
+    pub(crate) min_refresh_interval: Duration,
     pub(crate) max_stale: Option<Duration>,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) max_response_size: usize,
     pub(crate) max_keys: usize,
+    pub(crate) limits: KeyLimits,
     pub(crate) allow_http_loopback: bool,
 }
 
@@ -59,11 +77,13 @@ impl Default for KeyCacheSettings {
             max_ttl: Duration::from_secs(24 * 3600),
             default_ttl: Duration::from_secs(3600),
             cooldown: Duration::from_secs(60),
+            min_refresh_interval: Duration::from_secs(5),
             max_stale: None,
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             max_response_size: 256 * 1024,
             max_keys: 100,
+            limits: KeyLimits::default(),
             allow_http_loopback: false,
         }
     }
@@ -88,11 +108,37 @@ impl KeyCacheSettings {
         self
     }
 
-    /// The least time between two fetches for one issuer, which is also the first wait after
-    /// a failed fetch.
+    /// After a refresh triggered by an unknown `kid` that brought no key for it, how long
+    /// unknown `kid`s trigger no other refresh (they are refused at once); also the first wait
+    /// after a failed fetch. This bounds what a flood of made-up `kid`s costs the provider: one
+    /// fetch per cooldown. At most one day.
     pub fn cooldown(mut self, cooldown: Duration) -> KeyCacheSettings {
         self.cooldown = cooldown;
         self
+    }
+
+    /// The least time between two refreshes for one issuer triggered by tokens whose key is
+    /// missing (and between any fetch and a routine one): how long a key the provider has just
+    /// published may go unseen after such a refresh (default 5 s; at most one hour). A request
+    /// inside the interval that needs a new key waits for the refresh at its end. A
+    /// [`cooldown`](Self::cooldown) shorter than this interval takes its place.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokengate::KeyCacheSettings;
+    ///
+    /// let cache = KeyCacheSettings::default().min_refresh_interval(Duration::from_secs(10));
+    /// # let _ = cache;
+    /// ```
+    pub fn min_refresh_interval(mut self, interval: Duration) -> KeyCacheSettings {
+        self.min_refresh_interval = interval;
+        self
+    }
+
+    /// The interval in force: [`min_refresh_interval`](Self::min_refresh_interval), or the
+    /// cooldown if that is shorter.
+    pub(crate) fn min_interval(&self) -> Duration {
+        self.min_refresh_interval.min(self.cooldown)
     }
 
     /// Stops using keys this long after the last successful refresh: tokens then get
@@ -123,9 +169,45 @@ impl KeyCacheSettings {
         self
     }
 
-    /// The most keys a key set may hold; a larger set is refused as a whole.
+    /// The most keys a key set may hold; a larger set is refused as a whole. It bounds the
+    /// memory and the loading time of every key set, configured ones included (where a larger
+    /// set is a configuration error); at most 10,000.
     pub fn max_keys(mut self, keys: usize) -> KeyCacheSettings {
         self.max_keys = keys;
+        self
+    }
+
+    /// The largest RSA key admitted, in bits of the modulus (default 4096; 2048 to 8192). Larger
+    /// keys are skipped, in fetched and configured key sets alike. Anyone can send a token
+    /// naming any key of the set with a signature that fails, and failures are not cached, so
+    /// the costliest key sets the price of every forged request: an RSA check grows with the
+    /// square of the modulus size, and an 8192-bit key costs about 16 times a 2048-bit one.
+    /// Raise it only for an issuer that signs with larger keys.
+    ///
+    /// ```
+    /// use tokengate::KeyCacheSettings;
+    ///
+    /// let cache = KeyCacheSettings::default().max_rsa_bits(8192);
+    /// # let _ = cache;
+    /// ```
+    pub fn max_rsa_bits(mut self, bits: usize) -> KeyCacheSettings {
+        self.limits.max_rsa_bits = bits;
+        self
+    }
+
+    /// Admits RSA keys whose public exponent is not 65537: any odd exponent from 3 to
+    /// 2^32 - 1. By default they are skipped: an exponent of 32 bits doubles the cost of every
+    /// check with the key (see [`max_rsa_bits`](Self::max_rsa_bits)), and no common provider
+    /// uses another exponent.
+    ///
+    /// ```
+    /// use tokengate::KeyCacheSettings;
+    ///
+    /// let cache = KeyCacheSettings::default().allow_any_rsa_exponent();
+    /// # let _ = cache;
+    /// ```
+    pub fn allow_any_rsa_exponent(mut self) -> KeyCacheSettings {
+        self.limits.any_rsa_exponent = true;
         self
     }
 
@@ -143,6 +225,11 @@ impl KeyCacheSettings {
         let mut problems = Vec::new();
         let limits = [
             ("cooldown", self.cooldown, DAY),
+            (
+                "min_refresh_interval",
+                self.min_refresh_interval,
+                Duration::from_secs(3600),
+            ),
             ("max_ttl", self.max_ttl, 30 * DAY),
             ("max_stale", self.max_stale.unwrap_or_default(), 365 * DAY),
             (
@@ -161,8 +248,18 @@ impl KeyCacheSettings {
                 problems.push(format!("key cache: {name} {value:?} is above {limit:?}"));
             }
         }
-        if self.min_ttl.is_zero() || self.cooldown.is_zero() {
-            problems.push("key cache: min_ttl and cooldown must be above zero".to_owned());
+        if self.min_ttl.is_zero() || self.cooldown.is_zero() || self.min_refresh_interval.is_zero()
+        {
+            problems.push(
+                "key cache: min_ttl, cooldown and min_refresh_interval must be above zero"
+                    .to_owned(),
+            );
+        }
+        if !(2048..=8192).contains(&self.limits.max_rsa_bits) {
+            problems.push(format!(
+                "key cache: max_rsa_bits {} is outside 2048 to 8192",
+                self.limits.max_rsa_bits
+            ));
         }
         if !(self.min_ttl <= self.default_ttl && self.default_ttl <= self.max_ttl) {
             problems.push(format!(

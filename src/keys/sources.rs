@@ -170,21 +170,20 @@ impl Remote {
                 };
                 let (keys, mut skipped) = parse_jwks(text, &self.allowed, max_keys, rules)
                     .map_err(FetchError::Malformed)?;
+                let keys = self.fetcher.settings.limits.admit(keys, &mut skipped);
                 let (set, shared) = KeySet::new(keys);
                 skipped.extend(shared);
                 if set.len() == 0 {
                     let reason = format!("no usable key ({})", summary(&skipped));
                     return Err(FetchError::Malformed(reason));
                 }
-                if !skipped.is_empty() {
-                    tracing::warn!(
-                        issuer = %self.issuer,
-                        skipped = skipped.len(),
-                        problems = %summary(&skipped),
-                        "tokengate: keys skipped"
-                    );
-                }
-                Ok(Loaded::New { set, ttl, etag })
+                // Skipped keys are logged when the set is recorded, each once.
+                Ok(Loaded::New {
+                    set,
+                    ttl,
+                    etag,
+                    skipped,
+                })
             }
         }
     }

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 use super::KeySet;
-use super::refresh::{Miss, Remote};
+use super::Miss;
+use super::refresh::Remote;
 
 /// Where an issuer's keys stand, for health and readiness probes
 /// ([`Gate::key_status`](crate::Gate::key_status)).
@@ -72,11 +73,20 @@ impl KeyStore {
         }
     }
 
-    /// Called when the current keys have none for a token.
-    pub(crate) async fn after_miss(&self) -> Miss {
+    /// Called when the current keys have none for a token (whose `kid` is given), or none
+    /// that verifies it.
+    pub(crate) async fn after_miss(&self, kid: Option<&str>) -> Miss {
         match self {
             KeyStore::Fixed(_) => Miss::Unchanged,
-            KeyStore::Remote(remote) => remote.after_miss().await,
+            KeyStore::Remote(remote) => remote.after_miss(kid).await,
+        }
+    }
+
+    /// Whether a refresh for a missing key could start now; never for configured keys.
+    pub(crate) fn misses_may_refresh(&self) -> bool {
+        match self {
+            KeyStore::Fixed(_) => false,
+            KeyStore::Remote(remote) => remote.misses_may_refresh(),
         }
     }
 

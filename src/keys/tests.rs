@@ -70,13 +70,32 @@ fn alg_less_keys_take_the_one_allowed_algorithm_that_fits() {
             .alg(),
         Algorithm::PS384
     );
-    // Several RSA algorithms allowed: binding would be a guess (RFC 8725 §3.1).
-    refused(
-        &rsa,
-        &[Algorithm::RS256, Algorithm::PS256],
-        "allow exactly one",
-    );
-    refused(&rsa, Algorithm::ALL, "allow exactly one");
+    // Every RSA algorithm allowed (the default allowlist): RS256, what keys published
+    // without alg are for; still one key, one algorithm (RFC 8725 §3.1).
+    assert_eq!(load(&rsa, Algorithm::ALL).unwrap().alg(), Algorithm::RS256);
+    let rsa_only = [
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+    ];
+    assert_eq!(load(&rsa, &rsa_only).unwrap().alg(), Algorithm::RS256);
+    // Several, but not all, chosen explicitly: binding would be a guess, and the
+    // configuration must say which.
+    for several in [
+        &[Algorithm::RS256, Algorithm::PS256][..],
+        &rsa_only[1..],
+        &[Algorithm::PS256, Algorithm::PS384],
+    ] {
+        let problem = parse_jwk(&rsa.to_string(), several, RulesAt::default()).unwrap_err();
+        assert!(
+            problem.to_string().contains("several RSA algorithms"),
+            "{problem}"
+        );
+        assert_eq!(problem.concern(), Concern::Configuration);
+    }
     refused(&rsa, &[Algorithm::ES256], "no algorithm allowed");
     // EC and OKP keys name their curve, which names the algorithm.
     for alg in [
@@ -589,4 +608,126 @@ mod pem_keys {
         let small = pem("PUBLIC KEY", &[0x30, 0x03, 0x02, 0x01, 0x01]);
         assert!(parse_pem(&small, Algorithm::RS256, None).is_err());
     }
+}
+
+/// Skipped keys are judged by how much they should worry anyone: an encryption key or an
+/// algorithm the issuer does not allow is expected in a key set (DEBUG), damaged or private
+/// material is a mistake (WARN).
+#[test]
+fn skipped_keys_say_how_much_they_matter() {
+    let concern = |jwk: &Value, allowed: &[Algorithm]| {
+        parse_jwk(&jwk.to_string(), allowed, RulesAt::default())
+            .unwrap_err()
+            .concern()
+    };
+    let rsa = rs256().jwk();
+    for expected in [
+        with(rsa.clone(), "use", json!("enc")),
+        with(rsa.clone(), "key_ops", json!(["encrypt", "wrapKey"])),
+        with(rsa.clone(), "alg", json!("RSA-OAEP")),
+        json!({"kty": "OKP", "crv": "X25519", "x": b64([9u8; 32])}),
+    ] {
+        assert_eq!(
+            concern(&expected, Algorithm::ALL),
+            Concern::Expected,
+            "{expected}"
+        );
+    }
+    assert_eq!(concern(&rsa, &[Algorithm::ES256]), Concern::Expected);
+    for mistake in [
+        with(rsa.clone(), "use", json!("SIG")),
+        with(rsa.clone(), "d", json!("AQAB")),
+        with(rsa.clone(), "n", json!("not base64!")),
+        with(rsa.clone(), "key_ops", json!(["verify", "encrypt"])),
+        with(rsa.clone(), "alg", json!("ES256")),
+    ] {
+        assert_eq!(
+            concern(&mistake, Algorithm::ALL),
+            Concern::Mistake,
+            "{mistake}"
+        );
+    }
+}
+
+/// An RSA JWK of modulus `n` and exponent `e`, RS256.
+fn rsa_jwk(kid: &str, n: &[u8], e: &[u8]) -> Value {
+    json!({"kty": "RSA", "alg": "RS256", "kid": kid, "n": b64(n), "e": b64(e)})
+}
+
+/// Anyone can make every forged token cost a check with the costliest key of the set: RSA
+/// keys above 4096 bits or with an exponent other than 65537 are skipped unless admitted
+/// (the absolute limits, 8192 bits and 2^32 - 1, stay).
+#[test]
+fn rsa_keys_above_the_cost_limits_are_skipped_unless_admitted() {
+    let (n, _) = rs256().rsa_modulus_exponent();
+    // 65537^300 * 709: 4810 bits, no small factor, not of the ROCA form.
+    let big = product(std::iter::repeat_n(65537, 300).chain([709]));
+    let big = load(&rsa_jwk("big", &big, &[1, 0, 1]), Algorithm::ALL).unwrap();
+    let odd_e = load(&rsa_jwk("e32", &n, &[0xff; 4]), Algorithm::ALL).unwrap();
+    let e3 = load(&rsa_jwk("e3", &n, &[3]), Algorithm::ALL).unwrap();
+    let usual = load(&rs256().jwk(), Algorithm::ALL).unwrap();
+
+    let defaults = KeyLimits::default();
+    assert_eq!(defaults.max_rsa_bits, 4096);
+    assert!(defaults.check(&usual).is_ok());
+    let too_big = defaults.check(&big).unwrap_err().to_string();
+    assert!(
+        too_big.contains("max_rsa_bits") && too_big.contains("4810"),
+        "{too_big}"
+    );
+    for key in [&odd_e, &e3] {
+        let problem = defaults.check(key).unwrap_err();
+        assert!(
+            problem.to_string().contains("allow_any_rsa_exponent"),
+            "{problem}"
+        );
+        assert_eq!(problem.concern(), Concern::Mistake);
+    }
+    // EC and OKP keys have a fixed cost.
+    assert!(
+        defaults
+            .check(&load(&key_for(Algorithm::ES512).jwk(), Algorithm::ALL).unwrap())
+            .is_ok()
+    );
+
+    let admitted = KeyLimits {
+        max_rsa_bits: 8192,
+        any_rsa_exponent: true,
+    };
+    for key in [&big, &odd_e, &e3, &usual] {
+        assert!(admitted.check(key).is_ok(), "{key:?}");
+    }
+    let mut problems = Vec::new();
+    let kept = defaults.admit(vec![big, odd_e, e3, usual], &mut problems);
+    assert_eq!(kept.len(), 1);
+    assert_eq!(problems.len(), 3);
+    // Beyond the absolute limits nothing admits a key.
+    refused(
+        &rsa_jwk("e33", &n, &[1, 0, 0, 0, 1]),
+        Algorithm::ALL,
+        "exponent",
+    );
+}
+
+/// The cache asks the set whether a key is still there by its id, and a refresh asks
+/// whether it brought a key for the kid that triggered it.
+#[test]
+fn sets_answer_by_key_id() {
+    let es = key_for(Algorithm::ES256);
+    let (old, _) = set(&[rs256().jwk()]);
+    let (new, _) = set(&[rs256().jwk(), es.jwk()]);
+    let rs_id = old.select(Some("rs256-1"), Algorithm::RS256).unwrap().id();
+    let es_id = new.select(Some("es256-1"), Algorithm::ES256).unwrap().id();
+    assert!(old.contains(rs_id) && new.contains(rs_id));
+    assert!(!old.contains(es_id) && new.contains(es_id));
+    assert!(new.brings_new(&old, Some("es256-1")));
+    assert!(new.brings_new(&old, None));
+    assert!(!new.brings_new(&old, Some("rs256-1")), "not new");
+    assert!(!new.brings_new(&old, Some("made-up")));
+    assert!(!old.brings_new(&new, None));
+    // The same public key under another kid is another key.
+    let (renamed, _) = set(&[with(rs256().jwk(), "kid", json!("rs256-2"))]);
+    assert!(renamed.brings_new(&old, Some("rs256-2")));
+    let (count, named) = new.describe_except(&old);
+    assert_eq!((count, named.as_str()), (1, "es256-1 (ES256)"));
 }

@@ -96,6 +96,14 @@ fn key_source_urls_are_checked_at_build() {
             .max_keys(0),
     );
     assert!(found.len() >= 3, "{found:?}");
+    let found = problems(
+        IssuerProfile::new("https://a.example").discover(),
+        KeyCacheSettings::default().min_refresh_interval(Duration::ZERO),
+    );
+    assert!(
+        found.iter().any(|p| p.contains("min_refresh_interval")),
+        "{found:?}"
+    );
 }
 
 /// Settings that would overflow time arithmetic are refused at build.
@@ -106,6 +114,7 @@ fn absurd_durations_are_refused_at_build() {
         KeyCacheSettings::default().max_stale(Duration::MAX),
         KeyCacheSettings::default().max_ttl(Duration::MAX),
         KeyCacheSettings::default().request_timeout(Duration::MAX),
+        KeyCacheSettings::default().min_refresh_interval(Duration::MAX),
     ] {
         let built = Gate::builder()
             .issuer(

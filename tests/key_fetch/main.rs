@@ -10,8 +10,10 @@
 
 mod caching;
 mod configuration;
+mod costs;
 mod discovery;
 mod failures;
+mod limits;
 mod rotation;
 mod runtimes;
 mod transport;
