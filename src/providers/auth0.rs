@@ -13,7 +13,7 @@
 //! * **Roles** from the namespaced claims you add with an Action
 //!   ([`roles_claim`](Auth0::roles_claim), for example `https://example.com/roles`).
 //! * Machine-to-machine tokens (`sub` ending in `@clients`) are
-//!   [`TokenKind::App`](crate::TokenKind::App), others [`TokenKind::User`](crate::TokenKind::User).
+//!   [`TokenKind::App`], others [`TokenKind::User`].
 //! * Algorithms RS256 and PS256; tokens signed with the API's HS256 secret are refused.
 //!
 //! Without an `audience` in the token request, Auth0 issues an opaque token good only for its

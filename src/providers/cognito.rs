@@ -10,8 +10,8 @@
 //!   or a pre-token-generation trigger that adds one).
 //! * **Scopes** from `scope` (custom scopes are `{resource server}/{scope}`); **roles** from
 //!   `cognito:groups`.
-//! * Machine-to-machine tokens (no `username`) are [`TokenKind::App`](crate::TokenKind::App),
-//!   others [`TokenKind::User`](crate::TokenKind::User). Algorithm RS256.
+//! * Machine-to-machine tokens (no `username`) are [`TokenKind::App`],
+//!   others [`TokenKind::User`]. Algorithm RS256.
 //!
 //! **ID tokens** (`token_use: id`) are refused unless you call
 //! [`accept_id_tokens`](Cognito::accept_id_tokens): an ID token says who signed in to an app

@@ -17,7 +17,7 @@
 //!
 //! [`GoogleIdTokens`]: issuer `https://accounts.google.com` (and the legacy
 //! `accounts.google.com`), keys from Google's JWK Set, RS256. Service accounts' tokens
-//! (`email` ending in `.gserviceaccount.com`) are [`TokenKind::App`](crate::TokenKind::App).
+//! (`email` ending in `.gserviceaccount.com`) are [`TokenKind::App`].
 //!
 //! [`FirebaseIdTokens`]: issuer `https://securetoken.google.com/{project}`, audience the
 //! project id, keys from the `securetoken` service account's JWK Set, RS256, `kid` required;

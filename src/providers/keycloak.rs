@@ -14,8 +14,8 @@
 //!   an audience here. In the admin console, add an *Audience* mapper (or a client scope with
 //!   one) that writes your API's client id or identifier, and configure the same value.
 //! * **Service accounts** (client-credentials tokens, with `client_id` or the older
-//!   `clientId`) are [`TokenKind::App`](crate::TokenKind::App), other tokens
-//!   [`TokenKind::User`](crate::TokenKind::User).
+//!   `clientId`) are [`TokenKind::App`], other tokens
+//!   [`TokenKind::User`].
 //! * Keys: any asymmetric algorithm the realm signs with; encryption keys (`use: enc`), which
 //!   every realm publishes, are skipped.
 //!
