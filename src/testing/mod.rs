@@ -355,7 +355,9 @@ impl TestIssuer {
 
     /// Key-cache settings for this issuer: [`KeyCacheSettings::default`] with
     /// [`allow_http_loopback`](KeyCacheSettings::allow_http_loopback) and a cooldown of one second, so
-    /// that tests see rotations quickly.
+    /// that a test which sends a made-up `kid` sees the next rotation within a second (under the
+    /// default settings a rotation is picked up within seconds too, but not for a cooldown
+    /// after a refresh that found nothing).
     pub fn key_cache(&self) -> KeyCacheSettings {
         KeyCacheSettings::default()
             .allow_http_loopback()
