@@ -5,7 +5,7 @@
 use http::{HeaderMap, Uri};
 
 use crate::jws::{self, Header, HeaderText, Signature};
-use crate::keys::{KeySet, RulesAt, VerifyingKey, parse_jwks, parse_pem};
+use crate::keys::{KeyLimits, KeySet, RulesAt, VerifyingKey, parse_jwks, parse_pem};
 use crate::{Algorithm, Rejection, TokenSource};
 
 /// The three segments of a compact JWS, as [`jws::split`] found them.
@@ -155,7 +155,7 @@ impl LoadedKeys {
 }
 
 /// Loads a JWK Set as an issuer's configured or fetched keys are loaded, with every algorithm
-/// allowed.
+/// allowed and the default cost limits (RSA up to 4096 bits, exponent 65537).
 ///
 /// # Errors
 ///
@@ -168,7 +168,8 @@ impl LoadedKeys {
     /// Loads a JWK Set with every algorithm allowed, under a provider's key rules (for the
     /// providers' own entry points).
     pub(crate) fn load(json: &str, max_keys: usize, rules: RulesAt<'_>) -> Result<Self, String> {
-        let (keys, problems) = parse_jwks(json, Algorithm::ALL, max_keys, rules)?;
+        let (keys, mut problems) = parse_jwks(json, Algorithm::ALL, max_keys, rules)?;
+        let keys = KeyLimits::default().admit(keys, &mut problems);
         Ok(LoadedKeys {
             keys,
             problems: problems.len(),
