@@ -139,6 +139,7 @@ mod challenge;
 mod claims;
 mod denial;
 mod diagnostic;
+mod dpop;
 mod error;
 // Entry points for the fuzz targets in fuzz/; only under `cargo fuzz` (`--cfg fuzzing`).
 #[cfg(fuzzing)]
@@ -168,6 +169,7 @@ pub use cache::TokenCacheSettings;
 pub use challenge::ClaimsChallenge;
 pub use claims::{ClaimPath, Claims, ClaimsError, TokenKind, TokenProfile};
 pub use denial::Denial;
+pub use dpop::{FirstUse, MemoryReplayStore, ProofId, ReplayStore, ReplayStoreError};
 pub use error::{ConfigError, ErrorClass, Rejection};
 pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder, WarmUpError};
 pub use issuer::{DEFAULT_LEEWAY, IssuerProfile, Issuers, MAX_LEEWAY};

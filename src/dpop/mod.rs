@@ -1,0 +1,7 @@
+//! Sender-constrained tokens (RFC 9449 DPoP, RFC 8705 mTLS), in progress: what is here is the
+//! replay store for DPoP proofs. Until the proof checks and the layer's `DPoP` scheme land,
+//! nothing calls it, and DPoP-bound tokens are refused (`sender_constrained_token`).
+
+mod replay;
+
+pub use replay::{FirstUse, MemoryReplayStore, ProofId, ReplayStore, ReplayStoreError};
