@@ -19,9 +19,7 @@ mod sources;
 mod store;
 
 pub(crate) use http::Fetcher;
-#[cfg(any(test, fuzzing))]
 pub(crate) use jwk::RulesAt;
-#[cfg(test)]
 pub(crate) use jwk::parse_jwk;
 pub(crate) use jwk::{Concern, KeyProblem, parse_jwks, quoted};
 pub(crate) use key::{KeyId, KeyIdHasher, VerifyingKey};
