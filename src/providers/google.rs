@@ -77,7 +77,8 @@ impl GoogleIdTokens {
         self
     }
 
-    /// Accepts only accounts of this Google Workspace domain (`hd`).
+    /// Accepts only accounts of this Google Workspace domain (`hd`, compared exactly); tokens
+    /// of other accounts are refused as `invalid_audience` (not meant for this API).
     pub fn hosted_domain(mut self, domain: impl Into<String>) -> GoogleIdTokens {
         self.hosted_domain = Some(domain.into());
         self
