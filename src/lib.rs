@@ -77,10 +77,13 @@
 //! ## Providers
 //!
 //! A preset is a few lines of configuration for a provider, given to
-//! [`GateBuilder::issuer`] like an [`IssuerProfile`]. `providers::entra::EntraApi` (feature
-//! `entra`, on by default) configures v1 and v2 tokens of single- and multi-tenant APIs
-//! registered in Microsoft Entra ID the way Microsoft documents it, with per-tenant metadata
-//! and keys, `tid` rules, the no-`scp`-no-`roles` rule and claims challenges.
+//! [`GateBuilder::issuer`] like an [`IssuerProfile`]: [`providers`] has Microsoft Entra ID
+//! (work and school tenants, personal accounts, Azure AD B2C, Entra External ID), Keycloak,
+//! Auth0, Okta, AWS Cognito, and Google-signed and Firebase ID tokens, each behind a feature of
+//! its own, all on by default. Each knows where its provider puts scopes, roles and audiences
+//! and how it marks other kinds of tokens. Any other issuer needs only an [`IssuerProfile`];
+//! [`IssuerProfile::scopes_from`] and [`IssuerProfile::roles_from`] read scopes and roles from
+//! the claims it uses.
 //!
 //! ## Speed
 //!
