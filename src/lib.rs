@@ -172,6 +172,8 @@ pub use cache::TokenCacheSettings;
 pub use challenge::ClaimsChallenge;
 pub use claims::{ClaimPath, Claims, ClaimsError, TokenKind, TokenProfile};
 pub use denial::Denial;
+#[cfg(feature = "redis")]
+pub use dpop::RedisReplayStore;
 pub use dpop::{FirstUse, MemoryReplayStore, ProofId, ReplayStore, ReplayStoreError};
 pub use error::{ConfigError, ErrorClass, Rejection};
 pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder, WarmUpError};

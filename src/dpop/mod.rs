@@ -7,6 +7,8 @@
 // the next step.
 #[allow(dead_code, reason = "called by the layer's DPoP scheme, in progress")]
 mod proof;
+#[cfg(feature = "redis")]
+mod redis;
 mod replay;
 #[allow(
     dead_code,
@@ -14,4 +16,6 @@ mod replay;
 )]
 mod thumbprint;
 
+#[cfg(feature = "redis")]
+pub use self::redis::RedisReplayStore;
 pub use replay::{FirstUse, MemoryReplayStore, ProofId, ReplayStore, ReplayStoreError};
