@@ -124,8 +124,9 @@ impl ClaimSources {
             let mut roles = Vec::new();
             for path in paths {
                 match read(json, path)? {
-                    // A string lists roles separated by spaces, as `scope` lists scopes.
-                    Some(OneOrMany::One(value)) => roles.extend(split(value, json)),
+                    // A string is one role: role names may hold spaces ("Order Approver"),
+                    // and splitting one would grant others.
+                    Some(OneOrMany::One(value)) => roles.push(Text::new(value, json)),
                     Some(OneOrMany::Many(values)) => {
                         roles.extend(values.into_iter().map(|v| Text::new(v, json)));
                     }
@@ -138,22 +139,6 @@ impl ClaimSources {
     }
 }
 
-/// The space-separated items of `value`, as spans of `json` where it is one.
-fn split(value: Cow<'_, str>, json: &str) -> Vec<Text> {
-    match value {
-        Cow::Borrowed(text) => text
-            .split(' ')
-            .filter(|item| !item.is_empty())
-            .map(|item| Text::new(Cow::Borrowed(item), json))
-            .collect(),
-        Cow::Owned(text) => text
-            .split(' ')
-            .filter(|item| !item.is_empty())
-            .map(|item| Text::Owned(Box::from(item)))
-            .collect(),
-    }
-}
-
 /// A top-level string claim of the claims object `json` (verified or not), for providers'
 /// rules; `None` when absent or not a string.
 pub(crate) fn string_claim<'a>(json: &'a str, name: &str) -> Option<Cow<'a, str>> {
@@ -161,6 +146,14 @@ pub(crate) fn string_claim<'a>(json: &'a str, name: &str) -> Option<Cow<'a, str>
         Ok(Some(OneOrMany::One(value))) => Some(value),
         _ => None,
     }
+}
+
+/// A top-level boolean claim of the claims object `json`, for providers' rules; `None` when
+/// absent or not a boolean.
+pub(crate) fn bool_claim(json: &str, name: &str) -> Option<bool> {
+    let map: std::collections::HashMap<std::borrow::Cow<'_, str>, &serde_json::value::RawValue> =
+        serde_json::from_str(json).ok()?;
+    serde_json::from_str::<bool>(map.get(name)?.get()).ok()
 }
 
 /// The value at `path` in the claims object `json`: a string or an array of strings. Absent
@@ -272,7 +265,7 @@ mod tests {
     fn nested_arrays_strings_and_namespaced_names() {
         let json = r#"{"scope":"openid profile","realm_access":{"roles":["admin","user"]},
             "resource_access":{"orders":{"roles":["Approver"]},"other":{"roles":["x"]}},
-            "https://example.com/roles":"a b  c","permissions":["read:orders"]}"#;
+            "https://example.com/roles":"Order Approver","permissions":["read:orders"]}"#;
         let roles = [
             ClaimPath::nested(["realm_access", "roles"]),
             ClaimPath::nested(["resource_access", "orders", "roles"]),
@@ -280,7 +273,8 @@ mod tests {
         ];
         let claims = fields_of(json, &sources(&[], &roles)).unwrap();
         let got: Vec<_> = claims.roles().collect();
-        assert_eq!(got, ["admin", "user", "Approver", "a", "b", "c"]);
+        // A string is one role, spaces and all.
+        assert_eq!(got, ["admin", "user", "Approver", "Order Approver"]);
         // Scopes not mapped: the standard claim.
         assert!(claims.has_scope("profile"));
 
@@ -334,7 +328,7 @@ mod tests {
         let roles = [ClaimPath::new("groups"), ClaimPath::new("g2")];
         let claims = fields_of(json, &sources(&[], &roles)).unwrap();
         let got: Vec<_> = claims.roles().collect();
-        assert_eq!(got, ["plain", "escaped", "one", "two"]);
+        assert_eq!(got, ["plain", "escaped", "one two"]);
         assert!(matches!(claims.fields.roles[0], Text::Span { .. }));
         assert!(matches!(claims.fields.roles[1], Text::Owned(_)));
     }

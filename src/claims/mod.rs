@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 pub(crate) use check::{ClaimPolicy, Times};
 pub use mapping::ClaimPath;
-pub(crate) use mapping::{ClaimSources, string_claim};
+pub(crate) use mapping::{ClaimSources, bool_claim, string_claim};
 use members::Member;
 pub(crate) use parse::RawClaims;
 pub use profile::TokenProfile;

@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Deserializer;
 use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde_json::value::RawValue;
 
 use crate::error::Rejection;
 use crate::json::{
@@ -33,8 +34,12 @@ pub(crate) struct RawClaims<'a> {
     pub oid: Option<Cow<'a, str>>,
     pub idtyp: Option<Cow<'a, str>>,
     pub token_use: Option<Cow<'a, str>>,
-    /// The payload's `typ` (Keycloak's `Bearer`, `ID`, `Refresh`), not the header's.
+    /// The payload's `typ` (Keycloak's `Bearer`, `ID`, `Refresh`), not the header's, when it
+    /// is a string; other values are no type marker, and only refuse where a provider needs
+    /// one.
     pub typ: Option<Cow<'a, str>>,
+    /// Whether a `typ` member was present, whatever its value (duplicates are refused).
+    pub typ_seen: bool,
     pub scope: Option<OneOrMany<'a>>,
     pub scp: Option<OneOrMany<'a>>,
     pub roles: Option<Vec<Cow<'a, str>>>,
@@ -171,7 +176,15 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, 'de> {
                 "oid" => fill(&mut c.oid, map.next_value_seed(TextSeed)?)?,
                 "idtyp" => fill(&mut c.idtyp, map.next_value_seed(TextSeed)?)?,
                 "token_use" => fill(&mut c.token_use, map.next_value_seed(TextSeed)?)?,
-                "typ" => fill(&mut c.typ, map.next_value_seed(TextSeed)?)?,
+                "typ" => {
+                    flag(&mut c.typ_seen)?;
+                    let raw: &'de RawValue = map.next_value()?;
+                    // Parsed in full, as every other value: escapes and duplicates refused.
+                    parse_whole(raw.get(), StrictAny).map_err(de::Error::custom)?;
+                    if raw.get().starts_with('"') {
+                        c.typ = Some(parse_whole(raw.get(), TextSeed).map_err(de::Error::custom)?);
+                    }
+                }
                 "scope" => fill(&mut c.scope, map.next_value_seed(OneOrManySeed)?)?,
                 "scp" => fill(&mut c.scp, map.next_value_seed(OneOrManySeed)?)?,
                 "roles" => fill(&mut c.roles, map.next_value_seed(StringsSeed)?)?,
@@ -296,6 +309,33 @@ mod tests {
                 continue;
             }
             assert_eq!(result.unwrap_err(), Rejection::MalformedClaims, "{json}");
+        }
+    }
+
+    /// The payload `typ` is read when it is a string; other values are kept as present but
+    /// no marker (a generic issuer's token is not refused for them), twice is refused.
+    #[test]
+    fn payload_typ() {
+        assert_eq!(
+            parse(r#"{"typ":"Bearer"}"#).unwrap().typ.as_deref(),
+            Some("Bearer")
+        );
+        for other in [r#"{"typ":1}"#, r#"{"typ":null}"#, r#"{"typ":{"a":[1]}}"#] {
+            let c = parse(other).unwrap();
+            assert_eq!(c.typ, None, "{other}");
+            assert!(c.typ_seen);
+        }
+        for refused in [
+            r#"{"typ":"a","typ":"b"}"#,
+            r#"{"typ":1,"typ":"Bearer"}"#,
+            r#"{"typ":{"a":1,"a":2}}"#,
+            r#"{"typ":"\ud800"}"#,
+        ] {
+            assert_eq!(
+                parse(refused).unwrap_err(),
+                Rejection::MalformedClaims,
+                "{refused}"
+            );
         }
     }
 

@@ -290,13 +290,13 @@ impl IssuerProfile {
     /// ```
     /// use tokengate::IssuerProfile;
     ///
-    /// // Auth0 with RBAC: the granted scopes and the user's permissions, alike.
-    /// let auth0 = IssuerProfile::new("https://example.eu.auth0.com/")
+    /// // An issuer that writes granted scopes in `scp` and more in `extra_scopes`.
+    /// let issuer = IssuerProfile::new("https://login.example.com/")
     ///     .audience("https://api.example.com")
-    ///     .scopes_from("scope")
-    ///     .scopes_from("permissions")
+    ///     .scopes_from("scp")
+    ///     .scopes_from("extra_scopes")
     ///     .discover();
-    /// # let _ = auth0;
+    /// # let _ = issuer;
     /// ```
     pub fn scopes_from(mut self, claim: impl Into<ClaimPath>) -> IssuerProfile {
         let sources = self.sources.scopes.take().unwrap_or_default();
@@ -304,8 +304,8 @@ impl IssuerProfile {
         self
     }
 
-    /// Reads the roles from this claim (an array of strings, or a space-separated string)
-    /// instead of `roles`. Call it again to add sources: the values of all of them are the
+    /// Reads the roles from this claim (an array of strings, or one string: one role, spaces
+    /// and all) instead of `roles`. Call it again to add sources: the values of all of them are the
     /// token's roles, for [`Claims::roles`](crate::Claims::roles) and every
     /// [`Requirement`](crate::Requirement). Read once, when the token is verified.
     ///

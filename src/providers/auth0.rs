@@ -7,13 +7,16 @@
 //!   domain, configure that one (and [`domain`](Auth0::domain) for each other in use).
 //! * **Audience**: your API's *Identifier* from the Auth0 dashboard. Tokens that also name
 //!   `https://{domain}/userinfo` pass: one of their audiences is yours.
-//! * **Scopes** from `scope` and, with RBAC on ("Enable RBAC" and "Add Permissions in the
-//!   Access Token" in the API's settings), from `permissions`: a
-//!   [`Requirement::scope`](crate::Requirement::scope) is met by either.
-//! * **Roles** from the namespaced claims you add with an Action
-//!   ([`roles_claim`](Auth0::roles_claim), for example `https://example.com/roles`).
-//! * Machine-to-machine tokens (`sub` ending in `@clients`) are
-//!   [`TokenKind::App`], others [`TokenKind::User`].
+//! * **Scopes** from `scope`: what the client asked for and was granted
+//!   ([`Requirement::scope`](crate::Requirement::scope)).
+//! * **Roles** from `permissions`, with RBAC on ("Enable RBAC" and "Add Permissions in the
+//!   Access Token" in the API's settings): everything the user may do, whatever the client
+//!   asked for, so [`Requirement::role`](crate::Requirement::role)`("delete:orders")` checks
+//!   the user's permission and `Requirement::scope` the client's grant. Also from the
+//!   namespaced claims you add with an Action ([`roles_claim`](Auth0::roles_claim), for example
+//!   `https://example.com/roles`).
+//! * Machine-to-machine tokens (`gty` `client-credentials`, or `sub` `{client id}@clients`)
+//!   are [`TokenKind::App`], others [`TokenKind::User`].
 //! * Algorithms RS256 and PS256; tokens signed with the API's HS256 secret are refused.
 //!
 //! Without an `audience` in the token request, Auth0 issues an opaque token good only for its
@@ -36,7 +39,7 @@ use std::sync::Arc;
 
 use super::base::{need, plain_name};
 use crate::Algorithm;
-use crate::claims::{RawClaims, TokenKind};
+use crate::claims::{ClaimPath, RawClaims, TokenKind, string_claim};
 use crate::issuer::{IssuerProfile, Issuers};
 use crate::keys::KeyRules;
 use crate::provider::ProviderRules;
@@ -47,7 +50,7 @@ use crate::provider::ProviderRules;
 pub struct Auth0 {
     domains: Vec<String>,
     audiences: Vec<String>,
-    roles: Vec<String>,
+    roles: Vec<ClaimPath>,
 }
 
 impl Auth0 {
@@ -74,8 +77,9 @@ impl Auth0 {
         self
     }
 
-    /// Reads roles from this namespaced claim (an array of strings), as an Action writes them.
-    pub fn roles_claim(mut self, claim: impl Into<String>) -> Auth0 {
+    /// Also reads roles from this claim (an array of strings), as an Action writes them:
+    /// a namespaced name such as `https://example.com/roles`, or a nested path.
+    pub fn roles_claim(mut self, claim: impl Into<ClaimPath>) -> Auth0 {
         self.roles.push(claim.into());
         self
     }
@@ -98,12 +102,11 @@ impl Auth0 {
             let mut profile = IssuerProfile::new(format!("https://{domain}/"))
                 .audiences(self.audiences.iter().cloned())
                 .algorithms([Algorithm::RS256, Algorithm::PS256])
-                .scopes_from("scope")
-                .scopes_from("permissions")
+                .roles_from("permissions")
                 .discover()
                 .with_rules(Arc::new(Auth0Rules));
             for claim in &self.roles {
-                profile = profile.roles_from(claim.as_str());
+                profile = profile.roles_from(claim.clone());
             }
             profiles.push(profile);
         }
@@ -118,11 +121,16 @@ struct Auth0Rules;
 impl KeyRules for Auth0Rules {}
 
 impl ProviderRules for Auth0Rules {
+    /// Client credentials: `gty` says so (Auth0 profile), or `sub` is the client's id with
+    /// `@clients` (both profiles). A user id merely ending in `@clients` is not enough.
     fn token_kind(&self, claims: &RawClaims<'_>) -> Option<TokenKind> {
-        let m2m = claims
-            .sub
-            .as_deref()
-            .is_some_and(|s| s.ends_with("@clients"));
+        let gty = string_claim(claims.source, "gty");
+        let client = claims.client_id.as_deref().or(claims.azp.as_deref());
+        let sub_is_client = match (claims.sub.as_deref(), client) {
+            (Some(sub), Some(client)) => sub.strip_suffix("@clients") == Some(client),
+            _ => false,
+        };
+        let m2m = gty.as_deref() == Some("client-credentials") || sub_is_client;
         Some(if m2m { TokenKind::App } else { TokenKind::User })
     }
 }

@@ -10,7 +10,8 @@
 //!   or a pre-token-generation trigger that adds one).
 //! * **Scopes** from `scope` (custom scopes are `{resource server}/{scope}`); **roles** from
 //!   `cognito:groups`.
-//! * Machine-to-machine tokens (no `username`) are [`TokenKind::App`],
+//! * Machine-to-machine tokens (no `username`, or in ID tokens `cognito:username`) are
+//!   [`TokenKind::App`],
 //!   others [`TokenKind::User`]. Algorithm RS256.
 //!
 //! **ID tokens** (`token_use: id`) are refused unless you call
@@ -83,11 +84,13 @@ impl KeyRules for CognitoRules {}
 
 impl ProviderRules for CognitoRules {
     fn token_kind(&self, claims: &RawClaims<'_>) -> Option<TokenKind> {
-        Some(if claims.has("username") {
-            TokenKind::User
-        } else {
-            TokenKind::App
-        })
+        Some(
+            if claims.has("username") || claims.has("cognito:username") {
+                TokenKind::User
+            } else {
+                TokenKind::App
+            },
+        )
     }
 
     fn check_claims(&self, claims: &RawClaims<'_>) -> Result<(), crate::Rejection> {

@@ -8,20 +8,25 @@
 //! it means for your API:
 //!
 //! * **Authorization is yours.** Anyone who can sign in to your Firebase project, or any
-//!   Google account for a sign-in client id, can get a valid token for it. Decide who may do
-//!   what from your own records (by `sub`, or by a verified `email` with
-//!   [`Requirement::custom`](crate::Requirement::custom)), or restrict a Workspace domain with
-//!   [`GoogleIdTokens::hosted_domain`].
-//! * **The audience is the boundary.** Configure exactly your client id, Cloud Run URL or
-//!   custom audience; never a value other services share.
+//!   Google account for a sign-in client id, can get a valid token for it; and **any Google
+//!   service account, in any project, can mint a Google-signed ID token for any audience**
+//!   (IAM `generateIdToken`), your Cloud Run URL included. The audience only says the token
+//!   was made for you, not by whom. Decide who may call from your own records: by `sub`, or by
+//!   `email` where `email_verified` is `true`, with
+//!   [`Requirement::custom`](crate::Requirement::custom) on the gate or the route; or restrict
+//!   a Workspace domain with [`GoogleIdTokens::hosted_domain`].
+//! * **Configure exactly your audience**: your client id, Cloud Run URL or custom audience.
 //!
 //! [`GoogleIdTokens`]: issuer `https://accounts.google.com` (and the legacy
-//! `accounts.google.com`), keys from Google's JWK Set, RS256. Service accounts' tokens
-//! (`email` ending in `.gserviceaccount.com`) are [`TokenKind::App`].
+//! `accounts.google.com`), keys from Google's JWK Set, RS256. Service accounts' tokens (a
+//! verified `email` ending in `.gserviceaccount.com`, or without email `sub` equal to `azp`)
+//! are [`TokenKind::App`]; tokens with a verified email of another domain
+//! [`TokenKind::User`].
 //!
 //! [`FirebaseIdTokens`]: issuer `https://securetoken.google.com/{project}`, audience the
-//! project id, keys from the `securetoken` service account's JWK Set, RS256, `kid` required;
-//! `sub` (the user id) non-empty and at most 128 characters. Session cookies and custom tokens
+//! project id, keys from the `securetoken` service account's JWK Set (the JWK form of the
+//! X.509 key map Firebase documents), RS256, a token's `kid` choosing among them; `sub` (the
+//! user id) non-empty and at most 128 characters. Session cookies and custom tokens
 //! are other issuers or audiences and are refused.
 //!
 //! ```
@@ -95,10 +100,11 @@ impl KeyRules for GoogleRules {}
 
 impl ProviderRules for GoogleRules {
     fn token_kind(&self, claims: &RawClaims<'_>) -> Option<TokenKind> {
-        // Read here only: the parser keeps no value of claims it has no slot for.
-        let email = string_claim(claims.source, "email");
-        let service = email.is_some_and(|e| e.ends_with(".gserviceaccount.com"));
-        Some(if service {
+        // Read here only: the parser keeps no value of claims it has no slot for. Without a
+        // verified email, the standard rule decides (`sub` equal to `azp`: an application).
+        let verified = crate::claims::bool_claim(claims.source, "email_verified") == Some(true);
+        let email = string_claim(claims.source, "email").filter(|_| verified)?;
+        Some(if email.ends_with(".gserviceaccount.com") {
             TokenKind::App
         } else {
             TokenKind::User

@@ -13,9 +13,9 @@
 //!   audience mapper; `account`, which new realms add for the account console, is refused as
 //!   an audience here. In the admin console, add an *Audience* mapper (or a client scope with
 //!   one) that writes your API's client id or identifier, and configure the same value.
-//! * **Service accounts** (client-credentials tokens, with `client_id` or the older
-//!   `clientId`) are [`TokenKind::App`], other tokens
-//!   [`TokenKind::User`].
+//! * **Service accounts** (client-credentials tokens: with the `clientId`, `clientHost` or
+//!   `clientAddress` claims Keycloak adds to them, or, outside the RFC 9068 mode, where every
+//!   token has it, `client_id`) are [`TokenKind::App`], other tokens [`TokenKind::User`].
 //! * Keys: any asymmetric algorithm the realm signs with; encryption keys (`use: enc`), which
 //!   every realm publishes, are skipped.
 //!
@@ -94,13 +94,19 @@ impl Keycloak {
 
 /// Keycloak's rules: the payload `typ`, and service accounts.
 #[derive(Debug)]
-struct KeycloakRules;
+struct KeycloakRules {
+    /// RFC 9068 mode: every token has `client_id`, so it tells nothing.
+    rfc9068: bool,
+}
 
 impl KeyRules for KeycloakRules {}
 
 impl ProviderRules for KeycloakRules {
     fn token_kind(&self, claims: &RawClaims<'_>) -> Option<TokenKind> {
-        let service_account = claims.client_id.is_some() || claims.has("clientId");
+        let service_account = ["clientId", "clientHost", "clientAddress"]
+            .iter()
+            .any(|name| claims.has(name))
+            || (!self.rfc9068 && claims.client_id.is_some());
         Some(if service_account {
             TokenKind::App
         } else {
@@ -121,7 +127,7 @@ impl From<Keycloak> for IssuerProfile {
     fn from(realm: Keycloak) -> IssuerProfile {
         let mut problems = Vec::new();
         let base = base_url("Keycloak", "base URL", &realm.base, &mut problems);
-        if !plain_name(&realm.realm) {
+        if !plain_name(&realm.realm) || realm.realm == "." || realm.realm == ".." {
             problems.push(format!(
                 "Keycloak: realm {:?} is not a realm name",
                 realm.realm
@@ -141,7 +147,9 @@ impl From<Keycloak> for IssuerProfile {
             .leeway(DEFAULT_LEEWAY)
             .roles_from(ClaimPath::nested(["realm_access", "roles"]))
             .discover()
-            .with_rules(Arc::new(KeycloakRules));
+            .with_rules(Arc::new(KeycloakRules {
+                rfc9068: realm.strict,
+            }));
         for client in realm.clients {
             profile = profile.roles_from(ClaimPath::nested(["resource_access", &client, "roles"]));
         }

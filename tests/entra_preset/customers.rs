@@ -40,6 +40,9 @@ fn client_ids_are_exact() {
         upper,
     ));
     assert!(problems.contains("write it in lowercase"), "{problems}");
+    let problems =
+        build_problems(EntraApi::personal_accounts(TestEntra::CLIENT_ID).versions([V1, V2]));
+    assert!(problems.contains("v2 tokens only"), "{problems}");
 }
 
 /// External ID: the tenant's v2 metadata names the issuer (`{authority}/{tid}/v2.0` here);

@@ -30,14 +30,22 @@ fn user_token(test: &TestIssuer) -> TokenBuilder {
         .without_claim("client_id")
 }
 
+/// RBAC `permissions` are the user's roles; `scope` is what the client asked for and got: a
+/// permission the client did not request does not meet a scope requirement.
 #[tokio::test]
 async fn auth0_permissions_and_namespaced_roles_pass_requirements_through_the_layer() {
     let test = test_issuer().await;
     let gate = gate(&test, tenant());
     let token = user_token(&test).sign();
-    // A permission granted only through RBAC meets a scope requirement.
-    let approve = app(gate.clone(), Requirement::scope("approve:orders"));
+    let approve = app(gate.clone(), Requirement::role("approve:orders"));
     assert_eq!(send(&approve, &token).await, (200, None));
+    let not_requested = app(gate.clone(), Requirement::scope("approve:orders"));
+    assert_eq!(
+        send(&not_requested, &token).await,
+        (403, Some(insufficient("approve:orders")))
+    );
+    let read = app(gate.clone(), Requirement::scope("read:orders"));
+    assert_eq!(send(&read, &token).await, (200, None));
     let role = app(gate.clone(), Requirement::role("Approver"));
     assert_eq!(send(&role, &token).await, (200, None));
     let delete = app(gate.clone(), Requirement::scope("delete:orders"));

@@ -29,13 +29,15 @@ fn access_token(test: &TestIssuer) -> TokenBuilder {
         .claim("auth_time", 1_767_225_600)
 }
 
-/// An ID token: `aud` is the app client, `token_use` is `id`.
+/// An ID token: `aud` is the app client, `token_use` is `id`, the user in `cognito:username`.
 fn id_token(test: &TestIssuer) -> TokenBuilder {
     access_token(test)
         .claim("aud", CLIENT)
         .claim("token_use", "id")
         .without_claim("client_id")
         .without_claim("scope")
+        .without_claim("username")
+        .claim("cognito:username", "jdoe")
         .claim("email", "jdoe@example.com")
         .claim("at_hash", "x1y2")
 }
@@ -88,6 +90,10 @@ async fn cognito_id_tokens_are_refused_unless_asked_for() {
 
     let with_id = gate_with_id_tokens(&test);
     assert_eq!(code(&with_id, &id_token(&test).sign()).await, "accepted");
+    assert_eq!(
+        kind(&with_id, &id_token(&test).sign()).await,
+        TokenKind::User
+    );
     assert_eq!(
         code(&with_id, &access_token(&test).sign()).await,
         "accepted"

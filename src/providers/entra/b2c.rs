@@ -10,8 +10,11 @@ use super::ENTRA_LEEWAY;
 use super::issuers::is_guid;
 use super::rules::EntraRules;
 use crate::Algorithm;
+use crate::claims::{RawClaims, string_claim};
+use crate::error::Rejection;
 use crate::issuer::{IssuerProfile, Issuers};
-use crate::keys::IssuerRule;
+use crate::keys::{IssuerRule, KeyRules};
+use crate::provider::ProviderRules;
 
 /// An API that accepts the tokens of one Azure AD B2C user flow (or custom policy).
 ///
@@ -22,9 +25,15 @@ use crate::keys::IssuerRule;
 /// `https://{host}/{tenant}/{user flow}/v2.0/.well-known/openid-configuration` and accepts
 /// exactly the issuer that document names, when it is on the same host with the tenant id
 /// in its path. Audience: the API application's client id (a GUID, not its App ID URI).
-/// Scopes from `scp`. RS256, leeway 300 s. B2C access tokens may carry a `nonce`: it does not
-/// refuse them here; ID tokens are refused by their audience (the client app's id), so give
-/// the API its own app registration.
+/// Scopes from `scp`. RS256, leeway 300 s.
+///
+/// Every user flow of a tenant signs with the same keys and, in the default issuer form,
+/// names the same issuer: the token's user flow (`tfp`, or `acr` where the legacy "claim
+/// representing policy ID" setting is on) must be this one, compared without regard to case,
+/// or the token is refused as `invalid_audience`, so that a token from a flow without MFA,
+/// say, does not pass at an API configured for one with it. B2C access tokens may carry a
+/// `nonce`: it does not refuse them here; ID tokens, which carry neither `scp` nor `azp`, are
+/// refused as `not_an_access_token`.
 ///
 /// Azure AD B2C is closed to new customers since May 2025; new projects use
 /// [`EntraExternalId`].
@@ -113,7 +122,7 @@ impl From<AzureAdB2c> for Issuers {
             flow.policy
         );
         let host = authority.host_str().unwrap_or_default().to_owned();
-        let rule = issuer_rule(host, |path| {
+        let rule = issuer_rule(vec![host], |path| {
             let inner = path.strip_prefix('/')?.strip_suffix("/v2.0/")?;
             let tenant = match inner.split('/').collect::<Vec<_>>()[..] {
                 [tenant] => tenant,
@@ -130,8 +139,34 @@ impl From<AzureAdB2c> for Issuers {
         .audience(flow.client_id)
         .algorithms([Algorithm::RS256])
         .leeway(flow.leeway)
-        .allow_nonce_claim();
+        .allow_nonce_claim()
+        .with_rules(Arc::new(B2cRules {
+            policy: flow.policy,
+        }));
         Issuers::new(vec![profile], problems)
+    }
+}
+
+/// B2C's rules: the user flow, and access tokens only.
+#[derive(Debug)]
+struct B2cRules {
+    policy: String,
+}
+
+impl KeyRules for B2cRules {}
+
+impl ProviderRules for B2cRules {
+    fn check_claims(&self, claims: &RawClaims<'_>) -> Result<(), Rejection> {
+        // Access tokens name the client (`azp`) and their scopes (`scp`); ID tokens neither.
+        if claims.azp.is_none() && claims.scp.is_none() {
+            return Err(Rejection::NotAnAccessToken);
+        }
+        let flow =
+            string_claim(claims.source, "tfp").or_else(|| string_claim(claims.source, "acr"));
+        if !flow.is_some_and(|flow| flow.eq_ignore_ascii_case(&self.policy)) {
+            return Err(Rejection::InvalidAudience);
+        }
+        Ok(())
     }
 }
 
@@ -222,7 +257,14 @@ impl From<EntraExternalId> for Issuers {
             authority.as_str().trim_end_matches('/')
         );
         let expected = format!("/{tid}/v2.0");
-        let rule = issuer_rule(String::new(), move |path| (path == expected).then_some(()));
+        // The tenant's own host, the one its metadata was fetched from, or the global login
+        // host (reported for MSAL-obtained tokens).
+        let hosts = [
+            format!("{tid}.ciamlogin.com"),
+            authority.host_str().unwrap_or_default().to_owned(),
+            "login.microsoftonline.com".to_owned(),
+        ];
+        let rule = issuer_rule(hosts.to_vec(), move |path| (path == expected).then_some(()));
         let rules = EntraRules {
             require_scope_or_role: true,
             any_tenant: false,
@@ -269,10 +311,10 @@ fn client_id_problem(what: &str, client_id: &str, problems: &mut Vec<String>) {
     }
 }
 
-/// An issuer named by metadata: an https (or loopback http) URL on `host` (any host if
-/// empty) whose path `path_ok` accepts.
+/// An issuer named by metadata: an https (or loopback http) URL on one of `hosts` whose path
+/// `path_ok` accepts.
 fn issuer_rule(
-    host: String,
+    hosts: Vec<String>,
     path_ok: impl Fn(&str) -> Option<()> + Send + Sync + 'static,
 ) -> IssuerRule {
     let check = Arc::new(move |issuer: &str| -> Result<(), String> {
@@ -281,7 +323,9 @@ fn issuer_rule(
             .host_str()
             .is_some_and(|h| h == "localhost" || h == "127.0.0.1" || h == "[::1]");
         let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback);
-        let host_ok = host.is_empty() || url.host_str() == Some(host.as_str());
+        let host_ok = url
+            .host_str()
+            .is_some_and(|host| hosts.iter().any(|h| h.eq_ignore_ascii_case(host)));
         if !scheme_ok || !host_ok || url.query().is_some() || path_ok(url.path()).is_none() {
             return Err("the metadata names an issuer of another shape or host".to_owned());
         }

@@ -282,6 +282,13 @@ impl EntraApi {
         if self.versions.is_empty() {
             local.push("no token version accepted (EntraApi::versions)".to_owned());
         }
+        if self.tenants.iter().any(|t| t == issuers::CONSUMERS_TENANT)
+            && self.versions.contains(&TokenVersion::V1)
+        {
+            local.push(
+                "personal accounts have v2 tokens only: accept TokenVersion::V2 alone".to_owned(),
+            );
+        }
         if is_guid(&self.client_id.to_ascii_lowercase()) && !is_guid(&self.client_id) {
             local.push(format!(
                 "client id {:?}: write it in lowercase, as Entra writes it in tokens; \
