@@ -11,7 +11,7 @@ use crate::claims::{Claims, Fields, RawClaims};
 use crate::error::Rejection;
 use crate::issuer::Selection;
 use crate::jws::{self, Header, HeaderText, Signature};
-use crate::keys::{KeySet, VerifyingKey};
+use crate::keys::{KeyId, KeySet, VerifyingKey};
 
 /// Which keys the pipeline verifies with.
 #[derive(Clone, Copy)]
@@ -34,6 +34,11 @@ pub(super) enum Stop {
         rejection: Rejection,
         /// The token's `kid` (not verified): whether a refresh brought its key.
         kid: Option<Box<str>>,
+        alg: crate::Algorithm,
+        /// The generation of the keys the token was checked with: whether they changed since.
+        read: u64,
+        /// The key that did not verify the token, if one did not.
+        failed: Option<KeyId>,
     },
     /// No configured issuer is `iss`, but metadata not fetched yet could name it.
     IssuersUnknown {
@@ -164,17 +169,19 @@ impl Gate {
                 key.id(),
             ))
         };
-        let selected = match keys {
-            Keys::Refreshed(keys) | Keys::Fallback(keys) => keys.select(kid, alg).and_then(verify),
+        let (read, selected) = match keys {
+            Keys::Refreshed(keys) | Keys::Fallback(keys) => {
+                (keys.generation(), keys.select(kid, alg).and_then(verify))
+            }
             // A lock-free read of the current set, released before returning.
             Keys::Current => issuer
                 .keys
-                .with_current(|keys| keys.select(kid, alg).and_then(verify)),
+                .with_current(|keys| (keys.generation(), keys.select(kid, alg).and_then(verify))),
         };
-        let (rejection, key_id) = match selected {
-            Ok((true, id)) => (None, Some(id)),
-            Ok((false, _)) => (Some(Rejection::InvalidSignature), None),
-            Err(rejection) => (Some(rejection), None),
+        let (rejection, key_id, failed) = match selected {
+            Ok((true, id)) => (None, Some(id), None),
+            Ok((false, id)) => (Some(Rejection::InvalidSignature), None, Some(id)),
+            Err(rejection) => (Some(rejection), None, None),
         };
         let may_refresh = matches!(keys, Keys::Current) && issuer.keys.is_remote();
         match rejection {
@@ -185,18 +192,26 @@ impl Gate {
                     issuer: index,
                     rejection,
                     kid: kid.map(Box::from),
+                    alg,
+                    read,
+                    failed,
                 });
             }
             // A key the set holds does not verify it: only a key replaced under the same kid
-            // (or without kids) could, so a refresh is tried only when the limits would start
-            // one now; otherwise the answer is final at once, during an outage too.
+            // (or without kids) could, so the slow path is taken only when the limits would
+            // start a refresh now, a refresh is running to join, or the keys changed since they
+            // were read; otherwise the answer is final at once, during an outage too.
             Some(Rejection::InvalidSignature)
-                if may_refresh && issuer.keys.misses_may_refresh() =>
+                if may_refresh
+                    && (issuer.keys.misses_may_refresh() || issuer.keys.changed_since(read)) =>
             {
                 return Err(Stop::KeysMayBeOld {
                     issuer: index,
                     rejection: Rejection::InvalidSignature,
                     kid: kid.map(Box::from),
+                    alg,
+                    read,
+                    failed,
                 });
             }
             Some(rejection) => return Err(rejection.into()),

@@ -11,7 +11,7 @@ use super::pipeline::{Keys, Stop};
 use crate::claims::{Claims, RawClaims};
 use crate::error::Rejection;
 use crate::jws;
-use crate::keys::{Miss, Remote};
+use crate::keys::{Miss, Remote, Wanted};
 
 impl Gate {
     /// Finishes a validation that stopped at the synchronous pipeline, at `now` or, if
@@ -42,13 +42,16 @@ impl Gate {
             }
             stop => stop,
         };
-        let (index, rejection, kid) = match stop {
+        let (index, rejection, kid, alg, read, failed) = match stop {
             Stop::Rejected(rejection) => return Err(rejection),
             Stop::KeysMayBeOld {
                 issuer,
                 rejection,
                 kid,
-            } => (issuer, rejection, kid),
+                alg,
+                read,
+                failed,
+            } => (issuer, rejection, kid, alg, read, failed),
             // Every issuer is named now, so the pipeline cannot stop here again.
             Stop::IssuersUnknown { .. } => return Err(Rejection::UntrustedIssuer),
         };
@@ -62,7 +65,13 @@ impl Gate {
         // A signature that failed under a key the set holds stays refused whatever the
         // refresh; only a missing key may be out of reach (503).
         let held = matches!(rejection, Rejection::InvalidSignature);
-        let result = match issuers.get(index).keys.after_miss(kid.as_deref()).await {
+        let wanted = Wanted {
+            kid: kid.as_deref(),
+            alg,
+            read,
+            failed,
+        };
+        let result = match issuers.get(index).keys.after_miss(wanted).await {
             // The token is parsed again: rare, and only after a refresh.
             Miss::Refreshed(newer) => self
                 .pipeline(token, at(), Keys::Refreshed(&newer), &mut seen)
@@ -73,7 +82,7 @@ impl Gate {
         };
         let result = match result {
             Err(Rejection::UnknownKey) => self
-                .with_fallback(token, at(), index, kid.as_deref())
+                .with_fallback(token, at(), index, kid.as_deref(), alg)
                 .await
                 .unwrap_or(Err(Rejection::UnknownKey)),
             result => result,
@@ -93,13 +102,22 @@ impl Gate {
         now: SystemTime,
         index: usize,
         kid: Option<&str>,
+        alg: crate::Algorithm,
     ) -> Option<Result<Arc<Claims>, Rejection>> {
         let store = self.fallback_store(token, index, true)?;
         let mut seen = None;
-        let first =
-            store.with_current(|keys| self.pipeline(token, now, Keys::Fallback(keys), &mut seen));
+        let (read, first) = store.with_current(|keys| {
+            let first = self.pipeline(token, now, Keys::Fallback(keys), &mut seen);
+            (keys.generation(), first)
+        });
+        let wanted = Wanted {
+            kid,
+            alg,
+            read,
+            failed: None,
+        };
         match first {
-            Err(Stop::Rejected(Rejection::UnknownKey)) => match store.after_miss(kid).await {
+            Err(Stop::Rejected(Rejection::UnknownKey)) => match store.after_miss(wanted).await {
                 Miss::Refreshed(newer) => Some(
                     self.pipeline(token, now, Keys::Fallback(&newer), &mut seen)
                         .map_err(Stop::into_rejection),

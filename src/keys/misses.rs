@@ -17,8 +17,21 @@ use std::time::Duration;
 use tokio::runtime::Handle;
 use tokio::time::Instant;
 
-use super::KeySet;
 use super::refresh::{Remote, State, Trigger};
+use super::{KeyId, KeySet};
+use crate::Algorithm;
+
+/// What a request that found no key for its token, or a key that did not verify it, wants.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Wanted<'a> {
+    /// The token's `kid` (not verified).
+    pub(crate) kid: Option<&'a str>,
+    pub(crate) alg: Algorithm,
+    /// The [generation](KeySet::generation) of the keys the request read.
+    pub(crate) read: u64,
+    /// The key that did not verify the token, if one did not.
+    pub(crate) failed: Option<KeyId>,
+}
 
 /// What a request that found no key, or a key that did not verify, learns.
 pub(crate) enum Miss {
@@ -49,21 +62,42 @@ impl Remote {
         }
     }
 
-    /// Whether a refresh for a missing key could start now (lock-free): a token whose
-    /// signature failed under a key the set holds takes the slow path only then.
+    /// Whether a refresh for a missing key could start now, or one is running that a request
+    /// may join (lock-free): a token whose signature failed under a key the set holds takes
+    /// the slow path only then.
     pub(crate) fn misses_may_refresh(&self) -> bool {
         self.now() >= self.misses_from.load(Ordering::Relaxed)
     }
 
+    /// Whether the keys changed since a request read generation `read` (lock-free).
+    pub(crate) fn changed_since(&self, read: u64) -> bool {
+        self.keys.load().generation() != read
+    }
+
+    /// The current keys, if they changed since the request read its set and hold a key for
+    /// its token that it has not tried: a fetch finished in between, and answers it.
+    fn answers(&self, wanted: &Wanted<'_>) -> Option<Arc<KeySet>> {
+        if !self.usable() {
+            return None;
+        }
+        let current = self.keys.load_full();
+        let fits = current.generation() != wanted.read
+            && current
+                .select(wanted.kid, wanted.alg)
+                .is_ok_and(|key| Some(key.id()) != wanted.failed);
+        fits.then_some(current)
+    }
+
     /// For a request whose token found no key (an unknown `kid`, or none), or a key that did
-    /// not verify it (`kid` is the token's): joins the refresh in flight, or starts one if the
-    /// limits allow, and says what came of it.
+    /// not verify it: answers with keys stored since the request read its set if they hold a
+    /// key for it, or joins the refresh in flight, or starts one if the limits allow, and says
+    /// what came of it.
     ///
     /// With usable keys, only refreshes for missing keys count against the limits (a routine
     /// fetch just before stops nothing): after one that brought nothing for its `kid`, none for
     /// a cooldown (the answer is final at once); after one that brought its key (a rotation),
     /// the next waits for the rest of the minimum interval, and this request with it.
-    pub(crate) async fn after_miss(self: &Arc<Self>, kid: Option<&str>) -> Miss {
+    pub(crate) async fn after_miss(self: &Arc<Self>, wanted: Wanted<'_>) -> Miss {
         let runtime = Handle::try_current().ok();
         let (waiting, started) = {
             let mut state = self.lock();
@@ -71,9 +105,17 @@ impl Remote {
             let healthy = state.last_ok == Some(true) && self.usable();
             // Until keys first load, any fetch is the first load, not a refresh.
             let trigger = match state.loaded_at {
-                Some(_) => Trigger::Miss(kid.map(Box::from)),
+                Some(_) => Trigger::Miss {
+                    kid: wanted.kid.map(Box::from),
+                    alg: wanted.alg,
+                },
                 None => Trigger::Routine,
             };
+            // A request that read the keys just before a refresh stored new ones: a fetch for
+            // it would find nothing new, and close the door for the cooldown.
+            if let Some(current) = self.answers(&wanted) {
+                return Miss::Refreshed(current);
+            }
             if let Some(waiting) = &state.in_flight {
                 (Some(waiting.clone()), None)
             } else if healthy && now < state.misses_quiet_until {
@@ -91,6 +133,11 @@ impl Remote {
                 };
                 if at > now {
                     self.suppressed(&mut state, "min_refresh_interval", at - now);
+                    // A bad signature under a held key does not wait for a deferred refresh
+                    // (the request path checks this without the lock; here it holds).
+                    if wanted.failed.is_some() {
+                        return Miss::Unchanged;
+                    }
                 }
                 let (waiting, finish) = self.claim_at(&mut state, trigger, at);
                 (Some(waiting), Some((runtime, finish)))

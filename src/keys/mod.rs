@@ -25,7 +25,7 @@ pub(crate) use jwk::{Concern, KeyProblem, parse_jwks, quoted};
 pub(crate) use key::{KeyId, KeyIdHasher, VerifyingKey};
 pub(crate) use limits::KeyLimits;
 pub(crate) use load::{KeyConfig, KeyInput, RemoteInput};
-pub(crate) use misses::Miss;
+pub(crate) use misses::{Miss, Wanted};
 pub(crate) use pem::parse_pem;
 pub(crate) use refresh::Remote;
 pub(crate) use rules::KeyRules;

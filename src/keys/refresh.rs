@@ -47,8 +47,12 @@ pub(super) enum Trigger {
     /// The first load (whatever asked for it), warm-up, or the keys' freshness running out.
     Routine,
     /// A token whose key was missing (an unknown `kid`, with that `kid`), or whose signature
-    /// failed (with the `kid` of the key that failed it, if any).
-    Miss(Option<Box<str>>),
+    /// failed (with the `kid` of the key that failed it, if any); with the token's `alg`, since
+    /// only a key of that algorithm can serve it.
+    Miss {
+        kid: Option<Box<str>>,
+        alg: Algorithm,
+    },
 }
 
 /// Waiting between failed fetches: the cooldown, doubled after each further failure, up to
@@ -61,11 +65,17 @@ pub(crate) fn backoff(cooldown: Duration, failures: u32) -> Duration {
         .max(cooldown)
 }
 
-/// `now + d`, or a point far enough away if that does not fit in an `Instant`.
+/// `now + d`, or if that does not fit in an `Instant`, the farthest point that does. Fails
+/// closed: a deadline that cannot be computed is never "now".
 fn later(now: Instant, d: Duration) -> Instant {
-    now.checked_add(d)
-        .or_else(|| now.checked_add(Duration::from_secs(100 * 365 * 86_400)))
-        .unwrap_or(now)
+    let mut d = d;
+    loop {
+        if let Some(at) = now.checked_add(d) {
+            return at;
+        }
+        // Terminates: `now + 0` always fits.
+        d /= 2;
+    }
 }
 
 #[derive(Debug)]
@@ -124,9 +134,9 @@ pub(crate) struct Remote {
     /// Milliseconds after `epoch` before which the keys may be used: 0 before the first load,
     /// `NEVER` without `max_stale`. Written after the keys, with `Release`.
     usable_until: AtomicU64,
-    /// Milliseconds after `epoch` before which no refresh for a missing key may start;
-    /// `NEVER` while a fetch runs. Lets the request path skip the slow path when it would be
-    /// refused anyway.
+    /// Milliseconds after `epoch` before which no refresh for a missing key may start; while a
+    /// fetch is claimed, when it starts (joining it is free once it runs). Lets a request whose
+    /// signature failed under a held key skip the slow path when it would be refused anyway.
     pub(super) misses_from: AtomicU64,
     state: Mutex<State>,
 }
@@ -347,12 +357,15 @@ impl Remote {
     ) -> (watch::Receiver<bool>, Finish) {
         let min_interval = self.fetcher.settings.min_interval();
         state.next_attempt = later(started, min_interval);
-        if matches!(trigger, Trigger::Miss(_)) {
+        if matches!(trigger, Trigger::Miss { .. }) {
             state.misses_spaced_until = state.next_attempt;
         }
         state.said_suppressed = false;
         self.refresh_at.store(NEVER, Ordering::Relaxed);
-        self.misses_from.store(NEVER, Ordering::Relaxed);
+        // Once the fetch runs, a bad signature under a held key may join it (it costs the
+        // provider nothing); before, in a deferred window, it is refused at once.
+        self.misses_from
+            .store(self.millis(started), Ordering::Relaxed);
         let (done, waiting) = watch::channel(false);
         state.in_flight = Some(waiting.clone());
         let finish = Finish {
@@ -383,7 +396,7 @@ impl Remote {
         let mut state = self.lock();
         // A refresh for a missing key that did not bring it closes the door to others for a
         // cooldown: that is what bounds a flood of made-up kids.
-        let mut fruitless = matches!(trigger, Trigger::Miss(_));
+        let mut fruitless = matches!(trigger, Trigger::Miss { .. });
         let mut news = None;
         let ttl = match outcome {
             Ok(Loaded::New {
@@ -393,11 +406,11 @@ impl Remote {
                 skipped,
             }) => {
                 let old = self.keys.load_full();
-                if let Trigger::Miss(kid) = trigger {
-                    fruitless = !set.brings_new(&old, kid.as_deref());
+                if let Trigger::Miss { kid, alg } = trigger {
+                    fruitless = !set.brings_new(&old, kid.as_deref(), *alg);
                 }
                 news = Some(self.news(&mut state, &old, &set, &skipped));
-                self.keys.store(Arc::new(set));
+                self.keys.store(Arc::new(set.after(&old)));
                 state.etag = etag;
                 ttl
             }
@@ -577,5 +590,35 @@ mod tests {
             later(now, Duration::from_secs(5)),
             now + Duration::from_secs(5)
         );
+    }
+
+    /// Near the end of what an `Instant` can hold, a deadline that does not fit is the farthest
+    /// one that does, never now: a limit that cannot be computed keeps the door shut.
+    #[test]
+    fn deadlines_that_do_not_fit_fail_closed() {
+        let now = Instant::now();
+        // The last second an `Instant` can hold, from now on.
+        let mut room = Duration::MAX;
+        while now.checked_add(room).is_none() {
+            room /= 2;
+        }
+        let mut step = room;
+        while step > Duration::from_secs(1) {
+            step /= 2;
+            if now.checked_add(room + step).is_some() {
+                room += step;
+            }
+        }
+        let near_end = now + room - Duration::from_secs(86_400);
+        let day = Duration::from_secs(86_400);
+        assert!(
+            near_end
+                .checked_add(Duration::from_secs(100 * 365 * 86_400))
+                .is_none()
+        );
+        // At least half the room left, where "now" would open every limit at once.
+        assert!(later(near_end, Duration::MAX) >= near_end + day / 2);
+        assert!(later(near_end, day * 365) >= near_end + day / 2);
+        assert_eq!(later(near_end, day / 2), near_end + day / 2);
     }
 }

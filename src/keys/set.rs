@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 
-use super::{KeyId, KeyIdHasher, KeyProblem, VerifyingKey};
+use super::{KeyId, KeyIdHasher, KeyProblem, VerifyingKey, quoted};
 use crate::Algorithm;
 use crate::error::Rejection;
 
@@ -16,6 +16,9 @@ pub(crate) struct KeySet {
     by_kid: HashMap<Box<str>, usize>,
     /// Every key's id: a cache hit asks whether its key is still here, in constant time.
     ids: HashSet<KeyId, BuildHasherDefault<KeyIdHasher>>,
+    /// Which set a store holds (0 before the first load): a request that found no key can
+    /// tell whether the keys changed since it read them.
+    generation: u64,
 }
 
 /// How many keys a log line names; the rest are counted.
@@ -53,7 +56,15 @@ impl KeySet {
             by_kid = Self::index(&keys);
         }
         let ids = keys.iter().map(VerifyingKey::id).collect();
-        (KeySet { keys, by_kid, ids }, problems)
+        (
+            KeySet {
+                keys,
+                by_kid,
+                ids,
+                generation: 0,
+            },
+            problems,
+        )
     }
 
     fn index(keys: &[VerifyingKey]) -> HashMap<Box<str>, usize> {
@@ -61,6 +72,16 @@ impl KeySet {
             .enumerate()
             .filter_map(|(i, k)| k.kid().map(|kid| (Box::from(kid), i)))
             .collect()
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// This set as the one a store holds after `older`.
+    pub(crate) fn after(mut self, older: &KeySet) -> KeySet {
+        self.generation = older.generation.wrapping_add(1);
+        self
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -72,22 +93,28 @@ impl KeySet {
         self.ids.contains(&id)
     }
 
-    /// Whether this set holds a key that `older` does not, with the `kid` `for_kid` if given:
-    /// whether a refresh brought what a token was missing.
-    pub(crate) fn brings_new(&self, older: &KeySet, for_kid: Option<&str>) -> bool {
+    /// Whether this set holds a key that `older` does not and that [`select`](Self::select)
+    /// could pick for a token with `for_kid` and `alg`: whether a refresh brought what the
+    /// token was missing. A new key of another algorithm cannot serve it.
+    pub(crate) fn brings_new(&self, older: &KeySet, for_kid: Option<&str>, alg: Algorithm) -> bool {
         let new = |key: &VerifyingKey| !older.contains(key.id());
         match for_kid {
             // A key without kid can serve any kid (see `select`).
             Some(kid) => {
                 self.by_kid.get(kid).is_some_and(|&i| new(&self.keys[i]))
-                    || self.keys.iter().any(|key| key.kid().is_none() && new(key))
+                    || self
+                        .keys
+                        .iter()
+                        .any(|key| key.kid().is_none() && key.alg() == alg && new(key))
             }
-            None => self.keys.iter().any(new),
+            None => self.select(None, alg).is_ok_and(new),
         }
     }
 
-    /// The keys of this set that `other` lacks, as `kid (alg)`, for logs: key ids and
-    /// algorithms only, never key material, the first few named and the rest counted.
+    /// The keys of this set that `other` lacks, as `"kid" (alg)`, for logs: key ids and
+    /// algorithms only, never key material, the first few named and the rest counted. Kids
+    /// are the provider's to choose, so they are quoted (no forged log lines); a key without
+    /// one is `no kid (alg)`, unquoted.
     pub(crate) fn describe_except(&self, other: &KeySet) -> (usize, String) {
         let fresh: Vec<&VerifyingKey> = self
             .keys
@@ -97,7 +124,10 @@ impl KeySet {
         let mut named: Vec<String> = fresh
             .iter()
             .take(NAMED_KEYS)
-            .map(|key| format!("{} ({})", key.kid().unwrap_or("no kid"), key.alg()))
+            .map(|key| match key.kid() {
+                Some(kid) => format!("{} ({})", quoted(kid), key.alg()),
+                None => format!("no kid ({})", key.alg()),
+            })
             .collect();
         if fresh.len() > NAMED_KEYS {
             named.push(format!("and {} more", fresh.len() - NAMED_KEYS));

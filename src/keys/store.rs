@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
 use super::KeySet;
-use super::Miss;
 use super::refresh::Remote;
+use super::{Miss, Wanted};
 
 /// Where an issuer's keys stand, for health and readiness probes
 /// ([`Gate::key_status`](crate::Gate::key_status)).
@@ -73,12 +73,20 @@ impl KeyStore {
         }
     }
 
-    /// Called when the current keys have none for a token (whose `kid` is given), or none
-    /// that verifies it.
-    pub(crate) async fn after_miss(&self, kid: Option<&str>) -> Miss {
+    /// Called when the current keys have none for a token, or none that verifies it.
+    pub(crate) async fn after_miss(&self, wanted: Wanted<'_>) -> Miss {
         match self {
             KeyStore::Fixed(_) => Miss::Unchanged,
-            KeyStore::Remote(remote) => remote.after_miss(kid).await,
+            KeyStore::Remote(remote) => remote.after_miss(wanted).await,
+        }
+    }
+
+    /// Whether the keys changed since a request read generation `read`; never for configured
+    /// keys.
+    pub(crate) fn changed_since(&self, read: u64) -> bool {
+        match self {
+            KeyStore::Fixed(_) => false,
+            KeyStore::Remote(remote) => remote.changed_since(read),
         }
     }
 

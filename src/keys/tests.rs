@@ -720,14 +720,124 @@ fn sets_answer_by_key_id() {
     let es_id = new.select(Some("es256-1"), Algorithm::ES256).unwrap().id();
     assert!(old.contains(rs_id) && new.contains(rs_id));
     assert!(!old.contains(es_id) && new.contains(es_id));
-    assert!(new.brings_new(&old, Some("es256-1")));
-    assert!(new.brings_new(&old, None));
-    assert!(!new.brings_new(&old, Some("rs256-1")), "not new");
-    assert!(!new.brings_new(&old, Some("made-up")));
-    assert!(!old.brings_new(&new, None));
+    let es = Algorithm::ES256;
+    assert!(new.brings_new(&old, Some("es256-1"), es));
+    assert!(new.brings_new(&old, None, es));
+    assert!(
+        !new.brings_new(&old, Some("rs256-1"), Algorithm::RS256),
+        "not new"
+    );
+    assert!(!new.brings_new(&old, Some("made-up"), es));
+    assert!(!old.brings_new(&new, None, es));
     // The same public key under another kid is another key.
     let (renamed, _) = set(&[with(rs256().jwk(), "kid", json!("rs256-2"))]);
-    assert!(renamed.brings_new(&old, Some("rs256-2")));
+    assert!(renamed.brings_new(&old, Some("rs256-2"), Algorithm::RS256));
     let (count, named) = new.describe_except(&old);
-    assert_eq!((count, named.as_str()), (1, "es256-1 (ES256)"));
+    assert_eq!((count, named.as_str()), (1, r#""es256-1" (ES256)"#));
+}
+
+/// A kid-less token finds its key in a refresh only if the refresh brought a key `select`
+/// would pick for it: a new key of another algorithm (or a second one of its own, which makes
+/// the choice ambiguous) is not its key, and the refresh counts as fruitless.
+#[test]
+fn a_kidless_token_finds_its_key_only_in_a_new_key_of_its_algorithm() {
+    let es = key_for(Algorithm::ES256);
+    let ed = key_for(Algorithm::EdDSA);
+    let es2 = with(key_for(Algorithm::ES256).jwk(), "kid", json!("es256-other"));
+    let (old, _) = set(&[rs256().jwk()]);
+    let (other_alg, _) = set(&[rs256().jwk(), ed.jwk()]);
+    assert!(!other_alg.brings_new(&old, None, Algorithm::ES256));
+    assert!(other_alg.brings_new(&old, None, Algorithm::EdDSA));
+    let (own_alg, _) = set(&[rs256().jwk(), es.jwk()]);
+    assert!(own_alg.brings_new(&old, None, Algorithm::ES256));
+    let (ambiguous, _) = set(&[rs256().jwk(), es.jwk(), es2]);
+    assert!(!ambiguous.brings_new(&old, None, Algorithm::ES256));
+    // A new key without kid serves unknown kids of its algorithm only.
+    let (kidless, _) = set(&[rs256().jwk(), without(ed.jwk(), "kid")]);
+    assert!(kidless.brings_new(&old, Some("any"), Algorithm::EdDSA));
+    assert!(!kidless.brings_new(&old, Some("any"), Algorithm::ES256));
+}
+
+/// Kids are the provider's to choose: the key-life events quote them, so a kid cannot forge
+/// a log line, and a key without kid reads differently from a key whose kid is "no kid".
+#[test]
+fn key_life_events_quote_kids() {
+    let es = key_for(Algorithm::ES256);
+    let (old, _) = set(&[rs256().jwk()]);
+    let forged = with(es.jwk(), "kid", json!("x (ES256)\nINFO forged"));
+    let (new, _) = set(&[rs256().jwk(), forged]);
+    let (_, named) = new.describe_except(&old);
+    assert_eq!(named, r#""x (ES256)\nINFO forged" (ES256)"#);
+    assert!(!named.contains('\n'));
+    let (no_kid, _) = set(&[without(es.jwk(), "kid")]);
+    let (named_no_kid, _) = set(&[with(es.jwk(), "kid", json!("no kid"))]);
+    assert_eq!(no_kid.describe_except(&old).1, "no kid (ES256)");
+    assert_eq!(named_no_kid.describe_except(&old).1, r#""no kid" (ES256)"#);
+}
+
+/// A request that read the keys just before a rotation refresh stored new ones, and reaches
+/// the slow path after it, is answered by the keys now held at once: no wait for the minimum
+/// interval, no fetch that would find nothing new for its kid and close the door, so the next
+/// rotation is still picked up at once.
+#[tokio::test(start_paused = true)]
+async fn a_request_that_read_the_keys_before_a_rotation_is_answered_without_a_fetch() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::sources::Source;
+    use super::{Fetcher, KeyCacheSettings, Miss, Remote, Wanted};
+    use crate::testing::TestIssuer;
+
+    let issuer = TestIssuer::with_algorithms([Algorithm::ES256])
+        .await
+        .unwrap();
+    let settings = KeyCacheSettings::default().allow_http_loopback();
+    let fetcher = Arc::new(Fetcher::new(settings, None).unwrap());
+    let url = reqwest::Url::parse(&issuer.jwks_uri()).unwrap();
+    let remote = Arc::new(Remote::new(
+        issuer.issuer().to_owned(),
+        Source::JwksUri(url),
+        Algorithm::ALL.to_vec(),
+        fetcher,
+        None,
+    ));
+    let wanted = |kid, read| Wanted {
+        kid: Some(kid),
+        alg: Algorithm::ES256,
+        read,
+        failed: None,
+    };
+    let read = |remote: &Arc<Remote>| remote.with_current(KeySet::generation);
+    // The first load.
+    assert!(matches!(
+        remote.after_miss(wanted("first", 0)).await,
+        Miss::Refreshed(_)
+    ));
+    let fetched = issuer.jwks_requests();
+    // A rotation: request A triggers the refresh that brings the new key; request B read the
+    // keys before that refresh stored it.
+    let new = issuer.add_key(Algorithm::ES256);
+    let b_read = read(&remote);
+    assert!(matches!(
+        remote.after_miss(wanted(&new, read(&remote))).await,
+        Miss::Refreshed(_)
+    ));
+    assert_eq!(issuer.jwks_requests(), fetched + 1);
+    let start = Instant::now();
+    let Miss::Refreshed(keys) = remote.after_miss(wanted(&new, b_read)).await else {
+        panic!("B is answered by the keys held");
+    };
+    assert!(keys.select(Some(&new), Algorithm::ES256).is_ok());
+    assert_eq!(start.elapsed(), Duration::ZERO, "no wait");
+    assert_eq!(issuer.jwks_requests(), fetched + 1, "no fetch for B");
+    // The door stays open: a key published after the minimum interval is fetched at once.
+    tokio::time::advance(Duration::from_secs(6)).await;
+    let newer = issuer.add_key(Algorithm::ES256);
+    assert!(matches!(
+        remote.after_miss(wanted(&newer, read(&remote))).await,
+        Miss::Refreshed(_)
+    ));
+    assert_eq!(issuer.jwks_requests(), fetched + 2);
 }

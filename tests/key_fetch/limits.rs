@@ -247,6 +247,68 @@ async fn a_key_replaced_under_its_kid_is_picked_up_once() {
     assert_eq!(provider.jwks_hits(), 4);
 }
 
+/// A key replaced under its kid: while the refresh the first new token triggered is running,
+/// a second valid token signed with the new key joins it and is accepted, as a token naming an
+/// unknown kid would, instead of a final `invalid_signature`; and it costs no fetch.
+#[tokio::test(start_paused = true)]
+async fn a_valid_token_under_a_replaced_kid_joins_the_running_refresh() {
+    let old = TestKey::generate(Algorithm::ES256, "default");
+    let new = TestKey::generate(Algorithm::ES256, "default");
+    let (provider, gate) = provider_with(&[&old]).await;
+    let issuer = provider.issuer();
+    gate.warm_up().await.unwrap();
+    provider.set(|s| {
+        s.jwks = jwks(&[&new]);
+        s.fault = Fault::Hold;
+    });
+    let first = new.token(&claims_for(&issuer));
+    let mut claims = claims_for(&issuer);
+    claims["sub"] = "someone-else".into();
+    let second = new.token(&claims);
+    let (first, second, ()) = tokio::join!(
+        code(&gate, &first),
+        async {
+            // The first token's refresh is running (held at the provider).
+            settle().await;
+            code(&gate, &second).await
+        },
+        async {
+            settle().await;
+            settle().await;
+            provider.release();
+        }
+    );
+    assert_eq!((first, second), ("accepted", "accepted"));
+    assert_eq!(
+        provider.jwks_hits(),
+        2,
+        "the warm-up, and one refresh shared"
+    );
+}
+
+/// A kid-less token's refresh that brings only a key of another algorithm (which can never
+/// verify it) found nothing for it: it closes the door for the cooldown, as a made-up kid's
+/// would, so a made-up kid right after costs no fetch.
+#[tokio::test(start_paused = true)]
+async fn a_kidless_refresh_that_brings_only_another_algorithm_closes_the_door() {
+    let a = TestKey::generate(Algorithm::ES256, "a");
+    let b = TestKey::generate(Algorithm::ES256, "b");
+    let unrelated = TestKey::generate(Algorithm::EdDSA, "ed");
+    let (provider, gate) = provider_with(&[&a, &b]).await;
+    let issuer = provider.issuer();
+    gate.warm_up().await.unwrap();
+    provider.set(|s| s.jwks = jwks(&[&a, &b, &unrelated]));
+    let kidless = a.token_with_header(&serde_json::json!({"alg": "ES256"}), &claims_for(&issuer));
+    assert_eq!(code(&gate, &kidless).await, "missing_key_id");
+    assert_eq!(provider.jwks_hits(), 2);
+    tokio::time::advance(MIN_INTERVAL).await;
+    assert_eq!(
+        code(&gate, &with_kid(&a, "made-up", &issuer)).await,
+        "unknown_key"
+    );
+    assert_eq!(provider.jwks_hits(), 2, "the cooldown holds");
+}
+
 /// The key life is visible: one INFO event when the keys first load and one when they change
 /// (key ids and algorithms), a DEBUG event when the limits defer or suppress a refresh, and a
 /// skipped key reported once, at WARN if it looks like a mistake and DEBUG if it is an
@@ -310,10 +372,13 @@ async fn the_key_life_is_logged_once_per_event() {
             .count()
     };
     assert_eq!(count("INFO", "keys loaded"), 1, "{ours:#?}");
-    assert_eq!(count("INFO", "added=life-old (ES256)"), 1, "{ours:#?}");
+    assert_eq!(count("INFO", r#"added="life-old" (ES256)"#), 1, "{ours:#?}");
     assert_eq!(count("INFO", "keys changed"), 1, "{ours:#?}");
     assert_eq!(
-        count("INFO", "added=life-new (ES256) removed=life-old (ES256)"),
+        count(
+            "INFO",
+            r#"added="life-new" (ES256) removed="life-old" (ES256)"#
+        ),
         1,
         "{ours:#?}"
     );
