@@ -7,6 +7,10 @@ use super::{KeyId, KeyIdHasher, KeyProblem, VerifyingKey, quoted};
 use crate::Algorithm;
 use crate::error::Rejection;
 
+/// Up to this many keys, comparing ids one by one beats hashing (a cache hit asks on every
+/// request).
+const SMALL_SET: usize = 4;
+
 /// An issuer's usable keys.
 #[derive(Debug, Default)]
 pub(crate) struct KeySet {
@@ -88,8 +92,12 @@ impl KeySet {
         self.keys.len()
     }
 
-    /// Whether the key `id` is in the set: one hash lookup, whatever the set's size.
+    /// Whether the key `id` is in the set: a few comparisons for the small sets most issuers
+    /// publish, one hash lookup for larger ones, whatever their size.
     pub(crate) fn contains(&self, id: KeyId) -> bool {
+        if self.keys.len() <= SMALL_SET {
+            return self.keys.iter().any(|key| key.id() == id);
+        }
         self.ids.contains(&id)
     }
 
