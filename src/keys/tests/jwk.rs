@@ -1,50 +1,12 @@
-//! Key hygiene (STD-JWK-1, STD-JWA-1, STD-8725-1, STD-RS-2) and key selection.
-
-use crate::test_fixtures as common;
+//! Loading a JWK: one algorithm per key, hygiene (STD-JWK-1, STD-JWA-1, STD-8725-1, STD-RS-2),
+//! what skipped keys report, and the cost limits.
 
 use serde_json::{Value, json};
 
 use super::*;
+use crate::Algorithm;
 use crate::keys::jwk::rsa_key;
-use crate::{Algorithm, Rejection};
-use common::{TestKey, b64, key_for, rs256};
-
-fn load(jwk: &Value, allowed: &[Algorithm]) -> Result<VerifyingKey, String> {
-    parse_jwk(&jwk.to_string(), allowed, RulesAt::default()).map_err(|p| p.to_string())
-}
-
-fn refused(jwk: &Value, allowed: &[Algorithm], reason: &str) {
-    let err = load(jwk, allowed).expect_err(&format!("{jwk} should be refused"));
-    assert!(err.contains(reason), "{err:?} should mention {reason:?}");
-}
-
-fn with(mut jwk: Value, member: &str, value: Value) -> Value {
-    jwk[member] = value;
-    jwk
-}
-
-fn without(mut jwk: Value, member: &str) -> Value {
-    jwk.as_object_mut().unwrap().remove(member);
-    jwk
-}
-
-/// A big-endian product of `factors`, for building moduli of chosen form.
-fn product(factors: impl IntoIterator<Item = u32>) -> Vec<u8> {
-    let mut n = vec![1u8];
-    for f in factors {
-        let mut carry = 0u64;
-        for byte in n.iter_mut().rev() {
-            let v = u64::from(*byte) * u64::from(f) + carry;
-            *byte = v as u8;
-            carry = v >> 8;
-        }
-        while carry > 0 {
-            n.insert(0, carry as u8);
-            carry >>= 8;
-        }
-    }
-    n
-}
+use crate::test_fixtures::{b64, key_for, rs256};
 
 #[test]
 fn each_key_is_bound_to_its_alg() {
@@ -307,7 +269,7 @@ fn rsa_keys_are_checked() {
 /// The eight small-order points (both signs of x) and non-canonical encodings (y >= p).
 fn weak_ed25519_points() -> Vec<[u8; 32]> {
     let mut points = Vec::new();
-    for y in jwk::SMALL_ORDER_Y_FOR_TESTS {
+    for y in crate::keys::jwk::SMALL_ORDER_Y_FOR_TESTS {
         let mut signed = y;
         signed[31] |= 0x80;
         points.extend([y, signed]);
@@ -337,7 +299,12 @@ fn small_order_ed25519_keys_are_refused() {
             &point,
         ]
         .concat();
-        let err = parse_pem(&common::pem("PUBLIC KEY", &spki), Algorithm::EdDSA, None).unwrap_err();
+        let err = parse_pem(
+            &crate::test_fixtures::pem("PUBLIC KEY", &spki),
+            Algorithm::EdDSA,
+            None,
+        )
+        .unwrap_err();
         assert!(err.contains("small-order or non-canonical"), "{err}");
     }
     // The identity key really is a universal forgery with aws-lc-rs: R = identity, S = 0.
@@ -440,176 +407,6 @@ fn one_bad_key_does_not_spoil_the_set() {
     assert_eq!(problems.len(), 3, "{problems:?}");
 }
 
-fn set(keys: &[Value]) -> (KeySet, Vec<KeyProblem>) {
-    let loaded = keys
-        .iter()
-        .map(|k| load(k, Algorithm::ALL).unwrap())
-        .collect();
-    KeySet::new(loaded)
-}
-
-#[test]
-fn selection_by_kid_is_exact() {
-    let (keys, problems) = set(&[rs256().jwk(), key_for(Algorithm::ES256).jwk()]);
-    assert!(problems.is_empty());
-    assert_eq!(
-        keys.select(Some("rs256-1"), Algorithm::RS256)
-            .unwrap()
-            .alg(),
-        Algorithm::RS256
-    );
-    assert_eq!(
-        keys.select(Some("rs256-1"), Algorithm::PS256).unwrap_err(),
-        Rejection::KeyAlgorithmMismatch
-    );
-    for kid in ["RS256-1", "rs256-1 ", "rs256", "", "rs256-1\0"] {
-        assert_eq!(
-            keys.select(Some(kid), Algorithm::RS256).unwrap_err(),
-            Rejection::UnknownKey,
-            "{kid:?}"
-        );
-    }
-}
-
-#[test]
-fn selection_without_kid_needs_exactly_one_candidate() {
-    let (one, _) = set(&[rs256().jwk()]);
-    assert!(one.select(None, Algorithm::RS256).is_ok());
-    assert_eq!(
-        one.select(None, Algorithm::PS256).unwrap_err(),
-        Rejection::KeyAlgorithmMismatch
-    );
-
-    let other = TestKey::generate(Algorithm::ES256, "es256-2");
-    let (two, _) = set(&[key_for(Algorithm::ES256).jwk(), other.jwk(), rs256().jwk()]);
-    assert_eq!(
-        two.select(None, Algorithm::ES256).unwrap_err(),
-        Rejection::MissingKeyId
-    );
-    assert!(
-        two.select(None, Algorithm::RS256).is_ok(),
-        "one RS256 key among them"
-    );
-    assert_eq!(
-        two.select(None, Algorithm::EdDSA).unwrap_err(),
-        Rejection::MissingKeyId
-    );
-}
-
-#[test]
-fn keys_configured_without_kid_serve_unknown_kids() {
-    let (keys, _) = set(&[
-        without(rs256().jwk(), "kid"),
-        key_for(Algorithm::ES256).jwk(),
-    ]);
-    assert!(keys.select(Some("anything"), Algorithm::RS256).is_ok());
-    assert_eq!(
-        keys.select(Some("anything"), Algorithm::ES384).unwrap_err(),
-        Rejection::UnknownKey
-    );
-    // A kid that names a key still selects only that key.
-    assert_eq!(
-        keys.select(Some("es256-1"), Algorithm::RS256).unwrap_err(),
-        Rejection::KeyAlgorithmMismatch
-    );
-}
-
-#[test]
-fn shared_kids_are_unusable_and_exact_duplicates_collapse() {
-    let (keys, problems) = set(&[rs256().jwk(), rs256().jwk()]);
-    assert!(problems.is_empty());
-    assert_eq!(keys.len(), 1);
-
-    let impostor = with(key_for(Algorithm::PS256).jwk(), "kid", json!("rs256-1"));
-    let (keys, problems) = set(&[rs256().jwk(), impostor, key_for(Algorithm::ES256).jwk()]);
-    assert_eq!(problems.len(), 1, "{problems:?}");
-    assert_eq!(keys.len(), 1);
-    assert_eq!(
-        keys.select(Some("rs256-1"), Algorithm::RS256).unwrap_err(),
-        Rejection::UnknownKey
-    );
-    assert_eq!(
-        keys.select(Some("rs256-1"), Algorithm::PS256).unwrap_err(),
-        Rejection::UnknownKey
-    );
-}
-
-#[test]
-fn verification_uses_the_bound_algorithm() {
-    let key = load(&rs256().jwk(), Algorithm::ALL).unwrap();
-    let message = b"header.payload";
-    let signature = rs256().sign(message);
-    assert!(key.verify(message, &signature));
-    assert!(!key.verify(b"header.payloaD", &signature));
-    assert!(!key.verify(message, &signature[1..]));
-    assert!(!key.verify(message, &[]));
-}
-
-mod pem_keys {
-    use super::*;
-    use aws_lc_rs::signature::KeyPair;
-    use common::pem;
-
-    #[test]
-    fn spki_and_pkcs1_public_keys_load() {
-        for &alg in Algorithm::ALL {
-            let key = parse_pem(&key_for(alg).public_pem(), alg, Some("p")).unwrap();
-            assert_eq!((key.alg(), key.kid()), (alg, Some("p")));
-        }
-        // PKCS#1 `RSA PUBLIC KEY`, as some tools write it.
-        let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-        let pkcs1 = pem("RSA PUBLIC KEY", pair.public_key().as_ref());
-        assert!(parse_pem(&pkcs1, Algorithm::RS256, None).is_ok());
-        assert!(
-            parse_pem(&pkcs1, Algorithm::ES256, None)
-                .unwrap_err()
-                .contains("RSA key cannot")
-        );
-    }
-
-    #[test]
-    fn a_pem_bundle_is_refused() {
-        let bundle = format!(
-            "{}{}",
-            rs256().public_pem(),
-            pem("PRIVATE KEY", &[0x30, 0x00])
-        );
-        let err = parse_pem(&bundle, Algorithm::RS256, None).unwrap_err();
-        assert!(err.contains("2 PEM blocks"), "{err}");
-    }
-
-    #[test]
-    fn wrong_kinds_of_pem_are_refused() {
-        let es256 = key_for(Algorithm::ES256).public_pem();
-        assert!(
-            parse_pem(&es256, Algorithm::ES384, None)
-                .unwrap_err()
-                .contains("wrong key type or curve")
-        );
-        assert!(parse_pem(&es256, Algorithm::RS256, None).is_err());
-        assert!(parse_pem(&rs256().public_pem(), Algorithm::ES256, None).is_err());
-        let private = pem("PRIVATE KEY", &[0x30, 0x00]);
-        assert!(
-            parse_pem(&private, Algorithm::RS256, None)
-                .unwrap_err()
-                .contains("private key")
-        );
-        let cert = pem("CERTIFICATE", &[0x30, 0x00]);
-        assert!(
-            parse_pem(&cert, Algorithm::RS256, None)
-                .unwrap_err()
-                .contains("not a public key")
-        );
-        assert!(
-            parse_pem("garbage", Algorithm::RS256, None)
-                .unwrap_err()
-                .contains("not a PEM")
-        );
-        let small = pem("PUBLIC KEY", &[0x30, 0x03, 0x02, 0x01, 0x01]);
-        assert!(parse_pem(&small, Algorithm::RS256, None).is_err());
-    }
-}
-
 /// Skipped keys are judged by how much they should worry anyone: an encryption key or an
 /// algorithm the issuer does not allow is expected in a key set (DEBUG), damaged or private
 /// material is a mistake (WARN).
@@ -647,11 +444,6 @@ fn skipped_keys_say_how_much_they_matter() {
             "{mistake}"
         );
     }
-}
-
-/// An RSA JWK of modulus `n` and exponent `e`, RS256.
-fn rsa_jwk(kid: &str, n: &[u8], e: &[u8]) -> Value {
-    json!({"kty": "RSA", "alg": "RS256", "kid": kid, "n": b64(n), "e": b64(e)})
 }
 
 /// Anyone can make every forged token cost a check with the costliest key of the set: RSA
@@ -707,137 +499,4 @@ fn rsa_keys_above_the_cost_limits_are_skipped_unless_admitted() {
         Algorithm::ALL,
         "exponent",
     );
-}
-
-/// The cache asks the set whether a key is still there by its id, and a refresh asks
-/// whether it brought a key for the kid that triggered it.
-#[test]
-fn sets_answer_by_key_id() {
-    let es = key_for(Algorithm::ES256);
-    let (old, _) = set(&[rs256().jwk()]);
-    let (new, _) = set(&[rs256().jwk(), es.jwk()]);
-    let rs_id = old.select(Some("rs256-1"), Algorithm::RS256).unwrap().id();
-    let es_id = new.select(Some("es256-1"), Algorithm::ES256).unwrap().id();
-    assert!(old.contains(rs_id) && new.contains(rs_id));
-    assert!(!old.contains(es_id) && new.contains(es_id));
-    let es = Algorithm::ES256;
-    assert!(new.brings_new(&old, Some("es256-1"), es));
-    assert!(new.brings_new(&old, None, es));
-    assert!(
-        !new.brings_new(&old, Some("rs256-1"), Algorithm::RS256),
-        "not new"
-    );
-    assert!(!new.brings_new(&old, Some("made-up"), es));
-    assert!(!old.brings_new(&new, None, es));
-    // The same public key under another kid is another key.
-    let (renamed, _) = set(&[with(rs256().jwk(), "kid", json!("rs256-2"))]);
-    assert!(renamed.brings_new(&old, Some("rs256-2"), Algorithm::RS256));
-    let (count, named) = new.describe_except(&old);
-    assert_eq!((count, named.as_str()), (1, r#""es256-1" (ES256)"#));
-}
-
-/// A kid-less token finds its key in a refresh only if the refresh brought a key `select`
-/// would pick for it: a new key of another algorithm (or a second one of its own, which makes
-/// the choice ambiguous) is not its key, and the refresh counts as fruitless.
-#[test]
-fn a_kidless_token_finds_its_key_only_in_a_new_key_of_its_algorithm() {
-    let es = key_for(Algorithm::ES256);
-    let ed = key_for(Algorithm::EdDSA);
-    let es2 = with(key_for(Algorithm::ES256).jwk(), "kid", json!("es256-other"));
-    let (old, _) = set(&[rs256().jwk()]);
-    let (other_alg, _) = set(&[rs256().jwk(), ed.jwk()]);
-    assert!(!other_alg.brings_new(&old, None, Algorithm::ES256));
-    assert!(other_alg.brings_new(&old, None, Algorithm::EdDSA));
-    let (own_alg, _) = set(&[rs256().jwk(), es.jwk()]);
-    assert!(own_alg.brings_new(&old, None, Algorithm::ES256));
-    let (ambiguous, _) = set(&[rs256().jwk(), es.jwk(), es2]);
-    assert!(!ambiguous.brings_new(&old, None, Algorithm::ES256));
-    // A new key without kid serves unknown kids of its algorithm only.
-    let (kidless, _) = set(&[rs256().jwk(), without(ed.jwk(), "kid")]);
-    assert!(kidless.brings_new(&old, Some("any"), Algorithm::EdDSA));
-    assert!(!kidless.brings_new(&old, Some("any"), Algorithm::ES256));
-}
-
-/// Kids are the provider's to choose: the key-life events quote them, so a kid cannot forge
-/// a log line, and a key without kid reads differently from a key whose kid is "no kid".
-#[test]
-fn key_life_events_quote_kids() {
-    let es = key_for(Algorithm::ES256);
-    let (old, _) = set(&[rs256().jwk()]);
-    let forged = with(es.jwk(), "kid", json!("x (ES256)\nINFO forged"));
-    let (new, _) = set(&[rs256().jwk(), forged]);
-    let (_, named) = new.describe_except(&old);
-    assert_eq!(named, r#""x (ES256)\nINFO forged" (ES256)"#);
-    assert!(!named.contains('\n'));
-    let (no_kid, _) = set(&[without(es.jwk(), "kid")]);
-    let (named_no_kid, _) = set(&[with(es.jwk(), "kid", json!("no kid"))]);
-    assert_eq!(no_kid.describe_except(&old).1, "no kid (ES256)");
-    assert_eq!(named_no_kid.describe_except(&old).1, r#""no kid" (ES256)"#);
-}
-
-/// A request that read the keys just before a rotation refresh stored new ones, and reaches
-/// the slow path after it, is answered by the keys now held at once: no wait for the minimum
-/// interval, no fetch that would find nothing new for its kid and close the door, so the next
-/// rotation is still picked up at once.
-#[tokio::test(start_paused = true)]
-async fn a_request_that_read_the_keys_before_a_rotation_is_answered_without_a_fetch() {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use tokio::time::Instant;
-
-    use super::sources::Source;
-    use super::{Fetcher, KeyCacheSettings, Miss, Remote, Wanted};
-    use crate::testing::TestIssuer;
-
-    let issuer = TestIssuer::with_algorithms([Algorithm::ES256])
-        .await
-        .unwrap();
-    let settings = KeyCacheSettings::default().allow_http_loopback();
-    let fetcher = Arc::new(Fetcher::new(settings, None).unwrap());
-    let url = reqwest::Url::parse(&issuer.jwks_uri()).unwrap();
-    let remote = Arc::new(Remote::new(
-        issuer.issuer().to_owned(),
-        Source::JwksUri(url),
-        Algorithm::ALL.to_vec(),
-        fetcher,
-        None,
-    ));
-    let wanted = |kid, read| Wanted {
-        kid: Some(kid),
-        alg: Algorithm::ES256,
-        read,
-        failed: None,
-    };
-    let read = |remote: &Arc<Remote>| remote.with_current(KeySet::generation);
-    // The first load.
-    assert!(matches!(
-        remote.after_miss(wanted("first", 0)).await,
-        Miss::Refreshed(_)
-    ));
-    let fetched = issuer.jwks_requests();
-    // A rotation: request A triggers the refresh that brings the new key; request B read the
-    // keys before that refresh stored it.
-    let new = issuer.add_key(Algorithm::ES256);
-    let b_read = read(&remote);
-    assert!(matches!(
-        remote.after_miss(wanted(&new, read(&remote))).await,
-        Miss::Refreshed(_)
-    ));
-    assert_eq!(issuer.jwks_requests(), fetched + 1);
-    let start = Instant::now();
-    let Miss::Refreshed(keys) = remote.after_miss(wanted(&new, b_read)).await else {
-        panic!("B is answered by the keys held");
-    };
-    assert!(keys.select(Some(&new), Algorithm::ES256).is_ok());
-    assert_eq!(start.elapsed(), Duration::ZERO, "no wait");
-    assert_eq!(issuer.jwks_requests(), fetched + 1, "no fetch for B");
-    // The door stays open: a key published after the minimum interval is fetched at once.
-    tokio::time::advance(Duration::from_secs(6)).await;
-    let newer = issuer.add_key(Algorithm::ES256);
-    assert!(matches!(
-        remote.after_miss(wanted(&newer, read(&remote))).await,
-        Miss::Refreshed(_)
-    ));
-    assert_eq!(issuer.jwks_requests(), fetched + 2);
 }
