@@ -23,8 +23,8 @@ use serde_json::json;
 
 use super::api::{Api, BAD_AUDIENCE};
 use super::gate::{gate, loopback_keys, profile};
-use super::jwt::payload;
 use super::provider::{Glewlwyd, ORDERS, ORDERS_SERVICE};
+use tokengate_testkit::token_parts::payload;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scope_list_audience_is_refused_and_a_resource_indicator_accepted() {

@@ -5,9 +5,9 @@ use tokengate_testkit::capture;
 
 use super::api::Api;
 use super::gate::{gate, loopback_keys, profile};
-use super::jwt::altered_signature;
 use super::provider::{EDGE_WORKER, Glewlwyd, ORDERS_SERVICE};
 use super::signing_keys::SigningKey;
+use tokengate_testkit::token_parts::altered_signature;
 
 /// Accepted tokens (RS256 and EdDSA), a scope-list audience, a missing scope, an altered
 /// signature and a rotated key's token all go through the API at TRACE level; then none of

@@ -35,7 +35,6 @@ mod api;
 mod audience;
 mod discovery;
 mod gate;
-mod jwt;
 mod logs;
 mod provider;
 mod proxy;

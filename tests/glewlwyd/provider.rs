@@ -13,10 +13,10 @@ use tokengate_testkit::capture;
 
 use super::admin::Admin;
 use super::gate::{gate, loopback_keys, profile};
-use super::jwt::altered_signature;
 use super::proxy::{self, Counts};
 use super::server::Server;
 use super::signing_keys::{SigningKey, private_jwks};
+use tokengate_testkit::token_parts::altered_signature;
 
 /// The API the tests protect, as a resource indicator (RFC 8707).
 pub(crate) const ORDERS: &str = "https://api.example.test/orders";

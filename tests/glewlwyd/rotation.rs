@@ -11,9 +11,9 @@ use http::StatusCode;
 
 use super::api::{Api, UNKNOWN_KEY};
 use super::gate::{gate, loopback_keys, profile};
-use super::jwt::header;
 use super::provider::{Glewlwyd, ORDERS_SERVICE, RSA_KID};
 use super::signing_keys::SigningKey;
+use tokengate_testkit::token_parts::header;
 
 /// How long a rotated key may take to be accepted; the key cache's contract with default
 /// settings is a short minimum interval (about 5 to 10 s) after any fetch.

@@ -7,8 +7,8 @@ use tokengate::TokenProfile;
 
 use super::api::{Api, BAD_SIGNATURE};
 use super::gate::{gate, loopback_keys, profile};
-use super::jwt::{altered_signature, header, payload};
 use super::provider::{ED25519_KID, EDGE_WORKER, Glewlwyd, ORDERS, ORDERS_SERVICE, RSA_KID};
+use tokengate_testkit::token_parts::{altered_signature, header, payload};
 
 /// Glewlwyd's tokens carry every claim RFC 9068 §2.2 requires, and `typ: at+jwt`: the strict
 /// profile takes them.

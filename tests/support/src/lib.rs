@@ -9,7 +9,9 @@
 //! * [`challenge`]: a strict RFC 9110 `WWW-Authenticate` parser with the RFC 6750 rules;
 //! * [`capture`]: everything `tracing` records, to prove that nothing secret is logged;
 //! * [`entra_shape`]: the claims of a real-sized Entra ID access token, for the benchmarks;
-//! * [`redis_server`]: a private `redis-server` on loopback, for the Redis replay store.
+//! * [`redis_server`]: a private `redis-server` on loopback, for the Redis replay store;
+//! * [`token_parts`]: a token's header and claims decoded without validation, and a token
+//!   with a broken signature.
 //!
 //! Unit tests inside tokengate cannot use this crate (it links another copy of tokengate, whose
 //! types differ): they have `src/test_fixtures.rs`.
@@ -23,6 +25,7 @@ mod keys;
 pub mod provider;
 mod ready;
 pub mod redis_server;
+pub mod token_parts;
 
 pub use claims::{AUDIENCE, ISSUER, now, valid_claims, valid_claims_at};
 pub use encoding::{b64, pem};

@@ -1,4 +1,4 @@
-//! Tokens looked at without validating them.
+//! Tokens looked at without validating them, and tampered with.
 
 use serde_json::Value;
 
@@ -10,16 +10,18 @@ fn decode_part(token: &str, index: usize) -> Value {
     serde_json::from_slice(&bytes).expect("a JSON object")
 }
 
-pub(crate) fn header(token: &str) -> Value {
+/// The decoded JOSE header of a compact JWS.
+pub fn header(token: &str) -> Value {
     decode_part(token, 0)
 }
 
-pub(crate) fn payload(token: &str) -> Value {
+/// The decoded claims of a compact JWS.
+pub fn payload(token: &str) -> Value {
     decode_part(token, 1)
 }
 
 /// `token` with one character of its signature changed: still well-formed, no longer valid.
-pub(crate) fn altered_signature(token: &str) -> String {
+pub fn altered_signature(token: &str) -> String {
     let (signed, signature) = token.rsplit_once('.').expect("a compact JWS");
     let mut signature = signature.as_bytes().to_vec();
     let middle = signature.len() / 2;
