@@ -151,9 +151,8 @@ pub(crate) fn string_claim<'a>(json: &'a str, name: &str) -> Option<Cow<'a, str>
 /// A top-level boolean claim of the claims object `json`, for providers' rules; `None` when
 /// absent or not a boolean.
 pub(crate) fn bool_claim(json: &str, name: &str) -> Option<bool> {
-    let map: std::collections::HashMap<std::borrow::Cow<'_, str>, &serde_json::value::RawValue> =
-        serde_json::from_str(json).ok()?;
-    serde_json::from_str::<bool>(map.get(name)?.get()).ok()
+    let members = super::members::index(json);
+    serde_json::from_str(super::members::find(&members, json, name)?).ok()
 }
 
 /// The value at `path` in the claims object `json`: a string or an array of strings. Absent

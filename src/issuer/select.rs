@@ -20,39 +20,6 @@ pub(crate) struct IssuerTable {
     foreign: HashMap<Box<str>, Box<str>>,
 }
 
-/// What alone tells `configured` and `iss` apart, if only a trailing slash, the scheme
-/// (`http`/`https`) or letter case do.
-fn near_miss(configured: &str, iss: &str) -> Option<String> {
-    /// The scheme, what follows it without trailing slashes, and whether there were any.
-    fn parts(s: &str) -> (&str, &str, bool) {
-        let (scheme, rest) = s.split_once("://").unwrap_or(("", s));
-        let bare = rest.trim_end_matches('/');
-        (scheme, bare, bare.len() != rest.len())
-    }
-    if configured == iss {
-        return None;
-    }
-    let (scheme_a, rest_a, slash_a) = parts(configured);
-    let (scheme_b, rest_b, slash_b) = parts(iss);
-    let web = |s: &str| s.eq_ignore_ascii_case("https") || s.eq_ignore_ascii_case("http");
-    if !rest_a.eq_ignore_ascii_case(rest_b)
-        || !(scheme_a.eq_ignore_ascii_case(scheme_b) || web(scheme_a) && web(scheme_b))
-    {
-        return None;
-    }
-    let mut differences = Vec::new();
-    if !scheme_a.eq_ignore_ascii_case(scheme_b) {
-        differences.push("the scheme");
-    }
-    if slash_a != slash_b {
-        differences.push("a trailing slash");
-    }
-    if rest_a != rest_b || (scheme_a != scheme_b && scheme_a.eq_ignore_ascii_case(scheme_b)) {
-        differences.push("letter case");
-    }
-    Some(differences.join(" and "))
-}
-
 /// Why no configured issuer was chosen.
 #[derive(Debug)]
 pub(crate) enum Selection {
@@ -183,6 +150,39 @@ impl IssuerTable {
             let _ = warm_up.finish().await;
         }
     }
+}
+
+/// What alone tells `configured` and `iss` apart, if only a trailing slash, the scheme
+/// (`http`/`https`) or letter case do.
+fn near_miss(configured: &str, iss: &str) -> Option<String> {
+    /// The scheme, what follows it without trailing slashes, and whether there were any.
+    fn parts(s: &str) -> (&str, &str, bool) {
+        let (scheme, rest) = s.split_once("://").unwrap_or(("", s));
+        let bare = rest.trim_end_matches('/');
+        (scheme, bare, bare.len() != rest.len())
+    }
+    if configured == iss {
+        return None;
+    }
+    let (scheme_a, rest_a, slash_a) = parts(configured);
+    let (scheme_b, rest_b, slash_b) = parts(iss);
+    let web = |s: &str| s.eq_ignore_ascii_case("https") || s.eq_ignore_ascii_case("http");
+    if !rest_a.eq_ignore_ascii_case(rest_b)
+        || !(scheme_a.eq_ignore_ascii_case(scheme_b) || web(scheme_a) && web(scheme_b))
+    {
+        return None;
+    }
+    let mut differences = Vec::new();
+    if !scheme_a.eq_ignore_ascii_case(scheme_b) {
+        differences.push("the scheme");
+    }
+    if slash_a != slash_b {
+        differences.push("a trailing slash");
+    }
+    if rest_a != rest_b || (scheme_a != scheme_b && scheme_a.eq_ignore_ascii_case(scheme_b)) {
+        differences.push("letter case");
+    }
+    Some(differences.join(" and "))
 }
 
 #[cfg(test)]

@@ -113,7 +113,7 @@ pub(crate) fn gate_requiring(entra: &TestEntra, api: EntraApi, requirement: Requ
 }
 
 /// The problems `build` finds in `api` (which must be refused).
-pub(crate) fn build_problems(api: EntraApi) -> String {
+pub(crate) fn build_problems(api: impl Into<tokengate::Issuers>) -> String {
     let error = Gate::builder()
         .issuer(api)
         .build()
