@@ -15,6 +15,7 @@ use crate::error::Rejection;
 use crate::issuer::{IssuerProfile, Issuers};
 use crate::keys::{IssuerRule, KeyRules};
 use crate::provider::ProviderRules;
+use crate::providers::base::plain_name;
 
 /// An API that accepts the tokens of one Azure AD B2C user flow (or custom policy).
 ///
@@ -100,12 +101,7 @@ impl From<AzureAdB2c> for Issuers {
     fn from(flow: AzureAdB2c) -> Issuers {
         let mut problems = Vec::new();
         let authority = authority(&flow.authority, "B2C", &mut problems);
-        let name_ok = |s: &str| {
-            !s.is_empty()
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        };
-        if !name_ok(&flow.tenant) || !name_ok(&flow.policy) {
+        if !plain_name(&flow.tenant) || !plain_name(&flow.policy) {
             problems.push(format!(
                 "Azure AD B2C: tenant {:?} and user flow {:?} must be plain names",
                 flow.tenant, flow.policy
