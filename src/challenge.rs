@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-/// An RFC 9110 challenge, `Bearer` with quoted-string parameters.
+/// An RFC 9110 challenge, `Bearer` or `DPoP`, with quoted-string parameters.
 pub(crate) struct Challenge {
     text: String,
     params: usize,
@@ -11,8 +11,13 @@ pub(crate) struct Challenge {
 
 impl Challenge {
     pub(crate) fn bearer() -> Challenge {
+        Challenge::new("Bearer")
+    }
+
+    /// A challenge of this scheme (`Bearer`, `DPoP`), without parameters yet.
+    pub(crate) fn new(scheme: &str) -> Challenge {
         Challenge {
-            text: String::from("Bearer"),
+            text: String::from(scheme),
             params: 0,
         }
     }

@@ -16,6 +16,8 @@ use crate::challenge::ClaimsChallenge;
 /// | [`InsufficientScope`](ErrorClass::InsufficientScope) | 403 | `insufficient_scope` |
 /// | [`TemporarilyUnavailable`](ErrorClass::TemporarilyUnavailable) | 503 with `Retry-After` | no challenge: the token may be good |
 /// | [`InsufficientClaims`](ErrorClass::InsufficientClaims) | 401 | `insufficient_claims` (Entra's claims challenge) |
+/// | [`InvalidDpopProof`](ErrorClass::InvalidDpopProof) | 401 | `invalid_dpop_proof` (RFC 9449 §7.1), in the `DPoP` challenge |
+/// | [`UseDpopNonce`](ErrorClass::UseDpopNonce) | 401 with `DPoP-Nonce` | `use_dpop_nonce` (RFC 9449 §9), in the `DPoP` challenge |
 ///
 /// ```
 /// use http::StatusCode;
@@ -46,6 +48,11 @@ pub enum ErrorClass {
     /// asking again (a step-up); 401 with `error="insufficient_claims"` and the `claims` to ask
     /// for. Not an RFC 6750 code.
     InsufficientClaims,
+    /// The DPoP proof (RFC 9449) failed a check, or was used before.
+    InvalidDpopProof,
+    /// The DPoP proof lacks the server's current nonce: the client retries with the one in the
+    /// `DPoP-Nonce` header (RFC 9449 §9).
+    UseDpopNonce,
 }
 
 impl ErrorClass {
@@ -56,6 +63,8 @@ impl ErrorClass {
             ErrorClass::InvalidToken => Some("invalid_token"),
             ErrorClass::InsufficientScope => Some("insufficient_scope"),
             ErrorClass::InsufficientClaims => Some("insufficient_claims"),
+            ErrorClass::InvalidDpopProof => Some("invalid_dpop_proof"),
+            ErrorClass::UseDpopNonce => Some("use_dpop_nonce"),
             ErrorClass::MissingToken | ErrorClass::TemporarilyUnavailable => None,
         }
     }
@@ -65,7 +74,9 @@ impl ErrorClass {
         match self {
             ErrorClass::MissingToken
             | ErrorClass::InvalidToken
-            | ErrorClass::InsufficientClaims => http::StatusCode::UNAUTHORIZED,
+            | ErrorClass::InsufficientClaims
+            | ErrorClass::InvalidDpopProof
+            | ErrorClass::UseDpopNonce => http::StatusCode::UNAUTHORIZED,
             ErrorClass::InvalidRequest => http::StatusCode::BAD_REQUEST,
             ErrorClass::InsufficientScope => http::StatusCode::FORBIDDEN,
             ErrorClass::TemporarilyUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
@@ -100,7 +111,15 @@ impl ErrorClass {
 /// | `unsupported_critical_header` | invalid_token | any `crit` header: no extension is understood |
 /// | `invalid_token_type` | invalid_token | `typ` not accepted by the issuer's [`TokenProfile`](crate::TokenProfile) |
 /// | `not_an_access_token` | invalid_token | an ID token, logout or security-event token: a `nonce`, `at_hash`, `c_hash`, `s_hash` or `events` claim, whatever its value, or `token_use` other than `access`; a provider's own marker (Keycloak's payload `typ` other than `Bearer`, an Entra token with neither `appid` nor `azp`) |
-/// | `sender_constrained_token` | invalid_token | a `cnf` claim: the token is bound to a DPoP or mTLS key (RFC 9449, RFC 8705), and key-bound tokens are not supported yet, so it is never accepted as a bearer token |
+/// | `sender_constrained_token` | invalid_token | a key-bound token (`cnf`) without proof of its key: a DPoP-bound token sent as `Bearer` (RFC 9449 §7.2), or by an issuer not configured for DPoP; a certificate-bound token without a client certificate (RFC 8705 §3); a binding tokengate cannot check |
+/// | `dpop_required` | invalid_token | the issuer's tokens, or the route, must be DPoP-bound ([`DpopMode::Required`](crate::DpopMode::Required)), and this one is not or came as `Bearer` |
+/// | `token_not_bound` | invalid_token | the `DPoP` scheme with a token that has no `cnf.jkt` |
+/// | `token_binding_mismatch` | invalid_token | the DPoP proof's key, or the client certificate, is not the one the token is bound to |
+/// | `invalid_dpop_proof` | invalid_dpop_proof | the DPoP proof is missing or fails a check of RFC 9449 §4.3 ([`Rejection::InvalidDpopProof`] names which) |
+/// | `dpop_proof_replayed` | invalid_dpop_proof | the DPoP proof was used before (its `jti` is in the replay store) |
+/// | `use_dpop_nonce` | use_dpop_nonce | the DPoP proof lacks the server's current nonce, sent in the `DPoP-Nonce` header |
+/// | `multiple_dpop_proofs` | invalid_request | more than one `DPoP` header |
+/// | `replay_store_unavailable` | temporarily_unavailable | the DPoP replay store could not answer; carries when to retry |
 /// | `untrusted_issuer` | invalid_token | `iss` is not a configured issuer |
 /// | `missing_key_id` | invalid_token | no `kid`, and the issuer does not have exactly one key for the token's algorithm |
 /// | `unknown_key` | invalid_token | no key with the token's `kid` |
@@ -178,6 +197,42 @@ pub enum Rejection {
     /// `sender_constrained_token`: the token is bound to a key and needs proof of it.
     #[error("The access token is bound to a key and is not accepted as a bearer token.")]
     SenderConstrainedToken,
+    /// `dpop_required`: only DPoP-bound tokens, presented with the `DPoP` scheme, are
+    /// accepted.
+    #[error("The access token must be DPoP-bound and presented with the DPoP scheme.")]
+    DpopRequired,
+    /// `token_not_bound`: the `DPoP` scheme with a token not bound to a key.
+    #[error("The access token is not bound to a DPoP key.")]
+    TokenNotBound,
+    /// `token_binding_mismatch`: the proof's key or the client certificate is not the one the
+    /// token is bound to.
+    #[error("The DPoP key or client certificate is not the one the access token is bound to.")]
+    TokenBindingMismatch,
+    /// `invalid_dpop_proof`: the DPoP proof is missing or fails a check.
+    #[error("The DPoP proof is invalid: check {check}.")]
+    InvalidDpopProof {
+        /// Which check: `missing` (no `DPoP` header), `syntax`, `typ`, `alg`, `jwk`,
+        /// `signature`, `htm`, `htu`, `iat` or `ath`.
+        check: &'static str,
+    },
+    /// `dpop_proof_replayed`: the DPoP proof was used before.
+    #[error("The DPoP proof has been used before.")]
+    DpopProofReplayed,
+    /// `use_dpop_nonce`: the proof must carry the server's current nonce.
+    #[error("The DPoP proof must carry the server's current nonce.")]
+    UseDpopNonce {
+        /// The current nonce, for the `DPoP-Nonce` header.
+        nonce: Arc<str>,
+    },
+    /// `multiple_dpop_proofs`: more than one `DPoP` header.
+    #[error("The request carries more than one DPoP proof.")]
+    MultipleDpopProofs,
+    /// `replay_store_unavailable`: the DPoP replay store could not answer.
+    #[error("The DPoP proof cannot be checked now.")]
+    ReplayStoreUnavailable {
+        /// When to try again (for `Retry-After`).
+        retry_after: Duration,
+    },
     /// `untrusted_issuer`: the issuer is not configured.
     #[error("The access token issuer is not trusted.")]
     UntrustedIssuer,
@@ -283,6 +338,14 @@ impl Rejection {
             Rejection::InvalidTokenType => "invalid_token_type",
             Rejection::NotAnAccessToken => "not_an_access_token",
             Rejection::SenderConstrainedToken => "sender_constrained_token",
+            Rejection::DpopRequired => "dpop_required",
+            Rejection::TokenNotBound => "token_not_bound",
+            Rejection::TokenBindingMismatch => "token_binding_mismatch",
+            Rejection::InvalidDpopProof { .. } => "invalid_dpop_proof",
+            Rejection::DpopProofReplayed => "dpop_proof_replayed",
+            Rejection::UseDpopNonce { .. } => "use_dpop_nonce",
+            Rejection::MultipleDpopProofs => "multiple_dpop_proofs",
+            Rejection::ReplayStoreUnavailable { .. } => "replay_store_unavailable",
             Rejection::UntrustedIssuer => "untrusted_issuer",
             Rejection::MissingKeyId => "missing_key_id",
             Rejection::UnknownKey => "unknown_key",
@@ -313,14 +376,19 @@ impl Rejection {
             Rejection::MissingToken => ErrorClass::MissingToken,
             Rejection::MultipleTokens
             | Rejection::MalformedCredentials
-            | Rejection::TokenInQuery => ErrorClass::InvalidRequest,
+            | Rejection::TokenInQuery
+            | Rejection::MultipleDpopProofs => ErrorClass::InvalidRequest,
+            Rejection::InvalidDpopProof { .. } | Rejection::DpopProofReplayed => {
+                ErrorClass::InvalidDpopProof
+            }
+            Rejection::UseDpopNonce { .. } => ErrorClass::UseDpopNonce,
             Rejection::InsufficientScope { .. }
             | Rejection::NoScopeOrRole
             | Rejection::MissingAuthContext => ErrorClass::InsufficientScope,
             Rejection::InsufficientClaims { .. } => ErrorClass::InsufficientClaims,
-            Rejection::KeysUnavailable { .. } | Rejection::RevocationUnavailable { .. } => {
-                ErrorClass::TemporarilyUnavailable
-            }
+            Rejection::KeysUnavailable { .. }
+            | Rejection::RevocationUnavailable { .. }
+            | Rejection::ReplayStoreUnavailable { .. } => ErrorClass::TemporarilyUnavailable,
             _ => ErrorClass::InvalidToken,
         }
     }
@@ -451,6 +519,18 @@ mod tests {
             Rejection::RevocationUnavailable {
                 retry_after: Duration::from_secs(1),
             },
+            Rejection::DpopRequired,
+            Rejection::TokenNotBound,
+            Rejection::TokenBindingMismatch,
+            Rejection::InvalidDpopProof { check: "htu" },
+            Rejection::DpopProofReplayed,
+            Rejection::UseDpopNonce {
+                nonce: Arc::from("n"),
+            },
+            Rejection::MultipleDpopProofs,
+            Rejection::ReplayStoreUnavailable {
+                retry_after: Duration::from_secs(1),
+            },
         ]
     }
 
@@ -488,11 +568,16 @@ mod tests {
         for rejection in all() {
             let expected = match rejection.code() {
                 "insufficient_scope" | "no_scope_or_role" => ErrorClass::InsufficientScope,
-                "keys_unavailable" | "revocation_unavailable" => ErrorClass::TemporarilyUnavailable,
-                "missing_token" => ErrorClass::MissingToken,
-                "multiple_tokens" | "malformed_credentials" | "token_in_query" => {
-                    ErrorClass::InvalidRequest
+                "keys_unavailable" | "revocation_unavailable" | "replay_store_unavailable" => {
+                    ErrorClass::TemporarilyUnavailable
                 }
+                "missing_token" => ErrorClass::MissingToken,
+                "multiple_tokens"
+                | "malformed_credentials"
+                | "token_in_query"
+                | "multiple_dpop_proofs" => ErrorClass::InvalidRequest,
+                "invalid_dpop_proof" | "dpop_proof_replayed" => ErrorClass::InvalidDpopProof,
+                "use_dpop_nonce" => ErrorClass::UseDpopNonce,
                 _ => ErrorClass::InvalidToken,
             };
             assert_eq!(rejection.class(), expected, "{}", rejection.code());

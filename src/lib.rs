@@ -155,6 +155,7 @@ mod jws;
 mod keys;
 pub mod layer;
 mod metadata;
+mod mtls;
 mod policy;
 mod provider;
 pub mod providers;
@@ -174,15 +175,18 @@ pub use claims::{ClaimPath, Claims, ClaimsError, TokenKind, TokenProfile};
 pub use denial::Denial;
 #[cfg(feature = "redis")]
 pub use dpop::RedisReplayStore;
-pub use dpop::{FirstUse, MemoryReplayStore, ProofId, ReplayStore, ReplayStoreError};
+pub use dpop::{
+    Dpop, DpopMode, FirstUse, MemoryReplayStore, ProofId, ReplayStore, ReplayStoreError,
+};
 pub use error::{ConfigError, ErrorClass, Rejection};
-pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder, WarmUpError};
+pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder, Presented, WarmUpError};
 pub use issuer::{DEFAULT_LEEWAY, IssuerProfile, Issuers, MAX_LEEWAY};
 pub use keys::{KeyCacheSettings, KeyStatus};
 pub use layer::{
     RequireLayer, Revocation, RevocationLayer, RevocationLayerBuilder, TokenLayer,
     TokenLayerBuilder,
 };
+pub use mtls::ClientCertificate;
 pub use metadata::{MetadataService, ProtectedResource, ProtectedResourceBuilder};
 pub use policy::{Requirement, Unmet};
 /// The HTTP client of [`GateBuilder::http_client`], re-exported so that yours is the version

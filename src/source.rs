@@ -120,6 +120,7 @@ pub(crate) fn mark_sensitive(sources: &[TokenSource], headers: &mut HeaderMap) {
         }
     };
     mark(&AUTHORIZATION);
+    mark(&DPOP);
     for source in sources {
         match &source.0 {
             Kind::Authorization => {}
@@ -129,19 +130,30 @@ pub(crate) fn mark_sensitive(sources: &[TokenSource], headers: &mut HeaderMap) {
     }
 }
 
-/// The one access token the request carries, `Ok(None)` if it carries none.
+/// A request's credential: the token, and the DPoP proof when it came with the `DPoP` scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Credential<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) proof: Option<&'a str>,
+}
+
+/// The one access token the request carries, `Ok(None)` if it carries none. With `dpop`, the
+/// `Authorization: DPoP` scheme is read too, with its one `DPoP` proof header.
 ///
 /// # Errors
 ///
 /// `multiple_tokens` for more than one credential, `malformed_credentials` for a bearer
 /// credential outside RFC 6750's grammar, `token_in_query` for an `access_token` query
-/// parameter.
+/// parameter; `multiple_dpop_proofs` for two `DPoP` headers, `invalid_dpop_proof` for the
+/// `DPoP` scheme without one.
 pub(crate) fn find<'a>(
     sources: &'a [TokenSource],
     headers: &'a HeaderMap,
     uri: &Uri,
-) -> Result<Option<&'a str>, Rejection> {
+    dpop: bool,
+) -> Result<Option<Credential<'a>>, Rejection> {
     let mut found = None;
+    let mut scheme_dpop = false;
     let mut take = |token: &'a str| {
         if found.replace(token).is_some() {
             Err(Rejection::MultipleTokens)
@@ -158,7 +170,13 @@ pub(crate) fn find<'a>(
                 if values.next().is_some() {
                     return Err(Rejection::MultipleTokens);
                 }
-                if let Some(token) = first.map(|v| bearer(v.as_bytes())).transpose()?.flatten() {
+                let Some(value) = first.map(|v| v.as_bytes()) else {
+                    continue;
+                };
+                if let Some(token) = credential(value, b"bearer")? {
+                    take(token)?;
+                } else if dpop && let Some(token) = credential(value, b"dpop")? {
+                    scheme_dpop = true;
                     take(token)?;
                 }
             }
@@ -182,11 +200,6 @@ pub(crate) fn find<'a>(
             }
         }
     }
-    // A DPoP proof beside a bearer token is a second method (RFC 9449 §7.2), and DPoP is
-    // not supported yet.
-    if found.is_some() && headers.contains_key(DPOP) {
-        return Err(Rejection::MultipleTokens);
-    }
     if uri.query().is_some_and(has_access_token) {
         return Err(if found.is_some() {
             Rejection::MultipleTokens
@@ -194,20 +207,43 @@ pub(crate) fn find<'a>(
             Rejection::TokenInQuery
         });
     }
-    Ok(found)
+    let Some(token) = found else {
+        return Ok(None);
+    };
+    let mut proofs = headers.get_all(DPOP).iter();
+    let proof = proofs.next();
+    if !scheme_dpop {
+        // A DPoP proof beside a bearer token is a second method (RFC 9449 §7.2).
+        return match proof {
+            Some(_) => Err(Rejection::MultipleTokens),
+            None => Ok(Some(Credential { token, proof: None })),
+        };
+    }
+    if proofs.next().is_some() {
+        return Err(Rejection::MultipleDpopProofs);
+    }
+    let proof = proof
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| !value.is_empty())
+        .ok_or(Rejection::InvalidDpopProof { check: "missing" })?;
+    Ok(Some(Credential {
+        token,
+        proof: Some(proof),
+    }))
 }
 
-/// The token of a `Bearer` credential; `None` for another scheme.
-fn bearer(value: &[u8]) -> Result<Option<&str>, Rejection> {
+/// The token of a credential of this scheme (lower case); `None` for another scheme.
+fn credential<'a>(value: &'a [u8], wanted: &[u8]) -> Result<Option<&'a str>, Rejection> {
     let scheme_end = value
         .iter()
         .position(|&b| !is_tchar(b))
         .unwrap_or(value.len());
     let (scheme, rest) = value.split_at(scheme_end);
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    if !scheme.eq_ignore_ascii_case(wanted) {
         return Ok(None);
     }
-    // `Bearer 1*SP b64token`: a tab, a comma or nothing after the scheme is not a token.
+    // `Bearer 1*SP b64token` (and `DPoP 1*SP token68`): a tab, a comma or nothing after the
+    // scheme is not a token.
     if !rest.starts_with(b" ") {
         return Err(Rejection::MalformedCredentials);
     }
@@ -325,10 +361,14 @@ mod tests {
 
     /// What the layer makes of a found credential: its grammar is judged once the gate has
     /// refused it, which a token that is not a `b64token` always is.
-    fn judged(found: Result<Option<&str>, Rejection>) -> Result<Option<String>, &'static str> {
+    fn judged(
+        found: Result<Option<Credential<'_>>, Rejection>,
+    ) -> Result<Option<String>, &'static str> {
         match found {
-            Ok(Some(token)) if !is_b64token(token.as_bytes()) => Err("malformed_credentials"),
-            Ok(token) => Ok(token.map(str::to_owned)),
+            Ok(Some(found)) if !is_b64token(found.token.as_bytes()) => {
+                Err("malformed_credentials")
+            }
+            Ok(found) => Ok(found.map(|found| found.token.to_owned())),
             Err(rejection) => Err(rejection.code()),
         }
     }
@@ -339,6 +379,7 @@ mod tests {
             &[TokenSource::authorization_header()],
             &map,
             &Uri::from_static("/"),
+            false,
         ))
     }
 
@@ -388,8 +429,8 @@ mod tests {
         let map = headers(&[("authorization", b"Bearer a")]);
         let sources = [TokenSource::authorization_header()];
         let with = |uri: &'static str, map: &HeaderMap| {
-            find(&sources, map, &Uri::from_static(uri))
-                .map(|t| t.map(str::to_owned))
+            find(&sources, map, &Uri::from_static(uri), false)
+                .map(|t| t.map(|t| t.token.to_owned()))
                 .map_err(|r| r.code())
         };
         assert_eq!(with("/x?access_token=a", &map), Err("multiple_tokens"));
@@ -414,7 +455,7 @@ mod tests {
         ];
         let run = |pairs: &[(&str, &[u8])]| {
             let map = headers(pairs);
-            judged(find(&sources, &map, &Uri::from_static("/")))
+            judged(find(&sources, &map, &Uri::from_static("/"), false))
         };
         assert_eq!(
             run(&[("cookie", b"a=1; at=tok; b=2")]),
@@ -452,6 +493,63 @@ mod tests {
         assert_eq!(
             run(&[("cookie", b"at=a"), ("authorization", b"Basic eA==")]),
             Ok(Some("a".into()))
+        );
+    }
+
+    /// With DPoP on, the `DPoP` scheme comes with exactly one proof (ATK-36, ATK-39).
+    #[test]
+    fn dpop_scheme_and_proofs() {
+        let sources = [TokenSource::authorization_header()];
+        let run = |pairs: &[(&str, &[u8])], dpop: bool| {
+            let map = headers(pairs);
+            find(&sources, &map, &Uri::from_static("/"), dpop)
+                .map(|found| found.map(|c| (c.token.to_owned(), c.proof.map(str::to_owned))))
+                .map_err(|rejection| rejection.code())
+        };
+        let with_proof = |token: &str| Ok(Some((token.to_owned(), Some("p.r.f".to_owned()))));
+        assert_eq!(
+            run(&[("authorization", b"DPoP tok"), ("dpop", b"p.r.f")], true),
+            with_proof("tok")
+        );
+        assert_eq!(
+            run(&[("authorization", b"dpop  tok"), ("dpop", b"p.r.f")], true),
+            with_proof("tok")
+        );
+        assert_eq!(
+            run(
+                &[
+                    ("authorization", b"DPoP tok"),
+                    ("dpop", b"p.r.f"),
+                    ("dpop", b"p.r.f")
+                ],
+                true
+            ),
+            Err("multiple_dpop_proofs")
+        );
+        assert_eq!(
+            run(&[("authorization", b"DPoP tok")], true),
+            Err("invalid_dpop_proof")
+        );
+        assert_eq!(
+            run(&[("authorization", b"DPoP tok"), ("dpop", b"")], true),
+            Err("invalid_dpop_proof")
+        );
+        assert_eq!(
+            run(&[("authorization", b"Bearer tok"), ("dpop", b"p.r.f")], true),
+            Err("multiple_tokens")
+        );
+        assert_eq!(
+            run(&[("authorization", b"Bearer tok")], true),
+            Ok(Some(("tok".to_owned(), None)))
+        );
+        assert_eq!(
+            run(&[("authorization", b"DPoP\ttok"), ("dpop", b"p")], true),
+            Err("malformed_credentials")
+        );
+        // Without DPoP the scheme is another scheme: no token.
+        assert_eq!(
+            run(&[("authorization", b"DPoP tok"), ("dpop", b"p.r.f")], false),
+            Ok(None)
         );
     }
 

@@ -3,6 +3,7 @@
 
 use super::profile::{RFC9068_REQUIRED, TokenProfile};
 use super::{ClaimSources, RawClaims};
+use crate::dpop::DpopMode;
 use crate::error::Rejection;
 use crate::json::OneOrMany;
 
@@ -24,6 +25,8 @@ pub(crate) struct ClaimPolicy {
     pub id_tokens: bool,
     /// Where scopes and roles are, when not in the standard claims.
     pub sources: Option<ClaimSources>,
+    /// Whether DPoP-bound tokens are accepted, or required.
+    pub dpop: DpopMode,
 }
 
 impl ClaimPolicy {
@@ -42,10 +45,17 @@ impl ClaimPolicy {
         if not_access {
             return Err(Rejection::NotAnAccessToken);
         }
-        // A key-bound token presented without proof of the key is a stolen-token replay until
-        // sender-constrained tokens are supported (RFC 9449 §7.1, RFC 8705 §3).
-        if claims.cnf {
+        // A binding tokengate cannot prove, or DPoP from an issuer not configured for it, is
+        // never a bearer token (RFC 9449 §7.2, RFC 8705 §3). Whether the request proves a
+        // binding it can check is judged per request, after the cache.
+        let jkt = claims.cnf.as_ref().and_then(|cnf| cnf.jkt.as_ref());
+        if let Some(cnf) = &claims.cnf
+            && (cnf.unknown || (jkt.is_some() && self.dpop == DpopMode::Off))
+        {
             return Err(Rejection::SenderConstrainedToken);
+        }
+        if jkt.is_none() && self.dpop == DpopMode::Required {
+            return Err(Rejection::DpopRequired);
         }
 
         self.check_audience(claims)?;

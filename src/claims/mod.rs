@@ -17,7 +17,7 @@ pub(crate) use check::{ClaimPolicy, Times};
 pub use mapping::ClaimPath;
 pub(crate) use mapping::{ClaimSources, bool_claim, string_claim};
 use members::Member;
-pub(crate) use parse::RawClaims;
+pub(crate) use parse::{Confirmation, RawClaims};
 pub use profile::TokenProfile;
 
 use crate::json::OneOrMany;
@@ -163,6 +163,8 @@ pub(crate) struct Fields {
     scopes: Texts,
     roles: Box<[Text]>,
     pub(crate) token_kind: TokenKind,
+    /// What the token is bound to (`cnf`), checked on every request it comes with.
+    confirmation: Option<Box<Confirmation>>,
     /// How many members the claims object has.
     member_count: u32,
     /// What copies of escaped member names take (see `RawClaims::escaped_name_bytes`).
@@ -205,6 +207,7 @@ impl Fields {
                 .map(|r| Text::new(r, json))
                 .collect(),
             token_kind,
+            confirmation: raw.cnf.take().map(Box::new),
             member_count: raw.member_count,
             escaped_name_bytes: raw.escaped_name_bytes,
         }
@@ -299,6 +302,11 @@ impl Claims {
     /// Whether an application or a user holds this token (see [`TokenKind`]).
     pub fn token_kind(&self) -> TokenKind {
         self.fields.token_kind
+    }
+
+    /// What the token is bound to (`cnf`), if anything.
+    pub(crate) fn confirmation(&self) -> Option<&Confirmation> {
+        self.fields.confirmation.as_deref()
     }
 
     /// One claim, deserialized into `T` (which may borrow strings from the claims):

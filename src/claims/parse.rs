@@ -51,8 +51,8 @@ pub(crate) struct RawClaims<'a> {
     pub s_hash: bool,
     /// `events`: a security event or logout token (RFC 8417, OIDC Back-Channel Logout).
     pub events: bool,
-    /// `cnf`: the token is bound to a key (DPoP, RFC 9449; mTLS, RFC 8705), not a bearer token.
-    pub cnf: bool,
+    /// `cnf` (RFC 7800): the token is bound to a key (DPoP, RFC 9449; mTLS, RFC 8705).
+    pub cnf: Option<Confirmation>,
     /// Every other member: its name, and whether its value is not `null`.
     pub others: Names<'a, bool>,
     /// How many members the object has.
@@ -108,12 +108,72 @@ impl<'a> RawClaims<'a> {
             "roles" => self.roles.is_some(),
             "nonce" => self.nonce,
             "events" => self.events,
-            "cnf" => self.cnf,
+            "cnf" => self.cnf.is_some(),
             _ => self
                 .others
                 .iter()
                 .any(|(member, non_null)| non_null && member == name),
         }
+    }
+}
+
+/// What `cnf` binds the token to. Only the methods tokengate can check are read; any other
+/// member makes the binding one it cannot prove, and the token is refused.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Confirmation {
+    /// `jkt`: the RFC 7638 thumbprint of the DPoP key (RFC 9449 §6.1).
+    pub jkt: Option<Box<str>>,
+    /// `x5t#S256`: the SHA-256 thumbprint of the client certificate (RFC 8705 §3.1).
+    pub x5t_s256: Option<Box<str>>,
+    /// Another confirmation method (`jwk`, `jku`, `kid`, ...), or none at all.
+    pub unknown: bool,
+}
+
+impl Confirmation {
+    /// Reads a `cnf` value already checked to be strict JSON. Whatever is not an object of
+    /// thumbprint strings is a binding that cannot be proven (`unknown`), whatever its value:
+    /// the token is never a bearer token.
+    fn parse(json: &str) -> Confirmation {
+        let unknown = Confirmation {
+            unknown: true,
+            ..Confirmation::default()
+        };
+        let Ok(members) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json)
+        else {
+            return unknown;
+        };
+        let mut confirmation = Confirmation {
+            unknown: members.is_empty(),
+            ..Confirmation::default()
+        };
+        for (name, value) in members {
+            let slot = match name.as_str() {
+                "jkt" => &mut confirmation.jkt,
+                "x5t#S256" => &mut confirmation.x5t_s256,
+                _ => {
+                    confirmation.unknown = true;
+                    continue;
+                }
+            };
+            match value {
+                serde_json::Value::String(text) if !text.is_empty() => {
+                    *slot = Some(text.into_boxed_str());
+                }
+                _ => return unknown,
+            }
+        }
+        confirmation
+    }
+}
+
+impl fmt::Debug for Confirmation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Which methods, never the thumbprints.
+        f.debug_struct("Confirmation")
+            .field("jkt", &self.jkt.is_some())
+            .field("x5t_s256", &self.x5t_s256.is_some())
+            .field("unknown", &self.unknown)
+            .finish()
     }
 }
 
@@ -201,8 +261,9 @@ impl<'de> Visitor<'de> for ClaimsVisitor<'_, 'de> {
                     flag(&mut c.at_hash)?;
                 }
                 "cnf" => {
-                    map.next_value_seed(StrictAny)?;
-                    flag(&mut c.cnf)?;
+                    let raw: &'de RawValue = map.next_value()?;
+                    parse_whole(raw.get(), StrictAny).map_err(de::Error::custom)?;
+                    fill(&mut c.cnf, Confirmation::parse(raw.get()))?;
                 }
                 "c_hash" => {
                     map.next_value_seed(StrictAny)?;

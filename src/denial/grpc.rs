@@ -38,6 +38,9 @@ pub(super) fn response(denial: &Denial) -> Response<Bytes> {
     if let Some(seconds) = denial.retry_after() {
         headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
     }
+    if let Some(nonce) = denial.dpop_nonce() {
+        headers.insert(super::DPOP_NONCE, nonce);
+    }
     response
 }
 

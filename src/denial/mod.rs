@@ -6,12 +6,15 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode};
+use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 
 use crate::challenge::{Challenge, is_scope_char};
 use crate::error::{ErrorClass, Rejection};
 use crate::policy::Unmet;
+
+/// RFC 9449 §8.1: where a server hands out its DPoP nonce.
+pub(crate) const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// Builds the answer to a refused request from the default one (see
 /// [`TokenLayerBuilder::on_rejection`](crate::layer::TokenLayerBuilder::on_rejection)).
@@ -26,6 +29,10 @@ pub(crate) struct Responder {
     /// Written before each scope of a challenge's `scope`.
     pub(crate) scope_prefix: Option<Box<str>>,
     pub(crate) hook: Option<Hook>,
+    /// The `algs` of a `DPoP` challenge, where DPoP-bound tokens are accepted.
+    pub(crate) dpop_algs: Option<Box<str>>,
+    /// Only DPoP-bound tokens are accepted: no `Bearer` challenge.
+    pub(crate) dpop_only: bool,
 }
 
 impl Responder {
@@ -80,6 +87,8 @@ pub struct Denial {
     rejection: Rejection,
     responder: Arc<Responder>,
     grpc: bool,
+    /// The request used the `DPoP` scheme: error information goes in its challenge.
+    dpop: bool,
 }
 
 impl Denial {
@@ -90,6 +99,7 @@ impl Denial {
             rejection,
             responder: Responder::plain(),
             grpc: false,
+            dpop: false,
         }
     }
 
@@ -98,6 +108,7 @@ impl Denial {
             rejection,
             responder,
             grpc: false,
+            dpop: false,
         }
     }
 
@@ -108,6 +119,10 @@ impl Denial {
             && headers
                 .get(CONTENT_TYPE)
                 .is_some_and(|value| grpc::is_grpc(value.as_bytes()));
+        self.dpop = headers.get(AUTHORIZATION).is_some_and(|value| {
+            let value = value.as_bytes();
+            value.len() > 5 && value[..5].eq_ignore_ascii_case(b"dpop ")
+        });
         self
     }
 
@@ -122,6 +137,10 @@ impl Denial {
     }
 
     /// The `WWW-Authenticate` value; `None` for a 503, which judges no credential.
+    ///
+    /// Where DPoP-bound tokens are accepted, a `DPoP` challenge with the proof algorithms
+    /// (`algs`) follows the `Bearer` one (or stands alone where only DPoP is accepted), and the
+    /// error goes in the challenge of the scheme the request used (RFC 9449 §7.1-7.2).
     pub fn challenge(&self) -> Option<HeaderValue> {
         let class = self.rejection.class();
         if class == ErrorClass::TemporarilyUnavailable {
@@ -130,30 +149,58 @@ impl Denial {
         if let Rejection::InsufficientClaims { challenge } = &self.rejection {
             return HeaderValue::from_str(challenge.header().as_str()).ok();
         }
-        let mut challenge = Challenge::bearer();
+        let responder = &*self.responder;
+        let proof_error = matches!(
+            class,
+            ErrorClass::InvalidDpopProof | ErrorClass::UseDpopNonce
+        );
+        let dpop = responder.dpop_algs.is_some() || proof_error;
+        let bearer = !responder.dpop_only || !dpop;
+        let error_in_dpop = dpop && (self.dpop || proof_error || !bearer);
+        let mut text = String::new();
+        if bearer {
+            text.push_str(self.scheme_challenge("Bearer", !error_in_dpop).as_str());
+        }
+        if dpop {
+            if bearer {
+                text.push_str(", ");
+            }
+            let mut challenge = self.scheme_challenge("DPoP", error_in_dpop);
+            if let Some(algs) = &responder.dpop_algs {
+                challenge.param("algs", algs);
+            }
+            text.push_str(challenge.as_str());
+        }
+        // Every value went through `quotable`, so the header is visible ASCII.
+        HeaderValue::from_str(&text).ok()
+    }
+
+    /// One scheme's challenge: the realm, the error if it belongs here, the resource metadata.
+    fn scheme_challenge(&self, scheme: &str, with_error: bool) -> Challenge {
+        let class = self.rejection.class();
+        let mut challenge = Challenge::new(scheme);
         if let Some(realm) = &self.responder.realm {
             challenge.param("realm", realm);
         }
-        if let Some(error) = class.error_code() {
+        if with_error && let Some(error) = class.error_code() {
             challenge.param("error", error);
             challenge.param("error_description", &self.rejection.description());
-        }
-        if let Rejection::InsufficientScope { scopes } = &self.rejection {
-            let prefix = self.responder.scope_prefix.as_deref().unwrap_or_default();
-            let scopes: Vec<String> = scopes
-                .iter()
-                .filter(|scope| !scope.is_empty() && scope.bytes().all(is_scope_char))
-                .map(|scope| format!("{prefix}{scope}"))
-                .collect();
-            if !scopes.is_empty() {
-                challenge.param("scope", &scopes.join(" "));
+            if let Rejection::InsufficientScope { scopes } = &self.rejection {
+                let prefix = self.responder.scope_prefix.as_deref().unwrap_or_default();
+                let scopes: Vec<String> = scopes
+                    .iter()
+                    .filter(|scope| !scope.is_empty() && scope.bytes().all(is_scope_char))
+                    .map(|scope| format!("{prefix}{scope}"))
+                    .collect();
+                if !scopes.is_empty() {
+                    challenge.param("scope", &scopes.join(" "));
+                }
             }
         }
         if let Some(url) = &self.responder.resource_metadata {
             challenge.param("resource_metadata", url);
         }
-        // Every value went through `quotable`, so the header is visible ASCII.
-        HeaderValue::from_str(challenge.as_str()).ok()
+        challenge
     }
 
     /// The answer without the layer's [`on_rejection`] hook: the starting point for a hook
@@ -193,14 +240,26 @@ impl Denial {
         if let Some(seconds) = self.retry_after() {
             headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if let Some(nonce) = self.dpop_nonce() {
+            headers.insert(DPOP_NONCE, nonce);
+        }
         response
+    }
+
+    /// The `DPoP-Nonce` header of a `use_dpop_nonce` answer.
+    pub(crate) fn dpop_nonce(&self) -> Option<HeaderValue> {
+        match &self.rejection {
+            Rejection::UseDpopNonce { nonce } => HeaderValue::from_str(nonce).ok(),
+            _ => None,
+        }
     }
 
     /// Whole seconds until the next attempt may succeed, for `Retry-After`.
     pub(crate) fn retry_after(&self) -> Option<u64> {
         match &self.rejection {
             Rejection::KeysUnavailable { retry_after }
-            | Rejection::RevocationUnavailable { retry_after } => Some(
+            | Rejection::RevocationUnavailable { retry_after }
+            | Rejection::ReplayStoreUnavailable { retry_after } => Some(
                 retry_after
                     .as_secs()
                     .saturating_add(u64::from(retry_after.subsec_nanos() > 0))
@@ -268,6 +327,8 @@ mod tests {
             ),
             scope_prefix: None,
             hook: None,
+            dpop_algs: None,
+            dpop_only: false,
         })
     }
 

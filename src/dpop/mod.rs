@@ -1,21 +1,21 @@
-//! Sender-constrained tokens (RFC 9449 DPoP, RFC 8705 mTLS), in progress: what is here are the
-//! DPoP proof checks (RFC 9449 §4.3), JWK thumbprints (RFC 7638) and the replay store for
-//! proofs. Until the layer's `DPoP` scheme lands, nothing calls them, and DPoP-bound tokens are
-//! refused (`sender_constrained_token`).
+//! Sender-constrained tokens (RFC 9449 DPoP): the settings ([`Dpop`], [`DpopMode`]), the proof
+//! checks (RFC 9449 §4.3), JWK thumbprints (RFC 7638), server nonces and the replay store for
+//! proofs. The gate's binding step calls them for each request; mTLS-bound tokens are in
+//! `mtls`.
 
-// The proof checks are complete and tested; the layer's `DPoP` scheme, which calls them, is
-// the next step.
-#[allow(dead_code, reason = "called by the layer's DPoP scheme, in progress")]
-mod proof;
+mod nonce;
+pub(crate) mod proof;
 #[cfg(feature = "redis")]
 mod redis;
 mod replay;
-#[allow(
-    dead_code,
-    reason = "called by the proof checks, whose caller is in progress"
-)]
+mod settings;
 mod thumbprint;
+
+#[cfg(feature = "testing")]
+pub(crate) use thumbprint::thumbprint;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisReplayStore;
 pub use replay::{FirstUse, MemoryReplayStore, ProofId, ReplayStore, ReplayStoreError};
+pub use settings::{Dpop, DpopMode};
+pub(crate) use settings::DpopState;

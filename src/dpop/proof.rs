@@ -38,8 +38,8 @@ pub(crate) struct Expected<'a> {
     pub max_age: f64,
     /// Clock skew allowed either way, in seconds.
     pub leeway: f64,
-    /// The server nonce the proof must carry, where one is required.
-    pub nonce: Option<&'a str>,
+    /// Whether a nonce is one of the server's, where proofs must carry one.
+    pub nonce: Option<&'a dyn Fn(&str) -> bool>,
 }
 
 /// A proof that passed every check but the replay store: its id, and how long the store must
@@ -163,8 +163,8 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Checked, Pro
     if ath != token_hash(expected.token) {
         return Err(ProofError::TokenHash);
     }
-    if let Some(nonce) = expected.nonce
-        && claims.nonce.as_deref() != Some(nonce)
+    if let Some(accepts) = expected.nonce
+        && !claims.nonce.as_deref().is_some_and(accepts)
     {
         return Err(ProofError::Nonce);
     }

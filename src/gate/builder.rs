@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateInner};
 use crate::cache::TokenCacheSettings;
+use crate::dpop::{Dpop, DpopMode};
 use crate::error::ConfigError;
 use crate::issuer::{IssuerProfile, IssuerTable, Issuers};
 use crate::keys::{Fetcher, KeyCacheSettings};
@@ -35,6 +36,7 @@ pub struct GateBuilder {
     requirements: Vec<Requirement>,
     key_cache: KeyCacheSettings,
     http_client: Option<reqwest::Client>,
+    dpop: Option<Dpop>,
 }
 
 impl GateBuilder {
@@ -46,6 +48,7 @@ impl GateBuilder {
             requirements: Vec::new(),
             key_cache: KeyCacheSettings::default(),
             http_client: None,
+            dpop: None,
         }
     }
 
@@ -117,6 +120,14 @@ impl GateBuilder {
         self
     }
 
+    /// How DPoP proofs are checked (default [`Dpop::new`]), for the issuers that accept
+    /// DPoP-bound tokens ([`IssuerProfile::dpop`]). Giving settings while no issuer accepts
+    /// DPoP is a configuration error.
+    pub fn dpop(mut self, dpop: Dpop) -> GateBuilder {
+        self.dpop = Some(dpop);
+        self
+    }
+
     /// Checks the whole configuration and loads the configured keys. Makes no network
     /// request.
     ///
@@ -144,6 +155,21 @@ impl GateBuilder {
             problems.push(problem.to_owned());
         }
 
+        let modes: Vec<DpopMode> = profiles.iter().map(IssuerProfile::dpop_mode).collect();
+        let dpop = if modes.iter().any(|&mode| mode != DpopMode::Off) {
+            let dpop = self.dpop.unwrap_or_default();
+            problems.extend(dpop.problems());
+            Some(dpop.compile())
+        } else {
+            if self.dpop.is_some() {
+                problems.push(
+                    "dpop settings given, but no issuer accepts DPoP-bound tokens \
+                     (IssuerProfile::dpop)"
+                        .to_owned(),
+                );
+            }
+            None
+        };
         problems.extend(self.key_cache.problems());
         problems.extend(self.token_cache.problems());
         let fetcher = if profiles.iter().any(IssuerProfile::is_remote) {
@@ -210,6 +236,8 @@ impl GateBuilder {
                     .into_iter()
                     .reduce(Requirement::and)
                     .map(Arc::new),
+                dpop,
+                bearer: modes.iter().any(|&mode| mode != DpopMode::Required),
             }),
         })
     }

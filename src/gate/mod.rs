@@ -1,17 +1,24 @@
 //! The validator handle: built once, cloned cheaply, shared across threads.
 
+mod binding;
 mod builder;
 mod pipeline;
+mod presented;
 mod resume;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use binding::Admitted;
+pub(crate) use binding::ReplayCheck;
 pub use builder::GateBuilder;
+pub(crate) use presented::OwnedPresented;
+pub use presented::Presented;
 
 use crate::cache::Verified;
 use crate::claims::Claims;
+use crate::dpop::DpopState;
 use crate::error::Rejection;
 use crate::issuer::IssuerTable;
 use crate::keys::KeyStatus;
@@ -37,7 +44,9 @@ pub const DEFAULT_MAX_TOKEN_SIZE: usize = 64 * 1024;
 /// 5. the signature;
 /// 6. the claims: not another kind of token, audience, expiry, not-before, issued-at with
 ///    leeway, maximum age, required claims;
-/// 7. the [`require`](GateBuilder::require)d scopes and roles, if any.
+/// 7. for a token bound to a key, the proof of that key
+///    ([`validate_presented`](Gate::validate_presented));
+/// 8. the [`require`](GateBuilder::require)d scopes and roles, if any.
 ///
 /// ```
 /// use tokengate::{Gate, IssuerProfile};
@@ -72,6 +81,10 @@ struct GateInner {
     cache: Option<Verified>,
     max_token_size: usize,
     requirement: Option<Arc<Requirement>>,
+    /// How DPoP proofs are checked, when an issuer accepts DPoP-bound tokens.
+    dpop: Option<DpopState>,
+    /// Whether some issuer accepts tokens that are not DPoP-bound.
+    bearer: bool,
 }
 
 /// What the gate can answer without waiting ([`Gate::check_now`]): how the tower layer talks
@@ -81,6 +94,9 @@ pub(crate) enum Checked {
     Done(Result<Arc<Claims>, Rejection>),
     /// The answer needs newer keys or issuer metadata: [`Gate::finish`] waits for them.
     Pending(Pending),
+    /// The token and its proof are good; [`Gate::record`] asks the replay store whether the
+    /// proof is new.
+    Replay(ReplayCheck),
 }
 
 /// A validation waiting for a key refresh or issuer metadata.
@@ -93,18 +109,20 @@ impl Gate {
         GateBuilder::new()
     }
 
-    /// Validates a token (the credential only, without a `Bearer ` prefix) at the current
-    /// time.
+    /// Validates a bearer token (the credential only, without a `Bearer ` prefix) at the
+    /// current time. Tokens bound to a key (`cnf`) are refused: see
+    /// [`validate_presented`](Self::validate_presented).
     ///
     /// # Errors
     ///
     /// A [`Rejection`] saying why the token is not accepted.
     pub async fn validate(&self, token: &str) -> Result<Arc<Claims>, Rejection> {
-        self.validate_at(token, SystemTime::now()).await
+        self.validate_presented_at(Presented::bearer(token), SystemTime::now())
+            .await
     }
 
-    /// Validates a token as if the time were `now`: for tests, and for replaying recorded
-    /// tokens inside their lifetime.
+    /// Validates a bearer token as if the time were `now`: for tests, and for replaying
+    /// recorded tokens inside their lifetime.
     ///
     /// # Errors
     ///
@@ -114,20 +132,70 @@ impl Gate {
         token: &str,
         now: SystemTime,
     ) -> Result<Arc<Claims>, Rejection> {
-        // Everything but a key-set refresh is synchronous, so this future stays small and the
-        // common path never suspends.
-        match self.validate_current(token, now) {
-            Ok(claims) => Ok(claims),
-            Err(stop) => self.resume(token, Some(now), stop).await,
+        self.validate_presented_at(Presented::bearer(token), now)
+            .await
+    }
+
+    /// Validates a token as the request presented it: with a DPoP proof (RFC 9449) or a
+    /// client certificate (RFC 8705) where the token is bound to one. A cached token still has
+    /// its proof checked: the cache holds verified tokens, never proofs.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tokengate::{Gate, Presented};
+    ///
+    /// # async fn demo(gate: Gate, token: &str, proof: &str) {
+    /// let presented = Presented::dpop(token, proof, &Method::POST, "https://api.example.com/orders");
+    /// match gate.validate_presented(presented).await {
+    ///     Ok(claims) => println!("{:?}", claims.subject()),
+    ///     Err(rejection) => println!("refused: {}", rejection.code()),
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] saying why the token is not accepted.
+    pub async fn validate_presented(
+        &self,
+        presented: Presented<'_>,
+    ) -> Result<Arc<Claims>, Rejection> {
+        self.validate_presented_at(presented, SystemTime::now())
+            .await
+    }
+
+    /// [`validate_presented`](Self::validate_presented) as if the time were `now`.
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] saying why the token is not accepted.
+    pub async fn validate_presented_at(
+        &self,
+        presented: Presented<'_>,
+        now: SystemTime,
+    ) -> Result<Arc<Claims>, Rejection> {
+        // Everything but a key-set refresh and a replay store's answer is synchronous, so
+        // this future stays small and the common path never suspends.
+        let claims = match self.validate_current(presented.token, now) {
+            Ok(claims) => claims,
+            Err(stop) => self.resume(presented.token, Some(now), stop).await?,
+        };
+        match self.admit(claims, &presented, now)? {
+            Admitted::Done(claims) => Ok(claims),
+            Admitted::Replay(check) => self.record(check).await,
         }
     }
 
     /// The synchronous part of validation: the answer, or what it waits for. Lets the layer
     /// avoid a boxed future on the common path.
     #[inline]
-    pub(crate) fn check_now(&self, token: &str, now: SystemTime) -> Checked {
-        match self.validate_current(token, now) {
-            Ok(claims) => Checked::Done(Ok(claims)),
+    pub(crate) fn check_now(&self, presented: &Presented<'_>, now: SystemTime) -> Checked {
+        match self.validate_current(presented.token, now) {
+            Ok(claims) => match self.admit(claims, presented, now) {
+                Ok(Admitted::Done(claims)) => Checked::Done(Ok(claims)),
+                Ok(Admitted::Replay(check)) => Checked::Replay(check),
+                Err(rejection) => Checked::Done(Err(rejection)),
+            },
             Err(Stop::Rejected(rejection)) => Checked::Done(Err(rejection)),
             Err(stop) => Checked::Pending(Pending(stop)),
         }
@@ -137,11 +205,26 @@ impl Gate {
     /// if `None`, at the time the wait is over.
     pub(crate) async fn finish(
         &self,
-        token: &str,
+        presented: &OwnedPresented,
         now: Option<SystemTime>,
         pending: Pending,
     ) -> Result<Arc<Claims>, Rejection> {
-        self.resume(token, now, pending.0).await
+        let claims = self.resume(&presented.token, now, pending.0).await?;
+        let now = now.unwrap_or_else(SystemTime::now);
+        match self.admit(claims, &presented.borrow(), now)? {
+            Admitted::Done(claims) => Ok(claims),
+            Admitted::Replay(check) => self.record(check).await,
+        }
+    }
+
+    /// The `algs` of the `DPoP` challenge, if some issuer accepts DPoP-bound tokens.
+    pub(crate) fn dpop_algs(&self) -> Option<&str> {
+        self.inner.dpop.as_ref().map(|dpop| &*dpop.algs)
+    }
+
+    /// Whether some issuer accepts tokens that are not DPoP-bound.
+    pub(crate) fn accepts_bearer(&self) -> bool {
+        self.inner.bearer
     }
 
     /// One event per refused token: the stable code and the configured issuer it claimed,

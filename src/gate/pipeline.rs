@@ -1,5 +1,5 @@
-//! The synchronous pipeline: the verified-token cache, then parse, issuer, keys, signature,
-//! claims and the gate's requirement. It never waits: where newer keys or issuer metadata
+//! The synchronous pipeline: the verified-token cache, then parse, issuer, keys, signature
+//! and claims (the binding and the gate's requirement follow, per request: `binding`). It never waits: where newer keys or issuer metadata
 //! could change the answer, it stops ([`Stop`]) and `resume` finishes.
 
 use std::sync::Arc;
@@ -254,9 +254,6 @@ impl Gate {
             };
             cache.insert(token, entry, now);
         }
-        if let Some(requirement) = &inner.requirement {
-            requirement.check_shared(&claims)?;
-        }
         Ok(claims)
     }
 
@@ -272,13 +269,6 @@ impl Gate {
         if !issuer.keys.with_current(|keys| keys.contains(entry.key)) {
             return None;
         }
-        let claims = Arc::clone(&entry.claims);
-        if let Some(requirement) = &inner.requirement
-            && let Err(rejection) = requirement.check_shared(&claims)
-        {
-            self.note(&rejection, Some(entry.issuer));
-            return Some(Err(rejection.into()));
-        }
-        Some(Ok(claims))
+        Some(Ok(Arc::clone(&entry.claims)))
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::dpop::DpopMode;
 use crate::claims::{ClaimPath, ClaimPolicy, ClaimSources, TokenProfile};
 use crate::keys::{Fetcher, IssuerRule, KeyConfig, KeyInput, KeyRules, KeyStore, RemoteInput};
 use crate::provider::ProviderRules;
@@ -92,6 +93,28 @@ impl Issuers {
     }
 }
 
+impl Issuers {
+    /// Sets every issuer's [`DpopMode`] (see [`IssuerProfile::dpop`]): how a preset's issuers
+    /// accept DPoP-bound tokens.
+    ///
+    /// ```
+    /// use tokengate::providers::keycloak::Keycloak;
+    /// use tokengate::{DpopMode, Gate, Issuers};
+    ///
+    /// let realm = Keycloak::new("https://sso.example.com", "shop").audience("orders-api");
+    /// let gate = Gate::builder()
+    ///     .issuer(Issuers::from(realm).dpop(DpopMode::Allowed))
+    ///     .build();
+    /// assert!(gate.is_ok());
+    /// ```
+    pub fn dpop(mut self, mode: DpopMode) -> Issuers {
+        for profile in &mut self.profiles {
+            profile.dpop = mode;
+        }
+        self
+    }
+}
+
 impl From<IssuerProfile> for Issuers {
     fn from(profile: IssuerProfile) -> Issuers {
         Issuers::new(vec![profile], Vec::new())
@@ -139,6 +162,8 @@ pub struct IssuerProfile {
     rules: Option<Arc<dyn ProviderRules>>,
     /// What a preset found wrong in its own settings, reported by `build()`.
     problems: Vec<String>,
+    /// Whether DPoP-bound tokens are accepted, or required.
+    dpop: DpopMode,
     /// Issuers a preset knows tokens may wrongly come from, with what to tell the developer.
     foreign: Vec<(String, String)>,
 }
@@ -162,6 +187,7 @@ impl IssuerProfile {
             client_ids: Vec::new(),
             id_tokens: false,
             sources: ClaimSources::default(),
+            dpop: DpopMode::Off,
             keys: Vec::new(),
             remote: Vec::new(),
             learned: false,
@@ -441,6 +467,30 @@ impl IssuerProfile {
         self
     }
 
+    /// Accepts DPoP-bound tokens (RFC 9449) from this issuer, or only them (default
+    /// [`DpopMode::Off`]: bearer tokens only). Proofs are checked as the gate's
+    /// [`Dpop`](crate::Dpop) settings say; the [`TokenLayer`](crate::TokenLayer) needs to know
+    /// its public URL for them ([`public_url`](crate::TokenLayerBuilder::public_url)).
+    ///
+    /// ```
+    /// use tokengate::{DpopMode, IssuerProfile};
+    ///
+    /// let issuer = IssuerProfile::new("https://sso.example.com/realms/shop")
+    ///     .audience("orders-api")
+    ///     .discover()
+    ///     .dpop(DpopMode::Required);
+    /// # let _ = issuer;
+    /// ```
+    pub fn dpop(mut self, mode: DpopMode) -> IssuerProfile {
+        self.dpop = mode;
+        self
+    }
+
+    /// See [`dpop`](Self::dpop).
+    pub(crate) fn dpop_mode(&self) -> DpopMode {
+        self.dpop
+    }
+
     pub(crate) fn names(&self) -> &[String] {
         &self.names
     }
@@ -551,6 +601,7 @@ impl IssuerProfile {
                     .collect(),
                 id_tokens: self.id_tokens,
                 sources: (!self.sources.is_standard()).then(|| self.sources.clone()),
+                dpop: self.dpop,
             },
             algorithms: self.algorithms.clone(),
             rules: self.rules.clone(),

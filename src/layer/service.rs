@@ -9,11 +9,12 @@ use bytes::Bytes;
 use http::{Request, Response};
 use tower_service::Service;
 
+use super::future::Validation;
 use super::token::Settings;
 use super::{ResponseBody, ResponseFuture};
 use crate::denial::Denial;
 use crate::error::Rejection;
-use crate::gate::Checked;
+use crate::gate::{Checked, Presented};
 use crate::source;
 
 /// The service made by [`TokenLayer`](super::TokenLayer).
@@ -72,8 +73,14 @@ where
             request.extensions_mut().insert(settings.responder.clone());
         }
         let cache = settings.cache.clone();
-        let token = match source::find(&settings.sources, request.headers(), request.uri()) {
-            Ok(Some(token)) => token,
+        let found = source::find(
+            &settings.sources,
+            request.headers(),
+            request.uri(),
+            settings.dpop,
+        );
+        let credential = match found {
+            Ok(Some(credential)) => credential,
             Ok(None) if settings.optional => {
                 // Anonymous: the responder also tells extractors that this layer ran.
                 if !settings.share_responder {
@@ -84,34 +91,52 @@ where
             Ok(None) => return self.refuse(Rejection::MissingToken, &request),
             Err(rejection) => return self.refuse(rejection, &request),
         };
+        let token = credential.token;
+        let target;
+        let mut presented = match credential.proof {
+            Some(proof) => {
+                target = settings.target_uri(&request);
+                Presented::dpop(token, proof, request.method(), &target)
+            }
+            None => Presented::bearer(token),
+        };
+        presented.require_dpop = settings.require_dpop;
+        if let Some(certificate) = settings.certificate(&request) {
+            presented = presented.client_certificate(certificate);
+        }
         let now = SystemTime::now();
-        match settings.gate.check_now(token, now) {
+        let validation: Validation = match settings.gate.check_now(&presented, now) {
             Checked::Done(Ok(claims)) => {
                 request.extensions_mut().insert(claims);
-                ResponseFuture::inner(self.inner.call(request), cache)
+                return ResponseFuture::inner(self.inner.call(request), cache);
             }
             // The gate noted its own rejection already; the layer's grammar verdict replaces
             // the answer, not the record.
             Checked::Done(Err(rejection)) => {
                 let rejection = source::grammar(token, rejection);
-                ResponseFuture::refused(self.denial(rejection, &request))
+                return ResponseFuture::refused(self.denial(rejection, &request));
             }
             Checked::Pending(pending) => {
-                // The issuer's keys may be out of date: finish once a refresh has been tried,
-                // with the inner service that was polled ready (a clone stays here).
+                // The issuer's keys may be out of date: finish once a refresh has been tried.
                 let gate = settings.gate.clone();
-                let token = token.to_owned();
+                let presented = presented.to_owned();
                 // The clock is read again once the refresh is done, which may take seconds.
-                let validation = Box::pin(async move {
-                    let outcome = gate.finish(&token, None, pending).await;
-                    outcome.map_err(|rejection| source::grammar(&token, rejection))
-                });
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                let responder = settings.responder.clone();
-                ResponseFuture::validating(validation, request, inner, responder, cache)
+                Box::pin(async move {
+                    let outcome = gate.finish(&presented, None, pending).await;
+                    outcome.map_err(|rejection| source::grammar(&presented.token, rejection))
+                })
             }
-        }
+            // A good DPoP proof: the replay store must say it is new.
+            Checked::Replay(check) => {
+                let gate = settings.gate.clone();
+                Box::pin(async move { gate.record(check).await })
+            }
+        };
+        // Finished with the inner service that was polled ready (a clone stays here).
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let responder = settings.responder.clone();
+        ResponseFuture::validating(validation, request, inner, responder, cache)
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::Response;
+use http::{HeaderName, Response};
 use tower_layer::Layer;
 
 use super::TokenService;
@@ -14,6 +14,7 @@ use crate::denial::{Denial, Hook, Responder};
 use crate::error::ConfigError;
 use crate::gate::Gate;
 use crate::metadata::ProtectedResource;
+use crate::mtls::ClientCertificate;
 use crate::source::TokenSource;
 
 /// A tower [`Layer`] that admits only requests with a valid access token.
@@ -53,12 +54,49 @@ pub(crate) struct Settings {
     pub(crate) share_responder: bool,
     /// For responses that depend on more than `Authorization`.
     pub(crate) cache: Option<Arc<CacheHeaders>>,
+    /// Whether the `DPoP` scheme is read (some issuer of the gate accepts it).
+    pub(crate) dpop: bool,
+    /// Only DPoP-bound tokens pass this layer.
+    pub(crate) require_dpop: bool,
+    /// The URL clients call this service under, without a trailing slash: the `htu` of DPoP
+    /// proofs is it followed by the request's path.
+    pub(crate) public_url: Option<Box<str>>,
+    /// The trusted proxy header with the client certificate (RFC 9440).
+    pub(crate) certificate_header: Option<HeaderName>,
+}
+
+impl Settings {
+    /// The URI a DPoP proof must name for this request: the public URL and the request's
+    /// path as this layer sees it.
+    pub(crate) fn target_uri<B>(&self, request: &http::Request<B>) -> String {
+        let base = self.public_url.as_deref().unwrap_or_default();
+        format!("{base}{}", request.uri().path())
+    }
+
+    /// The client certificate: the TLS acceptor's, or the trusted proxy's.
+    pub(crate) fn certificate<B>(&self, request: &http::Request<B>) -> Option<ClientCertificate> {
+        if let Some(certificate) = request.extensions().get::<ClientCertificate>() {
+            return Some(*certificate);
+        }
+        let name = self.certificate_header.as_ref()?;
+        crate::mtls::forwarded(request.headers(), name)
+    }
 }
 
 impl TokenLayer {
     /// A layer with the default settings: the `Authorization: Bearer` header, a token
     /// required, no realm.
+    ///
+    /// DPoP needs the layer's [`public_url`](TokenLayerBuilder::public_url): with a gate whose
+    /// issuers accept DPoP-bound tokens, this layer reads no `DPoP` scheme (such tokens are
+    /// refused) and logs a warning; configure it with the builder instead.
     pub fn new(gate: Gate) -> TokenLayer {
+        if gate.dpop_algs().is_some() {
+            tracing::warn!(
+                "TokenLayer::new with an issuer that accepts DPoP: DPoP-bound tokens will be \
+                 refused; use TokenLayer::builder(gate).public_url(..)"
+            );
+        }
         TokenLayer {
             settings: Arc::new(Settings {
                 gate,
@@ -67,6 +105,10 @@ impl TokenLayer {
                 responder: Responder::plain(),
                 share_responder: false,
                 cache: None,
+                dpop: false,
+                require_dpop: false,
+                public_url: None,
+                certificate_header: None,
             }),
         }
     }
@@ -81,6 +123,9 @@ impl TokenLayer {
             resource_metadata: None,
             scope_prefix: None,
             hook: None,
+            require_dpop: false,
+            public_url: None,
+            certificate_header: None,
         }
     }
 }
@@ -133,6 +178,9 @@ pub struct TokenLayerBuilder {
     resource_metadata: Option<String>,
     scope_prefix: Option<String>,
     hook: Option<Hook>,
+    require_dpop: bool,
+    public_url: Option<String>,
+    certificate_header: Option<HeaderName>,
 }
 
 impl TokenLayerBuilder {
@@ -170,6 +218,37 @@ impl TokenLayerBuilder {
     /// `"api://{client id}/"` here.
     pub fn scope_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.scope_prefix = Some(prefix.into());
+        self
+    }
+
+    /// The absolute URL clients call this service under (`https://api.example.com`, or with
+    /// the path prefix a proxy strips: `https://example.com/orders-api`). DPoP proofs name the
+    /// URL they were made for (`htu`), which must be this URL followed by the request's path;
+    /// the request's own `Host` is never trusted for it (RFC 9449 §4.3, STD-DPOP-6). Required
+    /// when an issuer of the gate accepts DPoP-bound tokens. The path is the one this layer
+    /// sees: inside a router that strips a prefix (axum's `nest`), put the prefix in this URL.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into());
+        self
+    }
+
+    /// Admits only DPoP-bound tokens presented with their proofs on the routes this layer
+    /// wraps (`dpop_required` otherwise), while the gate's issuers may still accept bearer
+    /// tokens elsewhere: DPoP per route.
+    pub fn require_dpop(mut self) -> Self {
+        self.require_dpop = true;
+        self
+    }
+
+    /// Reads the client certificate of certificate-bound tokens (RFC 8705) from this request
+    /// header, as a TLS-terminating proxy forwards it (RFC 9440 `Client-Cert`: the DER in
+    /// base64 between colons), when no [`ClientCertificate`](crate::ClientCertificate) is in
+    /// the request's extensions.
+    ///
+    /// Only behind a proxy that removes this header from every client request and sets it
+    /// itself: otherwise any client can claim any certificate.
+    pub fn client_certificate_header(mut self, name: HeaderName) -> Self {
+        self.certificate_header = Some(name);
         self
     }
 
@@ -237,18 +316,50 @@ impl TokenLayerBuilder {
                 "scope prefix {prefix:?}: must be scope-token characters (no space, quote or backslash)"
             ));
         }
+        let dpop_algs = self.gate.dpop_algs().map(Box::from);
+        let public_url = match (&self.public_url, &dpop_algs) {
+            (Some(url), _) => match public_url(url) {
+                Ok(url) => Some(url),
+                Err(problem) => {
+                    problems.push(problem);
+                    None
+                }
+            },
+            (None, Some(_)) => {
+                problems.push(
+                    "an issuer accepts DPoP-bound tokens: public_url is needed to check proofs"
+                        .to_owned(),
+                );
+                None
+            }
+            (None, None) => None,
+        };
+        if self.require_dpop && dpop_algs.is_none() {
+            problems.push("require_dpop, but no issuer accepts DPoP (IssuerProfile::dpop)".into());
+        }
+        if let Some(name) = &self.certificate_header
+            && (name == http::header::AUTHORIZATION || name == http::header::COOKIE)
+        {
+            problems.push(format!("client certificate header {name:?}: not a proxy header"));
+        }
         if !problems.is_empty() {
             return Err(ConfigError::new(problems));
         }
-        let configured =
-            self.realm.is_some() || self.resource_metadata.is_some() || self.scope_prefix.is_some();
+        let dpop_only = dpop_algs.is_some() && (self.require_dpop || !self.gate.accepts_bearer());
+        let configured = self.realm.is_some()
+            || self.resource_metadata.is_some()
+            || self.scope_prefix.is_some()
+            || dpop_algs.is_some();
         let share_responder = configured || self.hook.is_some();
+        let dpop = dpop_algs.is_some();
         let responder = if share_responder {
             Arc::new(Responder {
                 realm: self.realm.map(String::into_boxed_str),
                 resource_metadata: self.resource_metadata.map(String::into_boxed_str),
                 scope_prefix: self.scope_prefix.map(String::into_boxed_str),
                 hook: self.hook,
+                dpop_algs,
+                dpop_only,
             })
         } else {
             Responder::plain()
@@ -262,6 +373,10 @@ impl TokenLayerBuilder {
                 optional: self.optional,
                 responder,
                 share_responder,
+                dpop,
+                require_dpop: self.require_dpop,
+                public_url,
+                certificate_header: self.certificate_header,
             }),
         })
     }
@@ -276,6 +391,22 @@ impl fmt::Debug for TokenLayerBuilder {
             .field("resource_metadata", &self.resource_metadata)
             .finish_non_exhaustive()
     }
+}
+
+/// A checked public URL, without its trailing slash.
+fn public_url(url: &str) -> Result<Box<str>, String> {
+    let parsed = url::Url::parse(url).map_err(|error| format!("public_url {url:?}: {error}"))?;
+    if !matches!(parsed.scheme(), "https" | "http")
+        || parsed.host_str().is_none()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+        || !parsed.username().is_empty()
+    {
+        return Err(format!(
+            "public_url {url:?}: must be an http(s) URL with a host, without query or fragment"
+        ));
+    }
+    Ok(Box::from(parsed.as_str().trim_end_matches('/')))
 }
 
 /// What responses must vary on: the headers a token comes from when that is not only

@@ -40,8 +40,10 @@
 //! production use.
 
 #[cfg(feature = "entra")]
+mod dpop;
 mod entra;
 mod keys;
+mod mtls;
 mod server;
 mod token;
 
@@ -60,8 +62,10 @@ use tokio::task::JoinHandle;
 use crate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings};
 
 #[cfg(feature = "entra")]
+pub use dpop::{DpopKey, ProofBuilder};
 pub use entra::{EntraTokenBuilder, TestEntra};
 pub use keys::TestKey;
+pub use mtls::TestClientCertificate;
 pub use token::TokenBuilder;
 
 /// The default audience of minted tokens, and the audience of [`TestIssuer::profile`].

@@ -196,6 +196,29 @@ impl TokenBuilder {
         self.claim("exp", exp)
     }
 
+    /// Binds the token to a DPoP key (RFC 9449 §6.1): `cnf.jkt` is the key's thumbprint.
+    pub fn bound_to(self, key: &super::DpopKey) -> Self {
+        self.confirm("jkt", key.thumbprint().to_owned())
+    }
+
+    /// Binds the token to a client certificate (RFC 8705 §3.1): `cnf["x5t#S256"]` is its
+    /// SHA-256 thumbprint.
+    pub fn bound_to_certificate(self, certificate: &super::TestClientCertificate) -> Self {
+        self.confirm("x5t#S256", certificate.client_certificate().thumbprint())
+    }
+
+    /// Adds a member to `cnf`.
+    fn confirm(mut self, name: &str, value: String) -> Self {
+        let cnf = self
+            .claims
+            .entry("cnf")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(members) = cnf {
+            members.insert(name.to_owned(), Value::String(value));
+        }
+        self
+    }
+
     /// Makes the token expired beyond any leeway: `iat` two hours ago, `exp` one hour ago.
     pub fn expired(self) -> Self {
         let now = now();

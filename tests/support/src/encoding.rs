@@ -11,3 +11,8 @@ pub fn pem(label: &str, der: &[u8]) -> String {
     let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
     pem::encode_config(&pem::Pem::new(label, der), config)
 }
+
+/// Standard base64 with padding, as RFC 9440 forwards client certificates.
+pub fn b64_standard(bytes: impl AsRef<[u8]>) -> String {
+    base64_simd::STANDARD.encode_to_string(bytes)
+}

@@ -28,7 +28,7 @@ pub mod redis_server;
 pub mod token_parts;
 
 pub use claims::{AUDIENCE, ISSUER, now, valid_claims, valid_claims_at};
-pub use encoding::{b64, pem};
+pub use encoding::{b64, b64_standard, pem};
 pub use keys::{jwks, key_for, rs256};
 pub use ready::ready;
 pub use tokengate::testing::TestKey;
