@@ -186,8 +186,8 @@ pub use layer::{
     RequireLayer, Revocation, RevocationLayer, RevocationLayerBuilder, TokenLayer,
     TokenLayerBuilder,
 };
-pub use mtls::ClientCertificate;
 pub use metadata::{MetadataService, ProtectedResource, ProtectedResourceBuilder};
+pub use mtls::ClientCertificate;
 pub use policy::{Requirement, Unmet};
 /// The HTTP client of [`GateBuilder::http_client`], re-exported so that yours is the version
 /// tokengate uses.

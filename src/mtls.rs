@@ -92,10 +92,8 @@ mod tests {
     #[test]
     fn thumbprints_are_sha256_of_the_der() {
         let certificate = ClientCertificate::from_der(b"not really a certificate");
-        let expected = aws_lc_rs::digest::digest(
-            &aws_lc_rs::digest::SHA256,
-            b"not really a certificate",
-        );
+        let expected =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, b"not really a certificate");
         let x5t = base64_simd::URL_SAFE_NO_PAD.encode_to_string(expected.as_ref());
         assert_eq!(certificate.thumbprint(), x5t);
         assert!(certificate.matches(&x5t));

@@ -365,9 +365,7 @@ mod tests {
         found: Result<Option<Credential<'_>>, Rejection>,
     ) -> Result<Option<String>, &'static str> {
         match found {
-            Ok(Some(found)) if !is_b64token(found.token.as_bytes()) => {
-                Err("malformed_credentials")
-            }
+            Ok(Some(found)) if !is_b64token(found.token.as_bytes()) => Err("malformed_credentials"),
             Ok(found) => Ok(found.map(|found| found.token.to_owned())),
             Err(rejection) => Err(rejection.code()),
         }
@@ -535,7 +533,10 @@ mod tests {
             Err("invalid_dpop_proof")
         );
         assert_eq!(
-            run(&[("authorization", b"Bearer tok"), ("dpop", b"p.r.f")], true),
+            run(
+                &[("authorization", b"Bearer tok"), ("dpop", b"p.r.f")],
+                true
+            ),
             Err("multiple_tokens")
         );
         assert_eq!(

@@ -17,5 +17,5 @@ pub(crate) use thumbprint::thumbprint;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisReplayStore;
 pub use replay::{FirstUse, MemoryReplayStore, ProofId, ReplayStore, ReplayStoreError};
-pub use settings::{Dpop, DpopMode};
 pub(crate) use settings::DpopState;
+pub use settings::{Dpop, DpopMode};

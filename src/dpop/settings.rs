@@ -141,10 +141,7 @@ impl Dpop {
             ));
         }
         if self.leeway > Duration::from_secs(300) {
-            problems.push(format!(
-                "dpop: leeway {:?} exceeds 5 minutes",
-                self.leeway
-            ));
+            problems.push(format!("dpop: leeway {:?} exceeds 5 minutes", self.leeway));
         }
         if let Some(rotation) = self.nonce_rotation
             && rotation < Duration::from_secs(10)

@@ -12,8 +12,8 @@ use super::Gate;
 use super::pipeline::seconds;
 use super::presented::{DpopRequest, Presented};
 use crate::claims::Claims;
-use crate::dpop::proof::{self, Checked, Expected, ProofError};
 use crate::dpop::DpopState;
+use crate::dpop::proof::{self, Checked, Expected, ProofError};
 use crate::error::Rejection;
 
 /// When a client may retry after the replay store failed to answer.
@@ -43,9 +43,10 @@ impl Gate {
     ) -> Result<Admitted, Rejection> {
         let bound = claims.confirmation().is_some();
         let proof = if bound || presented.dpop.is_some() || presented.require_dpop {
-            self.bind(&claims, presented, now).inspect_err(|rejection| {
-                tracing::debug!(code = rejection.code(), "access token rejected");
-            })?
+            self.bind(&claims, presented, now)
+                .inspect_err(|rejection| {
+                    tracing::debug!(code = rejection.code(), "access token rejected");
+                })?
         } else {
             None
         };

@@ -99,7 +99,14 @@ impl<'a> Presented<'a> {
 impl fmt::Debug for Presented<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Presented")
-            .field("scheme", &if self.dpop.is_some() { "DPoP" } else { "Bearer" })
+            .field(
+                "scheme",
+                &if self.dpop.is_some() {
+                    "DPoP"
+                } else {
+                    "Bearer"
+                },
+            )
             .field("certificate", &self.certificate.is_some())
             .finish_non_exhaustive()
     }

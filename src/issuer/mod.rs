@@ -6,8 +6,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::dpop::DpopMode;
 use crate::claims::{ClaimPath, ClaimPolicy, ClaimSources, TokenProfile};
+use crate::dpop::DpopMode;
 use crate::keys::{Fetcher, IssuerRule, KeyConfig, KeyInput, KeyRules, KeyStore, RemoteInput};
 use crate::provider::ProviderRules;
 use crate::{Algorithm, KeyCacheSettings};

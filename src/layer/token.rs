@@ -340,7 +340,9 @@ impl TokenLayerBuilder {
         if let Some(name) = &self.certificate_header
             && (name == http::header::AUTHORIZATION || name == http::header::COOKIE)
         {
-            problems.push(format!("client certificate header {name:?}: not a proxy header"));
+            problems.push(format!(
+                "client certificate header {name:?}: not a proxy header"
+            ));
         }
         if !problems.is_empty() {
             return Err(ConfigError::new(problems));

@@ -52,8 +52,8 @@ impl DpopKey {
     /// A new key pair for `alg`.
     pub fn generate(alg: Algorithm) -> DpopKey {
         let key = TestKey::generate(alg, "dpop");
-        let thumbprint = thumbprint(&public_jwk(&key).to_string())
-            .expect("a generated key has a thumbprint");
+        let thumbprint =
+            thumbprint(&public_jwk(&key).to_string()).expect("a generated key has a thumbprint");
         DpopKey { key, thumbprint }
     }
 

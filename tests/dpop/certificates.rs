@@ -75,10 +75,7 @@ async fn atk_37_forwarded_certificate_only_when_trusted() {
     let other = TestClientCertificate::generate("client-b");
     let token = world.issuer.token().bound_to_certificate(&mine).sign();
     let header = |certificate: &TestClientCertificate| {
-        format!(
-            ":{}:",
-            tokengate_testkit::b64_standard(certificate.der())
-        )
+        format!(":{}:", tokengate_testkit::b64_standard(certificate.der()))
     };
     let bearer = format!("Bearer {token}");
 
@@ -92,12 +89,10 @@ async fn atk_37_forwarded_certificate_only_when_trusted() {
     .await;
     assert_eq!(code(response).await, "sender_constrained_token");
 
-    let trusting = app(
-        TokenLayer::builder(gate(&world))
-            .client_certificate_header(HeaderName::from_static("client-cert"))
-            .build()
-            .unwrap(),
-    );
+    let trusting = app(TokenLayer::builder(gate(&world))
+        .client_certificate_header(HeaderName::from_static("client-cert"))
+        .build()
+        .unwrap());
     let response = send(
         &trusting,
         Method::GET,

@@ -61,10 +61,7 @@ impl World {
 
     /// A valid proof of the client key for `GET /orders` presenting `token`.
     pub(crate) fn proof(&self, token: &str) -> String {
-        self.client
-            .proof(&Method::GET, ORDERS)
-            .token(token)
-            .sign()
+        self.client.proof(&Method::GET, ORDERS).token(token).sign()
     }
 }
 
@@ -105,10 +102,7 @@ pub(crate) async fn get_dpop(app: &Router, token: &str, proof: &str) -> Response
         app,
         Method::GET,
         "/orders",
-        &[
-            ("authorization", &format!("DPoP {token}")),
-            ("dpop", proof),
-        ],
+        &[("authorization", &format!("DPoP {token}")), ("dpop", proof)],
     )
     .await
 }
@@ -155,12 +149,7 @@ pub(crate) async fn accepted(response: Response<Body>) {
     let body = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .unwrap();
-    assert_eq!(
-        status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     assert_eq!(&body[..], b"test-user");
 }
 

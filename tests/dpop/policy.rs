@@ -6,9 +6,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use http::{Method, StatusCode};
-use tokengate::{
-    Dpop, DpopMode, FirstUse, ProofId, ReplayStore, ReplayStoreError, TokenLayer,
-};
+use tokengate::{Dpop, DpopMode, FirstUse, ProofId, ReplayStore, ReplayStoreError, TokenLayer};
 
 use crate::{World, accepted, app, challenges, get_dpop, layer, refused, scheme, send};
 
@@ -25,7 +23,10 @@ async fn get_bearer(app: &Router, token: &str) -> http::Response<axum::body::Bod
 #[tokio::test]
 async fn allowed_accepts_both_schemes_and_says_so() {
     let world = World::new().await;
-    let app = app(layer(world.gate(DpopMode::Allowed)).realm("orders").build().unwrap());
+    let app = app(layer(world.gate(DpopMode::Allowed))
+        .realm("orders")
+        .build()
+        .unwrap());
     accepted(get_bearer(&app, &world.issuer.token().sign()).await).await;
     let token = world.bound();
     accepted(get_dpop(&app, &token, &world.proof(&token)).await).await;
@@ -50,7 +51,10 @@ async fn allowed_accepts_both_schemes_and_says_so() {
         "token_not_bound",
     )
     .await;
-    assert_eq!(scheme(&challenges, "DPoP").param("error"), Some("invalid_token"));
+    assert_eq!(
+        scheme(&challenges, "DPoP").param("error"),
+        Some("invalid_token")
+    );
 }
 
 #[tokio::test]
@@ -124,7 +128,9 @@ async fn required_per_route() {
 async fn nonces_are_asked_for_and_then_accepted() {
     let world = World::new().await;
     let dpop = Dpop::new().nonces(Duration::from_secs(300));
-    let app = app(layer(world.gate_with(DpopMode::Allowed, dpop)).build().unwrap());
+    let app = app(layer(world.gate_with(DpopMode::Allowed, dpop))
+        .build()
+        .unwrap());
     let token = world.bound();
     let response = get_dpop(&app, &token, &world.proof(&token)).await;
     let nonce = response
@@ -135,7 +141,10 @@ async fn nonces_are_asked_for_and_then_accepted() {
         .unwrap()
         .to_owned();
     let challenges = refused(response, StatusCode::UNAUTHORIZED, "use_dpop_nonce").await;
-    assert_eq!(scheme(&challenges, "DPoP").param("error"), Some("use_dpop_nonce"));
+    assert_eq!(
+        scheme(&challenges, "DPoP").param("error"),
+        Some("use_dpop_nonce")
+    );
     let with_nonce = world
         .client
         .proof(&Method::GET, crate::ORDERS)
@@ -225,12 +234,10 @@ async fn a_cached_token_still_needs_a_fresh_proof() {
 #[tokio::test]
 async fn public_url_with_a_prefix() {
     let world = World::new().await;
-    let app = app(
-        TokenLayer::builder(world.gate(DpopMode::Allowed))
-            .public_url("https://example.com/shop/")
-            .build()
-            .unwrap(),
-    );
+    let app = app(TokenLayer::builder(world.gate(DpopMode::Allowed))
+        .public_url("https://example.com/shop/")
+        .build()
+        .unwrap());
     let token = world.bound();
     let proof = world
         .client
@@ -247,7 +254,12 @@ async fn builders_check_dpop_settings() {
         .build()
         .unwrap_err();
     assert!(error.to_string().contains("public_url"), "{error}");
-    for bad in ["api.example.com", "ftp://x/", "https://x/?q=1", "https://x/#f"] {
+    for bad in [
+        "api.example.com",
+        "ftp://x/",
+        "https://x/?q=1",
+        "https://x/#f",
+    ] {
         let error = layer(world.gate(DpopMode::Allowed))
             .public_url(bad)
             .build()
@@ -255,7 +267,12 @@ async fn builders_check_dpop_settings() {
         assert!(error.to_string().contains("public_url"), "{bad}: {error}");
     }
     let plain = world.issuer.gate();
-    assert!(TokenLayer::builder(plain.clone()).require_dpop().build().is_err());
+    assert!(
+        TokenLayer::builder(plain.clone())
+            .require_dpop()
+            .build()
+            .is_err()
+    );
     let error = tokengate::Gate::builder()
         .issuer(world.issuer.profile())
         .dpop(Dpop::new())

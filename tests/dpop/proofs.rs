@@ -65,7 +65,12 @@ async fn atk_36_dpop_bound_token_as_bearer_is_a_downgrade() {
         &[("authorization", &format!("Bearer {token}"))],
     )
     .await;
-    let challenges = refused(response, StatusCode::UNAUTHORIZED, "sender_constrained_token").await;
+    let challenges = refused(
+        response,
+        StatusCode::UNAUTHORIZED,
+        "sender_constrained_token",
+    )
+    .await;
     // The client used Bearer: the error is in the Bearer challenge, DPoP is offered beside it.
     assert_eq!(
         scheme(&challenges, "Bearer").param("error"),
