@@ -209,6 +209,9 @@ struct LayerDoc;
 #[cfg(all(doctest, feature = "testing"))]
 #[doc = include_str!("../docs/test-issuer.md")]
 struct TestIssuerDoc;
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../docs/sender-constrained.md")]
+struct SenderConstrainedDoc;
 #[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../docs/recipes/trace-subject.md")]
 struct TraceSubjectRecipe;

@@ -64,6 +64,9 @@ impl ProtectedResource {
             scopes_supported: Vec::new(),
             resource_name: None,
             resource_documentation: None,
+            dpop_algorithms: Vec::new(),
+            dpop_required: false,
+            certificate_bound: false,
         }
     }
 
@@ -117,6 +120,9 @@ pub struct ProtectedResourceBuilder {
     scopes_supported: Vec<String>,
     resource_name: Option<String>,
     resource_documentation: Option<String>,
+    dpop_algorithms: Vec<crate::Algorithm>,
+    dpop_required: bool,
+    certificate_bound: bool,
 }
 
 impl ProtectedResourceBuilder {
@@ -147,6 +153,33 @@ impl ProtectedResourceBuilder {
     /// A page of documentation for developers (`resource_documentation`).
     pub fn resource_documentation(mut self, url: impl Into<String>) -> Self {
         self.resource_documentation = Some(url.into());
+        self
+    }
+
+    /// The algorithms this resource accepts for DPoP proofs
+    /// (`dpop_signing_alg_values_supported`): those of its
+    /// [`Dpop`](crate::Dpop) settings.
+    pub fn dpop_signing_algs(
+        mut self,
+        algorithms: impl IntoIterator<Item = crate::Algorithm>,
+    ) -> Self {
+        self.dpop_algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Says that this resource accepts DPoP-bound tokens only
+    /// (`dpop_bound_access_tokens_required`: [`DpopMode::Required`](crate::DpopMode::Required)
+    /// or [`require_dpop`](crate::TokenLayerBuilder::require_dpop)).
+    pub fn dpop_bound_tokens_required(mut self) -> Self {
+        self.dpop_required = true;
+        self
+    }
+
+    /// Says that this resource accepts certificate-bound tokens
+    /// (`tls_client_certificate_bound_access_tokens`, RFC 8705): its TLS acceptor hands
+    /// [`ClientCertificate`](crate::ClientCertificate)s to the layer.
+    pub fn certificate_bound_tokens(mut self) -> Self {
+        self.certificate_bound = true;
         self
     }
 
@@ -184,6 +217,9 @@ impl ProtectedResourceBuilder {
         }
         if let Some(url) = &self.resource_documentation {
             check_url("resource documentation", url, &mut problems);
+        }
+        if self.dpop_required && self.dpop_algorithms.is_empty() {
+            problems.push("dpop_bound_tokens_required without dpop_signing_algs".to_owned());
         }
         for scope in &self.scopes_supported {
             if scope.is_empty() || !scope.bytes().all(crate::challenge::is_scope_char) {
@@ -227,6 +263,19 @@ impl ProtectedResourceBuilder {
         }
         if let Some(url) = self.resource_documentation {
             document.insert("resource_documentation".into(), url.into());
+        }
+        if self.certificate_bound {
+            document.insert(
+                "tls_client_certificate_bound_access_tokens".into(),
+                true.into(),
+            );
+        }
+        if !self.dpop_algorithms.is_empty() {
+            let names: Vec<&str> = self.dpop_algorithms.iter().map(|alg| alg.name()).collect();
+            document.insert("dpop_signing_alg_values_supported".into(), names.into());
+        }
+        if self.dpop_required {
+            document.insert("dpop_bound_access_tokens_required".into(), true.into());
         }
         let document = serde_json::to_vec(&document).unwrap_or_default();
         Ok(ProtectedResource {
@@ -320,6 +369,34 @@ mod tests {
             .unwrap()
             .metadata_url()
             .to_owned()
+    }
+
+    /// RFC 9728 §2: the sender-constrained token members, only where configured.
+    #[test]
+    fn sender_constraint_members() {
+        let plain = ProtectedResource::builder("https://h/api").build().unwrap();
+        let plain: serde_json::Value = serde_json::from_str(plain.document()).unwrap();
+        assert!(plain.get("dpop_signing_alg_values_supported").is_none());
+        assert!(plain.get("tls_client_certificate_bound_access_tokens").is_none());
+        let bound = ProtectedResource::builder("https://h/api")
+            .dpop_signing_algs([crate::Algorithm::ES256, crate::Algorithm::EdDSA])
+            .dpop_bound_tokens_required()
+            .certificate_bound_tokens()
+            .build()
+            .unwrap();
+        let bound: serde_json::Value = serde_json::from_str(bound.document()).unwrap();
+        assert_eq!(
+            bound["dpop_signing_alg_values_supported"],
+            serde_json::json!(["ES256", "EdDSA"])
+        );
+        assert_eq!(bound["dpop_bound_access_tokens_required"], true);
+        assert_eq!(bound["tls_client_certificate_bound_access_tokens"], true);
+        assert!(
+            ProtectedResource::builder("https://h/api")
+                .dpop_bound_tokens_required()
+                .build()
+                .is_err()
+        );
     }
 
     #[test]

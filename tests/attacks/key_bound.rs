@@ -1,4 +1,5 @@
-//! Key-bound tokens (ATK-36, ATK-37): DPoP- and mTLS-bound tokens presented as bearer tokens.
+//! Key-bound tokens (ATK-36, ATK-37): DPoP- and mTLS-bound tokens presented as bearer tokens
+//! to `Gate::validate`.
 
 use serde_json::json;
 use tokengate::Rejection;
@@ -8,8 +9,9 @@ use tokengate_testkit::{self as common, valid_claims};
 use crate::harness::{expect, gate, validate, with};
 
 /// ATK-36 (first case) and ATK-37: a key-bound token (DPoP `cnf.jkt`, mTLS `cnf.x5t#S256`)
-/// presented as a plain bearer token. Until sender-constrained tokens are supported, any `cnf`
-/// refuses the token, whatever its value; without `cnf` the same token is accepted.
+/// presented as a plain bearer token: any `cnf` refuses it, whatever its value (the proofs
+/// themselves are tested through the layer in tests/dpop); without `cnf` the same token is
+/// accepted.
 #[test]
 fn atk_36_37_key_bound_token_as_bearer() {
     let key = common::rs256();

@@ -293,3 +293,47 @@ async fn builders_check_dpop_settings() {
         assert!(built.is_err(), "{dpop:?}");
     }
 }
+
+/// The cache and DPoP: a token's verification is cached, its proofs never are. A cache hit
+/// hands out the same `Arc<Claims>` (the pipeline makes a new one), so `ptr_eq` proves the
+/// hits; between them, proofs that fail are refused although the token is a hit.
+#[tokio::test]
+async fn proofs_are_checked_on_cache_hits() {
+    let world = World::new().await;
+    let gate = world.gate(DpopMode::Allowed);
+    let token = world.bound();
+    let presented = |proof: &str| -> (String, String) { (token.clone(), proof.to_owned()) };
+    let validate = |(token, proof): (String, String)| {
+        let gate = gate.clone();
+        async move {
+            gate.validate_presented(tokengate::Presented::dpop(
+                &token,
+                &proof,
+                &Method::GET,
+                crate::ORDERS,
+            ))
+            .await
+        }
+    };
+    let first = validate(presented(&world.proof(&token))).await.unwrap();
+    let used = world.proof(&token);
+    let second = validate(presented(&used)).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &second), "a cache hit");
+
+    let replayed = validate(presented(&used)).await.unwrap_err();
+    assert_eq!(replayed.code(), "dpop_proof_replayed");
+    let wrong_method = world
+        .client
+        .proof(&Method::DELETE, crate::ORDERS)
+        .token(&token)
+        .sign();
+    let refused = validate(presented(&wrong_method)).await.unwrap_err();
+    assert_eq!(refused.code(), "invalid_dpop_proof");
+    assert_eq!(
+        gate.validate(&token).await.unwrap_err().code(),
+        "sender_constrained_token"
+    );
+
+    let third = validate(presented(&world.proof(&token))).await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&first, &third), "still a cache hit");
+}
