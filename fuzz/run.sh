@@ -15,7 +15,7 @@ set -euo pipefail
 fuzz="$(cd "$(dirname "$0")" && pwd)"
 seconds="${1:-60}"
 [ "$#" -gt 0 ] && shift
-all=(jws_compact jwks validate validate_signed credentials)
+all=(jws_compact jwks validate validate_signed credentials dpop_proof)
 targets=("${@:-${all[@]}}")
 
 CARGO_FUZZ_VERSION=0.13.2
@@ -35,6 +35,7 @@ max_len() {
     validate) echo 65600 ;;
     jwks) echo 32768 ;;
     validate_signed | credentials) echo 16384 ;;
+    dpop_proof) echo 9000 ;;
     *) echo "run.sh: unknown target $1" >&2; exit 2 ;;
   esac
 }

@@ -8,7 +8,7 @@
 set -euo pipefail
 fuzz="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$fuzz")"
-targets=(jws_compact jwks validate validate_signed credentials)
+targets=(jws_compact jwks validate validate_signed credentials dpop_proof)
 
 for target in "${targets[@]}"; do
   mkdir -p "$fuzz/corpus/$target"

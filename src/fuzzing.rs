@@ -198,7 +198,21 @@ pub fn find_token<'a>(
     headers: &'a HeaderMap,
     uri: &Uri,
 ) -> Result<Option<&'a str>, Rejection> {
-    crate::source::find(sources, headers, uri)
+    crate::source::find(sources, headers, uri, false).map(|found| found.map(|c| c.token))
+}
+
+/// Finds the request's one access token as a [`TokenLayer`](crate::TokenLayer) whose gate
+/// accepts DPoP does: the token, and the proof when it came with the `DPoP` scheme.
+///
+/// # Errors
+///
+/// The layer's rejection.
+pub fn find_dpop_credential<'a>(
+    sources: &'a [TokenSource],
+    headers: &'a HeaderMap,
+    uri: &Uri,
+) -> Result<Option<(&'a str, Option<&'a str>)>, Rejection> {
+    crate::source::find(sources, headers, uri, true).map(|found| found.map(|c| (c.token, c.proof)))
 }
 
 /// The layer's answer to a token the gate refused with `rejection`.
@@ -209,4 +223,38 @@ pub fn refused(token: &str, rejection: Rejection) -> Rejection {
 /// Marks the headers that may carry a token as sensitive, as the layer does.
 pub fn mark_sensitive(sources: &[TokenSource], headers: &mut HeaderMap) {
     crate::source::mark_sensitive(sources, headers);
+}
+
+/// Checks a DPoP proof as the gate does for a `GET` of `https://api.example.com/orders`
+/// presenting the token `"token"`, bound to the key in the proof's own `jwk` (so that the
+/// input reaches the key parsing and the signature). `Ok` only for a proof whose signature
+/// verifies under that key.
+///
+/// # Errors
+///
+/// Which check refused the proof.
+pub fn check_dpop_proof(proof: &str) -> Result<(), String> {
+    let uri = url::Url::parse("https://api.example.com/orders").map_err(|e| e.to_string())?;
+    // The proof's own key thumbprint, so that the binding check is passed when it can be.
+    let jkt = crate::jws::split(proof)
+        .ok()
+        .and_then(|segments| crate::jws::decode_text(segments.header).ok())
+        .and_then(|header| serde_json::from_str::<serde_json::Value>(&header).ok())
+        .and_then(|header| header.get("jwk").map(serde_json::Value::to_string))
+        .and_then(|jwk| crate::dpop::thumbprint_of(&jwk))
+        .unwrap_or_default();
+    let expected = crate::dpop::proof::Expected {
+        method: "GET",
+        uri: &uri,
+        token: "token",
+        jkt: &jkt,
+        algorithms: Algorithm::ALL,
+        now: 1_800_000_000.0,
+        max_age: 60.0,
+        leeway: 5.0,
+        nonce: None,
+    };
+    crate::dpop::proof::check(proof, &expected)
+        .map(|_| ())
+        .map_err(|error| format!("{error:?}"))
 }

@@ -377,7 +377,11 @@ mod tests {
         let plain = ProtectedResource::builder("https://h/api").build().unwrap();
         let plain: serde_json::Value = serde_json::from_str(plain.document()).unwrap();
         assert!(plain.get("dpop_signing_alg_values_supported").is_none());
-        assert!(plain.get("tls_client_certificate_bound_access_tokens").is_none());
+        assert!(
+            plain
+                .get("tls_client_certificate_bound_access_tokens")
+                .is_none()
+        );
         let bound = ProtectedResource::builder("https://h/api")
             .dpop_signing_algs([crate::Algorithm::ES256, crate::Algorithm::EdDSA])
             .dpop_bound_tokens_required()

@@ -6,7 +6,8 @@
 //! `name: value`; lines that are not a valid header are skipped.
 //!
 //! Invariants: no panic; a token found is non-empty and lies entirely within one value of a
-//! header that source reads; never beside a DPoP proof or an `access_token` query parameter;
+//! header that source reads; never beside a DPoP proof or an `access_token` query parameter
+//! (with DPoP on: the same bearer token, and a proof only as the one `DPoP` header's value);
 //! the three sources together find a token exactly when one of them alone does and the others
 //! find none; a compact-JWS-shaped token is never called malformed credentials; marking
 //! headers sensitive marks every header that can carry a token and changes nothing else.
@@ -16,7 +17,7 @@ use std::sync::LazyLock;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use libfuzzer_sys::fuzz_target;
-use tokengate::fuzzing::{find_token, mark_sensitive, refused};
+use tokengate::fuzzing::{find_dpop_credential, find_token, mark_sensitive, refused};
 use tokengate::{Rejection, TokenSource};
 
 const CUSTOM: HeaderName = HeaderName::from_static("x-access-token");
@@ -101,10 +102,25 @@ fuzz_target!(|data: &[u8]| {
         ),
     }
 
+    // With DPoP on, a bearer token is found as before; a DPoP proof is the one `DPoP` header's
+    // whole value, with the `DPoP` scheme.
+    let with_dpop = find_dpop_credential(sources, &headers, &uri);
+    if let Ok(Some(token)) = all {
+        assert_eq!(with_dpop, Ok(Some((token, None))));
+    }
+    if let Ok(Some((token, Some(proof)))) = with_dpop {
+        let dpop: Vec<_> = headers.get_all("dpop").iter().collect();
+        assert_eq!(dpop.len(), 1, "one DPoP header");
+        assert_eq!(dpop[0].as_bytes(), proof.as_bytes());
+        let authorization = headers.get(http::header::AUTHORIZATION).unwrap().as_bytes();
+        assert!(authorization[..4].eq_ignore_ascii_case(b"dpop"));
+        assert!(within(token, &headers, http::header::AUTHORIZATION));
+    }
+
     let mut marked = headers.clone();
     mark_sensitive(sources, &mut marked);
     assert_eq!(marked, headers);
-    for name in READS {
+    for name in READS.into_iter().chain([HeaderName::from_static("dpop")]) {
         assert!(marked.get_all(&name).iter().all(HeaderValue::is_sensitive));
     }
 });

@@ -13,6 +13,8 @@ mod thumbprint;
 
 #[cfg(feature = "testing")]
 pub(crate) use thumbprint::thumbprint;
+#[cfg(fuzzing)]
+pub(crate) use thumbprint::thumbprint as thumbprint_of;
 
 #[cfg(feature = "redis")]
 pub use self::redis::RedisReplayStore;

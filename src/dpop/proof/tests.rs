@@ -325,7 +325,10 @@ fn malformed_proofs() {
     let mut padded = claims();
     padded["padding"] = json!("x".repeat(10_000));
     let huge = proof(key, &header(key), &padded);
-    assert_eq!(check_with(&huge, None).map(|_| ()), Err(ProofError::Malformed));
+    assert_eq!(
+        check_with(&huge, None).map(|_| ()),
+        Err(ProofError::Malformed)
+    );
     for proof in ["", "a.b", "a.b.c.d.e", "{}"] {
         assert_eq!(
             check_with(proof, None).map(|_| ()),
