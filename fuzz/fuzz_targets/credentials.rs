@@ -105,7 +105,16 @@ fuzz_target!(|data: &[u8]| {
     // With DPoP on, a bearer token is found as before; a DPoP proof is the one `DPoP` header's
     // whole value, with the `DPoP` scheme.
     let with_dpop = find_dpop_credential(sources, &headers, &uri);
-    if let Ok(Some(token)) = all {
+    let dpop_scheme = headers
+        .get_all(http::header::AUTHORIZATION)
+        .iter()
+        .any(|value| {
+            value
+                .as_bytes()
+                .get(..4)
+                .is_some_and(|s| s.eq_ignore_ascii_case(b"dpop"))
+        });
+    if let (Ok(Some(token)), false) = (all, dpop_scheme) {
         assert_eq!(with_dpop, Ok(Some((token, None))));
     }
     if let Ok(Some((token, Some(proof)))) = with_dpop {

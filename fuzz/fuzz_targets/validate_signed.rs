@@ -163,9 +163,14 @@ fn check(claims: &Arc<Claims>, input: &[u8]) {
     let whole = claims.deserialize::<serde_json::Map<String, serde_json::Value>>();
     if let Ok(whole) = whole {
         for (name, value) in &whole {
-            let alone = claims.claim::<serde_json::Value>(name).expect("a member's value");
+            let alone = claims
+                .claim::<serde_json::Value>(name)
+                .expect("a member's value");
             assert_eq!(alone.as_ref(), Some(value), "member {name:?}");
         }
-        assert_eq!(claims.claim::<serde_json::Value>("\u{0}absent").ok(), Some(None));
+        assert_eq!(
+            claims.claim::<serde_json::Value>("\u{0}absent").ok(),
+            Some(None)
+        );
     }
 }
