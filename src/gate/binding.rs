@@ -35,6 +35,7 @@ pub(crate) struct ReplayCheck {
 
 impl Gate {
     /// The binding, then the requirement, for claims of a token already judged valid.
+    #[inline]
     pub(super) fn admit(
         &self,
         claims: Arc<Claims>,

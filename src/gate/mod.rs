@@ -117,8 +117,7 @@ impl Gate {
     ///
     /// A [`Rejection`] saying why the token is not accepted.
     pub async fn validate(&self, token: &str) -> Result<Arc<Claims>, Rejection> {
-        self.validate_presented_at(Presented::bearer(token), SystemTime::now())
-            .await
+        self.validate_at(token, SystemTime::now()).await
     }
 
     /// Validates a bearer token as if the time were `now`: for tests, and for replaying
@@ -132,8 +131,17 @@ impl Gate {
         token: &str,
         now: SystemTime,
     ) -> Result<Arc<Claims>, Rejection> {
-        self.validate_presented_at(Presented::bearer(token), now)
-            .await
+        // Everything but a key-set refresh is synchronous, so this future stays small and the
+        // common path never suspends; a bearer token never waits for a replay store.
+        let claims = match self.validate_current(token, now) {
+            Ok(claims) => claims,
+            Err(stop) => self.resume(token, Some(now), stop).await?,
+        };
+        match self.admit(claims, &Presented::bearer(token), now)? {
+            Admitted::Done(claims) => Ok(claims),
+            // Only a DPoP proof is recorded, and a bearer token has none.
+            Admitted::Replay(_) => Err(Rejection::SenderConstrainedToken),
+        }
     }
 
     /// Validates a token as the request presented it: with a DPoP proof (RFC 9449) or a
