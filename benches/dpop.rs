@@ -13,9 +13,9 @@
 //!
 //! Replays must not short-circuit the checks. The gates compared remember proofs in
 //! `AcceptAll`, a store that answers "first use" to everything, so that one proof is sent many
-//! times and every check runs in full; the replay store's own cost is measured alone, and end
-//! to end once (`dpop_cached_memory`: the embedded store, a new proof per iteration signed
-//! outside the timing).
+//! times and every check runs in full. The replay store's own cost is measured alone, and end
+//! to end with new proofs signed outside the timing: `dpop_cached_memory`, and alternating
+//! rounds of new proofs through the embedded store against new proofs through `AcceptAll`.
 
 use std::cell::Cell;
 use std::hint::black_box;
