@@ -80,7 +80,13 @@ pub(crate) fn forwarded(headers: &HeaderMap, name: &HeaderName) -> Option<Client
         .trim_ascii()
         .strip_prefix(b":")?
         .strip_suffix(b":")?;
-    let der = base64_simd::STANDARD.decode_to_vec(inner).ok()?;
+    // RFC 8941 §4.2.7: padding is synthesized if absent, as some proxies' encoders omit it.
+    let engine = if inner.ends_with(b"=") {
+        base64_simd::STANDARD
+    } else {
+        base64_simd::STANDARD_NO_PAD
+    };
+    let der = engine.decode_to_vec(inner).ok()?;
     (!der.is_empty()).then(|| ClientCertificate::from_der(&der))
 }
 
@@ -118,7 +124,20 @@ mod tests {
             forwarded(&headers, &name),
             Some(ClientCertificate::from_der(der))
         );
-        for bad in [encoded.as_str(), "::", ":not base64!:"] {
+        // Without its padding too (RFC 8941 §4.2.7); 9 bytes (`der bytes`) have none to omit.
+        let unpadded = base64_simd::STANDARD_NO_PAD.encode_to_string(b"ten bytes!");
+        assert!(!unpadded.ends_with('='));
+        let padded = base64_simd::STANDARD.encode_to_string(b"ten bytes!");
+        assert!(padded.ends_with("=="));
+        for value in [unpadded, padded] {
+            headers.insert(&name, HeaderValue::from_str(&format!(":{value}:")).unwrap());
+            assert_eq!(
+                forwarded(&headers, &name),
+                Some(ClientCertificate::from_der(b"ten bytes!")),
+                "{value}"
+            );
+        }
+        for bad in [encoded.as_str(), "::", ":not base64!:", ":dGVuIGJ5dGVzIQ=:"] {
             headers.insert(&name, HeaderValue::from_str(bad).unwrap());
             assert_eq!(forwarded(&headers, &name), None, "{bad}");
         }

@@ -15,6 +15,7 @@
 mod answers;
 mod failures;
 mod fleet;
+mod gates;
 mod keys;
 mod secrets;
 
