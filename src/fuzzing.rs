@@ -253,6 +253,7 @@ pub fn check_dpop_proof(proof: &str) -> Result<(), String> {
         max_age: 60.0,
         leeway: 5.0,
         nonce: None,
+        keys: None,
     };
     crate::dpop::proof::check(proof, &expected)
         .map(|_| ())

@@ -3,6 +3,7 @@
 //! proofs. The gate's binding step calls them for each request; mTLS-bound tokens are in
 //! `mtls`.
 
+mod keys;
 mod nonce;
 pub(crate) mod proof;
 #[cfg(feature = "redis")]

@@ -14,7 +14,7 @@ use super::thumbprint::thumbprint;
 use crate::Algorithm;
 use crate::json::{Object, StrictAny, parse_whole};
 use crate::jws::{self, Signature};
-use crate::keys::{KeyLimits, RulesAt, parse_jwk};
+use super::keys::{ProofKeys, parse};
 
 /// The largest proof accepted: a proof with an RSA 4096 key is about 1.5 KB; anything much
 /// larger is not parsed at all.
@@ -44,6 +44,8 @@ pub(crate) struct Expected<'a> {
     pub leeway: f64,
     /// Whether a nonce is one of the server's, where proofs must carry one.
     pub nonce: Option<&'a dyn Fn(&str) -> bool>,
+    /// Keys parsed before, if the caller keeps them.
+    pub keys: Option<&'a ProofKeys>,
 }
 
 /// A proof that passed every check but the replay store: its id, and how long the store must
@@ -134,10 +136,10 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Checked, Pro
     if jkt != expected.jkt {
         return Err(ProofError::KeyMismatch);
     }
-    let key = parse_jwk(jwk, &[alg], RulesAt::default()).map_err(|_| ProofError::Key)?;
-    KeyLimits::default()
-        .check(&key)
-        .map_err(|_| ProofError::Key)?;
+    let key = match expected.keys {
+        Some(keys) => keys.get(jwk, alg)?,
+        None => std::sync::Arc::new(parse(jwk, alg)?),
+    };
     let signature = Signature::decode(segments.signature).map_err(|_| ProofError::Signature)?;
     if !key.verify(segments.signing_input, signature.as_bytes()) {
         return Err(ProofError::Signature);

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::keys::ProofKeys;
 use super::nonce::Nonces;
 use super::replay::{MemoryReplayStore, ReplayStore};
 use crate::Algorithm;
@@ -176,6 +177,7 @@ impl Dpop {
                 .store
                 .unwrap_or_else(|| Arc::new(MemoryReplayStore::default())),
             nonces,
+            keys: ProofKeys::new(),
         }
     }
 }
@@ -208,4 +210,6 @@ pub(crate) struct DpopState {
     pub(crate) leeway: f64,
     pub(crate) store: Arc<dyn ReplayStore>,
     pub(crate) nonces: Option<Nonces>,
+    /// Proof keys parsed before.
+    pub(crate) keys: ProofKeys,
 }

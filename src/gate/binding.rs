@@ -148,6 +148,7 @@ fn check_proof(
             .nonces
             .as_ref()
             .map(|_| &accepts as &dyn Fn(&str) -> bool),
+        keys: Some(&state.keys),
     };
     proof::check(request.proof, &expected).map_err(|error| {
         let check = match error {

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::*;
+use crate::dpop::keys::ProofKeys;
 use crate::test_fixtures::key_for;
 use crate::testing::TestKey;
 
@@ -57,6 +58,7 @@ fn check_with(proof: &str, nonce: Option<&str>) -> Result<Checked, ProofError> {
             max_age: 60.0,
             leeway: 5.0,
             nonce,
+            keys: None,
         },
     )
 }
@@ -100,6 +102,7 @@ fn a_valid_proof_passes_with_its_id_and_time_to_live() {
             max_age: 60.0,
             leeway: 5.0,
             nonce: None,
+            keys: None,
         };
         assert!(
             check(&proof(key, &header(key), &claims()), &expected).is_ok(),
@@ -336,4 +339,37 @@ fn malformed_proofs() {
             "{proof}"
         );
     }
+}
+
+/// Parsed keys are reused for the exact same `jwk` text and algorithm only: a private member
+/// beside the same public key is still refused once the public key is cached.
+#[test]
+fn cached_proof_keys_are_the_parsed_ones() {
+    let keys = ProofKeys::new();
+    let key = client();
+    let uri = Url::parse("https://api.example.com/orders/7").unwrap();
+    let jkt = jkt(key);
+    let expected = Expected {
+        method: "GET",
+        uri: &uri,
+        token: TOKEN,
+        jkt: &jkt,
+        algorithms: Algorithm::ALL,
+        now: NOW,
+        max_age: 60.0,
+        leeway: 5.0,
+        nonce: None,
+        keys: Some(&keys),
+    };
+    for jti in ["one", "two"] {
+        let good = proof(key, &header(key), &with(claims(), "jti", json!(jti)));
+        assert!(check(&good, &expected).is_ok());
+    }
+    let mut leaky = header(key);
+    leaky["jwk"]["d"] = json!("AAAA");
+    let leaky = proof(key, &leaky, &claims());
+    assert_eq!(check(&leaky, &expected), Err(ProofError::Key));
+    // The cached key does not verify another key's signature.
+    let forged = proof(key_for(Algorithm::ES384), &header(key), &claims());
+    assert!(check(&forged, &expected).is_err());
 }
