@@ -18,8 +18,11 @@
 // * resources (RFC 8707 resource indicators; the resource becomes `aud`):
 //   `https://api.example.test/orders` (orders.read orders.write reports.read) and
 //   `https://api.example.test/billing` (billing.read), both with the `jwt` access-token format;
-// * two confidential clients (CLIENTS below), one authenticating with client_secret_basic,
-//   the other with client_secret_post;
+// * confidential clients (CLIENTS below): `orders-service` (client_secret_basic) and
+//   `reporting-job` (client_secret_post) get bearer tokens; `dpop-agent` (client_secret_basic)
+//   gets only DPoP-bound tokens (RFC 9449, `cnf.jkt`);
+// * DPoP with server nonces required (a proof without one gets `use_dpop_nonce` and a
+//   `DPoP-Nonce` header), proofs signed with ES256, ES384, PS256, RS256 or EdDSA;
 // * keys for RS256, PS256, ES256, ES384 and EdDSA, with RFC 7638 thumbprints as `kid`s; with
 //   --keys-without-alg they are configured without `alg`, as oidc-provider's own development
 //   keys are (it then publishes `alg` only for keys that fit a single algorithm: the EC ones);
@@ -78,11 +81,21 @@ const CLIENTS = [
     scope: 'orders.read reports.read',
     'x-roles': [],
   },
+  {
+    client_id: 'dpop-agent',
+    client_secret: 'dpop-agent-secret-5a0e7c93b14f2d68',
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: 'orders.read',
+    dpop_bound_access_tokens: true,
+    'x-roles': [],
+  },
 ];
 
 const ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 const DEFAULT_TTL = 300;
 const KEYS_WITHOUT_ALG = process.argv.includes('--keys-without-alg');
+// One secret for every Provider this process builds, so that a key change keeps nonces valid.
+const DPOP_NONCE_SECRET = crypto.randomBytes(32);
 
 /**
  * A new signing key for `alg`: `{ alg, jwk }`, the private JWK with its RFC 7638 thumbprint as
@@ -141,7 +154,11 @@ function configuration(keys) {
     jwks: { keys: keys.map((key) => key.jwk) },
     scopes: ['openid', ...new Set(Object.values(RESOURCES).join(' ').split(' '))],
     cookies: { keys: ['tokengate-interop-cookie-key'] },
+    // The default is ES256, Ed25519 and EdDSA; more key types test more thumbprints (cnf.jkt).
+    enabledJWA: { dPoPSigningAlgValues: ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] },
     features: {
+      // Nonces always required (RFC 9449 §8): every DPoP client must handle use_dpop_nonce.
+      dPoP: { enabled: true, nonceSecret: DPOP_NONCE_SECRET, requireNonce: () => true },
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
