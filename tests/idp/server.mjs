@@ -102,25 +102,24 @@ const DPOP_NONCE_SECRET = crypto.randomBytes(32);
  * `kid`, and `alg` too unless the provider runs with --keys-without-alg.
  */
 function generateKey(alg) {
-  let pair;
-  switch (alg) {
-    case 'RS256':
-    case 'PS256':
-      pair = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-      break;
-    case 'ES256':
-      pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      break;
-    case 'ES384':
-      pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
-      break;
-    case 'EdDSA':
-      pair = crypto.generateKeyPairSync('ed25519');
-      break;
-    default:
-      throw new Error(`unsupported algorithm ${alg}`);
-  }
-  const jwk = pair.privateKey.export({ format: 'jwk' });
+  const [type, options] = {
+    RS256: ['rsa', { modulusLength: 2048 }],
+    PS256: ['rsa', { modulusLength: 2048 }],
+    ES256: ['ec', { namedCurve: 'P-256' }],
+    ES384: ['ec', { namedCurve: 'P-384' }],
+    EdDSA: ['ed25519', {}],
+  }[alg] ?? [];
+  if (!type) throw new Error(`unsupported algorithm ${alg}`);
+  // PEM made by the generating job, then a key object of our own: exporting a JWK straight
+  // from generateKeyPairSync's key object can deadlock Node.js 20 (a garbage collection during
+  // the export frees the finished job, which locks the key the export holds), which left the
+  // provider hanging before its ready line, now and then, when tests ran in parallel.
+  const { privateKey } = crypto.generateKeyPairSync(type, {
+    ...options,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const jwk = crypto.createPrivateKey(privateKey).export({ format: 'jwk' });
   const members = {
     RSA: ['e', 'kty', 'n'],
     EC: ['crv', 'kty', 'x', 'y'],
