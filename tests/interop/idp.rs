@@ -14,7 +14,8 @@ use tokengate::Algorithm;
 use tokengate_testkit::capture;
 
 use super::support::{
-    DPOP_AGENT, ORDERS_SERVICE, REPORTING_JOB, altered_signature, gate, key_cache, profile,
+    DPOP_AGENT, MTLS_AGENT, ORDERS_SERVICE, REPORTING_JOB, altered_signature, gate, key_cache,
+    profile,
 };
 
 /// What to do when the provider cannot run.
@@ -138,6 +139,16 @@ impl Idp {
         Idp::launch(options, &[]).await
     }
 
+    /// Starts a provider that also serves its token endpoint over TLS, with this certificate
+    /// and key (PEM), asking for client certificates (RFC 8705; see `server.mjs`).
+    pub(crate) async fn start_with_tls(certificate: &str, key: &str) -> Idp {
+        Idp::launch(
+            &[],
+            &[("INTEROP_TLS_CERT", certificate), ("INTEROP_TLS_KEY", key)],
+        )
+        .await
+    }
+
     async fn launch(options: &[&str], env: &[(&str, &str)]) -> Idp {
         // Before anything logs.
         capture::global();
@@ -204,7 +215,7 @@ impl Idp {
             .build()
             .expect("a client");
         let mut secrets = capture::Secrets::default();
-        for client in [&ORDERS_SERVICE, &REPORTING_JOB, &DPOP_AGENT] {
+        for client in [&ORDERS_SERVICE, &REPORTING_JOB, &DPOP_AGENT, &MTLS_AGENT] {
             secrets.add(client.secret);
         }
         let mut idp = Idp {

@@ -1,8 +1,9 @@
 //! Interoperability with a real OpenID provider: panva's `oidc-provider` (an OpenID Certified
 //! implementation, pinned in `tests/idp/package.json`) issues JWT access tokens through the
 //! client-credentials grant, and an axum API behind `TokenLayer`, served by a real hyper server
-//! on 127.0.0.1, validates them with keys found by discovery. DPoP-bound tokens too (`dpop.rs`, the test
-//! being the DPoP client).
+//! on 127.0.0.1, validates them with keys found by discovery. Sender-constrained tokens too:
+//! DPoP-bound ones (`dpop.rs`, the test being the DPoP client) and certificate-bound ones
+//! obtained and presented over real TLS with a client certificate (`mtls.rs`).
 //!
 //! Each test starts its own provider (`node tests/idp/server.mjs`, on a free port of 127.0.0.1,
 //! see that file for what it issues and its test-only controls) and stops it when the test ends,
@@ -32,5 +33,6 @@ mod discovery;
 mod dpop;
 mod idp;
 mod keys;
+mod mtls;
 mod support;
 mod tokens;

@@ -61,6 +61,14 @@ pub(crate) const DPOP_AGENT: OAuthClient = OAuthClient {
     basic: true,
 };
 
+/// May ask for orders.read; gets certificate-bound tokens only
+/// (`tls_client_certificate_bound_access_tokens`), so it asks over TLS with a certificate.
+pub(crate) const MTLS_AGENT: OAuthClient = OAuthClient {
+    id: "mtls-agent",
+    secret: "mtls-agent-secret-c27b94e0d6a8513f",
+    basic: true,
+};
+
 pub(crate) const EXPIRED: &str =
     r#"Bearer error="invalid_token", error_description="The access token has expired.""#;
 pub(crate) const BAD_AUDIENCE: &str = r#"Bearer error="invalid_token", error_description="The access token is not meant for this resource.""#;
@@ -161,7 +169,7 @@ pub(crate) fn app(layer: TokenLayer) -> Router {
 /// An API behind a `TokenLayer`, served by axum (hyper) on 127.0.0.1; stops with the test's
 /// runtime.
 pub(crate) struct Api {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (or `https://` for the TLS server of the mTLS tests).
     pub(crate) base: String,
     pub(crate) http: reqwest::Client,
 }
