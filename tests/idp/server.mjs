@@ -18,8 +18,17 @@
 // * resources (RFC 8707 resource indicators; the resource becomes `aud`):
 //   `https://api.example.test/orders` (orders.read orders.write reports.read) and
 //   `https://api.example.test/billing` (billing.read), both with the `jwt` access-token format;
-// * two confidential clients (CLIENTS below), one authenticating with client_secret_basic,
-//   the other with client_secret_post;
+// * confidential clients (CLIENTS below): `orders-service` (client_secret_basic) and
+//   `reporting-job` (client_secret_post) get bearer tokens; `dpop-agent` gets only DPoP-bound
+//   tokens (RFC 9449, `cnf.jkt`), and `mtls-agent` only certificate-bound ones (RFC 8705 §3,
+//   `cnf["x5t#S256"]`, over the TLS listener below), both with client_secret_basic;
+// * DPoP with server nonces required (a proof without one gets `use_dpop_nonce` and a
+//   `DPoP-Nonce` header), proofs signed with ES256, ES384, PS256, RS256 or EdDSA;
+// * with the environment variables INTEROP_TLS_CERT and INTEROP_TLS_KEY (a PEM certificate
+//   and its key, made by the test), a second listener on 127.0.0.1 speaks TLS and asks for a
+//   client certificate, any one (`rejectUnauthorized: false`: a bound token needs no CA,
+//   RFC 8705 §2.2); the provider publishes its token endpoint there as the RFC 8705 §5
+//   `mtls_endpoint_aliases`, and the ready line carries its port as `mtls_port`;
 // * keys for RS256, PS256, ES256, ES384 and EdDSA, with RFC 7638 thumbprints as `kid`s; with
 //   --keys-without-alg they are configured without `alg`, as oidc-provider's own development
 //   keys are (it then publishes `alg` only for keys that fit a single algorithm: the EC ones);
@@ -43,6 +52,7 @@
 
 import * as crypto from 'node:crypto';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as readline from 'node:readline';
 
 let Provider;
@@ -78,36 +88,56 @@ const CLIENTS = [
     scope: 'orders.read reports.read',
     'x-roles': [],
   },
+  {
+    client_id: 'dpop-agent',
+    client_secret: 'dpop-agent-secret-5a0e7c93b14f2d68',
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: 'orders.read',
+    dpop_bound_access_tokens: true,
+    'x-roles': [],
+  },
+  {
+    client_id: 'mtls-agent',
+    client_secret: 'mtls-agent-secret-c27b94e0d6a8513f',
+    token_endpoint_auth_method: 'client_secret_basic',
+    scope: 'orders.read',
+    tls_client_certificate_bound_access_tokens: true,
+    'x-roles': [],
+  },
 ];
 
 const ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 const DEFAULT_TTL = 300;
 const KEYS_WITHOUT_ALG = process.argv.includes('--keys-without-alg');
+const TLS = process.env.INTEROP_TLS_CERT && process.env.INTEROP_TLS_KEY
+  ? { cert: process.env.INTEROP_TLS_CERT, key: process.env.INTEROP_TLS_KEY }
+  : undefined;
+// One secret for every Provider this process builds, so that a key change keeps nonces valid.
+const DPOP_NONCE_SECRET = crypto.randomBytes(32);
 
 /**
  * A new signing key for `alg`: `{ alg, jwk }`, the private JWK with its RFC 7638 thumbprint as
  * `kid`, and `alg` too unless the provider runs with --keys-without-alg.
  */
 function generateKey(alg) {
-  let pair;
-  switch (alg) {
-    case 'RS256':
-    case 'PS256':
-      pair = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-      break;
-    case 'ES256':
-      pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      break;
-    case 'ES384':
-      pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
-      break;
-    case 'EdDSA':
-      pair = crypto.generateKeyPairSync('ed25519');
-      break;
-    default:
-      throw new Error(`unsupported algorithm ${alg}`);
-  }
-  const jwk = pair.privateKey.export({ format: 'jwk' });
+  const [type, options] = {
+    RS256: ['rsa', { modulusLength: 2048 }],
+    PS256: ['rsa', { modulusLength: 2048 }],
+    ES256: ['ec', { namedCurve: 'P-256' }],
+    ES384: ['ec', { namedCurve: 'P-384' }],
+    EdDSA: ['ed25519', {}],
+  }[alg] ?? [];
+  if (!type) throw new Error(`unsupported algorithm ${alg}`);
+  // PEM made by the generating job, then a key object of our own: exporting a JWK straight
+  // from generateKeyPairSync's key object can deadlock Node.js 20 (a garbage collection during
+  // the export frees the finished job, which locks the key the export holds), which left the
+  // provider hanging before its ready line, now and then, when tests ran in parallel.
+  const { privateKey } = crypto.generateKeyPairSync(type, {
+    ...options,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const jwk = crypto.createPrivateKey(privateKey).export({ format: 'jwk' });
   const members = {
     RSA: ['e', 'kty', 'n'],
     EC: ['crv', 'kty', 'x', 'y'],
@@ -141,7 +171,23 @@ function configuration(keys) {
     jwks: { keys: keys.map((key) => key.jwk) },
     scopes: ['openid', ...new Set(Object.values(RESOURCES).join(' ').split(' '))],
     cookies: { keys: ['tokengate-interop-cookie-key'] },
+    discovery: mtlsPort === undefined ? {} : {
+      mtls_endpoint_aliases: { token_endpoint: `https://127.0.0.1:${mtlsPort}/token` },
+    },
+    // The default is ES256, Ed25519 and EdDSA; more key types test more thumbprints (cnf.jkt).
+    enabledJWA: { dPoPSigningAlgValues: ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] },
     features: {
+      // Nonces always required (RFC 9449 §8): every DPoP client must handle use_dpop_nonce.
+      dPoP: { enabled: true, nonceSecret: DPOP_NONCE_SECRET, requireNonce: () => true },
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        // The certificate of the TLS connection (none on the plain listener).
+        getCertificate: (ctx) => {
+          const raw = ctx.socket.getPeerCertificate?.(true)?.raw;
+          return raw ? new crypto.X509Certificate(raw) : undefined;
+        },
+      },
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
@@ -187,6 +233,7 @@ const stats = { discovery: 0, jwks: 0, token: 0 };
 let provider;
 let callback;
 let issuer;
+let mtlsPort;
 
 function buildProvider() {
   provider = new Provider(issuer, configuration(keys));
@@ -234,7 +281,7 @@ function admin(req, res, url) {
   return reply(res, 404, { error: 'unknown admin request' });
 }
 
-const server = http.createServer((req, res) => {
+function handle(req, res) {
   const url = new URL(req.url, issuer);
   if (url.pathname.startsWith('/admin/')) {
     admin(req, res, url);
@@ -244,20 +291,31 @@ const server = http.createServer((req, res) => {
   if (url.pathname === '/jwks') stats.jwks += 1;
   if (url.pathname === '/token') stats.token += 1;
   callback(req, res);
+}
+
+const server = http.createServer(handle);
+const tlsServer = TLS && https.createServer(
+  { ...TLS, requestCert: true, rejectUnauthorized: false },
+  handle,
+);
+
+const listen = (listener) => new Promise((resolve) => {
+  listener.listen(0, '127.0.0.1', () => resolve(listener.address().port));
 });
 
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address();
-  issuer = `http://127.0.0.1:${port}`;
-  buildProvider();
-  process.stdout.write(`${JSON.stringify({
-    ready: true, issuer, port, keys: publicKeys(),
-  })}\n`);
-});
+const port = await listen(server);
+issuer = `http://127.0.0.1:${port}`;
+if (tlsServer) mtlsPort = await listen(tlsServer);
+buildProvider();
+process.stdout.write(`${JSON.stringify({
+  ready: true, issuer, port, mtls_port: mtlsPort, keys: publicKeys(),
+})}\n`);
 
 function stop() {
-  server.close();
-  server.closeAllConnections();
+  for (const listener of [server, tlsServer]) {
+    listener?.close();
+    listener?.closeAllConnections();
+  }
   process.exit(0);
 }
 

@@ -8,15 +8,14 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use http::StatusCode;
-use http::header::CONTENT_TYPE;
 use serde::Deserialize;
 use serde_json::Value;
 use tokengate::Algorithm;
 use tokengate_testkit::capture;
 
 use super::support::{
-    OAuthClient, ORDERS, ORDERS_SERVICE, REPORTING_JOB, altered_signature, gate, key_cache,
-    payload, profile,
+    DPOP_AGENT, MTLS_AGENT, ORDERS_SERVICE, REPORTING_JOB, altered_signature, gate, key_cache,
+    profile,
 };
 
 /// What to do when the provider cannot run.
@@ -137,6 +136,20 @@ impl Idp {
 
     /// Starts a provider with these `server.mjs` options.
     pub(crate) async fn start_with(options: &[&str]) -> Idp {
+        Idp::launch(options, &[]).await
+    }
+
+    /// Starts a provider that also serves its token endpoint over TLS, with this certificate
+    /// and key (PEM), asking for client certificates (RFC 8705; see `server.mjs`).
+    pub(crate) async fn start_with_tls(certificate: &str, key: &str) -> Idp {
+        Idp::launch(
+            &[],
+            &[("INTEROP_TLS_CERT", certificate), ("INTEROP_TLS_KEY", key)],
+        )
+        .await
+    }
+
+    async fn launch(options: &[&str], env: &[(&str, &str)]) -> Idp {
         // Before anything logs.
         capture::global();
         require_node();
@@ -145,6 +158,7 @@ impl Idp {
         let child = Command::new("node")
             .arg(dir.join("server.mjs"))
             .args(options)
+            .envs(env.iter().copied())
             .current_dir(&dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -201,7 +215,7 @@ impl Idp {
             .build()
             .expect("a client");
         let mut secrets = capture::Secrets::default();
-        for client in [&ORDERS_SERVICE, &REPORTING_JOB] {
+        for client in [&ORDERS_SERVICE, &REPORTING_JOB, &DPOP_AGENT, &MTLS_AGENT] {
             secrets.add(client.secret);
         }
         let mut idp = Idp {
@@ -314,109 +328,5 @@ impl Idp {
             serde_json::from_value(self.admin(reqwest::Method::GET, "stats").await).unwrap();
         stats.jwks -= self.own_jwks_fetches.load(Ordering::SeqCst);
         stats
-    }
-
-    /// A client-credentials token request.
-    pub(crate) fn ask<'a>(&'a self, client: &'a OAuthClient) -> Ask<'a> {
-        Ask {
-            idp: self,
-            client,
-            resource: ORDERS,
-            scope: "orders.read",
-            alg: Algorithm::RS256,
-            kid: None,
-            ttl: None,
-        }
-    }
-}
-
-/// A token request: which client asks, for which resource and scopes, and (through the
-/// provider's test-only headers) which key signs the token and how long it lives.
-pub(crate) struct Ask<'a> {
-    idp: &'a Idp,
-    client: &'a OAuthClient,
-    resource: &'a str,
-    scope: &'a str,
-    alg: Algorithm,
-    kid: Option<&'a str>,
-    ttl: Option<u64>,
-}
-
-impl<'a> Ask<'a> {
-    pub(crate) fn resource(mut self, resource: &'a str) -> Self {
-        self.resource = resource;
-        self
-    }
-
-    pub(crate) fn scope(mut self, scope: &'a str) -> Self {
-        self.scope = scope;
-        self
-    }
-
-    pub(crate) fn alg(mut self, alg: Algorithm) -> Self {
-        self.alg = alg;
-        self
-    }
-
-    pub(crate) fn kid(mut self, kid: &'a str) -> Self {
-        self.kid = Some(kid);
-        self
-    }
-
-    pub(crate) fn ttl(mut self, seconds: u64) -> Self {
-        self.ttl = Some(seconds);
-        self
-    }
-
-    /// Sends the request to the token endpoint; the access token.
-    pub(crate) async fn send(self) -> String {
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "client_credentials")
-            .append_pair("resource", self.resource);
-        if !self.scope.is_empty() {
-            form.append_pair("scope", self.scope);
-        }
-        if !self.client.basic {
-            form.append_pair("client_id", self.client.id)
-                .append_pair("client_secret", self.client.secret);
-        }
-        let mut request = self
-            .idp
-            .http
-            .post(&self.idp.token_endpoint)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header("x-interop-alg", self.alg.name())
-            .body(form.finish());
-        if self.client.basic {
-            request = request.basic_auth(self.client.id, Some(self.client.secret));
-        }
-        if let Some(kid) = self.kid {
-            request = request.header("x-interop-kid", kid);
-        }
-        if let Some(ttl) = self.ttl {
-            request = request.header("x-interop-ttl", ttl.to_string());
-        }
-        let response = request.send().await.expect("token request");
-        let status = response.status();
-        let body = response.text().await.unwrap();
-        assert_eq!(status, StatusCode::OK, "token endpoint: {body}");
-        let body: Value = serde_json::from_str(&body).expect("token response JSON");
-        assert_eq!(body["token_type"], "Bearer");
-        if let Some(ttl) = self.ttl {
-            assert_eq!(body["expires_in"], ttl);
-        }
-        let token = body["access_token"]
-            .as_str()
-            .expect("an access_token")
-            .to_owned();
-        // Every token carries a claim value made to be looked for in the logs.
-        let marker = payload(&token)["marker"].as_str().map(str::to_owned);
-        assert!(
-            marker.is_some_and(|marker| marker.starts_with("claim-marker-")),
-            "no marker claim in {}",
-            payload(&token)
-        );
-        self.idp.secrets().token(&token);
-        token
     }
 }

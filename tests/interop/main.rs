@@ -1,7 +1,9 @@
 //! Interoperability with a real OpenID provider: panva's `oidc-provider` (an OpenID Certified
 //! implementation, pinned in `tests/idp/package.json`) issues JWT access tokens through the
 //! client-credentials grant, and an axum API behind `TokenLayer`, served by a real hyper server
-//! on 127.0.0.1, validates them with keys found by discovery.
+//! on 127.0.0.1, validates them with keys found by discovery. Sender-constrained tokens too:
+//! DPoP-bound ones (`dpop.rs`, the test being the DPoP client) and certificate-bound ones
+//! obtained and presented over real TLS with a client certificate (`mtls.rs`).
 //!
 //! Each test starts its own provider (`node tests/idp/server.mjs`, on a free port of 127.0.0.1,
 //! see that file for what it issues and its test-only controls) and stops it when the test ends,
@@ -25,9 +27,12 @@
 //! appears in the capture, which must hold a refusal that tokengate logged for this test.
 #![cfg(feature = "interop")]
 
+mod ask;
 mod authorization;
 mod discovery;
+mod dpop;
 mod idp;
 mod keys;
+mod mtls;
 mod support;
 mod tokens;

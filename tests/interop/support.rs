@@ -1,7 +1,6 @@
 //! What the provider issues (as configured in tests/idp/server.mjs), the expected challenges (exact
 //! values), tokens looked at without validating them, and the gates and the API under test.
 
-use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::routing::get;
@@ -53,6 +52,21 @@ pub(crate) const REPORTING_JOB: OAuthClient = OAuthClient {
     id: "reporting-job",
     secret: "reporting-job-secret-8d1e5b2f07a94c63",
     basic: false,
+};
+
+/// May ask for orders.read; gets DPoP-bound tokens only (`dpop_bound_access_tokens`).
+pub(crate) const DPOP_AGENT: OAuthClient = OAuthClient {
+    id: "dpop-agent",
+    secret: "dpop-agent-secret-5a0e7c93b14f2d68",
+    basic: true,
+};
+
+/// May ask for orders.read; gets certificate-bound tokens only
+/// (`tls_client_certificate_bound_access_tokens`), so it asks over TLS with a certificate.
+pub(crate) const MTLS_AGENT: OAuthClient = OAuthClient {
+    id: "mtls-agent",
+    secret: "mtls-agent-secret-c27b94e0d6a8513f",
+    basic: true,
 };
 
 pub(crate) const EXPIRED: &str =
@@ -137,7 +151,7 @@ async fn ok() -> &'static str {
 
 /// `/orders` and `/claims` for any valid token; `/orders/write` needs `orders.write`,
 /// `/reports` `reports.read`, `/admin` the role `orders.admin`.
-fn app(gate: Gate) -> Router {
+pub(crate) fn app(layer: TokenLayer) -> Router {
     let guarded = |path: &str, requirement: Requirement| {
         Router::new()
             .route(path, get(ok))
@@ -149,33 +163,47 @@ fn app(gate: Gate) -> Router {
         .merge(guarded("/orders/write", Requirement::scope("orders.write")))
         .merge(guarded("/reports", Requirement::scope("reports.read")))
         .merge(guarded("/admin", Requirement::role("orders.admin")))
-        .layer(TokenLayer::new(gate))
+        .layer(layer)
 }
 
-/// An API behind `gate`, served by axum (hyper) on 127.0.0.1; stops with the test's runtime.
+/// An API behind a `TokenLayer`, served by axum (hyper) on 127.0.0.1; stops with the test's
+/// runtime.
 pub(crate) struct Api {
-    pub(crate) addr: SocketAddr,
+    /// `http://127.0.0.1:PORT` (or `https://` for the TLS server of the mTLS tests).
+    pub(crate) base: String,
     pub(crate) http: reqwest::Client,
 }
 
 impl Api {
     pub(crate) async fn serve(gate: Gate) -> Api {
+        Api::serve_with(|_| TokenLayer::new(gate)).await
+    }
+
+    /// Serves the layer `layer` makes for the API's own URL (DPoP needs its `public_url`).
+    pub(crate) async fn serve_with(layer: impl FnOnce(&str) -> TokenLayer) -> Api {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = app(gate);
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = app(layer(&base));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        Api { addr, http }
+        Api { base, http }
     }
 
     pub(crate) async fn get(&self, path: &str, token: &str) -> Answer {
-        let response = self
-            .http
-            .get(format!("http://{}{path}", self.addr))
-            .header(AUTHORIZATION, format!("Bearer {token}"))
-            .send()
-            .await
-            .expect("a response from the API");
+        self.send(
+            path,
+            &[(AUTHORIZATION.as_str(), &format!("Bearer {token}"))],
+        )
+        .await
+    }
+
+    /// A GET of `path` with these headers.
+    pub(crate) async fn send(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("a response from the API");
         let status = response.status();
         let header = |name| {
             response
