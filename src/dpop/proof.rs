@@ -9,12 +9,12 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use url::Url;
 
+use super::keys::{ProofKeys, parse};
 use super::replay::ProofId;
 use super::thumbprint::thumbprint;
 use crate::Algorithm;
 use crate::json::{Object, StrictAny, parse_whole};
 use crate::jws::{self, Signature};
-use super::keys::{ProofKeys, parse};
 
 /// The largest proof accepted: a proof with an RSA 4096 key is about 1.5 KB; anything much
 /// larger is not parsed at all.
