@@ -42,8 +42,9 @@ enum Kind {
 
 impl TokenSource {
     /// `Authorization: Bearer <token>`: the scheme matched case-insensitively, the token in
-    /// RFC 6750's `b64token` grammar. Other schemes (`Basic`, `DPoP`, ...) are not bearer
-    /// credentials and count as no token.
+    /// RFC 6750's `b64token` grammar; and `Authorization: DPoP <token>` with its `DPoP` proof
+    /// header where an issuer of the gate accepts DPoP-bound tokens. Other schemes (`Basic`,
+    /// `DPoP` where DPoP is off, ...) count as no token.
     pub fn authorization_header() -> TokenSource {
         TokenSource(Kind::Authorization)
     }
@@ -131,7 +132,8 @@ pub(crate) fn mark_sensitive(sources: &[TokenSource], headers: &mut HeaderMap) {
 }
 
 /// A request's credential: the token, and the DPoP proof when it came with the `DPoP` scheme.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// No `Debug`: both are secrets.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Credential<'a> {
     pub(crate) token: &'a str,
     pub(crate) proof: Option<&'a str>,

@@ -15,18 +15,23 @@ pub(crate) struct Nonces {
 }
 
 impl Nonces {
-    pub(crate) fn new(rotation: Duration, secret: Option<[u8; 32]>) -> Nonces {
-        let secret = secret.unwrap_or_else(|| {
-            let mut bytes = [0; 32];
-            // Without randomness there is no safe nonce; the system generator does not fail in
-            // practice, and a zero key would only make nonces predictable, not proofs forgeable.
-            let _ = SystemRandom::new().fill(&mut bytes);
-            bytes
-        });
-        Nonces {
+    /// The nonces of a secret, or of a random one; an error if there is no randomness (a
+    /// predictable key would make nonces predictable).
+    pub(crate) fn new(rotation: Duration, secret: Option<[u8; 32]>) -> Result<Nonces, String> {
+        let secret = match secret {
+            Some(secret) => secret,
+            None => {
+                let mut bytes = [0; 32];
+                SystemRandom::new()
+                    .fill(&mut bytes)
+                    .map_err(|_| "dpop: no system randomness for the nonce secret".to_owned())?;
+                bytes
+            }
+        };
+        Ok(Nonces {
             key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
             rotation: rotation.as_secs_f64(),
-        }
+        })
     }
 
     fn period(&self, now: f64) -> u64 {
@@ -60,7 +65,7 @@ mod tests {
 
     #[test]
     fn nonces_rotate_and_the_previous_one_stays_valid() {
-        let nonces = Nonces::new(Duration::from_secs(60), Some([7; 32]));
+        let nonces = Nonces::new(Duration::from_secs(60), Some([7; 32])).unwrap();
         let first = nonces.current(1_000_000.0);
         assert_eq!(first.len(), 22);
         assert!(nonces.accepts(&first, 1_000_000.0));
@@ -72,9 +77,9 @@ mod tests {
 
     #[test]
     fn instances_sharing_a_secret_agree_and_others_do_not() {
-        let a = Nonces::new(Duration::from_secs(60), Some([1; 32]));
-        let b = Nonces::new(Duration::from_secs(60), Some([1; 32]));
-        let c = Nonces::new(Duration::from_secs(60), None);
+        let a = Nonces::new(Duration::from_secs(60), Some([1; 32])).unwrap();
+        let b = Nonces::new(Duration::from_secs(60), Some([1; 32])).unwrap();
+        let c = Nonces::new(Duration::from_secs(60), None).unwrap();
         let nonce = a.current(5_000.0);
         assert!(b.accepts(&nonce, 5_000.0));
         assert!(!c.accepts(&nonce, 5_000.0));

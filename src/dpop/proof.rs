@@ -56,8 +56,9 @@ pub(crate) struct Checked {
     pub ttl: Duration,
 }
 
-/// Why a proof was refused. Each names the check, for logs and tests; clients get
-/// `invalid_dpop_proof` (or `use_dpop_nonce`) with a generic description.
+/// Why a proof was refused. Each names the check; clients get `invalid_dpop_proof` with the
+/// check's name in the description (`token_binding_mismatch` for another key,
+/// `use_dpop_nonce` for a missing nonce).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ProofError {
     /// Not a compact JWS of JSON objects, or a required member is missing or mistyped.

@@ -2,9 +2,11 @@
 //! embedded by default, shared (Redis, say) for a fleet of instances behind a load balancer,
 //! where a proof replayed to another instance must be caught too.
 
-use std::collections::{HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -101,13 +103,18 @@ pub trait ReplayStore: Send + Sync + 'static {
 pub struct MemoryReplayStore {
     shards: Box<[Mutex<Shard>]>,
     per_shard: usize,
+    /// Picks an id's shard with a key of this store's own, so that a client cannot choose
+    /// `jti`s that all fill one shard and lock out the proofs of others that land there.
+    shard_key: foldhash::fast::RandomState,
 }
 
-/// One shard: the ids with when each expires, and the same in the order they were added.
+/// One shard: the ids with when each expires, and the same ordered by expiry.
 #[derive(Default)]
 struct Shard {
     expires: HashMap<ProofId, Instant, foldhash::fast::RandomState>,
-    order: VecDeque<(Instant, ProofId)>,
+    /// Soonest expiry first: ids live for different times, so the order they were added in
+    /// is not the order they expire in.
+    order: BinaryHeap<Reverse<(Instant, [u8; 32])>>,
 }
 
 /// How many shards the embedded store has.
@@ -124,21 +131,23 @@ impl MemoryReplayStore {
         MemoryReplayStore {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             per_shard,
+            shard_key: foldhash::fast::RandomState::default(),
         }
     }
 
     /// Records `id` until `now + ttl`, answering as [`ReplayStore::first_use`] does.
     fn record(&self, id: &ProofId, ttl: Duration, now: Instant) -> Result<bool, ReplayStoreError> {
-        let shard = &self.shards[usize::from(id.0[0]) % SHARDS];
-        let mut shard = shard
+        let index = (self.shard_key.hash_one(id) % SHARDS as u64) as usize;
+        let mut shard = self.shards[index]
             .lock()
             .map_err(|_| ReplayStoreError::new("a replay store shard is poisoned"))?;
-        // Forget what has expired, oldest first.
-        while let Some(&(expires, old)) = shard.order.front() {
+        // Forget what has expired, soonest first.
+        while let Some(&Reverse((expires, old))) = shard.order.peek() {
             if expires > now {
                 break;
             }
-            shard.order.pop_front();
+            shard.order.pop();
+            let old = ProofId(old);
             if shard.expires.get(&old) == Some(&expires) {
                 shard.expires.remove(&old);
             }
@@ -153,7 +162,7 @@ impl MemoryReplayStore {
         }
         let expires = now + ttl;
         shard.expires.insert(*id, expires);
-        shard.order.push_back((expires, *id));
+        shard.order.push(Reverse((expires, id.0)));
         Ok(true)
     }
 }
@@ -229,6 +238,56 @@ mod tests {
         let first = (0..1_000).find(|&n| store.record(&id(n), ttl, now) == Ok(false));
         assert!(first.is_some());
         assert_eq!(store.record(&id(5_000), ttl, now + ttl), Ok(true));
+    }
+
+    /// Ids live for different times: one that expires sooner than older ones is forgotten at
+    /// once, and frees its room.
+    #[test]
+    fn ids_are_forgotten_when_they_expire_whatever_their_order() {
+        // Two ids per shard.
+        let store = MemoryReplayStore::new(SHARDS * 2);
+        let start = Instant::now();
+        let long = id(0);
+        let shard_of = |id: &ProofId| store.shard_key.hash_one(id) % SHARDS as u64;
+        let mut same_shard = (1..)
+            .map(id)
+            .filter(|other| shard_of(other) == shard_of(&long));
+        let (short, third) = (same_shard.next().unwrap(), same_shard.next().unwrap());
+        assert_eq!(
+            store.record(&long, Duration::from_secs(600), start),
+            Ok(true)
+        );
+        assert_eq!(
+            store.record(&short, Duration::from_secs(1), start),
+            Ok(true)
+        );
+        // The short-lived id expired behind a long-lived one added before it: its room is
+        // free.
+        let later = start + Duration::from_secs(2);
+        assert_eq!(
+            store.record(&third, Duration::from_secs(60), later),
+            Ok(true)
+        );
+        assert_eq!(
+            store.record(&long, Duration::from_secs(600), later),
+            Ok(false)
+        );
+    }
+
+    /// A client chooses its `jti`s, so it can choose ids alike in any byte; shards are picked
+    /// with the store's own key, so such ids still spread over every shard.
+    #[test]
+    fn chosen_ids_cannot_fill_one_shard() {
+        let store = MemoryReplayStore::new(SHARDS * 64);
+        let now = Instant::now();
+        let alike: Vec<ProofId> = (0..)
+            .map(id)
+            .filter(|id| id.0[0] == 0 && id.0[1] < 128)
+            .take(500)
+            .collect();
+        for id in &alike {
+            assert_eq!(store.record(id, Duration::from_secs(60), now), Ok(true));
+        }
     }
 
     #[test]

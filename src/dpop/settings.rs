@@ -95,7 +95,8 @@ impl Dpop {
     }
 
     /// How old a proof may be by its `iat` (default 60 s, at most 10 minutes). The replay store
-    /// keeps each proof id this long.
+    /// keeps each proof id until its proof is too old to pass: up to this long plus twice the
+    /// leeway.
     pub fn proof_lifetime(mut self, lifetime: Duration) -> Dpop {
         self.proof_lifetime = lifetime;
         self
@@ -158,17 +159,18 @@ impl Dpop {
     }
 
     /// The settings a gate runs with.
-    pub(crate) fn compile(self) -> DpopState {
+    pub(crate) fn compile(self) -> Result<DpopState, String> {
         let nonces = self
             .nonce_rotation
-            .map(|rotation| Nonces::new(rotation, self.nonce_secret));
+            .map(|rotation| Nonces::new(rotation, self.nonce_secret))
+            .transpose()?;
         let algs = self
             .algorithms
             .iter()
             .map(|alg| alg.name())
             .collect::<Vec<_>>()
             .join(" ");
-        DpopState {
+        Ok(DpopState {
             algs: algs.into_boxed_str(),
             algorithms: self.algorithms.into_boxed_slice(),
             proof_lifetime: self.proof_lifetime.as_secs_f64(),
@@ -178,7 +180,7 @@ impl Dpop {
                 .unwrap_or_else(|| Arc::new(MemoryReplayStore::default())),
             nonces,
             keys: ProofKeys::new(),
-        }
+        })
     }
 }
 

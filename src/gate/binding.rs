@@ -114,7 +114,9 @@ impl Gate {
             Ok(true) => return Ok(check.claims),
             Ok(false) => Rejection::DpopProofReplayed,
             Err(error) => {
-                tracing::warn!(%error, "DPoP proof refused: the replay store did not answer");
+                // Once a minute: an outage, or a flood that fills the store, must not flood
+                // the logs too; each refusal is still a DEBUG event below.
+                crate::diagnostic::hint!(%error, "DPoP proofs refused: the replay store did not answer");
                 Rejection::ReplayStoreUnavailable {
                     retry_after: REPLAY_STORE_RETRY,
                 }

@@ -159,7 +159,9 @@ impl GateBuilder {
         let dpop = if modes.iter().any(|&mode| mode != DpopMode::Off) {
             let dpop = self.dpop.unwrap_or_default();
             problems.extend(dpop.problems());
-            Some(dpop.compile())
+            dpop.compile()
+                .map_err(|problem| problems.push(problem))
+                .ok()
         } else {
             if self.dpop.is_some() {
                 problems.push(

@@ -79,6 +79,14 @@ impl<'a> Presented<'a> {
         self
     }
 
+    /// Accepts the token only if it is DPoP-bound and presented with its proof
+    /// (`dpop_required` otherwise), whatever its issuer's [`DpopMode`](crate::DpopMode): for a
+    /// resource that requires DPoP where others do not.
+    pub fn require_dpop(mut self) -> Presented<'a> {
+        self.require_dpop = true;
+        self
+    }
+
     /// A copy that owns its text, for a validation that must wait.
     pub(crate) fn to_owned(self) -> OwnedPresented {
         OwnedPresented {

@@ -100,7 +100,9 @@ where
             }
             None => Presented::bearer(token),
         };
-        presented.require_dpop = settings.require_dpop;
+        if settings.require_dpop {
+            presented = presented.require_dpop();
+        }
         if let Some(certificate) = settings.certificate(&request) {
             presented = presented.client_certificate(certificate);
         }

@@ -39,8 +39,8 @@
 //! The keys are generated per issuer and never leave the process; nothing here is meant for
 //! production use.
 
-#[cfg(feature = "entra")]
 mod dpop;
+#[cfg(feature = "entra")]
 mod entra;
 mod keys;
 mod mtls;
@@ -61,8 +61,8 @@ use tokio::task::JoinHandle;
 
 use crate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings};
 
-#[cfg(feature = "entra")]
 pub use dpop::{DpopKey, ProofBuilder};
+#[cfg(feature = "entra")]
 pub use entra::{EntraTokenBuilder, TestEntra};
 pub use keys::TestKey;
 pub use mtls::TestClientCertificate;

@@ -337,3 +337,22 @@ async fn proofs_are_checked_on_cache_hits() {
     let third = validate(presented(&world.proof(&token))).await.unwrap();
     assert!(std::sync::Arc::ptr_eq(&first, &third), "still a cache hit");
 }
+
+/// Callers of the gate require DPoP per call, as `require_dpop` does per route.
+#[tokio::test]
+async fn presented_require_dpop() {
+    let world = World::new().await;
+    let gate = world.gate(DpopMode::Allowed);
+    let plain = world.issuer.token().sign();
+    assert!(gate.validate(&plain).await.is_ok());
+    let refused = gate
+        .validate_presented(tokengate::Presented::bearer(&plain).require_dpop())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "dpop_required");
+    let token = world.bound();
+    let proof = world.proof(&token);
+    let presented =
+        tokengate::Presented::dpop(&token, &proof, &Method::GET, crate::ORDERS).require_dpop();
+    assert!(gate.validate_presented(presented).await.is_ok());
+}
