@@ -120,6 +120,8 @@ impl ErrorClass {
 /// | `use_dpop_nonce` | use_dpop_nonce | the DPoP proof lacks the server's current nonce, sent in the `DPoP-Nonce` header |
 /// | `multiple_dpop_proofs` | invalid_request | more than one `DPoP` header |
 /// | `replay_store_unavailable` | temporarily_unavailable | the DPoP replay store could not answer; carries when to retry |
+/// | `token_inactive` | invalid_token | an opaque token the issuer's introspection endpoint calls inactive (expired, revoked, unknown) |
+/// | `introspection_unavailable` | temporarily_unavailable | the introspection endpoint could not answer (unreachable, slow, 5xx, a malformed answer, or our credentials refused); carries when to retry |
 /// | `untrusted_issuer` | invalid_token | `iss` is not a configured issuer |
 /// | `missing_key_id` | invalid_token | no `kid`, and the issuer does not have exactly one key for the token's algorithm |
 /// | `unknown_key` | invalid_token | no key with the token's `kid` |
@@ -230,6 +232,16 @@ pub enum Rejection {
     /// `replay_store_unavailable`: the DPoP replay store could not answer.
     #[error("The DPoP proof cannot be checked now.")]
     ReplayStoreUnavailable {
+        /// When to try again (for `Retry-After`).
+        retry_after: Duration,
+    },
+    /// `token_inactive`: the issuer's introspection endpoint says the token is not active
+    /// (expired, revoked or unknown).
+    #[error("The access token is not active.")]
+    TokenInactive,
+    /// `introspection_unavailable`: the issuer's introspection endpoint could not answer.
+    #[error("The access token cannot be checked now.")]
+    IntrospectionUnavailable {
         /// When to try again (for `Retry-After`).
         retry_after: Duration,
     },
@@ -346,6 +358,8 @@ impl Rejection {
             Rejection::UseDpopNonce { .. } => "use_dpop_nonce",
             Rejection::MultipleDpopProofs => "multiple_dpop_proofs",
             Rejection::ReplayStoreUnavailable { .. } => "replay_store_unavailable",
+            Rejection::TokenInactive => "token_inactive",
+            Rejection::IntrospectionUnavailable { .. } => "introspection_unavailable",
             Rejection::UntrustedIssuer => "untrusted_issuer",
             Rejection::MissingKeyId => "missing_key_id",
             Rejection::UnknownKey => "unknown_key",
@@ -388,7 +402,8 @@ impl Rejection {
             Rejection::InsufficientClaims { .. } => ErrorClass::InsufficientClaims,
             Rejection::KeysUnavailable { .. }
             | Rejection::RevocationUnavailable { .. }
-            | Rejection::ReplayStoreUnavailable { .. } => ErrorClass::TemporarilyUnavailable,
+            | Rejection::ReplayStoreUnavailable { .. }
+            | Rejection::IntrospectionUnavailable { .. } => ErrorClass::TemporarilyUnavailable,
             _ => ErrorClass::InvalidToken,
         }
     }
@@ -531,6 +546,10 @@ mod tests {
             Rejection::ReplayStoreUnavailable {
                 retry_after: Duration::from_secs(1),
             },
+            Rejection::TokenInactive,
+            Rejection::IntrospectionUnavailable {
+                retry_after: Duration::from_secs(1),
+            },
         ]
     }
 
@@ -568,9 +587,10 @@ mod tests {
         for rejection in all() {
             let expected = match rejection.code() {
                 "insufficient_scope" | "no_scope_or_role" => ErrorClass::InsufficientScope,
-                "keys_unavailable" | "revocation_unavailable" | "replay_store_unavailable" => {
-                    ErrorClass::TemporarilyUnavailable
-                }
+                "keys_unavailable"
+                | "revocation_unavailable"
+                | "replay_store_unavailable"
+                | "introspection_unavailable" => ErrorClass::TemporarilyUnavailable,
                 "missing_token" => ErrorClass::MissingToken,
                 "multiple_tokens"
                 | "malformed_credentials"

@@ -149,6 +149,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod gate;
+mod introspection;
 mod issuer;
 mod json;
 mod jws;
@@ -180,6 +181,7 @@ pub use dpop::{
 };
 pub use error::{ConfigError, ErrorClass, Rejection};
 pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder, Presented, WarmUpError};
+pub use introspection::Introspection;
 pub use issuer::{DEFAULT_LEEWAY, IssuerProfile, Issuers, MAX_LEEWAY};
 pub use keys::{KeyCacheSettings, KeyStatus};
 pub use layer::{

@@ -259,7 +259,8 @@ impl Denial {
         match &self.rejection {
             Rejection::KeysUnavailable { retry_after }
             | Rejection::RevocationUnavailable { retry_after }
-            | Rejection::ReplayStoreUnavailable { retry_after } => Some(
+            | Rejection::ReplayStoreUnavailable { retry_after }
+            | Rejection::IntrospectionUnavailable { retry_after } => Some(
                 retry_after
                     .as_secs()
                     .saturating_add(u64::from(retry_after.subsec_nanos() > 0))

@@ -174,7 +174,7 @@ impl GateBuilder {
         };
         problems.extend(self.key_cache.problems());
         problems.extend(self.token_cache.problems());
-        let fetcher = if profiles.iter().any(IssuerProfile::is_remote) {
+        let fetcher = if profiles.iter().any(IssuerProfile::needs_http) {
             match Fetcher::new(self.key_cache.clone(), self.http_client.clone()) {
                 Ok(fetcher) => Some(Arc::new(fetcher)),
                 Err(problem) => {
@@ -224,6 +224,25 @@ impl GateBuilder {
                 names.push(profile.name().to_owned());
             }
         }
+        let opaque: Box<[usize]> = issuers
+            .iter()
+            .enumerate()
+            .filter(|(_, issuer)| issuer.introspection.is_some())
+            .map(|(index, _)| index)
+            .collect();
+        let unprefixed = opaque.iter().filter(|&&index| {
+            issuers[index]
+                .introspection
+                .as_ref()
+                .is_some_and(|i| i.settings().token_prefix.is_none())
+        });
+        if opaque.len() > 1 && unprefixed.count() > 0 {
+            problems.push(
+                "several issuers introspect opaque tokens: give each a token_prefix, so that a \
+                 token goes to its own issuer only"
+                    .to_owned(),
+            );
+        }
         if !problems.is_empty() {
             return Err(ConfigError::new(problems));
         }
@@ -240,6 +259,7 @@ impl GateBuilder {
                     .map(Arc::new),
                 dpop,
                 bearer: modes.iter().any(|&mode| mode != DpopMode::Required),
+                opaque,
             }),
         })
     }

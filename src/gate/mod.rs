@@ -2,6 +2,7 @@
 
 mod binding;
 mod builder;
+mod opaque;
 mod pipeline;
 mod presented;
 mod resume;
@@ -85,6 +86,8 @@ struct GateInner {
     dpop: Option<DpopState>,
     /// Whether some issuer accepts tokens that are not DPoP-bound.
     bearer: bool,
+    /// The issuers that introspect opaque tokens, in the order configured.
+    opaque: Box<[usize]>,
 }
 
 /// What the gate can answer without waiting ([`Gate::check_now`]): how the tower layer talks

@@ -7,8 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::Gate;
 use crate::cache::Entry;
-use crate::claims::{Claims, Fields, RawClaims};
+use crate::claims::{Claims, Fields, RawClaims, Times};
 use crate::error::Rejection;
+use crate::issuer::Issuer;
 use crate::issuer::Selection;
 use crate::jws::{self, Header, HeaderText, Signature};
 use crate::keys::{KeyId, KeySet, VerifyingKey};
@@ -44,6 +45,10 @@ pub(super) enum Stop {
     IssuersUnknown {
         iss: Box<str>,
     },
+    /// An opaque token for this issuer's introspection endpoint, whose answer is not cached.
+    Introspect {
+        issuer: usize,
+    },
 }
 
 impl Stop {
@@ -51,6 +56,7 @@ impl Stop {
         match self {
             Stop::Rejected(rejection) | Stop::KeysMayBeOld { rejection, .. } => rejection,
             Stop::IssuersUnknown { .. } => Rejection::UntrustedIssuer,
+            Stop::Introspect { .. } => Rejection::MalformedToken,
         }
     }
 }
@@ -69,6 +75,10 @@ impl std::fmt::Debug for Stop {
                 .finish_non_exhaustive(),
             // The token's `iss` is not verified: never printed.
             Stop::IssuersUnknown { .. } => f.write_str("IssuersUnknown { .. }"),
+            Stop::Introspect { issuer } => f
+                .debug_struct("Introspect")
+                .field("issuer", issuer)
+                .finish(),
         }
     }
 }
@@ -77,6 +87,38 @@ impl From<Rejection> for Stop {
     fn from(rejection: Rejection) -> Stop {
         Stop::Rejected(rejection)
     }
+}
+
+/// The issuer's claim checks on claims whose origin is established (a verified signature, an
+/// introspection answer), then the normalized fields: what every route to claims shares.
+pub(super) fn judge(
+    issuer: &Issuer,
+    raw: &mut RawClaims<'_>,
+    payload: &str,
+    now: f64,
+) -> Result<(Fields, Option<Times>), Rejection> {
+    let rules = issuer.rules.as_deref();
+    let checked = issuer.claims.check(raw, now).and_then(|()| match rules {
+        Some(rules) => rules.check_claims(raw),
+        None => Ok(()),
+    });
+    if let Err(rejection) = checked {
+        if let Some(rules) = rules {
+            rules.explain(&rejection, raw);
+        }
+        return Err(rejection);
+    }
+    let times = raw.exp.map(|exp| issuer.claims.times(exp, raw));
+    let kind = rules.and_then(|rules| rules.token_kind(raw));
+    let mut fields = Fields::new(raw, payload);
+    if let Some(kind) = kind {
+        fields.token_kind = kind;
+    }
+    // Scopes and roles where the issuer puts them, read once, here.
+    if let Some(sources) = &issuer.claims.sources {
+        sources.apply(payload, &mut fields)?;
+    }
+    Ok((fields, times))
 }
 
 /// Seconds since the epoch (0 before it).
@@ -118,8 +160,15 @@ impl Gate {
         if token.len() > inner.max_token_size {
             return Err(Rejection::TokenTooLarge.into());
         }
-        let segments = jws::split(token)?;
-        let header_text = HeaderText::decode(segments.header)?;
+        // Not a compact JWS, or not one whose header can be read: an opaque token, for the
+        // issuer that introspects it, if one does.
+        let opened = jws::split(token).and_then(|segments| {
+            HeaderText::decode(segments.header).map(|header| (segments, header))
+        });
+        let (segments, header_text) = match opened {
+            Ok(opened) => opened,
+            Err(rejection) => return self.opaque(token, now, rejection),
+        };
         let header = Header::parse(header_text.as_str())?;
         let payload = jws::decode_text(segments.payload)?;
         let mut raw = RawClaims::default();
@@ -218,27 +267,8 @@ impl Gate {
         }
 
         let now = seconds(now);
-        let checked = issuer.claims.check(&raw, now).and_then(|()| match rules {
-            Some(rules) => rules.check_claims(&raw),
-            None => Ok(()),
-        });
-        if let Err(rejection) = checked {
-            if let Some(rules) = rules {
-                rules.explain(&rejection, &raw);
-            }
-            return Err(rejection.into());
-        }
-        let times = raw.exp.map(|exp| issuer.claims.times(exp, &raw));
-        let kind = rules.and_then(|rules| rules.token_kind(&raw));
-        let mut fields = Fields::new(&mut raw, &payload);
+        let (fields, times) = judge(issuer, &mut raw, &payload, now)?;
         drop(raw);
-        if let Some(kind) = kind {
-            fields.token_kind = kind;
-        }
-        // Scopes and roles where the issuer puts them, read once, here.
-        if let Some(sources) = &issuer.claims.sources {
-            sources.apply(&payload, &mut fields)?;
-        }
         let claims = Arc::new(fields.with_json(payload));
         let cache = inner
             .cache

@@ -24,6 +24,13 @@ impl Gate {
     ) -> Result<Arc<Claims>, Rejection> {
         let issuers = &self.inner.issuers;
         let stop = match stop {
+            Stop::Introspect { issuer } => {
+                let result = self.introspect(token, issuer, now).await;
+                if let Err(rejection) = &result {
+                    self.note(rejection, Some(issuer));
+                }
+                return result;
+            }
             Stop::IssuersUnknown { iss } => {
                 issuers.learn(&iss).await;
                 let now = now.unwrap_or_else(SystemTime::now);
@@ -54,6 +61,8 @@ impl Gate {
             } => (issuer, rejection, kid, alg, read, failed),
             // Every issuer is named now, so the pipeline cannot stop here again.
             Stop::IssuersUnknown { .. } => return Err(Rejection::UntrustedIssuer),
+            // Only an opaque token stops here, and a stop for metadata never leads to it.
+            Stop::Introspect { .. } => return Err(Rejection::MalformedToken),
         };
         let at = || now.unwrap_or_else(SystemTime::now);
         // Other keys the provider holds already answer before any refresh of the issuer's

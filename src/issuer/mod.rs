@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::claims::{ClaimPath, ClaimPolicy, ClaimSources, TokenProfile};
 use crate::dpop::DpopMode;
+use crate::introspection::{Introspection, Introspector};
 use crate::keys::{Fetcher, IssuerRule, KeyConfig, KeyInput, KeyRules, KeyStore, RemoteInput};
 use crate::provider::ProviderRules;
 use crate::{Algorithm, KeyCacheSettings};
@@ -164,6 +165,8 @@ pub struct IssuerProfile {
     problems: Vec<String>,
     /// Whether DPoP-bound tokens are accepted, or required.
     dpop: DpopMode,
+    /// How opaque tokens are introspected, if they are.
+    introspection: Option<Introspection>,
     /// Issuers a preset knows tokens may wrongly come from, with what to tell the developer.
     foreign: Vec<(String, String)>,
 }
@@ -188,6 +191,7 @@ impl IssuerProfile {
             id_tokens: false,
             sources: ClaimSources::default(),
             dpop: DpopMode::Off,
+            introspection: None,
             keys: Vec::new(),
             remote: Vec::new(),
             learned: false,
@@ -505,6 +509,30 @@ impl IssuerProfile {
         !self.remote.is_empty()
     }
 
+    /// Whether the issuer needs HTTP: remote keys or introspection.
+    pub(crate) fn needs_http(&self) -> bool {
+        self.is_remote() || self.introspection.is_some()
+    }
+
+    /// Introspects this issuer's opaque tokens (RFC 7662): tokens that are not a compact JWS
+    /// go to its introspection endpoint, and its answer is held to the same contract as a JWT's
+    /// claims (see [`Introspection`]). Several introspecting issuers need a
+    /// [`token_prefix`](Introspection::token_prefix) each.
+    ///
+    /// ```
+    /// use tokengate::{Introspection, IssuerProfile};
+    ///
+    /// let issuer = IssuerProfile::new("https://sso.example.com/")
+    ///     .audience("orders-api")
+    ///     .discover()
+    ///     .introspection(Introspection::client_secret_post("orders-api", "s3cret"));
+    /// # let _ = issuer;
+    /// ```
+    pub fn introspection(mut self, introspection: Introspection) -> IssuerProfile {
+        self.introspection = Some(introspection);
+        self
+    }
+
     /// Checks the profile and loads its keys; problems are appended to `problems`.
     pub(crate) fn compile(
         &self,
@@ -577,6 +605,14 @@ impl IssuerProfile {
             settings: key_cache,
         }
         .store(fetcher, &mut problem);
+        let introspection = self.introspection.as_ref().and_then(|settings| {
+            let mut found = Vec::new();
+            let introspector = Introspector::new(&name, settings, fetcher, &mut found);
+            for text in found {
+                problem(text);
+            }
+            introspector
+        });
 
         (problems.len() == before).then(|| Issuer {
             claims: ClaimPolicy {
@@ -606,6 +642,7 @@ impl IssuerProfile {
             algorithms: self.algorithms.clone(),
             rules: self.rules.clone(),
             keys,
+            introspection,
         })
     }
 }
@@ -641,10 +678,26 @@ impl fmt::Debug for IssuerProfile {
 }
 
 /// A checked issuer profile, as the validator uses it.
-#[derive(Debug)]
 pub(crate) struct Issuer {
     pub claims: ClaimPolicy,
     pub algorithms: Vec<Algorithm>,
     pub rules: Option<Arc<dyn ProviderRules>>,
     pub keys: KeyStore,
+    /// Where its opaque tokens are introspected, if they are.
+    pub introspection: Option<Introspector>,
+}
+
+impl fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issuer")
+            .field("claims", &self.claims)
+            .field("algorithms", &self.algorithms)
+            .field("rules", &self.rules)
+            .field("keys", &self.keys)
+            .field(
+                "introspection",
+                &self.introspection.as_ref().map(Introspector::settings),
+            )
+            .finish()
+    }
 }

@@ -194,6 +194,56 @@ impl Fetcher {
         Ok(Fetched::Body { body, ttl, etag })
     }
 
+    /// POSTs a form to `url` (introspection, RFC 7662 §2.1), with HTTP Basic credentials if
+    /// given; the status and at most `limit` bytes of body. Redirects are not followed: a
+    /// token is sent to the endpoint configured or discovered, nowhere else.
+    pub(crate) async fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        basic: Option<(&str, &str)>,
+        timeout: Duration,
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>), FetchError> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut request = self
+            .client
+            .post(url.clone())
+            .timeout(timeout)
+            .header(ACCEPT, "application/json")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body);
+        if let Some((user, password)) = basic {
+            request = request.basic_auth(user, Some(password));
+        }
+        let mut response = request.send().await?;
+        if response.url() != url {
+            return Err(FetchError::Url(format!(
+                "the introspection endpoint {url} redirected"
+            )));
+        }
+        let status = response.status().as_u16();
+        if response
+            .content_length()
+            .is_some_and(|len| len > limit as u64)
+        {
+            return Err(FetchError::TooLarge);
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if bytes.len() + chunk.len() > limit {
+                return Err(FetchError::TooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok((status, bytes))
+    }
+
     /// The body of the document at `url`, unconditionally.
     pub(crate) async fn document(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
         match self.get(url, None).await? {

@@ -18,7 +18,7 @@ mod siblings;
 mod sources;
 mod store;
 
-pub(crate) use http::Fetcher;
+pub(crate) use http::{FetchError, Fetcher};
 pub(crate) use jwk::RulesAt;
 pub(crate) use jwk::parse_jwk;
 pub(crate) use jwk::{Concern, KeyProblem, parse_jwks, quoted};

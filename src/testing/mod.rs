@@ -44,6 +44,7 @@ mod dpop;
 mod entra;
 mod keys;
 mod mtls;
+mod opaque;
 mod server;
 mod token;
 
@@ -145,6 +146,9 @@ struct Shared {
     delay_nanos: AtomicU64,
     jwks_requests: AtomicUsize,
     discovery_requests: AtomicUsize,
+    introspection_requests: AtomicUsize,
+    /// Opaque tokens, for the introspection endpoint.
+    opaque: opaque::Opaque,
 }
 
 /// Every key generated, published or not, in creation order.
@@ -252,6 +256,7 @@ impl Shared {
         json!({
             "issuer": self.issuer,
             "jwks_uri": self.jwks_uri(),
+            "introspection_endpoint": format!("{}{}", self.issuer, server::INTROSPECT_PATH),
             "id_token_signing_alg_values_supported": algorithms,
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
@@ -311,6 +316,8 @@ impl TestIssuer {
             delay_nanos: AtomicU64::new(0),
             jwks_requests: AtomicUsize::new(0),
             discovery_requests: AtomicUsize::new(0),
+            introspection_requests: AtomicUsize::new(0),
+            opaque: opaque::Opaque::default(),
         });
         for alg in distinct {
             shared.add_key(alg, false);
@@ -451,6 +458,50 @@ impl TestIssuer {
     /// has received, answered or not.
     pub fn discovery_requests(&self) -> usize {
         self.shared().discovery_requests.load(Ordering::SeqCst)
+    }
+
+    /// How many calls the introspection endpoint (`/introspect`) has had.
+    pub fn introspection_requests(&self) -> usize {
+        self.shared().introspection_requests.load(Ordering::SeqCst)
+    }
+
+    /// Introspection settings for this issuer's endpoint (`/introspect`, named in its
+    /// metadata), with the client it accepts (`client_secret_basic`); use with
+    /// [`profile`](Self::profile) and [`key_cache`](Self::key_cache) (plain `http` on loopback).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tokengate::Gate;
+    /// use tokengate::testing::TestIssuer;
+    ///
+    /// let issuer = TestIssuer::start().await?;
+    /// let gate = Gate::builder()
+    ///     .issuer(issuer.profile().introspection(issuer.introspection()))
+    ///     .key_cache(issuer.key_cache())
+    ///     .build()?;
+    /// let token = issuer.token().scope("orders.read").opaque();
+    /// assert!(gate.validate(&token).await?.has_scope("orders.read"));
+    ///
+    /// issuer.revoke(&token);
+    /// // Refused once the cached answer is older than `Introspection::max_age` (60 s).
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn introspection(&self) -> crate::Introspection {
+        crate::Introspection::client_secret_basic(opaque::CLIENT_ID, opaque::CLIENT_SECRET)
+    }
+
+    /// The client id and secret the introspection endpoint accepts, for other client
+    /// authentication methods (`client_secret_post`).
+    pub fn introspection_client(&self) -> (&'static str, &'static str) {
+        (opaque::CLIENT_ID, opaque::CLIENT_SECRET)
+    }
+
+    /// Revokes an opaque token: the endpoint calls it inactive from now on. Whether it was
+    /// one of this issuer's.
+    pub fn revoke(&self, token: &str) -> bool {
+        self.shared().opaque.revoke(token)
     }
 }
 

@@ -22,6 +22,7 @@ use super::Shared;
 pub(super) const JWKS_PATH: &str = "/jwks";
 pub(super) const OIDC_PATH: &str = "/.well-known/openid-configuration";
 pub(super) const RFC8414_PATH: &str = "/.well-known/oauth-authorization-server";
+pub(super) const INTROSPECT_PATH: &str = "/introspect";
 
 /// Accepts connections until the task is aborted; each connection is served by its own task,
 /// which ends with this one (the `JoinSet` aborts them when dropped).
@@ -61,6 +62,9 @@ enum Resource {
 }
 
 async fn respond(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    if request.uri().path() == INTROSPECT_PATH {
+        return introspect(shared, request).await;
+    }
     let resource = match request.uri().path() {
         OIDC_PATH | RFC8414_PATH => {
             shared.discovery_requests.fetch_add(1, Ordering::SeqCst);
@@ -99,6 +103,39 @@ async fn respond(shared: &Shared, request: Request<Incoming>) -> Response<Full<B
         http::HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// RFC 7662 §2: `POST` a form with the token, from an authenticated client.
+async fn introspect(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    shared.introspection_requests.fetch_add(1, Ordering::SeqCst);
+    let delay = shared.delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if request.method() != Method::POST {
+        return plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    }
+    if shared.outage.load(Ordering::Relaxed) {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "simulated outage");
+    }
+    let basic = super::opaque::basic(request.headers().get(http::header::AUTHORIZATION));
+    let Ok(body) = http_body_util::BodyExt::collect(request.into_body()).await else {
+        return plain(StatusCode::BAD_REQUEST, "unreadable body");
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    match shared.opaque.introspect(basic, &body.to_bytes(), now) {
+        Some(answer) => {
+            let mut response = Response::new(Full::new(Bytes::from(answer)));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        None => plain(StatusCode::UNAUTHORIZED, "client authentication failed"),
+    }
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {

@@ -232,6 +232,19 @@ impl TokenBuilder {
         self
     }
 
+    /// Issues the token as an opaque string (`tgo_` and 32 random hex digits) instead of
+    /// signing it: its claims are known only to the issuer's introspection endpoint
+    /// ([`TestIssuer::introspection`]), until it expires or is
+    /// [revoked](TestIssuer::revoke). Header changes and the signing key do not apply.
+    pub fn opaque(self) -> String {
+        let token = format!("tgo_{}", random_hex(16));
+        self.issuer
+            .shared()
+            .opaque
+            .insert(token.clone(), self.claims);
+        token
+    }
+
     /// Signs the token: a compact JWS, `header.claims.signature`.
     ///
     /// # Panics

@@ -1,0 +1,140 @@
+//! Opaque tokens (RFC 7662): which issuer introspects one, its cached answer, and an answer
+//! judged as a JWT's claims would be.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::Gate;
+use super::pipeline::{Stop, judge, seconds};
+use crate::claims::{Claims, RawClaims};
+use crate::error::Rejection;
+use crate::introspection::{Answer, Judged, Unavailable, token_hash};
+
+/// When a client may retry after the introspection endpoint could not answer.
+const INTROSPECTION_RETRY: Duration = Duration::from_secs(2);
+
+impl Gate {
+    /// Where a token that is not a readable JWS goes: the cached answer of the issuer that
+    /// introspects it, or that issuer's endpoint (`Stop::Introspect`); `rejection` where no
+    /// issuer takes it.
+    pub(super) fn opaque(
+        &self,
+        token: &str,
+        now: SystemTime,
+        rejection: Rejection,
+    ) -> Result<Arc<Claims>, Stop> {
+        let issuers = &self.inner.issuers;
+        let found = self.inner.opaque.iter().find_map(|&index| {
+            let introspector = issuers.get(index).introspection.as_ref()?;
+            introspector
+                .takes_opaque(token)
+                .then_some((index, introspector))
+        });
+        let Some((index, introspector)) = found else {
+            return Err(Stop::Rejected(rejection));
+        };
+        match introspector.cached(&token_hash(token), seconds(now)) {
+            Some(judged) => judged.outcome.map_err(Stop::Rejected),
+            None => Err(Stop::Introspect { issuer: index }),
+        }
+    }
+
+    /// The claims of an opaque token from the issuer's endpoint (one call shared by every
+    /// request for the token), judged at `now` or when the answer comes.
+    pub(super) async fn introspect(
+        &self,
+        token: &str,
+        index: usize,
+        now: Option<SystemTime>,
+    ) -> Result<Arc<Claims>, Rejection> {
+        let introspector = self
+            .inner
+            .issuers
+            .get(index)
+            .introspection
+            .as_ref()
+            .ok_or(Rejection::MalformedToken)?;
+        let answer = introspector
+            .answer(token, token_hash(token), |answer| {
+                let now = seconds(now.unwrap_or_else(SystemTime::now));
+                self.judge_answer(index, answer, now)
+            })
+            .await;
+        match answer {
+            Ok(judged) => judged.outcome,
+            Err(Unavailable) => Err(unavailable()),
+        }
+    }
+
+    /// An answer, judged at `now` (seconds): claims until the earlier of `exp` and the
+    /// cache's maximum age, or a refusal for a short while.
+    pub(super) fn judge_answer(&self, index: usize, answer: Answer, now: f64) -> Judged {
+        let issuer = self.inner.issuers.get(index);
+        let Some(introspector) = &issuer.introspection else {
+            return refused(Rejection::MalformedToken, now, 0.0);
+        };
+        let settings = introspector.settings();
+        let inactive = settings.inactive_max_age.as_secs_f64();
+        let mut members = match answer {
+            Answer::Active(members) => members,
+            Answer::Inactive => return refused(Rejection::TokenInactive, now, inactive),
+        };
+        // `iss` is optional in an answer; when given, it must be this issuer (STD-7662-3).
+        let name = self.inner.issuers.name(index).to_owned();
+        match members.get("iss") {
+            None => {
+                members.insert("iss".into(), name.into());
+            }
+            Some(iss)
+                if iss.as_str().is_some_and(
+                    |iss| matches!(self.inner.issuers.select(iss), Ok(found) if found == index),
+                ) => {}
+            Some(_) => return refused(Rejection::UntrustedIssuer, now, inactive),
+        }
+        // RFC 7662 `token_type`: an access token's scheme; a refresh token is refused.
+        if let Some(kind) = members.get("token_type")
+            && !kind.as_str().is_some_and(|kind| {
+                ["bearer", "dpop", "n_a", "access_token"]
+                    .iter()
+                    .any(|k| kind.eq_ignore_ascii_case(k))
+            })
+        {
+            return refused(Rejection::NotAnAccessToken, now, inactive);
+        }
+        let payload = serde_json::Value::Object(members).to_string();
+        let mut raw = RawClaims::default();
+        let judged = raw
+            .parse_into(&payload)
+            .and_then(|()| judge(issuer, &mut raw, &payload, now));
+        drop(raw);
+        match judged {
+            Ok((fields, _times)) => {
+                let claims = Arc::new(fields.with_json(payload));
+                let exp = claims
+                    .expires_at()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                let until = exp.min(now + settings.max_age.as_secs_f64());
+                Judged {
+                    outcome: Ok(claims),
+                    until,
+                }
+            }
+            Err(rejection) => refused(rejection, now, inactive),
+        }
+    }
+}
+
+fn refused(rejection: Rejection, now: f64, for_seconds: f64) -> Judged {
+    Judged {
+        outcome: Err(rejection),
+        until: now + for_seconds,
+    }
+}
+
+/// The answer when the endpoint could not give one.
+pub(super) fn unavailable() -> Rejection {
+    Rejection::IntrospectionUnavailable {
+        retry_after: INTROSPECTION_RETRY,
+    }
+}

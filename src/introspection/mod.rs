@@ -1,0 +1,221 @@
+//! Opaque access tokens (RFC 7662 introspection): the settings ([`Introspection`]), one call
+//! to the endpoint (`client`, `assertion`), and an issuer's introspector, which caches answers
+//! by a hash of the token, shares one call among concurrent requests for a token, and bounds
+//! the calls in flight.
+
+mod assertion;
+mod client;
+mod settings;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::Url;
+use tokio::sync::{OnceCell, Semaphore};
+
+use client::Caller;
+pub(crate) use client::{Answer, CallError};
+pub use settings::Introspection;
+
+use crate::claims::Claims;
+use crate::error::Rejection;
+use crate::keys::Fetcher;
+
+/// A SHA-256 of a token: how answers are found, so that no token is kept in memory.
+pub(crate) type TokenHash = [u8; 32];
+
+pub(crate) fn token_hash(token: &str) -> TokenHash {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut hash = [0; 32];
+    hash.copy_from_slice(digest.as_ref());
+    hash
+}
+
+/// A judged answer, and until when (seconds since the epoch) it may be reused.
+#[derive(Clone)]
+pub(crate) struct Judged {
+    pub(crate) outcome: Result<Arc<Claims>, Rejection>,
+    pub(crate) until: f64,
+}
+
+/// Why no answer could be had: the request gets `503`.
+#[derive(Clone, Debug)]
+pub(crate) struct Unavailable;
+
+type Flight = Arc<OnceCell<Result<Judged, Unavailable>>>;
+
+/// One issuer's introspection: configuration, answers, calls in flight.
+pub(crate) struct Introspector {
+    caller: Caller,
+    /// The endpoint as configured, or found in the issuer's metadata, on first use.
+    endpoint: OnceCell<Url>,
+    /// Where the issuer's metadata is, when the endpoint is not configured.
+    metadata_url: Option<String>,
+    fetcher: Arc<Fetcher>,
+    issuer: String,
+    answers: moka::sync::Cache<TokenHash, Judged, foldhash::fast::RandomState>,
+    flights: Mutex<HashMap<TokenHash, Flight, foldhash::fast::RandomState>>,
+    permits: Semaphore,
+}
+
+impl Introspector {
+    /// Compiles `settings` for `issuer`; problems are appended.
+    pub(crate) fn new(
+        issuer: &str,
+        settings: &Introspection,
+        fetcher: Option<&Arc<Fetcher>>,
+        problems: &mut Vec<String>,
+    ) -> Option<Introspector> {
+        let before = problems.len();
+        problems.extend(settings.problems());
+        let endpoint = OnceCell::new();
+        if let (Some(url), Some(fetcher)) = (&settings.endpoint, fetcher) {
+            match fetcher.url(url) {
+                Ok(url) => {
+                    let _ = endpoint.set(url);
+                }
+                Err(error) => problems.push(format!("introspection endpoint: {error}")),
+            }
+        }
+        let caller = match Caller::new(settings.clone()) {
+            Ok(caller) => Some(caller),
+            Err(problem) => {
+                problems.push(problem);
+                None
+            }
+        };
+        if problems.len() > before {
+            return None;
+        }
+        let metadata_url = settings.endpoint.is_none().then(|| {
+            format!(
+                "{}/.well-known/openid-configuration",
+                issuer.trim_end_matches('/')
+            )
+        });
+        Some(Introspector {
+            caller: caller?,
+            endpoint,
+            metadata_url,
+            fetcher: Arc::clone(fetcher?),
+            issuer: issuer.to_owned(),
+            answers: moka::sync::Cache::builder()
+                .max_capacity(settings.max_entries)
+                .initial_capacity(16)
+                .time_to_live(settings.max_age)
+                .build_with_hasher(foldhash::fast::RandomState::default()),
+            flights: Mutex::default(),
+            permits: Semaphore::new(settings.max_concurrency),
+        })
+    }
+
+    pub(crate) fn settings(&self) -> &Introspection {
+        &self.caller.settings
+    }
+
+    /// Whether this issuer takes this opaque token.
+    pub(crate) fn takes_opaque(&self, token: &str) -> bool {
+        let settings = self.settings();
+        settings
+            .token_prefix
+            .as_deref()
+            .is_none_or(|prefix| token.starts_with(prefix))
+    }
+
+    /// A reusable answer for this token at `now`, if one is cached.
+    pub(crate) fn cached(&self, hash: &TokenHash, now: f64) -> Option<Judged> {
+        self.answers.get(hash).filter(|judged| now < judged.until)
+    }
+
+    /// The answer for `token`: one call shared by every concurrent request for it, within the
+    /// concurrency bound and the timeout. `judge` turns an answer into claims or a refusal.
+    pub(crate) async fn answer(
+        &self,
+        token: &str,
+        hash: TokenHash,
+        judge: impl FnOnce(Answer) -> Judged,
+    ) -> Result<Judged, Unavailable> {
+        let flight = {
+            let mut flights = self.flights.lock().map_err(|_| Unavailable)?;
+            Arc::clone(flights.entry(hash).or_default())
+        };
+        let result = flight
+            .get_or_init(|| async {
+                let judged = self.call(token).await.map(judge);
+                if let Ok(judged) = &judged {
+                    self.answers.insert(hash, judged.clone());
+                }
+                judged
+            })
+            .await
+            .clone();
+        if let Ok(mut flights) = self.flights.lock()
+            && flights.get(&hash).is_some_and(|f| Arc::ptr_eq(f, &flight))
+        {
+            flights.remove(&hash);
+        }
+        result
+    }
+
+    /// One call, within the concurrency bound and the timeout.
+    async fn call(&self, token: &str) -> Result<Answer, Unavailable> {
+        let fetcher = &*self.fetcher;
+        let timeout = self.settings().timeout;
+        let start = Instant::now();
+        let Ok(Ok(_permit)) = tokio::time::timeout(timeout, self.permits.acquire()).await else {
+            crate::diagnostic::hint!(
+                issuer = %self.issuer,
+                "introspection calls are at their limit; requests wait, then get 503"
+            );
+            return Err(Unavailable);
+        };
+        let endpoint = self.endpoint(fetcher).await?;
+        let left = timeout
+            .saturating_sub(start.elapsed())
+            .max(Duration::from_millis(1));
+        match self.caller.call(fetcher, endpoint, token, left).await {
+            Ok(answer) => Ok(answer),
+            Err(CallError::Refused(status)) => {
+                tracing::error!(
+                    issuer = %self.issuer,
+                    status,
+                    "the introspection endpoint refused our client credentials: check the \
+                     introspection settings"
+                );
+                Err(Unavailable)
+            }
+            Err(CallError::Unavailable(reason)) => {
+                crate::diagnostic::hint!(issuer = %self.issuer, %reason, "introspection failed");
+                Err(Unavailable)
+            }
+        }
+    }
+
+    /// The endpoint, from the configuration or the issuer's metadata.
+    async fn endpoint(&self, fetcher: &Fetcher) -> Result<&Url, Unavailable> {
+        self.endpoint
+            .get_or_try_init(|| async {
+                let metadata = self.metadata_url.as_deref().ok_or(Unavailable)?;
+                let url = fetcher.url(metadata).map_err(|_| Unavailable)?;
+                let body = fetcher.document(&url).await.map_err(|error| {
+                    crate::diagnostic::hint!(issuer = %self.issuer, %error, "introspection: no metadata");
+                    Unavailable
+                })?;
+                let document: serde_json::Value =
+                    serde_json::from_slice(&body).map_err(|_| Unavailable)?;
+                if document["issuer"] != self.issuer.as_str() {
+                    return Err(Unavailable);
+                }
+                let endpoint = document["introspection_endpoint"].as_str().ok_or_else(|| {
+                    crate::diagnostic::hint!(
+                        issuer = %self.issuer,
+                        "introspection: the metadata names no introspection_endpoint; configure one"
+                    );
+                    Unavailable
+                })?;
+                fetcher.url(endpoint).map_err(|_| Unavailable)
+            })
+            .await
+    }
+}
