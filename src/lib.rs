@@ -214,6 +214,9 @@ struct TestIssuerDoc;
 #[cfg(all(doctest, feature = "testing"))]
 #[doc = include_str!("../docs/sender-constrained.md")]
 struct SenderConstrainedDoc;
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../docs/opaque-tokens.md")]
+struct OpaqueTokensDoc;
 #[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../docs/recipes/trace-subject.md")]
 struct TraceSubjectRecipe;

@@ -113,3 +113,55 @@ pub(crate) fn assertion(
     let signature = signer.sign(input.as_bytes())?;
     Some(format!("{input}.{}", b64(&signature)))
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair};
+
+    use super::*;
+
+    /// RFC 7523 §3: `iss` and `sub` are the client, `aud` the endpoint, a `jti`, a short
+    /// `exp`; signed with the client's key.
+    #[test]
+    fn assertions_are_signed_jwts_for_the_endpoint() {
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &SystemRandom::new(),
+        )
+        .unwrap();
+        let signer = Signer::new(pkcs8.as_ref(), Algorithm::ES256).unwrap();
+        let jwt = assertion(
+            &signer,
+            Algorithm::ES256,
+            Some("k1"),
+            "rs-1",
+            "https://as/introspect",
+        )
+        .unwrap();
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let decode = |part: &str| base64_simd::URL_SAFE_NO_PAD.decode_to_vec(part).unwrap();
+        let header: serde_json::Value = serde_json::from_slice(&decode(parts[0])).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(&decode(parts[1])).unwrap();
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header["kid"], "k1");
+        assert_eq!(
+            (&claims["iss"], &claims["sub"]),
+            (&"rs-1".into(), &"rs-1".into())
+        );
+        assert_eq!(claims["aud"], "https://as/introspect");
+        assert!(claims["exp"].as_u64().unwrap() > claims["iat"].as_u64().unwrap());
+        let public =
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())
+                .unwrap()
+                .public_key()
+                .as_ref()
+                .to_vec();
+        let key = signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, public);
+        let input = format!("{}.{}", parts[0], parts[1]);
+        assert!(key.verify(input.as_bytes(), &decode(parts[2])).is_ok());
+        // Another algorithm's key is a configuration error.
+        assert!(Signer::new(pkcs8.as_ref(), Algorithm::RS256).is_err());
+    }
+}

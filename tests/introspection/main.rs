@@ -260,3 +260,57 @@ async fn several_introspecting_issuers() {
         (1, 0)
     );
 }
+
+/// Through the layer: the claims for the handler, `401 token_inactive` with an `invalid_token`
+/// challenge, and `503` with `Retry-After` (no challenge) while the endpoint is down.
+#[tokio::test]
+async fn through_the_layer() {
+    use axum::routing::get;
+    use axum::{Extension, Router};
+    use tower::ServiceExt;
+
+    let issuer = issuer().await;
+    let gate = gate_with(
+        &issuer,
+        issuer.introspection().timeout(Duration::from_millis(300)),
+    );
+    let app = Router::new()
+        .route(
+            "/orders",
+            get(
+                |Extension(claims): Extension<Arc<tokengate::Claims>>| async move {
+                    claims.subject().unwrap_or("?").to_owned()
+                },
+            ),
+        )
+        .layer(tokengate::TokenLayer::new(gate));
+    let send = |token: String| {
+        let app = app.clone();
+        async move {
+            let request = http::Request::get("/orders")
+                .header("authorization", format!("Bearer {token}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            app.oneshot(request).await.unwrap()
+        }
+    };
+    let ok = send(issuer.token().subject("bob").opaque()).await;
+    assert_eq!(ok.status(), 200);
+    let body = axum::body::to_bytes(ok.into_body(), 1024).await.unwrap();
+    assert_eq!(&body[..], b"bob");
+
+    let revoked = issuer.token().opaque();
+    issuer.revoke(&revoked);
+    let refused = send(revoked).await;
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        refused.headers()["www-authenticate"],
+        r#"Bearer error="invalid_token", error_description="The access token is not active.""#
+    );
+
+    issuer.set_outage(true);
+    let down = send(issuer.token().opaque()).await;
+    assert_eq!(down.status(), 503);
+    assert!(down.headers().get("retry-after").is_some());
+    assert!(down.headers().get("www-authenticate").is_none());
+}
