@@ -306,6 +306,12 @@ impl Gate {
             .collect()
     }
 
+    /// The introspection of the issuer at `index`, for tests.
+    #[cfg(test)]
+    pub(crate) fn introspector(&self, index: usize) -> Option<&crate::introspection::Introspector> {
+        self.inner.issuers.get(index).introspection.as_ref()
+    }
+
     /// How many tokens the verified-token cache holds (after its pending evictions).
     #[cfg(test)]
     pub(crate) fn cache_entries(&self) -> u64 {

@@ -110,6 +110,12 @@ impl Introspector {
         })
     }
 
+    /// How many tokens have calls in flight.
+    #[cfg(test)]
+    pub(crate) fn flights(&self) -> usize {
+        self.flights.lock().map_or(0, |flights| flights.len())
+    }
+
     pub(crate) fn settings(&self) -> &Introspection {
         &self.caller.settings
     }
@@ -140,7 +146,14 @@ impl Introspector {
             let mut flights = self.flights.lock().map_err(|_| Unavailable)?;
             Arc::clone(flights.entry(hash).or_default())
         };
-        let result = flight
+        // Whatever ends this request (an answer, or the client going away), the flight leaves
+        // the map once no request waits on it, so cancelled requests leave nothing behind.
+        let _leave = Leave {
+            flights: &self.flights,
+            hash,
+            flight: &flight,
+        };
+        flight
             .get_or_init(|| async {
                 let judged = self.call(token).await.map(judge);
                 if let Ok(judged) = &judged {
@@ -149,51 +162,55 @@ impl Introspector {
                 judged
             })
             .await
-            .clone();
-        if let Ok(mut flights) = self.flights.lock()
-            && flights.get(&hash).is_some_and(|f| Arc::ptr_eq(f, &flight))
-        {
-            flights.remove(&hash);
-        }
-        result
+            .clone()
     }
 
-    /// One call, within the concurrency bound and the timeout.
+    /// One call, within the concurrency bound and the timeout (waiting for a turn, finding
+    /// the endpoint and the call itself, all together).
     async fn call(&self, token: &str) -> Result<Answer, Unavailable> {
-        let fetcher = &*self.fetcher;
         let timeout = self.settings().timeout;
         let start = Instant::now();
-        let Ok(Ok(_permit)) = tokio::time::timeout(timeout, self.permits.acquire()).await else {
+        let called = tokio::time::timeout(timeout, async {
+            let Ok(_permit) = self.permits.acquire().await else {
+                return Err(Unavailable);
+            };
+            let endpoint = self.endpoint().await?;
+            let left = timeout
+                .saturating_sub(start.elapsed())
+                .max(Duration::from_millis(1));
+            self.caller
+                .call(&self.fetcher, endpoint, token, left)
+                .await
+                .map_err(|error| self.report(error))
+        })
+        .await;
+        called.unwrap_or_else(|_| {
             crate::diagnostic::hint!(
                 issuer = %self.issuer,
-                "introspection calls are at their limit; requests wait, then get 503"
+                "introspection timed out (calls at their limit, or the endpoint slow); requests get 503"
             );
-            return Err(Unavailable);
-        };
-        let endpoint = self.endpoint(fetcher).await?;
-        let left = timeout
-            .saturating_sub(start.elapsed())
-            .max(Duration::from_millis(1));
-        match self.caller.call(fetcher, endpoint, token, left).await {
-            Ok(answer) => Ok(answer),
-            Err(CallError::Refused(status)) => {
-                tracing::error!(
-                    issuer = %self.issuer,
-                    status,
-                    "the introspection endpoint refused our client credentials: check the \
-                     introspection settings"
-                );
-                Err(Unavailable)
-            }
-            Err(CallError::Unavailable(reason)) => {
+            Err(Unavailable)
+        })
+    }
+
+    fn report(&self, error: CallError) -> Unavailable {
+        match error {
+            CallError::Refused(status) => tracing::error!(
+                issuer = %self.issuer,
+                status,
+                "the introspection endpoint refused our client credentials: check the \
+                 introspection settings"
+            ),
+            CallError::Unavailable(reason) => {
                 crate::diagnostic::hint!(issuer = %self.issuer, %reason, "introspection failed");
-                Err(Unavailable)
             }
         }
+        Unavailable
     }
 
     /// The endpoint, from the configuration or the issuer's metadata.
-    async fn endpoint(&self, fetcher: &Fetcher) -> Result<&Url, Unavailable> {
+    async fn endpoint(&self) -> Result<&Url, Unavailable> {
+        let fetcher = &*self.fetcher;
         self.endpoint
             .get_or_try_init(|| async {
                 let metadata = self.metadata_url.as_deref().ok_or(Unavailable)?;
@@ -217,5 +234,28 @@ impl Introspector {
                 fetcher.url(endpoint).map_err(|_| Unavailable)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Takes a flight out of the map when its last waiting request is done with it.
+struct Leave<'a> {
+    flights: &'a Mutex<HashMap<TokenHash, Flight, foldhash::fast::RandomState>>,
+    hash: TokenHash,
+    flight: &'a Flight,
+}
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut flights) = self.flights.lock()
+            && let Some(current) = flights.get(&self.hash)
+            // The map's reference and this request's: nobody else waits.
+            && Arc::ptr_eq(current, self.flight)
+            && Arc::strong_count(self.flight) <= 2
+        {
+            flights.remove(&self.hash);
+        }
     }
 }

@@ -173,8 +173,10 @@ async fn one_call_per_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_unknown_tokens_is_bounded() {
     let issuer = issuer().await;
+    // The endpoint configured: the issuer's delay then holds the calls, not discovery.
     let settings = issuer
         .introspection()
+        .endpoint(format!("{}/introspect", issuer.issuer()))
         .max_concurrency(3)
         .timeout(Duration::from_millis(500));
     let gate = gate_with(&issuer, settings);
