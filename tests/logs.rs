@@ -172,6 +172,54 @@ async fn std_6750_8_nothing_secret_is_logged() {
         }
     }
 
+    // Opaque tokens by introspection: accepted, refused, our credentials refused, and DPoP
+    // proofs beside them; neither tokens, proofs, the client secret nor claim values appear.
+    let (client_id, client_secret) = issuer.introspection_client();
+    secrets.push(client_secret.to_owned());
+    let introspecting = Gate::builder()
+        .issuer(
+            issuer
+                .profile()
+                .introspection(issuer.introspection())
+                .dpop(tokengate::DpopMode::Allowed),
+        )
+        .key_cache(issuer.key_cache())
+        .build()
+        .unwrap();
+    let opaque = issuer.token().subject("opaque-subject-4711").opaque();
+    secrets.extend([opaque.clone(), "opaque-subject-4711".to_owned()]);
+    assert!(introspecting.validate(&opaque).await.is_ok());
+    assert!(
+        introspecting
+            .validate("tgo_not_a_token_1234")
+            .await
+            .is_err()
+    );
+    secrets.push("tgo_not_a_token_1234".to_owned());
+    let wrong = Gate::builder()
+        .issuer(
+            issuer
+                .profile()
+                .introspection(tokengate::Introspection::client_secret_post(
+                    client_id,
+                    "wrong-secret-9876",
+                )),
+        )
+        .key_cache(issuer.key_cache())
+        .build()
+        .unwrap();
+    secrets.push("wrong-secret-9876".to_owned());
+    assert!(wrong.validate(&opaque).await.is_err());
+    let client = tokengate::testing::DpopKey::generate(Algorithm::ES256);
+    let bound = issuer.token().bound_to(&client).sign();
+    let url = "https://api.example.com/orders";
+    let proof = client.proof(&http::Method::GET, url).token(&bound).sign();
+    secrets.extend([bound.clone(), proof.clone(), client.thumbprint().to_owned()]);
+    let presented = tokengate::Presented::dpop(&bound, &proof, &http::Method::GET, url);
+    assert!(introspecting.validate_presented(presented).await.is_ok());
+    let replayed = tokengate::Presented::dpop(&bound, &proof, &http::Method::GET, url);
+    assert!(introspecting.validate_presented(replayed).await.is_err());
+
     // The Entra preset, with a claims challenge, and a key of another cloud instance, which
     // is skipped with a warning (ENTRA-40).
     let entra = TestEntra::start().await.unwrap();
@@ -240,6 +288,9 @@ async fn std_6750_8_nothing_secret_is_logged() {
         "multiple_tokens",
         "untrusted_issuer",
         "cloud_instance_name",
+        "token_inactive",
+        "introspection endpoint refused our client credentials",
+        "dpop_proof_replayed",
     ] {
         assert!(text.contains(code), "no event with {code}:\n{text}");
     }
