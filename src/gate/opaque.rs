@@ -74,7 +74,7 @@ impl Gate {
             return refused(Rejection::MalformedToken, now, 0.0);
         };
         let settings = introspector.settings();
-        let inactive = settings.inactive_max_age.as_secs_f64();
+        let inactive = settings.inactive_for().as_secs_f64();
         let mut members = match answer {
             Answer::Active(members) => members,
             Answer::Inactive => return refused(Rejection::TokenInactive, now, inactive),

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use crate::Algorithm;
 
+/// How long an inactive answer is reused unless set (and `max_age` is not shorter).
+const DEFAULT_INACTIVE_MAX_AGE: Duration = Duration::from_secs(5);
+
 /// How tokengate asks an issuer's introspection endpoint (RFC 7662) about the tokens it
 /// cannot validate itself: opaque (or "reference") tokens, anything that is not a compact JWS.
 /// JWTs stay local.
@@ -48,7 +51,8 @@ pub struct Introspection {
     pub(crate) endpoint: Option<String>,
     pub(crate) token_prefix: Option<String>,
     pub(crate) max_age: Duration,
-    pub(crate) inactive_max_age: Duration,
+    /// As set; otherwise [`DEFAULT_INACTIVE_MAX_AGE`], or `max_age` if shorter.
+    pub(crate) inactive_max_age: Option<Duration>,
     pub(crate) max_entries: u64,
     pub(crate) max_concurrency: usize,
     pub(crate) timeout: Duration,
@@ -77,7 +81,7 @@ impl Introspection {
             endpoint: None,
             token_prefix: None,
             max_age: Duration::from_secs(60),
-            inactive_max_age: Duration::from_secs(5),
+            inactive_max_age: None,
             max_entries: 10_000,
             max_concurrency: 16,
             timeout: Duration::from_secs(5),
@@ -141,10 +145,17 @@ impl Introspection {
         self
     }
 
-    /// How long an inactive answer is reused (default 5 s; at most `max_age`).
+    /// How long an inactive answer is reused (default 5 s, or `max_age` if shorter; at most
+    /// `max_age`).
     pub fn inactive_max_age(mut self, max_age: Duration) -> Introspection {
-        self.inactive_max_age = max_age;
+        self.inactive_max_age = Some(max_age);
         self
+    }
+
+    /// How long an inactive answer is reused, as set or by default.
+    pub(crate) fn inactive_for(&self) -> Duration {
+        self.inactive_max_age
+            .unwrap_or(DEFAULT_INACTIVE_MAX_AGE.min(self.max_age))
     }
 
     /// At most this many answers are cached (default 10,000).
@@ -182,7 +193,10 @@ impl Introspection {
                 self.max_age
             ));
         }
-        if self.inactive_max_age > self.max_age {
+        if self
+            .inactive_max_age
+            .is_some_and(|inactive| inactive > self.max_age)
+        {
             problems.push("introspection: inactive_max_age exceeds max_age".to_owned());
         }
         if self.max_entries == 0 || self.max_concurrency == 0 {
@@ -212,5 +226,33 @@ impl fmt::Debug for Introspection {
             .field("endpoint", &self.endpoint)
             .field("max_age", &self.max_age)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `max_age` under the default `inactive_max_age` is valid, and shortens it; only an
+    /// `inactive_max_age` set longer than `max_age` is a problem.
+    #[test]
+    fn the_default_inactive_max_age_follows_a_shorter_max_age() {
+        let basic = || Introspection::client_secret_basic("api", "secret");
+        assert_eq!(basic().inactive_for(), Duration::from_secs(5));
+        let short = basic().max_age(Duration::from_secs(1));
+        assert!(short.problems().is_empty(), "{:?}", short.problems());
+        assert_eq!(short.inactive_for(), Duration::from_secs(1));
+        let set = basic()
+            .max_age(Duration::from_secs(1))
+            .inactive_max_age(Duration::from_millis(500));
+        assert!(set.problems().is_empty());
+        assert_eq!(set.inactive_for(), Duration::from_millis(500));
+        let longer = basic()
+            .max_age(Duration::from_secs(1))
+            .inactive_max_age(Duration::from_secs(2));
+        assert_eq!(
+            longer.problems(),
+            ["introspection: inactive_max_age exceeds max_age"]
+        );
     }
 }

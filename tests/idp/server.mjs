@@ -1,6 +1,6 @@
 // A local OpenID provider for tokengate's interoperability tests (tests/interop/): panva's
-// oidc-provider, an OpenID Certified implementation, issuing RFC 9068 JWT access tokens through
-// the client-credentials grant.
+// oidc-provider, an OpenID Certified implementation, issuing RFC 9068 JWT access tokens (and
+// opaque ones, for introspection) through the client-credentials grant.
 //
 //   node tests/idp/server.mjs [--keys-without-alg]
 //
@@ -17,11 +17,25 @@
 // What it issues:
 // * resources (RFC 8707 resource indicators; the resource becomes `aud`):
 //   `https://api.example.test/orders` (orders.read orders.write reports.read) and
-//   `https://api.example.test/billing` (billing.read), both with the `jwt` access-token format;
+//   `https://api.example.test/billing` (billing.read), both with the `jwt` access-token format,
+//   and `https://api.example.test/inventory` (inventory.read inventory.write), whose access
+//   tokens are `opaque`: random strings the provider keeps, which a resource server can only
+//   understand by asking the introspection endpoint (RFC 7662, `/token/introspection`), and
+//   which their client can revoke (RFC 7009, `/token/revocation`); a token asked for no
+//   resource is opaque too (oidc-provider's default format), and has no `aud`;
 // * confidential clients (CLIENTS below): `orders-service` (client_secret_basic) and
 //   `reporting-job` (client_secret_post) get bearer tokens; `dpop-agent` gets only DPoP-bound
 //   tokens (RFC 9449, `cnf.jkt`), and `mtls-agent` only certificate-bound ones (RFC 8705 §3,
 //   `cnf["x5t#S256"]`, over the TLS listener below), both with client_secret_basic;
+// * resource-server clients of the inventory API (RESOURCE_SERVERS below), which get no tokens
+//   (no grant types) and may introspect only access tokens whose audience is their API
+//   (`features.introspection.allowedPolicy`; oidc-provider's default would let every
+//   confidential client introspect every token): `inventory-api` (client_secret_basic),
+//   `inventory-api-post` (client_secret_post) and, when the environment variable
+//   INTEROP_INTROSPECTION_JWK holds a public JWK (made by the test), `inventory-api-jwt`
+//   (private_key_jwt, RFC 7523, with that key as its `jwks`; the assertion's `aud` may be the
+//   issuer, the token endpoint or the introspection endpoint). Any other client introspecting
+//   gets `active: false`; a token is revoked only by the client it was issued to;
 // * DPoP with server nonces required (a proof without one gets `use_dpop_nonce` and a
 //   `DPoP-Nonce` header), proofs signed with ES256, ES384, PS256, RS256 or EdDSA;
 // * with the environment variables INTEROP_TLS_CERT and INTEROP_TLS_KEY (a PEM certificate
@@ -45,7 +59,8 @@
 //     GET    /admin/keys        the signing keys: [{"kid","alg"}]
 //     POST   /admin/keys?alg=X  generates a key for X and publishes it: {"kid","alg"}
 //     DELETE /admin/keys/KID    withdraws a key
-//     GET    /admin/stats       how many discovery, JWKS and token requests were served
+//     GET    /admin/stats       how many discovery, JWKS, token and introspection requests
+//                               were served
 //   oidc-provider reads its `jwks` once, when a Provider is constructed; a key change builds a
 //   new Provider with the new key set behind the same listener (same issuer, same clients), which
 //   is how the library expects keys to change: by configuration, not by mutation.
@@ -67,17 +82,23 @@ try {
   process.exit(3);
 }
 
+const INVENTORY = 'https://api.example.test/inventory';
+
 const RESOURCES = {
   'https://api.example.test/orders': 'orders.read orders.write reports.read',
   'https://api.example.test/billing': 'billing.read',
+  [INVENTORY]: 'inventory.read inventory.write',
 };
+
+/** Resources whose access tokens are opaque (the others' are RFC 9068 JWTs). */
+const OPAQUE_RESOURCES = new Set([INVENTORY]);
 
 const CLIENTS = [
   {
     client_id: 'orders-service',
     client_secret: 'orders-service-secret-3f9c2a7e61d84b0c',
     token_endpoint_auth_method: 'client_secret_basic',
-    scope: 'orders.read orders.write billing.read',
+    scope: 'orders.read orders.write billing.read inventory.read inventory.write',
     // Read by extraTokenClaims.
     'x-roles': ['orders.admin'],
   },
@@ -104,6 +125,35 @@ const CLIENTS = [
     tls_client_certificate_bound_access_tokens: true,
     'x-roles': [],
   },
+];
+
+/**
+ * Resource servers: clients that only introspect; `x-resource` is the resource whose access
+ * tokens they may introspect.
+ */
+const INTROSPECTION_JWK = process.env.INTEROP_INTROSPECTION_JWK
+  ? JSON.parse(process.env.INTEROP_INTROSPECTION_JWK)
+  : undefined;
+const RESOURCE_SERVERS = [
+  {
+    client_id: 'inventory-api',
+    client_secret: 'inventory-api-secret-6b2d90f4e17a3c58',
+    token_endpoint_auth_method: 'client_secret_basic',
+    'x-resource': INVENTORY,
+  },
+  {
+    client_id: 'inventory-api-post',
+    client_secret: 'inventory-api-post-secret-0c8e3a5d9f264b71',
+    token_endpoint_auth_method: 'client_secret_post',
+    'x-resource': INVENTORY,
+  },
+  ...(INTROSPECTION_JWK ? [{
+    client_id: 'inventory-api-jwt',
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: INTROSPECTION_JWK.alg,
+    jwks: { keys: [INTROSPECTION_JWK] },
+    'x-resource': INVENTORY,
+  }] : []),
 ];
 
 const ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
@@ -162,12 +212,20 @@ function headerNumber(ctx, name) {
 
 function configuration(keys) {
   return {
-    clients: CLIENTS.map(({ 'x-roles': _, ...client }) => ({
-      ...client,
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-    })),
+    clients: [
+      ...CLIENTS.map(({ 'x-roles': _, ...client }) => ({
+        ...client,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+      })),
+      ...RESOURCE_SERVERS.map(({ 'x-resource': _, ...client }) => ({
+        ...client,
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+      })),
+    ],
     jwks: { keys: keys.map((key) => key.jwk) },
     scopes: ['openid', ...new Set(Object.values(RESOURCES).join(' ').split(' '))],
     cookies: { keys: ['tokengate-interop-cookie-key'] },
@@ -190,8 +248,24 @@ function configuration(keys) {
       },
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: false },
-      revocation: { enabled: false },
+      introspection: {
+        enabled: true,
+        // A resource server learns about the access tokens meant for it; nobody else learns
+        // anything (`active: false`), not even the client a token was issued to.
+        allowedPolicy: async (_ctx, client, token) => token.kind !== 'RefreshToken'
+          && RESOURCE_SERVERS.some((server) => server.client_id === client.clientId
+            && server['x-resource'] === token.aud),
+      },
+      revocation: {
+        enabled: true,
+        // The default's rule, without its warning: only the client a token was issued to.
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId !== client.clientId) {
+            throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+          }
+          return true;
+        },
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async () => undefined,
@@ -201,13 +275,19 @@ function configuration(keys) {
           if (scope === undefined) {
             throw new errors.InvalidTarget('unknown resource');
           }
+          const accessTokenTTL = headerNumber(ctx, 'x-interop-ttl') ?? DEFAULT_TTL;
+          if (OPAQUE_RESOURCES.has(resource)) {
+            return {
+              scope, audience: resource, accessTokenFormat: 'opaque', accessTokenTTL,
+            };
+          }
           const alg = ctx.get('x-interop-alg') || 'RS256';
           const kid = ctx.get('x-interop-kid') || undefined;
           return {
             scope,
             audience: resource,
             accessTokenFormat: 'jwt',
-            accessTokenTTL: headerNumber(ctx, 'x-interop-ttl') ?? DEFAULT_TTL,
+            accessTokenTTL,
             jwt: { sign: { alg, kid } },
           };
         },
@@ -229,7 +309,9 @@ function configuration(keys) {
 }
 
 const keys = ALGORITHMS.map(generateKey);
-const stats = { discovery: 0, jwks: 0, token: 0 };
+const stats = {
+  discovery: 0, jwks: 0, token: 0, introspection: 0,
+};
 let provider;
 let callback;
 let issuer;
@@ -290,6 +372,7 @@ function handle(req, res) {
   if (url.pathname === '/.well-known/openid-configuration') stats.discovery += 1;
   if (url.pathname === '/jwks') stats.jwks += 1;
   if (url.pathname === '/token') stats.token += 1;
+  if (url.pathname === '/token/introspection') stats.introspection += 1;
   callback(req, res);
 }
 

@@ -36,6 +36,7 @@ pub(crate) struct Ask<'a> {
 }
 
 impl<'a> Ask<'a> {
+    /// The resource indicator (RFC 8707); none when empty.
     pub(crate) fn resource(mut self, resource: &'a str) -> Self {
         self.resource = resource;
         self
@@ -69,8 +70,10 @@ impl<'a> Ask<'a> {
         endpoint: &str,
     ) -> reqwest::RequestBuilder {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "client_credentials")
-            .append_pair("resource", self.resource);
+        form.append_pair("grant_type", "client_credentials");
+        if !self.resource.is_empty() {
+            form.append_pair("resource", self.resource);
+        }
         if !self.scope.is_empty() {
             form.append_pair("scope", self.scope);
         }
@@ -95,15 +98,34 @@ impl<'a> Ask<'a> {
         request
     }
 
-    /// Sends the request to the token endpoint; the access token.
+    /// Sends the request to the token endpoint; the access token, a JWT.
     pub(crate) async fn send(self) -> String {
+        let body = self.token_response().await;
+        self.issued(&body, "Bearer")
+    }
+
+    /// Sends the request to the token endpoint; the access token, an opaque bearer token
+    /// (for a resource whose tokens are opaque, or for none), noted as a secret.
+    pub(crate) async fn send_opaque(self) -> String {
+        let body = self.token_response().await;
+        assert_eq!(body["token_type"], "Bearer", "{body}");
+        let token = body["access_token"].as_str().expect("an access_token");
+        assert!(
+            token.len() >= 32 && !token.contains('.'),
+            "not an opaque token: {token:.12}..."
+        );
+        self.idp.secrets().add(token);
+        token.to_owned()
+    }
+
+    /// A successful token response.
+    async fn token_response(&self) -> Value {
         let request = self.request(&self.idp.http, &self.idp.token_endpoint);
         let response = request.send().await.expect("token request");
         let status = response.status();
         let body = response.text().await.unwrap();
         assert_eq!(status, StatusCode::OK, "token endpoint: {body}");
-        let body: Value = serde_json::from_str(&body).expect("token response JSON");
-        self.issued(&body, "Bearer")
+        serde_json::from_str(&body).expect("token response JSON")
     }
 
     /// The access token of a token response, which must have this `token_type`; noted as a

@@ -110,6 +110,7 @@ pub(crate) struct Stats {
     pub(crate) discovery: u64,
     pub(crate) jwks: u64,
     pub(crate) token: u64,
+    pub(crate) introspection: u64,
 }
 
 /// A running provider.
@@ -125,7 +126,7 @@ pub(crate) struct Idp {
     pub(crate) secrets: Mutex<capture::Secrets>,
     /// Key sets fetched by `note_keys`, left out of `stats`.
     pub(crate) own_jwks_fetches: AtomicU64,
-    pub(crate) _process: Process,
+    process: Process,
 }
 
 impl Idp {
@@ -147,6 +148,18 @@ impl Idp {
             &[("INTEROP_TLS_CERT", certificate), ("INTEROP_TLS_KEY", key)],
         )
         .await
+    }
+
+    /// Starts a provider whose resource server `inventory-api-jwt` authenticates with
+    /// `private_key_jwt` and this public JWK (see `server.mjs`).
+    pub(crate) async fn start_with_introspection_key(jwk: &str) -> Idp {
+        Idp::launch(&[], &[("INTEROP_INTROSPECTION_JWK", jwk)]).await
+    }
+
+    /// Stops the provider now: its port refuses connections from here on.
+    pub(crate) fn stop(&mut self) {
+        let _ = self.process.0.kill();
+        let _ = self.process.0.wait();
     }
 
     async fn launch(options: &[&str], env: &[(&str, &str)]) -> Idp {
@@ -226,7 +239,7 @@ impl Idp {
             http,
             secrets: Mutex::new(secrets),
             own_jwks_fetches: AtomicU64::new(0),
-            _process: process,
+            process,
         };
         let discovery = idp.discovery().await;
         let endpoint = |name: &str| discovery[name].as_str().expect(name).to_owned();

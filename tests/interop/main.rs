@@ -3,7 +3,9 @@
 //! client-credentials grant, and an axum API behind `TokenLayer`, served by a real hyper server
 //! on 127.0.0.1, validates them with keys found by discovery. Sender-constrained tokens too:
 //! DPoP-bound ones (`dpop.rs`, the test being the DPoP client) and certificate-bound ones
-//! obtained and presented over real TLS with a client certificate (`mtls.rs`).
+//! obtained and presented over real TLS with a client certificate (`mtls.rs`). And opaque
+//! tokens, which tokengate introspects at the provider (RFC 7662) as the resource server of the
+//! API they are for, with each client authentication method (`opaque.rs`, `resource_server.rs`).
 //!
 //! Each test starts its own provider (`node tests/idp/server.mjs`, on a free port of 127.0.0.1,
 //! see that file for what it issues and its test-only controls) and stops it when the test ends,
@@ -34,5 +36,7 @@ mod dpop;
 mod idp;
 mod keys;
 mod mtls;
+mod opaque;
+mod resource_server;
 mod support;
 mod tokens;

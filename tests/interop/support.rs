@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::routing::get;
 use axum::{Json, Router};
 use http::StatusCode;
-use http::header::{AUTHORIZATION, CACHE_CONTROL, WWW_AUTHENTICATE};
+use http::header::{AUTHORIZATION, CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokengate::axum::{Verified, VerifiedClaims};
@@ -213,11 +213,13 @@ impl Api {
         };
         let challenge = header(WWW_AUTHENTICATE);
         let cache_control = header(CACHE_CONTROL);
+        let retry_after = header(RETRY_AFTER);
         let body = response.text().await.unwrap();
         Answer {
             status,
             challenge,
             cache_control,
+            retry_after,
             body,
         }
     }
@@ -229,6 +231,7 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) challenge: Option<String>,
     cache_control: Option<String>,
+    pub(crate) retry_after: Option<String>,
     pub(crate) body: String,
 }
 
