@@ -80,7 +80,7 @@ impl Signer {
     }
 }
 
-/// A fresh client assertion for `audience` (the endpoint, or the issuer), valid for a minute;
+/// A fresh client assertion for `audience` (the issuer identifier), valid for a minute;
 /// `None` if the system cannot sign or draw randomness.
 pub(crate) fn assertion(
     signer: &Signer,
@@ -121,10 +121,10 @@ mod tests {
 
     use super::*;
 
-    /// RFC 7523 §3: `iss` and `sub` are the client, `aud` the endpoint, a `jti`, a short
+    /// RFC 7523 §3: `iss` and `sub` are the client, `aud` the issuer, a `jti`, a short
     /// `exp`; signed with the client's key.
     #[test]
-    fn assertions_are_signed_jwts_for_the_endpoint() {
+    fn assertions_are_signed_jwts_for_the_issuer() {
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(
             &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
             &SystemRandom::new(),
@@ -136,7 +136,7 @@ mod tests {
             Algorithm::ES256,
             Some("k1"),
             "rs-1",
-            "https://as/introspect",
+            "https://as.example/",
         )
         .unwrap();
         let parts: Vec<&str> = jwt.split('.').collect();
@@ -150,7 +150,7 @@ mod tests {
             (&claims["iss"], &claims["sub"]),
             (&"rs-1".into(), &"rs-1".into())
         );
-        assert_eq!(claims["aud"], "https://as/introspect");
+        assert_eq!(claims["aud"], "https://as.example/");
         assert!(claims["exp"].as_u64().unwrap() > claims["iat"].as_u64().unwrap());
         let public =
             EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref())

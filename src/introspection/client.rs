@@ -46,11 +46,12 @@ impl Caller {
         Ok(Caller { settings, signer })
     }
 
-    /// Asks `endpoint` about `token` (`issuer` is the assertion's audience alternative).
+    /// Asks `endpoint` of `issuer` about `token`.
     pub(crate) async fn call(
         &self,
         fetcher: &Fetcher,
         endpoint: &Url,
+        issuer: &str,
         token: &str,
         timeout: Duration,
     ) -> Result<Answer, CallError> {
@@ -79,7 +80,10 @@ impl Caller {
                     *alg,
                     kid.as_deref(),
                     &settings.client_id,
-                    endpoint.as_str(),
+                    // The issuer identifier alone: an endpoint URL as the audience lets a
+                    // server that is not the issuer replay the assertion to it (the 2025
+                    // private_key_jwt audience advisories; FAPI 2.0 requires the issuer).
+                    issuer,
                 )
                 .ok_or_else(|| CallError::Unavailable("cannot sign a client assertion".into()))?;
                 form.push(("client_id", &settings.client_id));

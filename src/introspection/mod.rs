@@ -179,7 +179,7 @@ impl Introspector {
                 .saturating_sub(start.elapsed())
                 .max(Duration::from_millis(1));
             self.caller
-                .call(&self.fetcher, endpoint, token, left)
+                .call(&self.fetcher, endpoint, &self.issuer, token, left)
                 .await
                 .map_err(|error| self.report(error))
         })

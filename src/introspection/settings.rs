@@ -106,7 +106,8 @@ impl Introspection {
 
     /// Authenticates with a JWT signed by the client's private key (`private_key_jwt`, RFC
     /// 7523): `key` is the PKCS#8 DER of an RSA, EC or Ed25519 key, signing with `alg`; `kid`
-    /// names its public key where the authorization server holds several.
+    /// names its public key where the authorization server holds several. The assertion's
+    /// `aud` is the issuer identifier, valid for one minute.
     pub fn private_key_jwt(
         client_id: impl Into<String>,
         pkcs8_der: impl Into<Vec<u8>>,
