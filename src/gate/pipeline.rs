@@ -135,7 +135,10 @@ impl Gate {
         now: SystemTime,
     ) -> Result<Arc<Claims>, Stop> {
         // The size cap comes first, as in the pipeline: an oversized string is not even hashed.
+        // Only JWSs are cached here, and a token without a dot is none (an opaque token's
+        // answer is cached by its introspector): such a token skips this cache's lookup.
         if token.len() <= self.inner.max_token_size
+            && memchr::memchr(b'.', token.as_bytes()).is_some()
             && let Some(answer) = self.cached(token, now)
         {
             return answer;
