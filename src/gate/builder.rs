@@ -227,7 +227,12 @@ impl GateBuilder {
         let opaque: Box<[usize]> = issuers
             .iter()
             .enumerate()
-            .filter(|(_, issuer)| issuer.introspection.is_some())
+            .filter(|(_, issuer)| {
+                issuer
+                    .introspection
+                    .as_ref()
+                    .is_some_and(|i| i.settings().opaque)
+            })
             .map(|(index, _)| index)
             .collect();
         let unprefixed = opaque.iter().filter(|&&index| {
@@ -243,6 +248,12 @@ impl GateBuilder {
                     .to_owned(),
             );
         }
+        let introspect_jwts = issuers.iter().any(|issuer| {
+            issuer
+                .introspection
+                .as_ref()
+                .is_some_and(|i| i.settings().jwts)
+        });
         if !problems.is_empty() {
             return Err(ConfigError::new(problems));
         }
@@ -259,6 +270,7 @@ impl GateBuilder {
                     .map(Arc::new),
                 dpop,
                 bearer: modes.iter().any(|&mode| mode != DpopMode::Required),
+                introspect_jwts,
                 opaque,
             }),
         })

@@ -88,6 +88,8 @@ struct GateInner {
     bearer: bool,
     /// The issuers that introspect opaque tokens, in the order configured.
     opaque: Box<[usize]>,
+    /// Whether some issuer introspects its JWTs too.
+    introspect_jwts: bool,
 }
 
 /// What the gate can answer without waiting ([`Gate::check_now`]): how the tower layer talks
@@ -136,7 +138,7 @@ impl Gate {
     ) -> Result<Arc<Claims>, Rejection> {
         // Everything but a key-set refresh is synchronous, so this future stays small and the
         // common path never suspends; a bearer token never waits for a replay store.
-        let claims = match self.validate_current(token, now) {
+        let claims = match self.current(token, now) {
             Ok(claims) => claims,
             Err(stop) => self.resume(token, Some(now), stop).await?,
         };
@@ -187,7 +189,7 @@ impl Gate {
     ) -> Result<Arc<Claims>, Rejection> {
         // Everything but a key-set refresh and a replay store's answer is synchronous, so
         // this future stays small and the common path never suspends.
-        let claims = match self.validate_current(presented.token, now) {
+        let claims = match self.current(presented.token, now) {
             Ok(claims) => claims,
             Err(stop) => self.resume(presented.token, Some(now), stop).await?,
         };
@@ -201,7 +203,7 @@ impl Gate {
     /// avoid a boxed future on the common path.
     #[inline]
     pub(crate) fn check_now(&self, presented: &Presented<'_>, now: SystemTime) -> Checked {
-        match self.validate_current(presented.token, now) {
+        match self.current(presented.token, now) {
             Ok(claims) => match self.admit(claims, presented, now) {
                 Ok(Admitted::Done(claims)) => Checked::Done(Ok(claims)),
                 Ok(Admitted::Replay(check)) => Checked::Replay(check),
@@ -226,6 +228,14 @@ impl Gate {
             Admitted::Done(claims) => Ok(claims),
             Admitted::Replay(check) => self.record(check).await,
         }
+    }
+
+    /// The token's claims from the cache or the synchronous pipeline, and its issuer's cached
+    /// introspection answer where it introspects JWTs too.
+    #[inline]
+    fn current(&self, token: &str, now: SystemTime) -> Result<Arc<Claims>, Stop> {
+        let claims = self.validate_current(token, now)?;
+        self.jwt_revocation(token, claims, now)
     }
 
     /// The `algs` of the `DPoP` challenge, if some issuer accepts DPoP-bound tokens.

@@ -66,6 +66,51 @@ impl Gate {
         }
     }
 
+    /// A JWT's claims, or, where its issuer introspects JWTs too, the stop to ask first (or
+    /// the cached answer's verdict).
+    #[inline]
+    pub(super) fn jwt_revocation(
+        &self,
+        token: &str,
+        claims: Arc<Claims>,
+        now: SystemTime,
+    ) -> Result<Arc<Claims>, Stop> {
+        if !self.inner.introspect_jwts {
+            return Ok(claims);
+        }
+        let Ok(index) = self.inner.issuers.select(claims.issuer()) else {
+            return Ok(claims);
+        };
+        let Some(introspector) = self.inner.issuers.get(index).introspection.as_ref() else {
+            return Ok(claims);
+        };
+        if !introspector.settings().jwts {
+            return Ok(claims);
+        }
+        match introspector.cached(&token_hash(token), seconds(now)) {
+            Some(judged) => judged.outcome.map(|_| claims).map_err(Stop::Rejected),
+            None => Err(Stop::IntrospectJwt {
+                issuer: index,
+                claims,
+            }),
+        }
+    }
+
+    /// A JWT's claims once its issuer's introspection endpoint calls it active.
+    pub(super) async fn introspect_jwt(
+        &self,
+        token: &str,
+        index: usize,
+        claims: Arc<Claims>,
+        now: Option<SystemTime>,
+    ) -> Result<Arc<Claims>, Rejection> {
+        let result = self.introspect(token, index, now).await.map(|_| claims);
+        if let Err(rejection) = &result {
+            self.note(rejection, Some(index));
+        }
+        result
+    }
+
     /// An answer, judged at `now` (seconds): claims until the earlier of `exp` and the
     /// cache's maximum age, or a refusal for a short while.
     pub(super) fn judge_answer(&self, index: usize, answer: Answer, now: f64) -> Judged {

@@ -49,6 +49,11 @@ pub(super) enum Stop {
     Introspect {
         issuer: usize,
     },
+    /// A valid JWT of an issuer that introspects its JWTs too, whose answer is not cached.
+    IntrospectJwt {
+        issuer: usize,
+        claims: Arc<Claims>,
+    },
 }
 
 impl Stop {
@@ -56,7 +61,7 @@ impl Stop {
         match self {
             Stop::Rejected(rejection) | Stop::KeysMayBeOld { rejection, .. } => rejection,
             Stop::IssuersUnknown { .. } => Rejection::UntrustedIssuer,
-            Stop::Introspect { .. } => Rejection::MalformedToken,
+            Stop::Introspect { .. } | Stop::IntrospectJwt { .. } => Rejection::MalformedToken,
         }
     }
 }
@@ -75,10 +80,10 @@ impl std::fmt::Debug for Stop {
                 .finish_non_exhaustive(),
             // The token's `iss` is not verified: never printed.
             Stop::IssuersUnknown { .. } => f.write_str("IssuersUnknown { .. }"),
-            Stop::Introspect { issuer } => f
+            Stop::Introspect { issuer } | Stop::IntrospectJwt { issuer, .. } => f
                 .debug_struct("Introspect")
                 .field("issuer", issuer)
-                .finish(),
+                .finish_non_exhaustive(),
         }
     }
 }

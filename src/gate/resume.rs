@@ -22,6 +22,29 @@ impl Gate {
         now: Option<SystemTime>,
         stop: Stop,
     ) -> Result<Arc<Claims>, Rejection> {
+        let claims = match stop {
+            Stop::IntrospectJwt { issuer, claims } => {
+                return self.introspect_jwt(token, issuer, claims, now).await;
+            }
+            stop => self.resume_token(token, now, stop).await?,
+        };
+        // A JWT judged on the slow path still needs its issuer's introspection, if it asks.
+        match self.jwt_revocation(token, claims, now.unwrap_or_else(SystemTime::now)) {
+            Ok(claims) => Ok(claims),
+            Err(Stop::IntrospectJwt { issuer, claims }) => {
+                self.introspect_jwt(token, issuer, claims, now).await
+            }
+            Err(stop) => Err(stop.into_rejection()),
+        }
+    }
+
+    /// The token's own claims, once what the synchronous pipeline waited for is there.
+    async fn resume_token(
+        &self,
+        token: &str,
+        now: Option<SystemTime>,
+        stop: Stop,
+    ) -> Result<Arc<Claims>, Rejection> {
         let issuers = &self.inner.issuers;
         let stop = match stop {
             Stop::Introspect { issuer } => {
@@ -31,6 +54,7 @@ impl Gate {
                 }
                 return result;
             }
+            Stop::IntrospectJwt { .. } => return Err(Rejection::MalformedToken),
             Stop::IssuersUnknown { iss } => {
                 issuers.learn(&iss).await;
                 let now = now.unwrap_or_else(SystemTime::now);
@@ -61,8 +85,11 @@ impl Gate {
             } => (issuer, rejection, kid, alg, read, failed),
             // Every issuer is named now, so the pipeline cannot stop here again.
             Stop::IssuersUnknown { .. } => return Err(Rejection::UntrustedIssuer),
-            // Only an opaque token stops here, and a stop for metadata never leads to it.
-            Stop::Introspect { .. } => return Err(Rejection::MalformedToken),
+            // Only an opaque token stops here, and a stop for metadata never leads to it; the
+            // synchronous pipeline never stops for a JWT's introspection.
+            Stop::Introspect { .. } | Stop::IntrospectJwt { .. } => {
+                return Err(Rejection::MalformedToken);
+            }
         };
         let at = || now.unwrap_or_else(SystemTime::now);
         // Other keys the provider holds already answer before any refresh of the issuer's

@@ -123,10 +123,11 @@ impl Introspector {
     /// Whether this issuer takes this opaque token.
     pub(crate) fn takes_opaque(&self, token: &str) -> bool {
         let settings = self.settings();
-        settings
-            .token_prefix
-            .as_deref()
-            .is_none_or(|prefix| token.starts_with(prefix))
+        settings.opaque
+            && settings
+                .token_prefix
+                .as_deref()
+                .is_none_or(|prefix| token.starts_with(prefix))
     }
 
     /// A reusable answer for this token at `now`, if one is cached.

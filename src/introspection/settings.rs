@@ -10,8 +10,9 @@ use crate::Algorithm;
 const DEFAULT_INACTIVE_MAX_AGE: Duration = Duration::from_secs(5);
 
 /// How tokengate asks an issuer's introspection endpoint (RFC 7662) about the tokens it
-/// cannot validate itself: opaque (or "reference") tokens, anything that is not a compact JWS.
-/// JWTs stay local.
+/// cannot validate itself: opaque (or "reference") tokens, anything that is not a compact JWS;
+/// and, with [`jwts_too`](Self::jwts_too), about its JWTs as well, when revocation must take
+/// effect before `exp`. Otherwise JWTs stay local.
 ///
 /// The answer is held to the same contract as a JWT's claims: `active: true` alone is not
 /// enough, `iss`, `aud` (or the issuer's client ids), `exp`, `nbf` and `iat` are checked with
@@ -50,6 +51,10 @@ pub struct Introspection {
     pub(crate) auth: ClientAuth,
     pub(crate) endpoint: Option<String>,
     pub(crate) token_prefix: Option<String>,
+    /// This issuer's JWTs are introspected too, after the local checks.
+    pub(crate) jwts: bool,
+    /// Opaque tokens go to this issuer.
+    pub(crate) opaque: bool,
     pub(crate) max_age: Duration,
     /// As set; otherwise [`DEFAULT_INACTIVE_MAX_AGE`], or `max_age` if shorter.
     pub(crate) inactive_max_age: Option<Duration>,
@@ -80,6 +85,8 @@ impl Introspection {
             auth,
             endpoint: None,
             token_prefix: None,
+            jwts: false,
+            opaque: true,
             max_age: Duration::from_secs(60),
             inactive_max_age: None,
             max_entries: 10_000,
@@ -128,6 +135,23 @@ impl Introspection {
     /// (`introspection_endpoint`) names it, fetched on first use.
     pub fn endpoint(mut self, url: impl Into<String>) -> Introspection {
         self.endpoint = Some(url.into());
+        self
+    }
+
+    /// Introspects this issuer's JWTs too, once they pass every local check: for APIs that
+    /// must honour revocation within [`max_age`](Self::max_age) rather than at `exp`. The
+    /// answer must be active and pass the same claim checks; the claims handed on are the
+    /// JWT's own.
+    pub fn jwts_too(mut self) -> Introspection {
+        self.jwts = true;
+        self
+    }
+
+    /// Introspects this issuer's JWTs (as [`jwts_too`](Self::jwts_too)) but sends it no
+    /// opaque tokens.
+    pub fn jwts_only(mut self) -> Introspection {
+        self.jwts = true;
+        self.opaque = false;
         self
     }
 
@@ -225,6 +249,8 @@ impl fmt::Debug for Introspection {
             .field("client_id", &self.client_id)
             .field("auth", &method)
             .field("endpoint", &self.endpoint)
+            .field("jwts", &self.jwts)
+            .field("opaque", &self.opaque)
             .field("max_age", &self.max_age)
             .finish_non_exhaustive()
     }

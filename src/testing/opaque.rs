@@ -25,6 +25,16 @@ impl Opaque {
         }
     }
 
+    /// Remembers a signed token's claims, for introspection of JWTs; up to a bound, so that a
+    /// load test minting millions of tokens does not grow without end.
+    pub(super) fn insert_signed(&self, token: String, claims: Map<String, Value>) {
+        if let Ok(mut tokens) = self.tokens.lock()
+            && tokens.len() < 100_000
+        {
+            tokens.insert(token, claims);
+        }
+    }
+
     pub(super) fn revoke(&self, token: &str) -> bool {
         self.tokens
             .lock()

@@ -233,7 +233,8 @@ impl TokenBuilder {
     }
 
     /// Issues the token as an opaque string (`tgo_` and 32 random hex digits) instead of
-    /// signing it: its claims are known only to the issuer's introspection endpoint
+    /// signing it: its claims are known only to the issuer's introspection endpoint (which
+    /// knows the claims of signed tokens too, for `Introspection::jwts_too`)
     /// ([`TestIssuer::introspection`]), until it expires or is
     /// [revoked](TestIssuer::revoke). Header changes and the signing key do not apply.
     pub fn opaque(self) -> String {
@@ -273,10 +274,11 @@ impl TokenBuilder {
                 }
             }
         }
+        let claims = self.claims;
         let input = format!(
             "{}.{}",
             b64(Value::Object(header).to_string()),
-            b64(Value::Object(self.claims).to_string())
+            b64(Value::Object(claims.clone()).to_string())
         );
         let mut signature = key.sign(input.as_bytes());
         if self.tampered
@@ -284,7 +286,11 @@ impl TokenBuilder {
         {
             *first ^= 1;
         }
-        format!("{input}.{}", b64(signature))
+        let token = format!("{input}.{}", b64(signature));
+        // The introspection endpoint knows signed tokens too (for `Introspection::jwts_too`),
+        // until they are revoked.
+        shared.opaque.insert_signed(token.clone(), claims);
+        token
     }
 }
 

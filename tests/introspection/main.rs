@@ -316,3 +316,47 @@ async fn through_the_layer() {
     assert!(down.headers().get("retry-after").is_some());
     assert!(down.headers().get("www-authenticate").is_none());
 }
+
+/// `jwts_too`: a JWT passes its local checks and then needs an active answer too, so that a
+/// revoked JWT is refused within `max_age`; the claims are the JWT's own, and opaque tokens
+/// still go to the endpoint.
+#[tokio::test]
+async fn jwts_too_honours_revocation_before_exp() {
+    let issuer = issuer().await;
+    let gate = gate_with(&issuer, issuer.introspection().jwts_too());
+    let token = issuer.token().subject("carol").sign();
+    let now = SystemTime::now();
+    let claims = gate.validate_at(&token, now).await.unwrap();
+    assert_eq!(claims.subject(), Some("carol"));
+    assert_eq!(issuer.introspection_requests(), 1);
+    // Cached: the verified JWT and its answer; no call.
+    let again = gate.validate_at(&token, now).await.unwrap();
+    assert!(Arc::ptr_eq(&claims, &again));
+    assert_eq!(issuer.introspection_requests(), 1);
+    assert!(issuer.revoke(&token));
+    gate.validate_at(&token, now + Duration::from_secs(59))
+        .await
+        .unwrap();
+    let refused = gate
+        .validate_at(&token, now + Duration::from_secs(61))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), "token_inactive");
+    // A forged JWT is refused locally, without a call.
+    let calls = issuer.introspection_requests();
+    let forged = issuer.token().tampered().sign();
+    assert_eq!(
+        gate.validate(&forged).await.unwrap_err().code(),
+        "invalid_signature"
+    );
+    assert_eq!(issuer.introspection_requests(), calls);
+    // `jwts_only`: opaque tokens are no longer sent.
+    let only = gate_with(&issuer, issuer.introspection().jwts_only());
+    let opaque = issuer.token().opaque();
+    assert_eq!(
+        only.validate(&opaque).await.unwrap_err().code(),
+        "malformed_token"
+    );
+    assert_eq!(issuer.introspection_requests(), calls);
+    only.validate(&issuer.token().sign()).await.unwrap();
+}
