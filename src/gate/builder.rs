@@ -241,6 +241,22 @@ impl GateBuilder {
                 .as_ref()
                 .is_some_and(|i| i.settings().token_prefix.is_none())
         });
+        let prefixes: Vec<&str> = opaque
+            .iter()
+            .filter_map(|&index| {
+                let introspection = issuers[index].introspection.as_ref()?;
+                introspection.settings().token_prefix.as_deref()
+            })
+            .collect();
+        for (i, a) in prefixes.iter().enumerate() {
+            for b in &prefixes[i + 1..] {
+                if a.starts_with(b) || b.starts_with(a) {
+                    problems.push(format!(
+                        "token prefixes {a:?} and {b:?} overlap: a token could go to either issuer"
+                    ));
+                }
+            }
+        }
         if opaque.len() > 1 && unprefixed.count() > 0 {
             problems.push(
                 "several issuers introspect opaque tokens: give each a token_prefix, so that a \

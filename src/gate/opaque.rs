@@ -136,6 +136,20 @@ impl Gate {
                 ) => {}
             Some(_) => return refused(Rejection::UntrustedIssuer, now, inactive),
         }
+        // Hydra says what a token is in `token_use`: only an access token passes (the claim
+        // checks refuse any other `token_use`).
+        if members.get("token_use").and_then(|u| u.as_str()) == Some("access_token") {
+            members.remove("token_use");
+        }
+        // `token_type: DPoP` promises a key binding (RFC 9449 §6.2): without `cnf.jkt` it is
+        // not a bearer token either.
+        let dpop_type = members
+            .get("token_type")
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| t.eq_ignore_ascii_case("dpop"));
+        if dpop_type && members.get("cnf").and_then(|cnf| cnf.get("jkt")).is_none() {
+            return refused(Rejection::TokenNotBound, now, inactive);
+        }
         // RFC 7662 `token_type`: an access token's scheme; a refresh token is refused.
         if let Some(kind) = members.get("token_type")
             && !kind.as_str().is_some_and(|kind| {
@@ -163,6 +177,7 @@ impl Gate {
                 Judged {
                     outcome: Ok(claims),
                     until,
+                    ttl: Duration::from_secs_f64((until - now).clamp(0.0, 86_400.0)),
                 }
             }
             Err(rejection) => refused(rejection, now, inactive),
@@ -174,6 +189,7 @@ fn refused(rejection: Rejection, now: f64, for_seconds: f64) -> Judged {
     Judged {
         outcome: Err(rejection),
         until: now + for_seconds,
+        ttl: Duration::from_secs_f64(for_seconds.max(0.0)),
     }
 }
 

@@ -37,6 +37,17 @@ pub(crate) fn token_hash(token: &str) -> TokenHash {
 pub(crate) struct Judged {
     pub(crate) outcome: Result<Arc<Claims>, Rejection>,
     pub(crate) until: f64,
+    /// How long from now that is: when the cache lets it go.
+    pub(crate) ttl: Duration,
+}
+
+/// Each answer's own time to live.
+struct Lifetime;
+
+impl moka::Expiry<TokenHash, Judged> for Lifetime {
+    fn expire_after_create(&self, _: &TokenHash, judged: &Judged, _: Instant) -> Option<Duration> {
+        Some(judged.ttl)
+    }
 }
 
 /// Why no answer could be had: the request gets `503`.
@@ -103,7 +114,9 @@ impl Introspector {
             answers: moka::sync::Cache::builder()
                 .max_capacity(settings.max_entries)
                 .initial_capacity(16)
-                .time_to_live(settings.max_age)
+                // Each answer leaves when it stops being usable: a refusal after seconds, so
+                // that a flood of made-up tokens does not hold the room of good answers.
+                .expire_after(Lifetime)
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             flights: Mutex::default(),
             permits: Semaphore::new(settings.max_concurrency),
@@ -148,13 +161,17 @@ impl Introspector {
             Arc::clone(flights.entry(hash).or_default())
         };
         // Whatever ends this request (an answer, or the client going away), the flight leaves
-        // the map once no request waits on it, so cancelled requests leave nothing behind.
-        let _leave = Leave {
+        // the map once no request waits on it, so cancelled requests leave nothing behind. The
+        // guard holds this request's only reference.
+        let leave = Leave {
             flights: &self.flights,
             hash,
-            flight: &flight,
+            flight: Some(flight),
         };
-        flight
+        let Some(flight) = &leave.flight else {
+            return Err(Unavailable);
+        };
+        let result = flight
             .get_or_init(|| async {
                 let judged = self.call(token).await.map(judge);
                 if let Ok(judged) = &judged {
@@ -163,7 +180,9 @@ impl Introspector {
                 judged
             })
             .await
-            .clone()
+            .clone();
+        drop(leave);
+        result
     }
 
     /// One call, within the concurrency bound and the timeout (waiting for a turn, finding
@@ -196,12 +215,18 @@ impl Introspector {
 
     fn report(&self, error: CallError) -> Unavailable {
         match error {
-            CallError::Refused(status) => tracing::error!(
-                issuer = %self.issuer,
-                status,
-                "the introspection endpoint refused our client credentials: check the \
-                 introspection settings"
-            ),
+            CallError::Refused(status) => {
+                // An ERROR, but once a minute: with a flood of tokens it would be one a call.
+                static LIMIT: crate::diagnostic::RateLimit = crate::diagnostic::RateLimit::new();
+                if LIMIT.allow(crate::diagnostic::HINT_INTERVAL) {
+                    tracing::error!(
+                        issuer = %self.issuer,
+                        status,
+                        "the introspection endpoint refused our client credentials: check the \
+                         introspection settings"
+                    );
+                }
+            }
             CallError::Unavailable(reason) => {
                 crate::diagnostic::hint!(issuer = %self.issuer, %reason, "introspection failed");
             }
@@ -220,9 +245,15 @@ impl Introspector {
                     crate::diagnostic::hint!(issuer = %self.issuer, %error, "introspection: no metadata");
                     Unavailable
                 })?;
-                let document: serde_json::Value =
-                    serde_json::from_slice(&body).map_err(|_| Unavailable)?;
+                let document: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+                    crate::diagnostic::hint!(issuer = %self.issuer, "introspection: the metadata is not JSON");
+                    Unavailable
+                })?;
                 if document["issuer"] != self.issuer.as_str() {
+                    crate::diagnostic::hint!(
+                        issuer = %self.issuer,
+                        "introspection: the metadata names another issuer; it is not used"
+                    );
                     return Err(Unavailable);
                 }
                 let endpoint = document["introspection_endpoint"].as_str().ok_or_else(|| {
@@ -232,7 +263,10 @@ impl Introspector {
                     );
                     Unavailable
                 })?;
-                fetcher.url(endpoint).map_err(|_| Unavailable)
+                fetcher.url(endpoint).map_err(|error| {
+                    crate::diagnostic::hint!(issuer = %self.issuer, %error, "introspection: endpoint refused");
+                    Unavailable
+                })
             })
             .await
     }
@@ -241,22 +275,33 @@ impl Introspector {
 #[cfg(test)]
 mod tests;
 
-/// Takes a flight out of the map when its last waiting request is done with it.
+/// Takes a flight out of the map when its last waiting request is done with it. The request's
+/// own reference is given up under the lock, where every other one is taken, so that of two
+/// requests finishing at once exactly one sees that nobody else waits.
 struct Leave<'a> {
     flights: &'a Mutex<HashMap<TokenHash, Flight, foldhash::fast::RandomState>>,
     hash: TokenHash,
-    flight: &'a Flight,
+    /// This request's reference.
+    flight: Option<Flight>,
 }
 
 impl Drop for Leave<'_> {
     fn drop(&mut self) {
-        if let Ok(mut flights) = self.flights.lock()
-            && let Some(current) = flights.get(&self.hash)
-            // The map's reference and this request's: nobody else waits.
-            && Arc::ptr_eq(current, self.flight)
-            && Arc::strong_count(self.flight) <= 2
+        let Some(flight) = self.flight.take() else {
+            return;
+        };
+        let Ok(mut flights) = self.flights.lock() else {
+            return;
+        };
+        // The map's reference and this one: nobody else waits.
+        if flights
+            .get(&self.hash)
+            .is_some_and(|current| Arc::ptr_eq(current, &flight))
+            && Arc::strong_count(&flight) == 2
         {
             flights.remove(&self.hash);
         }
+        drop(flight);
+        drop(flights);
     }
 }

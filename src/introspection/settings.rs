@@ -224,6 +224,9 @@ impl Introspection {
         {
             problems.push("introspection: inactive_max_age exceeds max_age".to_owned());
         }
+        if self.max_concurrency > 10_000 {
+            problems.push("introspection: max_concurrency above 10,000".to_owned());
+        }
         if self.max_entries == 0 || self.max_concurrency == 0 {
             problems.push("introspection: max_entries and max_concurrency must be > 0".into());
         }

@@ -78,6 +78,10 @@ pub(crate) enum Fetched {
 /// Makes the HTTP requests for every issuer of a gate.
 pub(crate) struct Fetcher {
     client: reqwest::Client,
+    /// For introspection: a token and our client credentials go to the endpoint and nowhere
+    /// else, so this one follows no redirect (a 307 would re-send the form to its target).
+    /// Always tokengate's own, since a user's client follows redirects as it likes.
+    no_redirects: reqwest::Client,
     /// A client of the user's own follows redirects as it likes; we only see where it ended.
     users_client: bool,
     pub(crate) settings: KeyCacheSettings,
@@ -120,8 +124,15 @@ impl Fetcher {
                     .map_err(|e| format!("the HTTP client cannot be built: {e}"))?
             }
         };
+        let no_redirects = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tokengate/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("the HTTP client cannot be built: {e}"))?;
         Ok(Fetcher {
             client,
+            no_redirects,
             users_client,
             settings,
         })
@@ -195,8 +206,9 @@ impl Fetcher {
     }
 
     /// POSTs a form to `url` (introspection, RFC 7662 §2.1), with HTTP Basic credentials if
-    /// given; the status and at most `limit` bytes of body. Redirects are not followed: a
-    /// token is sent to the endpoint configured or discovered, nowhere else.
+    /// given; the status and at most `limit` bytes of body. With a client that follows no
+    /// redirect: a token is sent to the endpoint configured or discovered, nowhere else (a
+    /// redirect is an answer of its own status, which makes the request `503`).
     pub(crate) async fn post_form(
         &self,
         url: &Url,
@@ -209,7 +221,7 @@ impl Fetcher {
             .extend_pairs(form)
             .finish();
         let mut request = self
-            .client
+            .no_redirects
             .post(url.clone())
             .timeout(timeout)
             .header(ACCEPT, "application/json")
@@ -222,11 +234,6 @@ impl Fetcher {
             request = request.basic_auth(user, Some(password));
         }
         let mut response = request.send().await?;
-        if response.url() != url {
-            return Err(FetchError::Url(format!(
-                "the introspection endpoint {url} redirected"
-            )));
-        }
         let status = response.status().as_u16();
         if response
             .content_length()

@@ -72,7 +72,9 @@ impl Opaque {
         Some(match active {
             Some(mut claims) => {
                 claims.insert("active".into(), json!(true));
-                claims.insert("token_type".into(), json!("Bearer"));
+                claims
+                    .entry("token_type")
+                    .or_insert_with(|| json!("Bearer"));
                 Value::Object(claims).to_string()
             }
             None => json!({"active": false}).to_string(),

@@ -360,3 +360,73 @@ async fn jwts_too_honours_revocation_before_exp() {
     assert_eq!(issuer.introspection_requests(), calls);
     only.validate(&issuer.token().sign()).await.unwrap();
 }
+
+/// What a token is, by the answer's own words: Hydra's `token_use`, and `token_type: DPoP`
+/// without a key binding.
+#[tokio::test]
+async fn token_use_and_token_type() {
+    let issuer = issuer().await;
+    let gate = gate_with(&issuer, issuer.introspection());
+    let hydra_access = issuer.token().claim("token_use", "access_token").opaque();
+    gate.validate(&hydra_access).await.unwrap();
+    for (token, code) in [
+        (
+            issuer.token().claim("token_use", "refresh_token").opaque(),
+            "not_an_access_token",
+        ),
+        (
+            issuer.token().claim("token_type", "refresh_token").opaque(),
+            "not_an_access_token",
+        ),
+        (
+            issuer.token().claim("token_type", "DPoP").opaque(),
+            "token_not_bound",
+        ),
+    ] {
+        assert_eq!(gate.validate(&token).await.unwrap_err().code(), code);
+    }
+}
+
+/// A redirect from the endpoint is not followed: the token and our credentials go to the
+/// endpoint and nowhere else (a 307 would re-send them), and the request gets 503.
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    let elsewhere = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere_port = elsewhere.local_addr().unwrap().port();
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&reached);
+    tokio::spawn(async move {
+        while let Ok((_stream, _)) = elsewhere.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let endpoint = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint_port = endpoint.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = endpoint.accept().await {
+            let mut buffer = [0; 4096];
+            let _ = stream.read(&mut buffer).await;
+            let answer = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{elsewhere_port}/collect\r\nContent-Length: 0\r\n\r\n"
+            );
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    let issuer = issuer().await;
+    let settings = issuer
+        .introspection()
+        .endpoint(format!("http://127.0.0.1:{endpoint_port}/introspect"));
+    let gate = gate_with(&issuer, settings);
+    let refused = gate.validate(&issuer.token().opaque()).await.unwrap_err();
+    assert_eq!(refused.code(), "introspection_unavailable");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        reached.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
+}
