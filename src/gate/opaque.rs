@@ -8,7 +8,8 @@ use super::Gate;
 use super::pipeline::{Stop, judge, seconds};
 use crate::claims::{Claims, RawClaims};
 use crate::error::Rejection;
-use crate::introspection::{Answer, Judged, Unavailable, token_hash};
+use crate::introspection::{Answer, Judged, Reply, Unavailable, read, token_hash};
+use crate::jws::{self, Header, HeaderText, Signature};
 
 /// When a client may retry after the introspection endpoint could not answer.
 const INTROSPECTION_RETRY: Duration = Duration::from_secs(2);
@@ -54,10 +55,32 @@ impl Gate {
             .introspection
             .as_ref()
             .ok_or(Rejection::MalformedToken)?;
+        // Signed answers need the issuer's keys, which an API that sees only opaque tokens may
+        // not have fetched yet (a failure shows as a refused answer: 503).
+        let issuer = self.inner.issuers.get(index);
+        if introspector.settings().jwt_answers
+            && !issuer.keys.status(self.inner.issuers.name(index)).usable
+        {
+            let _ = issuer.keys.start_warm_up().finish().await;
+        }
         let answer = introspector
-            .answer(token, token_hash(token), |answer| {
+            .answer(token, token_hash(token), |reply| {
                 let now = seconds(now.unwrap_or_else(SystemTime::now));
-                self.judge_answer(index, answer, now)
+                let answer = match reply {
+                    Reply::Answer(answer) => answer,
+                    Reply::Jwt(jwt) => {
+                        self.open_signed_answer(index, &jwt, now)
+                            .map_err(|reason| {
+                                crate::diagnostic::hint!(
+                                    issuer = %self.inner.issuers.name(index),
+                                    reason,
+                                    "introspection: a signed answer was refused"
+                                );
+                                Unavailable
+                            })?
+                    }
+                };
+                Ok(self.judge_answer(index, answer, now))
             })
             .await;
         match answer {
@@ -109,6 +132,78 @@ impl Gate {
             self.note(rejection, Some(index));
         }
         result
+    }
+
+    /// The answer inside a signed one (RFC 9701 §5): `typ`, the signature under one of the
+    /// issuer's current keys, `iss`, `aud` (our client id), a recent `iat`, then the
+    /// `token_introspection` member read as a plain answer. The reason, if it is refused.
+    pub(super) fn open_signed_answer(
+        &self,
+        index: usize,
+        jwt: &str,
+        now: f64,
+    ) -> Result<Answer, &'static str> {
+        let issuer = self.inner.issuers.get(index);
+        let client_id = issuer
+            .introspection
+            .as_ref()
+            .map(|i| i.settings().client_id.as_str())
+            .ok_or("no introspection")?;
+        let segments = jws::split(jwt).map_err(|_| "not a compact JWS")?;
+        let header_text = HeaderText::decode(segments.header).map_err(|_| "bad header")?;
+        let header = Header::parse(header_text.as_str()).map_err(|_| "bad header")?;
+        if header.crit || header.foreign {
+            return Err("unsupported header");
+        }
+        let typ = header.typ.as_deref().unwrap_or_default();
+        let typ = typ.strip_prefix("application/").unwrap_or(typ);
+        if !typ.eq_ignore_ascii_case("token-introspection+jwt") {
+            return Err("typ is not token-introspection+jwt");
+        }
+        let alg = header
+            .alg
+            .filter(|alg| issuer.algorithms.contains(alg))
+            .ok_or("alg not allowed")?;
+        let signature = Signature::decode(segments.signature).map_err(|_| "bad signature")?;
+        let verified = issuer.keys.with_current(|keys| {
+            keys.select(header.kid.as_deref(), alg)
+                .is_ok_and(|key| key.verify(segments.signing_input, signature.as_bytes()))
+        });
+        if !verified {
+            return Err("no current key of the issuer verifies it");
+        }
+        let payload = jws::decode_text(segments.payload).map_err(|_| "bad payload")?;
+        crate::json::parse_whole(&payload, crate::json::StrictAny)
+            .map_err(|_| "claims are not strict JSON")?;
+        let claims: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&payload).map_err(|_| "claims are not an object")?;
+        let iss = claims
+            .get("iss")
+            .and_then(|iss| iss.as_str())
+            .ok_or("no iss")?;
+        if !matches!(self.inner.issuers.select(iss), Ok(found) if found == index) {
+            return Err("iss is not the issuer");
+        }
+        let for_us = match claims.get("aud") {
+            Some(serde_json::Value::String(aud)) => aud == client_id,
+            Some(serde_json::Value::Array(auds)) => auds.iter().any(|aud| aud == client_id),
+            _ => false,
+        };
+        if !for_us {
+            return Err("aud is not this client");
+        }
+        let iat = claims
+            .get("iat")
+            .and_then(serde_json::Value::as_f64)
+            .ok_or("no iat")?;
+        if !iat.is_finite() || (iat - now).abs() > 300.0 {
+            return Err("iat is not recent");
+        }
+        let inner = claims
+            .get("token_introspection")
+            .filter(|inner| inner.is_object())
+            .ok_or("no token_introspection object")?;
+        read(inner.to_string().as_bytes()).map_err(|_| "token_introspection is not an answer")
     }
 
     /// An answer, judged at `now` (seconds): claims until the earlier of `exp` and the
@@ -199,3 +294,7 @@ pub(super) fn unavailable() -> Rejection {
         retry_after: INTROSPECTION_RETRY,
     }
 }
+
+#[cfg(test)]
+#[path = "opaque_tests.rs"]
+mod tests;

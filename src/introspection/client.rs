@@ -13,6 +13,17 @@ use crate::keys::{FetchError, Fetcher};
 /// The largest answer read: claims of a token, not a document.
 const MAX_ANSWER: usize = 64 * 1024;
 
+/// What the endpoint sent: an answer, or (RFC 9701) a signed JWT holding one, which the gate
+/// checks with the issuer's keys.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    Answer(Answer),
+    Jwt(String),
+}
+
+/// The media type of a JWT answer (RFC 9701 §4).
+pub(crate) const JWT_ANSWER: &str = "application/token-introspection+jwt";
+
 /// What the endpoint said about a token.
 #[derive(Debug)]
 pub(crate) enum Answer {
@@ -54,7 +65,7 @@ impl Caller {
         issuer: &str,
         token: &str,
         timeout: Duration,
-    ) -> Result<Answer, CallError> {
+    ) -> Result<Reply, CallError> {
         let settings = &self.settings;
         let mut form: Vec<(&str, &str)> =
             vec![("token", token), ("token_type_hint", "access_token")];
@@ -94,12 +105,20 @@ impl Caller {
                 form.push(("client_assertion", &client_assertion));
             }
         }
+        let accept = if settings.jwt_answers {
+            JWT_ANSWER
+        } else {
+            "application/json"
+        };
         let (status, body) = fetcher
-            .post_form(endpoint, &form, basic, timeout, MAX_ANSWER)
+            .post_form(endpoint, accept, &form, basic, timeout, MAX_ANSWER)
             .await
             .map_err(|error| CallError::Unavailable(describe(&error)))?;
         match status {
-            200 => read(&body),
+            200 if settings.jwt_answers => String::from_utf8(body)
+                .map(|text| Reply::Jwt(text.trim().to_owned()))
+                .map_err(|_| CallError::Unavailable("malformed answer: not UTF-8".into())),
+            200 => read(&body).map(Reply::Answer),
             401 | 403 => Err(CallError::Refused(status)),
             other => Err(CallError::Unavailable(format!("HTTP status {other}"))),
         }

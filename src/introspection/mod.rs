@@ -15,7 +15,7 @@ use reqwest::Url;
 use tokio::sync::{OnceCell, Semaphore};
 
 use client::Caller;
-pub(crate) use client::{Answer, CallError};
+pub(crate) use client::{Answer, CallError, Reply, read};
 pub use settings::Introspection;
 
 use crate::claims::Claims;
@@ -149,12 +149,13 @@ impl Introspector {
     }
 
     /// The answer for `token`: one call shared by every concurrent request for it, within the
-    /// concurrency bound and the timeout. `judge` turns an answer into claims or a refusal.
+    /// concurrency bound and the timeout. `judge` turns an answer into claims or a refusal
+    /// (or finds that a signed answer cannot be trusted).
     pub(crate) async fn answer(
         &self,
         token: &str,
         hash: TokenHash,
-        judge: impl FnOnce(Answer) -> Judged,
+        judge: impl FnOnce(Reply) -> Result<Judged, Unavailable>,
     ) -> Result<Judged, Unavailable> {
         let flight = {
             let mut flights = self.flights.lock().map_err(|_| Unavailable)?;
@@ -173,7 +174,7 @@ impl Introspector {
         };
         let result = flight
             .get_or_init(|| async {
-                let judged = self.call(token).await.map(judge);
+                let judged = self.call(token).await.and_then(judge);
                 if let Ok(judged) = &judged {
                     self.answers.insert(hash, judged.clone());
                 }
@@ -187,7 +188,7 @@ impl Introspector {
 
     /// One call, within the concurrency bound and the timeout (waiting for a turn, finding
     /// the endpoint and the call itself, all together).
-    async fn call(&self, token: &str) -> Result<Answer, Unavailable> {
+    async fn call(&self, token: &str) -> Result<Reply, Unavailable> {
         let timeout = self.settings().timeout;
         let start = Instant::now();
         let called = tokio::time::timeout(timeout, async {

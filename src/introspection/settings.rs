@@ -55,6 +55,8 @@ pub struct Introspection {
     pub(crate) jwts: bool,
     /// Opaque tokens go to this issuer.
     pub(crate) opaque: bool,
+    /// Answers are asked for as JWTs signed by the issuer (RFC 9701).
+    pub(crate) jwt_answers: bool,
     pub(crate) max_age: Duration,
     /// As set; otherwise [`DEFAULT_INACTIVE_MAX_AGE`], or `max_age` if shorter.
     pub(crate) inactive_max_age: Option<Duration>,
@@ -87,6 +89,7 @@ impl Introspection {
             token_prefix: None,
             jwts: false,
             opaque: true,
+            jwt_answers: false,
             max_age: Duration::from_secs(60),
             inactive_max_age: None,
             max_entries: 10_000,
@@ -152,6 +155,16 @@ impl Introspection {
     pub fn jwts_only(mut self) -> Introspection {
         self.jwts = true;
         self.opaque = false;
+        self
+    }
+
+    /// Asks for answers as JWTs signed with the issuer's keys (RFC 9701,
+    /// `application/token-introspection+jwt`): the answer's `typ`, signature, `iss` (the
+    /// issuer), `aud` (this client id) and `iat` (within 5 minutes) are checked before its
+    /// `token_introspection` member is read. An answer that fails is `503`: something between
+    /// the API and its authorization server is wrong.
+    pub fn jwt_answers(mut self) -> Introspection {
+        self.jwt_answers = true;
         self
     }
 
@@ -253,6 +266,7 @@ impl fmt::Debug for Introspection {
             .field("auth", &method)
             .field("endpoint", &self.endpoint)
             .field("jwts", &self.jwts)
+            .field("jwt_answers", &self.jwt_answers)
             .field("opaque", &self.opaque)
             .field("max_age", &self.max_age)
             .finish_non_exhaustive()

@@ -212,6 +212,7 @@ impl Fetcher {
     pub(crate) async fn post_form(
         &self,
         url: &Url,
+        accept: &'static str,
         form: &[(&str, &str)],
         basic: Option<(&str, &str)>,
         timeout: Duration,
@@ -224,7 +225,7 @@ impl Fetcher {
             .no_redirects
             .post(url.clone())
             .timeout(timeout)
-            .header(ACCEPT, "application/json")
+            .header(ACCEPT, accept)
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",

@@ -119,6 +119,11 @@ async fn introspect(shared: &Shared, request: Request<Incoming>) -> Response<Ful
         return plain(StatusCode::SERVICE_UNAVAILABLE, "simulated outage");
     }
     let basic = super::opaque::basic(request.headers().get(http::header::AUTHORIZATION));
+    // RFC 9701: a signed answer for a client that asks for one.
+    let signed = request
+        .headers()
+        .get(http::header::ACCEPT)
+        .is_some_and(|accept| accept.as_bytes() == b"application/token-introspection+jwt");
     let Ok(body) = http_body_util::BodyExt::collect(request.into_body()).await else {
         return plain(StatusCode::BAD_REQUEST, "unreadable body");
     };
@@ -126,6 +131,29 @@ async fn introspect(shared: &Shared, request: Request<Incoming>) -> Response<Ful
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     match shared.opaque.introspect(basic, &body.to_bytes(), now) {
+        Some(answer) if signed => {
+            let key = shared.current_or_add(shared.default_alg);
+            let header = serde_json::json!({
+                "alg": key.alg().name(),
+                "kid": key.kid(),
+                "typ": "token-introspection+jwt",
+            });
+            let inner: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+            let claims = serde_json::json!({
+                "iss": shared.issuer,
+                "aud": super::opaque::CLIENT_ID,
+                "iat": now,
+                "token_introspection": inner,
+            });
+            let mut response = Response::new(Full::new(Bytes::from(
+                key.token_with_header(&header, &claims),
+            )));
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                http::HeaderValue::from_static("application/token-introspection+jwt"),
+            );
+            response
+        }
         Some(answer) => {
             let mut response = Response::new(Full::new(Bytes::from(answer)));
             response.headers_mut().insert(

@@ -430,3 +430,31 @@ async fn redirects_are_not_followed() {
         "the redirect was followed"
     );
 }
+
+/// RFC 9701: answers signed by the issuer, checked with its keys (fetched for them when the
+/// API has seen no JWT yet).
+#[tokio::test]
+async fn signed_answers() {
+    let issuer = issuer().await;
+    let gate = gate_with(&issuer, issuer.introspection().jwt_answers());
+    let token = issuer.token().subject("dave").scope("a b").opaque();
+    let claims = gate.validate(&token).await.unwrap();
+    assert_eq!(claims.subject(), Some("dave"));
+    assert!(claims.has_scope("b"));
+    issuer.revoke(&token);
+    let later = SystemTime::now() + Duration::from_secs(61);
+    assert_eq!(
+        gate.validate_at(&token, later).await.unwrap_err().code(),
+        "token_inactive"
+    );
+    // The issuer's answers are signed with a key it then withdraws and replaces: a gate holding
+    // only the old keys cannot verify the new answers (503), never accepts them unverified.
+    let stale = gate_with(&issuer, issuer.introspection().jwt_answers());
+    stale.warm_up().await.unwrap();
+    issuer.rotate(Algorithm::RS256);
+    let fresh = issuer.token().opaque();
+    assert_eq!(
+        stale.validate(&fresh).await.unwrap_err().code(),
+        "introspection_unavailable"
+    );
+}
