@@ -31,7 +31,10 @@
 //   (no grant types) and may introspect only access tokens whose audience is their API
 //   (`features.introspection.allowedPolicy`; oidc-provider's default would let every
 //   confidential client introspect every token): `inventory-api` (client_secret_basic),
-//   `inventory-api-post` (client_secret_post) and, when the environment variable
+//   `inventory-api-post` (client_secret_post), `inventory-api-signed` (client_secret_basic, with
+//   `introspection_signed_response_alg` ES256: asked with `Accept:
+//   application/token-introspection+jwt`, its answers come as RFC 9701 JWTs,
+//   `features.jwtIntrospection`) and, when the environment variable
 //   INTEROP_INTROSPECTION_JWK holds a public JWK (made by the test), `inventory-api-jwt`
 //   (private_key_jwt, RFC 7523, with that key as its `jwks`; the assertion's `aud` may be the
 //   issuer, the token endpoint or the introspection endpoint). Any other client introspecting
@@ -60,7 +63,8 @@
 //     POST   /admin/keys?alg=X  generates a key for X and publishes it: {"kid","alg"}
 //     DELETE /admin/keys/KID    withdraws a key
 //     GET    /admin/stats       how many discovery, JWKS, token and introspection requests
-//                               were served
+//                               were served, and how many introspection answers were JWTs
+//                               (`introspection_jwt`)
 //   oidc-provider reads its `jwks` once, when a Provider is constructed; a key change builds a
 //   new Provider with the new key set behind the same listener (same issuer, same clients), which
 //   is how the library expects keys to change: by configuration, not by mutation.
@@ -145,6 +149,13 @@ const RESOURCE_SERVERS = [
     client_id: 'inventory-api-post',
     client_secret: 'inventory-api-post-secret-0c8e3a5d9f264b71',
     token_endpoint_auth_method: 'client_secret_post',
+    'x-resource': INVENTORY,
+  },
+  {
+    client_id: 'inventory-api-signed',
+    client_secret: 'inventory-api-signed-secret-9e4a1c7b2d58f063',
+    token_endpoint_auth_method: 'client_secret_basic',
+    introspection_signed_response_alg: 'ES256',
     'x-resource': INVENTORY,
   },
   ...(INTROSPECTION_JWK ? [{
@@ -256,6 +267,13 @@ function configuration(keys) {
           && RESOURCE_SERVERS.some((server) => server.client_id === client.clientId
             && server['x-resource'] === token.aud),
       },
+      // RFC 9701: a client with `introspection_signed_response_alg` that asks with `Accept:
+      // application/token-introspection+jwt` gets its answer as a JWT signed with the
+      // provider's key for that algorithm (header `typ` token-introspection+jwt, `iss` the
+      // issuer, `aud` the client id, `iat`, the answer in `token_introspection`). The metadata
+      // defaults to RS256 once the feature is on, so every client that asks gets a JWT; one
+      // that asks for JSON (or sends no Accept) still gets the plain answer.
+      jwtIntrospection: { enabled: true },
       revocation: {
         enabled: true,
         // The default's rule, without its warning: only the client a token was issued to.
@@ -310,7 +328,7 @@ function configuration(keys) {
 
 const keys = ALGORITHMS.map(generateKey);
 const stats = {
-  discovery: 0, jwks: 0, token: 0, introspection: 0,
+  discovery: 0, jwks: 0, token: 0, introspection: 0, introspection_jwt: 0,
 };
 let provider;
 let callback;
@@ -372,7 +390,14 @@ function handle(req, res) {
   if (url.pathname === '/.well-known/openid-configuration') stats.discovery += 1;
   if (url.pathname === '/jwks') stats.jwks += 1;
   if (url.pathname === '/token') stats.token += 1;
-  if (url.pathname === '/token/introspection') stats.introspection += 1;
+  if (url.pathname === '/token/introspection') {
+    stats.introspection += 1;
+    res.on('finish', () => {
+      if (String(res.getHeader('content-type')).startsWith('application/token-introspection+jwt')) {
+        stats.introspection_jwt += 1;
+      }
+    });
+  }
   callback(req, res);
 }
 

@@ -111,6 +111,8 @@ pub(crate) struct Stats {
     pub(crate) jwks: u64,
     pub(crate) token: u64,
     pub(crate) introspection: u64,
+    /// Introspection answers sent as RFC 9701 JWTs (`application/token-introspection+jwt`).
+    pub(crate) introspection_jwt: u64,
 }
 
 /// A running provider.

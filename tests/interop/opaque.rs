@@ -9,12 +9,13 @@
 use std::time::{Duration, SystemTime};
 
 use http::StatusCode;
-use serde_json::json;
-use tokengate::{ErrorClass, Introspection, IssuerProfile};
+use serde_json::{Value, json};
+use tokengate::{Algorithm, ErrorClass, Introspection, IssuerProfile};
 use tokengate_testkit::capture;
 
 use super::resource_server::{
-    ClientKey, INVENTORY, INVENTORY_API, INVENTORY_API_POST, gate, introspection, profile, start,
+    ClientKey, INVENTORY, INVENTORY_API, INVENTORY_API_POST, INVENTORY_API_SIGNED, gate,
+    introspection, profile, start,
 };
 use super::support::{Api, ORDERS, ORDERS_SERVICE, insufficient, key_cache};
 
@@ -114,6 +115,117 @@ async fn std_7662_4_a_revoked_token_passes_until_max_age() {
         .await
         .expect_err("revoked");
     assert_eq!(refused.code(), "token_inactive");
+    idp.assert_logs_secret_free().await;
+}
+
+/// RFC 9701: a resource server registered with `introspection_signed_response_alg` (ES256)
+/// that asks with `Accept: application/token-introspection+jwt` gets its answer as a JWT: header
+/// `typ` token-introspection+jwt and the `kid` of the provider's ES256 key, `iss` the issuer,
+/// `aud` the resource server's client id (not the token's audience, which stays inside), `iat`
+/// now, no `exp`, and the plain answer in `token_introspection`. tokengate's `.jwt_answers()`
+/// opens it with the keys from the provider's `jwks_uri`: the token is accepted with the same
+/// claims as from a plain answer, and once revoked it is refused after `max_age`, again on a
+/// signed answer (`active: false` inside it).
+#[tokio::test(flavor = "multi_thread")]
+async fn rfc_9701_signed_answers_are_opened() {
+    let key = ClientKey::generate("inventory-key-1");
+    let idp = start(&key).await;
+    let token = idp.inventory_token().await;
+
+    let jwt = idp.introspect_jwt_as(&INVENTORY_API_SIGNED, &token).await;
+    let segments: Vec<&str> = jwt.split('.').collect();
+    assert_eq!(segments.len(), 3, "a compact JWS");
+    idp.secrets().add(segments[2]);
+    let decode = |segment: &str| -> Value {
+        let bytes = base64_simd::URL_SAFE_NO_PAD
+            .decode_to_vec(segment)
+            .expect("base64url");
+        serde_json::from_slice(&bytes).expect("JSON")
+    };
+    let (header, payload) = (decode(segments[0]), decode(segments[1]));
+    assert_eq!(
+        header,
+        json!({
+            "alg": "ES256",
+            "typ": "token-introspection+jwt",
+            "kid": idp.key(Algorithm::ES256).kid,
+        })
+    );
+    let now = SystemTime::now();
+    let unix = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let iat = payload["iat"].as_i64().expect("iat");
+    assert!((iat - unix).abs() <= 5, "iat {iat}, now {unix}");
+    assert_eq!(payload["iss"], json!(idp.issuer));
+    assert_eq!(payload["aud"], json!(INVENTORY_API_SIGNED.id));
+    for absent in ["exp", "sub", "jti"] {
+        assert!(
+            payload.get(absent).is_none(),
+            "{absent} in the signed answer"
+        );
+    }
+    let inner = &payload["token_introspection"];
+    let marker = inner["marker"].as_str().expect("a marker").to_owned();
+    idp.secrets().add(&marker);
+    for (name, expected) in [
+        ("active", json!(true)),
+        ("iss", json!(idp.issuer)),
+        ("aud", json!(INVENTORY)),
+        ("client_id", json!(ORDERS_SERVICE.id)),
+        ("scope", json!("inventory.read inventory.write")),
+    ] {
+        assert_eq!(inner[name], expected, "{name} in token_introspection");
+    }
+
+    let max_age = Duration::from_secs(30);
+    let gate = gate(profile(
+        &idp,
+        introspection(&INVENTORY_API_SIGNED)
+            .jwt_answers()
+            .max_age(max_age),
+    ));
+    let before = idp.stats().await;
+    let claims = gate
+        .validate_at(&token, now)
+        .await
+        .expect("an active token");
+    assert_eq!(claims.issuer(), idp.issuer);
+    assert_eq!(claims.client_id(), Some(ORDERS_SERVICE.id));
+    assert_eq!(claims.audiences().collect::<Vec<_>>(), [INVENTORY]);
+    assert_eq!(
+        claims.scopes().collect::<Vec<_>>(),
+        ["inventory.read", "inventory.write"]
+    );
+    assert_eq!(claims.claim::<String>("marker").unwrap(), Some(marker));
+    let after = idp.stats().await;
+    assert_eq!(after.introspection - before.introspection, 1, "{after:?}");
+    assert_eq!(
+        after.introspection_jwt - before.introspection_jwt,
+        1,
+        "{after:?}"
+    );
+
+    idp.revoke(&ORDERS_SERVICE, &token).await;
+    let revoked = idp.introspect_jwt_as(&INVENTORY_API_SIGNED, &token).await;
+    let revoked = decode(revoked.split('.').nth(1).expect("a payload"));
+    assert_eq!(revoked["token_introspection"], json!({"active": false}));
+    gate.validate_at(&token, now)
+        .await
+        .expect("the cached answer, within max_age");
+    let before = idp.stats().await;
+    let refused = gate
+        .validate_at(&token, now + max_age + Duration::from_secs(1))
+        .await
+        .expect_err("revoked");
+    assert_eq!(refused.code(), "token_inactive");
+    let after = idp.stats().await;
+    assert_eq!(
+        after.introspection_jwt - before.introspection_jwt,
+        1,
+        "{after:?}"
+    );
     idp.assert_logs_secret_free().await;
 }
 

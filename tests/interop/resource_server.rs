@@ -5,7 +5,7 @@
 use aws_lc_rs::encoding::AsBigEndian;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use http::StatusCode;
-use http::header::CONTENT_TYPE;
+use http::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 use tokengate::{Algorithm, Gate, Introspection, IssuerProfile};
 
@@ -26,6 +26,12 @@ pub(crate) const INVENTORY_API_POST: OAuthClient = OAuthClient {
     id: "inventory-api-post",
     secret: "inventory-api-post-secret-0c8e3a5d9f264b71",
     basic: false,
+};
+/// Its answers are RFC 9701 JWTs (ES256) when it asks for them.
+pub(crate) const INVENTORY_API_SIGNED: OAuthClient = OAuthClient {
+    id: "inventory-api-signed",
+    secret: "inventory-api-signed-secret-9e4a1c7b2d58f063",
+    basic: true,
 };
 /// Authenticates with `private_key_jwt`, with the key the test makes (`ClientKey`).
 const INVENTORY_API_JWT: &str = "inventory-api-jwt";
@@ -76,7 +82,12 @@ impl ClientKey {
 pub(crate) async fn start(key: &ClientKey) -> Idp {
     let idp = Idp::start_with_introspection_key(&key.jwk).await;
     let mut secrets = idp.secrets();
-    for secret in [INVENTORY_API.secret, INVENTORY_API_POST.secret, &key.d] {
+    for secret in [
+        INVENTORY_API.secret,
+        INVENTORY_API_POST.secret,
+        INVENTORY_API_SIGNED.secret,
+        &key.d,
+    ] {
         secrets.add(secret);
     }
     drop(secrets);
@@ -120,6 +131,20 @@ impl Idp {
 
     /// A POST of `form` to the endpoint discovery names `endpoint`, authenticated as `client`.
     async fn post_as(&self, client: &OAuthClient, endpoint: &str, form: &[(&str, &str)]) -> Value {
+        let text = self
+            .send_as(client, endpoint, form, "application/json")
+            .await;
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// `post_as` asking for `accept`: the answer's text (asserted 200).
+    async fn send_as(
+        &self,
+        client: &OAuthClient,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        accept: &str,
+    ) -> String {
         let url = self.discovery().await[endpoint]
             .as_str()
             .unwrap()
@@ -132,7 +157,8 @@ impl Idp {
         let mut request = self
             .http
             .post(url)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, accept);
         if client.basic {
             request = request.basic_auth(client.id, Some(client.secret));
         }
@@ -140,13 +166,26 @@ impl Idp {
         let status = response.status();
         let text = response.text().await.unwrap();
         assert_eq!(status, StatusCode::OK, "{endpoint}: {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        text
     }
 
     /// The provider's introspection answer for `token`, asked as `client`.
     pub(crate) async fn introspect_as(&self, client: &OAuthClient, token: &str) -> Value {
         self.post_as(client, "introspection_endpoint", &[("token", token)])
             .await
+    }
+
+    /// The provider's answer for `token` asked as `client` with `Accept:
+    /// application/token-introspection+jwt` (RFC 9701 §4): the text as sent.
+    pub(crate) async fn introspect_jwt_as(&self, client: &OAuthClient, token: &str) -> String {
+        let form = [("token", token)];
+        self.send_as(
+            client,
+            "introspection_endpoint",
+            &form,
+            "application/token-introspection+jwt",
+        )
+        .await
     }
 
     /// Revokes `token` (RFC 7009) as the client it was issued to.
