@@ -68,17 +68,17 @@ impl Gate {
                 let now = seconds(now.unwrap_or_else(SystemTime::now));
                 let answer = match reply {
                     Reply::Answer(answer) => answer,
-                    Reply::Jwt(jwt) => {
-                        self.open_signed_answer(index, &jwt, now)
-                            .map_err(|reason| {
-                                crate::diagnostic::hint!(
-                                    issuer = %self.inner.issuers.name(index),
-                                    reason,
-                                    "introspection: a signed answer was refused"
-                                );
-                                Unavailable
-                            })?
-                    }
+                    // `iat` is the real time the answer was made, whatever time `now` pretends.
+                    Reply::Jwt(jwt) => self
+                        .open_signed_answer(index, &jwt, seconds(SystemTime::now()))
+                        .map_err(|reason| {
+                            crate::diagnostic::hint!(
+                                issuer = %self.inner.issuers.name(index),
+                                reason,
+                                "introspection: a signed answer was refused"
+                            );
+                            Unavailable
+                        })?,
                 };
                 Ok(self.judge_answer(index, answer, now))
             })

@@ -68,6 +68,8 @@ pub(crate) struct Introspector {
     answers: moka::sync::Cache<TokenHash, Judged, foldhash::fast::RandomState>,
     flights: Mutex<HashMap<TokenHash, Flight, foldhash::fast::RandomState>>,
     permits: Semaphore,
+    /// The ERROR for refused credentials, once a minute per issuer.
+    refused_log: crate::diagnostic::RateLimit,
 }
 
 impl Introspector {
@@ -120,6 +122,7 @@ impl Introspector {
                 .build_with_hasher(foldhash::fast::RandomState::default()),
             flights: Mutex::default(),
             permits: Semaphore::new(settings.max_concurrency),
+            refused_log: crate::diagnostic::RateLimit::new(),
         })
     }
 
@@ -217,9 +220,9 @@ impl Introspector {
     fn report(&self, error: CallError) -> Unavailable {
         match error {
             CallError::Refused(status) => {
-                // An ERROR, but once a minute: with a flood of tokens it would be one a call.
-                static LIMIT: crate::diagnostic::RateLimit = crate::diagnostic::RateLimit::new();
-                if LIMIT.allow(crate::diagnostic::HINT_INTERVAL) {
+                // An ERROR, but once a minute per issuer: with a flood of tokens it would be
+                // one a call, and one issuer's must not hide another's.
+                if self.refused_log.allow(crate::diagnostic::HINT_INTERVAL) {
                     tracing::error!(
                         issuer = %self.issuer,
                         status,
