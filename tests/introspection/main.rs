@@ -192,7 +192,11 @@ async fn a_flood_of_unknown_tokens_is_bounded() {
         let refused = task.await.unwrap().unwrap_err();
         assert_eq!(refused.code(), "introspection_unavailable");
     }
-    assert_eq!(issuer.introspection_requests(), 3);
+    // Three calls at first; when they time out, their turns free up for requests whose own
+    // half second is not over yet (they started a moment later), which call too. The bound is
+    // on calls in flight, so a 30-token flood reaches the endpoint a few times, never 30.
+    let calls = issuer.introspection_requests();
+    assert!((3..=6).contains(&calls), "{calls} calls");
 }
 
 /// `cnf.jkt` in an answer binds the opaque token as a JWT's would (RFC 9449 §6.2).
