@@ -21,6 +21,7 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group};
 use http::Request;
 use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings, TokenLayer};
+use tokengate_testkit::bench::criterion_median;
 use tokengate_testkit::entra_shape::{CLIENT, entra_claims, issuer};
 use tokengate_testkit::{TestKey, jwks};
 use tower::ServiceExt;
@@ -233,20 +234,6 @@ throughput on 1 and 2 threads (1024 distinct tokens, all cached; target >= 1.9x)
     }
 }
 
-fn median(group: &str, function: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let path = dir
-        .join("criterion")
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let estimates: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    estimates["median"]["point_estimate"].as_f64()
-}
-
 fn report_medians() {
     println!("\nmedians of this run: Gate::validate, Entra-shaped token");
     println!(
@@ -255,9 +242,10 @@ fn report_medians() {
     );
     for alg in ALGORITHMS {
         let group = format!("cache-{}", alg.name());
-        if let (Some(uncached), Some(cached)) =
-            (median(&group, "uncached"), median(&group, "cached"))
-        {
+        if let (Some(uncached), Some(cached)) = (
+            criterion_median(&group, "uncached"),
+            criterion_median(&group, "cached"),
+        ) {
             println!(
                 "{:<6} {:>9.2} µs {:>9.3} µs {:>8.0}x",
                 alg.name(),

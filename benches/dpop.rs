@@ -19,9 +19,8 @@
 
 use std::cell::Cell;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, UnparsedPublicKey, VerificationAlgorithm};
 use criterion::{BatchSize, Criterion, criterion_group};
@@ -31,6 +30,7 @@ use tokengate::{
     Algorithm, Dpop, DpopMode, FirstUse, Gate, IssuerProfile, MemoryReplayStore, Presented,
     ProofId, ReplayStore, TokenCacheSettings,
 };
+use tokengate_testkit::bench::{alternate, criterion_median, median_of};
 use tokengate_testkit::ready;
 
 const URL: &str = "https://api.example.com/orders";
@@ -188,31 +188,6 @@ fn setup() -> Setup {
 }
 
 const PROOF_ALGORITHMS: [Algorithm; 3] = [Algorithm::ES256, Algorithm::EdDSA, Algorithm::PS256];
-
-/// Seconds per call of each of `runs`, in `rounds` rounds of `per_batch` calls each, the runs
-/// alternating within each round.
-fn alternate(rounds: usize, per_batch: usize, runs: &[&dyn Fn()]) -> Vec<Vec<f64>> {
-    (0..rounds)
-        .map(|_| {
-            runs.iter()
-                .map(|run| {
-                    let start = Instant::now();
-                    for _ in 0..per_batch {
-                        run();
-                    }
-                    start.elapsed().as_secs_f64() / per_batch as f64
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// The median over rounds of `ratio` of one round's times.
-fn median_of(rounds: &[Vec<f64>], ratio: impl Fn(&[f64]) -> f64) -> f64 {
-    let mut ratios: Vec<f64> = rounds.iter().map(|round| ratio(round)).collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
-}
 
 /// Ratios from alternating rounds, printed after criterion's report.
 static PAIRED: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -404,21 +379,6 @@ fn bench_proof_algorithms(c: &mut Criterion) {
     }
 }
 
-/// Criterion's median (nanoseconds) for one benchmark of this run.
-fn median(group: &str, function: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let path = dir
-        .join("criterion")
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let estimates: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    estimates["median"]["point_estimate"].as_f64()
-}
-
 fn report() {
     println!("\nmedians of this run (µs): RS256 token, ES256 proof unless named");
     let rows = [
@@ -440,28 +400,28 @@ fn report() {
         ("replay_check", "memory_replay", "MemoryReplayStore replay"),
     ];
     for (group, function, what) in rows {
-        if let Some(ns) = median(group, function) {
+        if let Some(ns) = criterion_median(group, function) {
             println!("  {what:<42} {:>9.3}", ns / 1e3);
         }
     }
     if let (Some(dpop), Some(bearer), Some(floor)) = (
-        median("dpop", "dpop_uncached"),
-        median("dpop", "bearer_uncached"),
-        median("dpop", "floor_es256"),
+        criterion_median("dpop", "dpop_uncached"),
+        criterion_median("dpop", "bearer_uncached"),
+        criterion_median("dpop", "floor_es256"),
     ) {
         println!(
             "  DPoP uncached / (bearer uncached + floor), from these medians: {:.3}",
             dpop / (bearer + floor)
         );
     }
-    if let Some(bearer) = median("proof_alg", "bearer_cached") {
+    if let Some(bearer) = criterion_median("proof_alg", "bearer_cached") {
         println!(
             "\nproof check by algorithm (µs): DPoP cached - bearer cached, and the raw verify"
         );
         for alg in PROOF_ALGORITHMS.map(|alg| alg.name()) {
             if let (Some(dpop), Some(floor)) = (
-                median("proof_alg", &format!("{alg}_dpop_cached")),
-                median("proof_alg", &format!("{alg}_floor")),
+                criterion_median("proof_alg", &format!("{alg}_dpop_cached")),
+                criterion_median("proof_alg", &format!("{alg}_floor")),
             ) {
                 println!(
                     "  {alg:<6} proof check {:>8.2}   raw verify {:>8.2}   ratio {:.3}",

@@ -19,13 +19,13 @@
 
 use std::cell::Cell;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group};
 use tokengate::Gate;
 use tokengate::testing::TestIssuer;
+use tokengate_testkit::bench::{alternate, criterion_median, median_of};
 use tokengate_testkit::ready;
 use tokio::runtime::Runtime;
 
@@ -123,31 +123,6 @@ impl Setup {
         assert_eq!(status, 200);
         black_box(body);
     }
-}
-
-/// Seconds per call of each of `runs`, in `rounds` rounds of `per_batch` calls each, the runs
-/// alternating within each round.
-fn alternate(rounds: usize, per_batch: usize, runs: &[&dyn Fn()]) -> Vec<Vec<f64>> {
-    (0..rounds)
-        .map(|_| {
-            runs.iter()
-                .map(|run| {
-                    let start = Instant::now();
-                    for _ in 0..per_batch {
-                        run();
-                    }
-                    start.elapsed().as_secs_f64() / per_batch as f64
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// The median over rounds of `ratio` of one round's times.
-fn median_of(rounds: &[Vec<f64>], ratio: impl Fn(&[f64]) -> f64) -> f64 {
-    let mut ratios: Vec<f64> = rounds.iter().map(|round| ratio(round)).collect();
-    ratios.sort_by(f64::total_cmp);
-    ratios[ratios.len() / 2]
 }
 
 /// Ratios from alternating rounds, printed after criterion's report.
@@ -249,21 +224,6 @@ fn bench_calls(c: &mut Criterion) {
     ));
 }
 
-/// Criterion's median (nanoseconds) for one benchmark of this run.
-fn median(group: &str, function: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let path = dir
-        .join("criterion")
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let estimates: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    estimates["median"]["point_estimate"].as_f64()
-}
-
 fn report() {
     println!("\nmedians of this run (µs): Gate::validate, test issuer on loopback");
     let rows = [
@@ -273,11 +233,13 @@ fn report() {
         ("bare_post", "bare POST round trip (reqwest)"),
     ];
     for (function, what) in rows {
-        if let Some(ns) = median("introspection", function) {
+        if let Some(ns) = criterion_median("introspection", function) {
             println!("  {what:<42} {:>9.3}", ns / 1e3);
         }
     }
-    let ratio = |a: &str, b: &str| Some(median("introspection", a)? / median("introspection", b)?);
+    let ratio = |a: &str, b: &str| {
+        Some(criterion_median("introspection", a)? / criterion_median("introspection", b)?)
+    };
     if let Some(ratio) = ratio("opaque_cached", "jwt_cached") {
         println!("  opaque cached / JWT cached, from these medians: {ratio:.2}");
     }

@@ -16,6 +16,7 @@ use aws_lc_rs::signature::KeyPair as _;
 use criterion::{Criterion, criterion_group};
 use serde_json::{Value, json};
 use tokengate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings, TokenCacheSettings};
+use tokengate_testkit::bench::criterion_median;
 use tokengate_testkit::entra_shape::{CLIENT, entra_claims, issuer};
 use tokengate_testkit::{TestKey, b64, ready};
 
@@ -179,31 +180,18 @@ fn forged_tokens(c: &mut Criterion) {
     group.finish();
 }
 
-fn median(group: &str, function: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let path = dir
-        .join("criterion")
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let estimates: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    estimates["median"]["point_estimate"].as_f64()
-}
-
 fn report() {
     println!("\ncache hit (ES256), by the number of keys the issuer holds");
-    let one = median("key-check", "1");
+    let one = criterion_median("key-check", "1");
     for count in KEY_COUNTS {
-        if let (Some(base), Some(ns)) = (one, median("key-check", &count.to_string())) {
+        if let (Some(base), Some(ns)) = (one, criterion_median("key-check", &count.to_string())) {
             println!("  {count:>6} keys {:>9.3} µs {:>6.2}x", ns / 1e3, ns / base);
         }
     }
     println!("\nforged token (signature fails, uncached), by the key it names");
-    let rsa2048 = median("forged", "RSA-2048 e=65537");
+    let rsa2048 = criterion_median("forged", "RSA-2048 e=65537");
     for name in FORGED {
-        if let (Some(base), Some(ns)) = (rsa2048, median("forged", name)) {
+        if let (Some(base), Some(ns)) = (rsa2048, criterion_median("forged", name)) {
             println!(
                 "  {name:<18} {:>9.1} µs {:>6.1}x RSA-2048",
                 ns / 1e3,

@@ -19,6 +19,7 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group};
 use http::Request;
 use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings, TokenLayer};
+use tokengate_testkit::bench::criterion_median;
 use tokengate_testkit::entra_shape::{CLIENT, entra_claims, issuer};
 use tokengate_testkit::{TestKey, jwks};
 use tower::ServiceExt;
@@ -172,16 +173,7 @@ fn bench(c: &mut Criterion) {
 static PAIRED: std::sync::Mutex<Option<(f64, f64)>> = std::sync::Mutex::new(None);
 
 fn median(function: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let path = dir
-        .join("criterion/axum")
-        .join(function)
-        .join("new/estimates.json");
-    let estimates: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-    estimates["median"]["point_estimate"].as_f64()
+    criterion_median("axum", function)
 }
 
 fn report() {

@@ -7,12 +7,12 @@
 //! for the same token.
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_lc_rs::signature::{self, ParsedPublicKey, UnparsedPublicKey, VerificationAlgorithm};
 use criterion::{Criterion, criterion_group};
 use tokengate::{Algorithm, Gate, IssuerProfile, KeyCacheSettings, TokenCacheSettings};
+use tokengate_testkit::bench::criterion_median;
 use tokengate_testkit::entra_shape::{CLIENT, entra_claims, issuer};
 use tokengate_testkit::{TestKey, jwks, provider, ready};
 
@@ -367,8 +367,8 @@ static MAPPING_RATIO: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
 
 fn report_claim_mapping() {
     if let (Some(mapped), Some(plain)) = (
-        median("claim_mapping", "keycloak_preset"),
-        median("claim_mapping", "plain_profile"),
+        criterion_median("claim_mapping", "keycloak_preset"),
+        criterion_median("claim_mapping", "plain_profile"),
     ) {
         println!(
             "\nKeycloak-shaped token with the claim mapping {:.2} µs, without {:.2} µs: ratio {:.3}",
@@ -408,21 +408,6 @@ static PAIRED: std::sync::Mutex<Vec<(Algorithm, f64, f64)>> = std::sync::Mutex::
 /// The median of the alternating fetched/static rounds.
 static PAIRED_RATIO: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
 
-/// Reads criterion's median (nanoseconds) for one benchmark of this run.
-fn median(group: &str, function: &str) -> Option<f64> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let path = dir
-        .join("criterion")
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let text = std::fs::read_to_string(path).ok()?;
-    let estimates: serde_json::Value = serde_json::from_str(&text).ok()?;
-    estimates["median"]["point_estimate"].as_f64()
-}
-
 fn report() {
     println!("\nmedians of this run (ratio to the floor: aws-lc-rs verify with a pre-parsed key)");
     println!(
@@ -432,9 +417,9 @@ fn report() {
     for alg in ALGORITHMS {
         let name = alg.name();
         let (Some(floor), Some(ours), Some(theirs)) = (
-            median(name, "floor"),
-            median(name, "tokengate"),
-            median(name, "jsonwebtoken"),
+            criterion_median(name, "floor"),
+            criterion_median(name, "tokengate"),
+            criterion_median(name, "jsonwebtoken"),
         ) else {
             println!("{name:<6} (not measured in this run)");
             continue;
@@ -456,7 +441,10 @@ fn report() {
 }
 
 fn report_key_sources() {
-    if let (Some(fixed), Some(fetched)) = (median("keys", "static"), median("keys", "fetched")) {
+    if let (Some(fixed), Some(fetched)) = (
+        criterion_median("keys", "static"),
+        criterion_median("keys", "fetched"),
+    ) {
         println!(
             "\nRS256 with fetched keys {:.2} µs, with static keys {:.2} µs: ratio {:.3}",
             fetched / 1e3,
@@ -471,8 +459,8 @@ fn report_key_sources() {
 
 fn report_provider_seam() {
     if let (Some(preset), Some(plain)) = (
-        median("provider", "entra_preset"),
-        median("provider", "plain_profile"),
+        criterion_median("provider", "entra_preset"),
+        criterion_median("provider", "plain_profile"),
     ) {
         println!(
             "\nEntra v2 token through the Entra preset {:.2} µs, through a plain profile {:.2} µs: ratio {:.3}",

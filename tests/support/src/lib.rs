@@ -16,6 +16,7 @@
 //! Unit tests inside tokengate cannot use this crate (it links another copy of tokengate, whose
 //! types differ): they have `src/test_fixtures.rs`.
 
+pub mod bench;
 pub mod capture;
 pub mod challenge;
 mod claims;
