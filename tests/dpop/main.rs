@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use http::{Method, Request, Response, StatusCode};
-use tokengate::testing::{DpopKey, TestIssuer};
+use tokengate::testing::{DpopKey, ProofBuilder, TestIssuer};
 use tokengate::{Algorithm, Claims, Dpop, DpopMode, Gate, TokenLayer, TokenLayerBuilder};
 use tower::ServiceExt;
 
@@ -59,9 +59,14 @@ impl World {
         self.issuer.token().bound_to(&self.client).sign()
     }
 
+    /// A proof of the client key for `GET /orders` presenting `token`, to change one thing.
+    pub(crate) fn proof_for(&self, token: &str) -> ProofBuilder<'_> {
+        self.client.proof(&Method::GET, ORDERS).token(token)
+    }
+
     /// A valid proof of the client key for `GET /orders` presenting `token`.
     pub(crate) fn proof(&self, token: &str) -> String {
-        self.client.proof(&Method::GET, ORDERS).token(token).sign()
+        self.proof_for(token).sign()
     }
 }
 

@@ -145,19 +145,9 @@ async fn nonces_are_asked_for_and_then_accepted() {
         scheme(&challenges, "DPoP").param("error"),
         Some("use_dpop_nonce")
     );
-    let with_nonce = world
-        .client
-        .proof(&Method::GET, crate::ORDERS)
-        .token(&token)
-        .nonce(&nonce)
-        .sign();
+    let with_nonce = world.proof_for(&token).nonce(&nonce).sign();
     accepted(get_dpop(&app, &token, &with_nonce).await).await;
-    let made_up = world
-        .client
-        .proof(&Method::GET, crate::ORDERS)
-        .token(&token)
-        .nonce("made-up")
-        .sign();
+    let made_up = world.proof_for(&token).nonce("made-up").sign();
     refused(
         get_dpop(&app, &token, &made_up).await,
         StatusCode::UNAUTHORIZED,

@@ -96,17 +96,10 @@ async fn atk_36_replayed_proof() {
         Some("invalid_dpop_proof")
     );
     // The same jti in a new proof is a replay too: ids are the key and the jti.
-    let same_jti = world
-        .client
-        .proof(&Method::GET, crate::ORDERS)
-        .token(&token)
-        .jti("fixed-jti")
-        .sign();
+    let same_jti = world.proof_for(&token).jti("fixed-jti").sign();
     accepted(get_dpop(&app, &token, &same_jti).await).await;
     let again = world
-        .client
-        .proof(&Method::GET, crate::ORDERS)
-        .token(&token)
+        .proof_for(&token)
         .jti("fixed-jti")
         .issued_ago(Duration::from_secs(1))
         .sign();
@@ -153,12 +146,7 @@ async fn atk_36_wrong_htm_and_htu() {
         "https://user@api.example.com/orders",
         "not a url",
     ] {
-        let proof = world
-            .client
-            .proof(&Method::GET, crate::ORDERS)
-            .token(&token)
-            .claim("htu", htu)
-            .sign();
+        let proof = world.proof_for(&token).claim("htu", htu).sign();
         expect_check(&app, &token, &proof, "htu").await;
     }
     // RFC 3986 normalization: scheme and host case, the default port, a query (ignored).
@@ -168,12 +156,7 @@ async fn atk_36_wrong_htm_and_htu() {
         "https://api.example.com/orders?page=2",
         "https://api.example.com/%6Frders",
     ] {
-        let proof = world
-            .client
-            .proof(&Method::GET, crate::ORDERS)
-            .token(&token)
-            .claim("htu", htu)
-            .sign();
+        let proof = world.proof_for(&token).claim("htu", htu).sign();
         accepted(get_dpop(&app, &token, &proof).await).await;
     }
 }
@@ -207,12 +190,7 @@ async fn atk_36_another_host_in_the_request() {
 async fn atk_36_private_jwk() {
     let (world, app) = world_and_app().await;
     let token = world.bound();
-    let leaky = world
-        .client
-        .proof(&Method::GET, crate::ORDERS)
-        .token(&token)
-        .with_private_member()
-        .sign();
+    let leaky = world.proof_for(&token).with_private_member().sign();
     expect_check(&app, &token, &leaky, "jwk").await;
 }
 
@@ -221,12 +199,7 @@ async fn atk_36_hmac_none_and_unlisted_algorithms() {
     let (world, app) = world_and_app().await;
     let token = world.bound();
     for alg in ["HS256", "none", "None", "RS256 ", ""] {
-        let proof = world
-            .client
-            .proof(&Method::GET, crate::ORDERS)
-            .token(&token)
-            .header("alg", alg)
-            .sign();
+        let proof = world.proof_for(&token).header("alg", alg).sign();
         expect_check(&app, &token, &proof, "alg").await;
     }
     // An algorithm the gate does not list for proofs.
@@ -260,12 +233,7 @@ async fn atk_36_iat_outside_the_window() {
         } else {
             now + Duration::from_secs(iat.unsigned_abs())
         };
-        let proof = world
-            .client
-            .proof(&Method::GET, crate::ORDERS)
-            .token(&token)
-            .issued_at(at)
-            .sign();
+        let proof = world.proof_for(&token).issued_at(at).sign();
         if fine {
             accepted(get_dpop(&app, &token, &proof).await).await;
         } else {
@@ -322,12 +290,7 @@ async fn atk_36_proof_key_not_the_bound_key() {
         Some("invalid_token")
     );
     // The bound key's jwk with a thief's signature.
-    let forged = world
-        .client
-        .proof(&Method::GET, crate::ORDERS)
-        .token(&token)
-        .signed_by(&thief)
-        .sign();
+    let forged = world.proof_for(&token).signed_by(&thief).sign();
     expect_check(&app, &token, &forged, "signature").await;
 }
 
@@ -336,21 +299,11 @@ async fn atk_36_wrong_type_and_syntax() {
     let (world, app) = world_and_app().await;
     let token = world.bound();
     for typ in [json!("jwt"), json!("at+jwt"), json!(null)] {
-        let proof = world
-            .client
-            .proof(&Method::GET, crate::ORDERS)
-            .token(&token)
-            .header("typ", typ)
-            .sign();
+        let proof = world.proof_for(&token).header("typ", typ).sign();
         expect_check(&app, &token, &proof, "typ").await;
     }
     for missing in ["jti", "htm", "htu", "iat"] {
-        let proof = world
-            .client
-            .proof(&Method::GET, crate::ORDERS)
-            .token(&token)
-            .without_claim(missing)
-            .sign();
+        let proof = world.proof_for(&token).without_claim(missing).sign();
         expect_check(&app, &token, &proof, "syntax").await;
     }
     expect_check(&app, &token, "a.b.c", "syntax").await;
