@@ -39,6 +39,23 @@ fn proof(key: &TestKey, header: &Value, claims: &Value) -> String {
     key.token_raw(&header.to_string(), &claims.to_string())
 }
 
+/// What a GET of `uri` with `TOKEN`, bound to `jkt`, at `NOW` expects: a 60 s window with 5 s
+/// of leeway, any algorithm, no nonce, no key cache.
+fn expecting<'a>(uri: &'a Url, jkt: &'a str) -> Expected<'a> {
+    Expected {
+        method: "GET",
+        uri,
+        token: TOKEN,
+        jkt,
+        algorithms: Algorithm::ALL,
+        now: NOW,
+        max_age: 60.0,
+        leeway: 5.0,
+        nonce: None,
+        keys: None,
+    }
+}
+
 /// Checks a proof against a GET of https://api.example.com/orders/7 with `TOKEN`, bound to
 /// the client key, at `NOW`.
 fn check_with(proof: &str, nonce: Option<&str>) -> Result<Checked, ProofError> {
@@ -49,16 +66,8 @@ fn check_with(proof: &str, nonce: Option<&str>) -> Result<Checked, ProofError> {
     check(
         proof,
         &Expected {
-            method: "GET",
-            uri: &uri,
-            token: TOKEN,
-            jkt: &jkt,
-            algorithms: Algorithm::ALL,
-            now: NOW,
-            max_age: 60.0,
-            leeway: 5.0,
             nonce,
-            keys: None,
+            ..expecting(&uri, &jkt)
         },
     )
 }
@@ -92,18 +101,7 @@ fn a_valid_proof_passes_with_its_id_and_time_to_live() {
         let key = key_for(alg);
         let uri = Url::parse("https://api.example.com/orders/7").unwrap();
         let jkt = jkt(key);
-        let expected = Expected {
-            method: "GET",
-            uri: &uri,
-            token: TOKEN,
-            jkt: &jkt,
-            algorithms: Algorithm::ALL,
-            now: NOW,
-            max_age: 60.0,
-            leeway: 5.0,
-            nonce: None,
-            keys: None,
-        };
+        let expected = expecting(&uri, &jkt);
         assert!(
             check(&proof(key, &header(key), &claims()), &expected).is_ok(),
             "{alg:?}"
@@ -350,16 +348,8 @@ fn cached_proof_keys_are_the_parsed_ones() {
     let uri = Url::parse("https://api.example.com/orders/7").unwrap();
     let jkt = jkt(key);
     let expected = Expected {
-        method: "GET",
-        uri: &uri,
-        token: TOKEN,
-        jkt: &jkt,
-        algorithms: Algorithm::ALL,
-        now: NOW,
-        max_age: 60.0,
-        leeway: 5.0,
-        nonce: None,
         keys: Some(&keys),
+        ..expecting(&uri, &jkt)
     };
     for jti in ["one", "two"] {
         let good = proof(key, &header(key), &with(claims(), "jti", json!(jti)));
