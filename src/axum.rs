@@ -137,9 +137,11 @@ fn denial(parts: &Parts, rejection: Rejection) -> ClaimsRejection {
         .get::<Arc<Responder>>()
         .cloned()
         .unwrap_or_else(Responder::plain);
-    ClaimsRejection::Denied(
-        Denial::with(rejection, responder).for_request(&parts.method, &parts.headers),
-    )
+    ClaimsRejection::Denied(Denial::with(rejection, responder).for_request(
+        &parts.method,
+        parts.version,
+        &parts.headers,
+    ))
 }
 
 fn typed<T: DeserializeOwned>(parts: &Parts, claims: &Claims) -> Result<T, ClaimsRejection> {

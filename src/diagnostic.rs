@@ -14,10 +14,10 @@ pub(crate) struct RateLimit {
     last: AtomicU64,
 }
 
-/// The clock every limit counts from.
-fn start() -> Instant {
+/// The time since the clock every limit counts from started.
+pub(crate) fn since_start() -> Duration {
     static START: OnceLock<Instant> = OnceLock::new();
-    *START.get_or_init(Instant::now)
+    START.get_or_init(Instant::now).elapsed()
 }
 
 impl RateLimit {
@@ -30,7 +30,7 @@ impl RateLimit {
     /// Whether an event may be logged now: none was in the last `interval`. Of racing
     /// callers, one wins.
     pub(crate) fn allow(&self, interval: Duration) -> bool {
-        let now = start().elapsed().as_secs() + 1;
+        let now = since_start().as_secs() + 1;
         let last = self.last.load(Ordering::Relaxed);
         if last != 0 && now < last + interval.as_secs() {
             return false;

@@ -157,6 +157,7 @@ mod keys;
 pub mod layer;
 mod metadata;
 mod mtls;
+mod observe;
 mod policy;
 mod provider;
 pub mod providers;

@@ -513,6 +513,7 @@ async fn entra_36_answers_follow_the_token_layer() {
     );
     for (app, grpc_status) in [(&revoked, "16"), (&unknown, "14")] {
         let request = Request::post("/orders")
+            .version(http::Version::HTTP_2)
             .header("authorization", format!("Bearer {}", token(json!({}))))
             .header("content-type", "application/grpc")
             .body(Body::empty())

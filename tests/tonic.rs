@@ -265,6 +265,7 @@ async fn refusal_is_a_trailers_only_grpc_response() {
     let service = TokenLayer::new(gate()).layer(health);
     let request = http::Request::builder()
         .method("POST")
+        .version(http::Version::HTTP_2)
         .uri("/grpc.health.v1.Health/Check")
         .header("content-type", "application/grpc")
         .header("te", "trailers")

@@ -169,6 +169,8 @@ pub(crate) struct Fields {
     member_count: u32,
     /// What copies of escaped member names take (see `RawClaims::escaped_name_bytes`).
     escaped_name_bytes: u32,
+    /// The configured issuer that accepted the token (its index in the gate), for metrics.
+    pub(crate) issuer_index: u32,
 }
 
 impl Fields {
@@ -210,6 +212,7 @@ impl Fields {
             confirmation: raw.cnf.take().map(Box::new),
             member_count: raw.member_count,
             escaped_name_bytes: raw.escaped_name_bytes,
+            issuer_index: 0,
         }
     }
 
@@ -224,6 +227,11 @@ impl Fields {
 }
 
 impl Claims {
+    /// The index of the configured issuer that accepted the token.
+    pub(crate) fn issuer_index(&self) -> usize {
+        self.fields.issuer_index as usize
+    }
+
     /// The issuer (`iss`), exactly as configured.
     pub fn issuer(&self) -> &str {
         self.fields.issuer.get(&self.json)

@@ -7,6 +7,38 @@ use http::{HeaderValue, Response};
 use super::Denial;
 use crate::error::ErrorClass;
 
+/// Which refused requests get their answer in gRPC's form (HTTP 200, `grpc-status` in the
+/// headers) rather than an HTTP status
+/// ([`TokenLayerBuilder::grpc_answers`](crate::layer::TokenLayerBuilder::grpc_answers)).
+///
+/// gRPC runs over HTTP/2 only, so by default a `POST` with a gRPC content type over HTTP/1.1
+/// (a REST service probed with one, say) gets an ordinary 401, visible to HTTP monitoring.
+/// Whatever the form, every refusal counts in `tokengate_refusals_total` (feature `metrics`).
+///
+/// ```
+/// use tokengate::TokenLayer;
+/// use tokengate::layer::GrpcAnswers;
+///
+/// # fn layer(gate: tokengate::Gate) -> Result<(), tokengate::ConfigError> {
+/// // A REST-only service: never answer in gRPC's form.
+/// let layer = TokenLayer::builder(gate).grpc_answers(GrpcAnswers::Never).build()?;
+/// # let _ = layer;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GrpcAnswers {
+    /// gRPC calls over HTTP/2 or later (the default).
+    #[default]
+    Http2,
+    /// gRPC calls over any HTTP version: for a proxy that forwards gRPC to this service over
+    /// HTTP/1.1, which no standard gRPC transport does.
+    Always,
+    /// Never: every refusal gets its HTTP status.
+    Never,
+}
+
 /// HTTP 200 with `grpc-status` 16 (`UNAUTHENTICATED`), 7 (`PERMISSION_DENIED`) or 14
 /// (`UNAVAILABLE`), the description in `grpc-message`, and the same `WWW-Authenticate`.
 pub(super) fn response(denial: &Denial) -> Response<Bytes> {
@@ -60,7 +92,7 @@ pub(super) fn is_grpc(content_type: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use http::{HeaderMap, Method, StatusCode};
+    use http::{HeaderMap, Method, StatusCode, Version};
 
     use super::*;
     use crate::error::Rejection;
@@ -85,12 +117,38 @@ mod tests {
         }
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-        let get = super::Denial::new(Rejection::MissingToken).for_request(&Method::GET, &headers);
-        assert_eq!(get.default_response().status(), StatusCode::UNAUTHORIZED);
-        let post = super::Denial::new(Rejection::MissingToken).for_request(&Method::POST, &headers);
-        let response = post.default_response();
+        let denial = |method: &Method, version: Version, grpc: GrpcAnswers| {
+            let responder = std::sync::Arc::new(super::super::Responder {
+                grpc,
+                ..super::super::Responder::default()
+            });
+            super::Denial::with(Rejection::MissingToken, responder)
+                .for_request(method, version, &headers)
+                .default_response()
+        };
+        let h2 = Version::HTTP_2;
+        assert_eq!(
+            denial(&Method::GET, h2, GrpcAnswers::Http2).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        let response = denial(&Method::POST, h2, GrpcAnswers::Http2);
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()["grpc-status"], "16");
         assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+        // gRPC runs over HTTP/2 only: over HTTP/1.1 the refusal shows as a 401, unless the
+        // layer is told otherwise.
+        let h1 = Version::HTTP_11;
+        assert_eq!(
+            denial(&Method::POST, h1, GrpcAnswers::Http2).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            denial(&Method::POST, h1, GrpcAnswers::Always).status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            denial(&Method::POST, h2, GrpcAnswers::Never).status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
 }

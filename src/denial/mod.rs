@@ -2,12 +2,14 @@
 
 mod grpc;
 
+pub use grpc::GrpcAnswers;
+
 use std::fmt;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, Version};
 
 use crate::challenge::{Challenge, is_scope_char};
 use crate::error::{ErrorClass, Rejection};
@@ -33,6 +35,8 @@ pub(crate) struct Responder {
     pub(crate) dpop_algs: Option<Box<str>>,
     /// Only DPoP-bound tokens are accepted: no `Bearer` challenge.
     pub(crate) dpop_only: bool,
+    /// Which requests get their refusal in gRPC's form.
+    pub(crate) grpc: GrpcAnswers,
 }
 
 impl Responder {
@@ -112,13 +116,27 @@ impl Denial {
         }
     }
 
-    /// Answers as gRPC expects when the request is a gRPC call (see
-    /// [`default_response`](Self::default_response)).
-    pub(crate) fn for_request(mut self, method: &Method, headers: &HeaderMap) -> Denial {
-        self.grpc = method == Method::POST
+    /// The answer to this request: in gRPC's form if it is a gRPC call (see
+    /// [`default_response`](Self::default_response) and [`GrpcAnswers`]), with the error in the
+    /// challenge of the scheme it used. Every refusal of tokengate's layers and extractors
+    /// comes through here, so this is also where it is counted (`tokengate_refusals_total`).
+    pub(crate) fn for_request(
+        mut self,
+        method: &Method,
+        version: Version,
+        headers: &HeaderMap,
+    ) -> Denial {
+        let grpc_version = match self.responder.grpc {
+            GrpcAnswers::Http2 => version >= Version::HTTP_2,
+            GrpcAnswers::Always => true,
+            GrpcAnswers::Never => false,
+        };
+        self.grpc = grpc_version
+            && method == Method::POST
             && headers
                 .get(CONTENT_TYPE)
                 .is_some_and(|value| grpc::is_grpc(value.as_bytes()));
+        crate::observe::refusal(&self.rejection, self.grpc);
         self.dpop = headers.get(AUTHORIZATION).is_some_and(|value| {
             let value = value.as_bytes();
             value.len() > 5 && value[..5].eq_ignore_ascii_case(b"dpop ")
@@ -206,8 +224,8 @@ impl Denial {
     /// The answer without the layer's [`on_rejection`] hook: the starting point for a hook
     /// that adjusts it.
     ///
-    /// A gRPC call (`POST` with `content-type: application/grpc` or `application/grpc+...`)
-    /// gets a gRPC trailers-only answer instead, which gRPC clients understand (and for which
+    /// A gRPC call (`POST` with `content-type: application/grpc` or `application/grpc+...`,
+    /// over HTTP/2 unless [`GrpcAnswers`] says otherwise) gets a gRPC trailers-only answer instead, which gRPC clients understand (and for which
     /// [`status`](Self::status) still names the HTTP equivalent): HTTP 200 with `grpc-status` 16
     /// (`UNAUTHENTICATED`) for a missing, bad or malformed credential, 7
     /// (`PERMISSION_DENIED`) for a missing scope, 14 (`UNAVAILABLE`) when keys (or a
@@ -330,6 +348,7 @@ mod tests {
             hook: None,
             dpop_algs: None,
             dpop_only: false,
+            grpc: GrpcAnswers::Http2,
         })
     }
 

@@ -9,12 +9,13 @@ use std::time::{Duration, SystemTime};
 use url::Url;
 
 use super::Gate;
-use super::pipeline::seconds;
+use super::pipeline::{Seen, seconds};
 use super::presented::{DpopRequest, Presented};
 use crate::claims::Claims;
 use crate::dpop::DpopState;
 use crate::dpop::proof::{self, Checked, Expected, ProofError};
 use crate::error::Rejection;
+use crate::observe::{self, Signal};
 
 /// When a client may retry after the replay store failed to answer.
 const REPLAY_STORE_RETRY: Duration = Duration::from_secs(2);
@@ -43,10 +44,20 @@ impl Gate {
         now: SystemTime,
     ) -> Result<Admitted, Rejection> {
         let bound = claims.confirmation().is_some();
+        let seen = || Seen::issuer(claims.issuer_index());
         let proof = if bound || presented.dpop.is_some() || presented.require_dpop {
             self.bind(&claims, presented, now)
                 .inspect_err(|rejection| {
-                    tracing::debug!(code = rejection.code(), "access token rejected");
+                    self.note(rejection, &seen());
+                    // RFC 9449 §7.2: a DPoP-bound token without its proof may be a stolen one.
+                    if presented.dpop.is_none()
+                        && matches!(rejection, Rejection::SenderConstrainedToken)
+                        && claims.confirmation().is_some_and(|cnf| cnf.jkt.is_some())
+                    {
+                        let issuer = Some(claims.issuer());
+                        self.signals()
+                            .raise(Signal::DpopTokenAsBearer, issuer, None);
+                    }
                 })?
         } else {
             None
@@ -54,11 +65,14 @@ impl Gate {
         if let Some(requirement) = &self.inner.requirement
             && let Err(rejection) = requirement.check_shared(&claims)
         {
-            tracing::debug!(code = rejection.code(), "access token rejected");
+            self.note(&rejection, &seen());
             return Err(rejection);
         }
         Ok(match proof {
-            None => Admitted::Done(claims),
+            None => {
+                self.accepted(&claims);
+                Admitted::Done(claims)
+            }
             Some(proof) => Admitted::Replay(ReplayCheck { claims, proof }),
         })
     }
@@ -110,8 +124,12 @@ impl Gate {
             .store
             .first_use(&check.proof.id, check.proof.ttl)
             .await;
+        observe::replay_check(answer.as_ref().map(|&first| first).map_err(|_| ()));
         let rejection = match answer {
-            Ok(true) => return Ok(check.claims),
+            Ok(true) => {
+                self.accepted(&check.claims);
+                return Ok(check.claims);
+            }
             Ok(false) => Rejection::DpopProofReplayed,
             Err(error) => {
                 // Once a minute: an outage, or a flood that fills the store, must not flood
@@ -122,7 +140,7 @@ impl Gate {
                 }
             }
         };
-        tracing::debug!(code = rejection.code(), "access token rejected");
+        self.note(&rejection, &Seen::issuer(check.claims.issuer_index()));
         Err(rejection)
     }
 }

@@ -9,6 +9,7 @@ use crate::dpop::{Dpop, DpopMode};
 use crate::error::ConfigError;
 use crate::issuer::{IssuerProfile, IssuerTable, Issuers};
 use crate::keys::{Fetcher, KeyCacheSettings};
+use crate::observe::{Signals, Verdicts};
 use crate::policy::Requirement;
 
 /// No access token is this large; a larger cap is a configuration mistake.
@@ -275,6 +276,8 @@ impl GateBuilder {
         }
         Ok(Gate {
             inner: Arc::new(GateInner {
+                verdicts: Verdicts::new(&names),
+                signals: Signals::default(),
                 issuers: IssuerTable::new(issuers, names, by_issuer, learned, foreign),
                 retry_hint: self.key_cache.cooldown,
                 cache: self.token_cache.build(),

@@ -23,8 +23,9 @@ use crate::dpop::DpopState;
 use crate::error::Rejection;
 use crate::issuer::IssuerTable;
 use crate::keys::KeyStatus;
+use crate::observe::{Signal, Signals, Started, Verdicts};
 use crate::policy::Requirement;
-use pipeline::Stop;
+use pipeline::{Seen, Stop};
 
 /// The default [`max_token_size`](GateBuilder::max_token_size): 64 KiB.
 ///
@@ -90,6 +91,10 @@ struct GateInner {
     opaque: Box<[usize]>,
     /// Whether some issuer introspects its JWTs too.
     introspect_jwts: bool,
+    /// The metrics of verdicts, by issuer.
+    verdicts: Verdicts,
+    /// Signals of suspicious use.
+    signals: Signals,
 }
 
 /// What the gate can answer without waiting ([`Gate::check_now`]): how the tower layer talks
@@ -138,11 +143,14 @@ impl Gate {
     ) -> Result<Arc<Claims>, Rejection> {
         // Everything but a key-set refresh is synchronous, so this future stays small and the
         // common path never suspends; a bearer token never waits for a replay store.
+        let started = Started::now();
         let claims = match self.current(token, now) {
-            Ok(claims) => claims,
-            Err(stop) => self.resume(token, Some(now), stop).await?,
+            Ok(claims) => Ok(claims),
+            Err(stop) => self.resume(token, Some(now), stop).await,
         };
-        match self.admit(claims, &Presented::bearer(token), now)? {
+        let result = claims.and_then(|claims| self.admit(claims, &Presented::bearer(token), now));
+        started.done();
+        match result? {
             Admitted::Done(claims) => Ok(claims),
             // Only a DPoP proof is recorded, and a bearer token has none.
             Admitted::Replay(_) => Err(Rejection::SenderConstrainedToken),
@@ -189,14 +197,18 @@ impl Gate {
     ) -> Result<Arc<Claims>, Rejection> {
         // Everything but a key-set refresh and a replay store's answer is synchronous, so
         // this future stays small and the common path never suspends.
+        let started = Started::now();
         let claims = match self.current(presented.token, now) {
-            Ok(claims) => claims,
-            Err(stop) => self.resume(presented.token, Some(now), stop).await?,
+            Ok(claims) => Ok(claims),
+            Err(stop) => self.resume(presented.token, Some(now), stop).await,
         };
-        match self.admit(claims, &presented, now)? {
-            Admitted::Done(claims) => Ok(claims),
-            Admitted::Replay(check) => self.record(check).await,
-        }
+        let result = match claims.and_then(|claims| self.admit(claims, &presented, now)) {
+            Ok(Admitted::Done(claims)) => Ok(claims),
+            Ok(Admitted::Replay(check)) => self.record(check).await,
+            Err(rejection) => Err(rejection),
+        };
+        started.done();
+        result
     }
 
     /// The synchronous part of validation: the answer, or what it waits for. Lets the layer
@@ -248,17 +260,48 @@ impl Gate {
         self.inner.bearer
     }
 
-    /// One event per refused token: the stable code and the configured issuer it claimed,
-    /// never the token, its claims or key material.
-    fn note(&self, rejection: &Rejection, issuer: Option<usize>) {
+    /// The record of a refused token, once per validation: a DEBUG event with the stable code
+    /// and the configured issuer it claimed (never the token, its claims or key material),
+    /// the metrics, and the signals of suspicious use it raises.
+    fn note(&self, rejection: &Rejection, seen: &Seen) {
+        let inner = &*self.inner;
+        let issuer = seen.issuer.map(|index| inner.issuers.name(index));
         match issuer {
-            Some(index) => tracing::debug!(
-                code = rejection.code(),
-                issuer = %self.inner.issuers.name(index),
-                "access token rejected"
-            ),
+            Some(issuer) => {
+                tracing::debug!(code = rejection.code(), %issuer, "access token rejected")
+            }
             None => tracing::debug!(code = rejection.code(), "access token rejected"),
         }
+        inner.verdicts.refused(rejection, seen.issuer);
+        let signals = &inner.signals;
+        match rejection {
+            Rejection::InvalidSignature if seen.held_key => {
+                signals.raise(Signal::ForgedSignature, issuer, None);
+            }
+            Rejection::UnsupportedAlgorithm if seen.foreign_alg => {
+                signals.raise(Signal::AlgorithmConfusion, issuer, None);
+            }
+            Rejection::KeyAlgorithmMismatch => {
+                signals.raise(Signal::AlgorithmConfusion, issuer, None);
+            }
+            Rejection::UnknownKey | Rejection::MissingKeyId => signals.unknown_key(issuer),
+            Rejection::TokenExpired => signals.expired(issuer, seen.skew),
+            Rejection::TokenNotYetValid | Rejection::IssuedInFuture => {
+                signals.raise(Signal::TokenFromFuture, issuer, seen.skew);
+            }
+            _ => {}
+        }
+    }
+
+    /// The record of an accepted token.
+    #[inline]
+    fn accepted(&self, claims: &Claims) {
+        self.inner.verdicts.accepted(claims.issuer_index());
+    }
+
+    /// The gate's signals of suspicious use, for the layer's.
+    pub(crate) fn signals(&self) -> &Signals {
+        &self.inner.signals
     }
 
     /// Fetches every issuer's keys now, where they come from the network and are not loaded

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::Gate;
-use super::pipeline::{Stop, judge, seconds};
+use super::pipeline::{Seen, Stop, judge, seconds};
 use crate::claims::{Claims, RawClaims};
 use crate::error::Rejection;
 use crate::introspection::{Answer, Judged, Reply, Unavailable, read, token_hash};
@@ -23,6 +23,7 @@ impl Gate {
         token: &str,
         now: SystemTime,
         rejection: Rejection,
+        seen: &mut Seen,
     ) -> Result<Arc<Claims>, Stop> {
         let issuers = &self.inner.issuers;
         let found = self.inner.opaque.iter().find_map(|&index| {
@@ -34,6 +35,7 @@ impl Gate {
         let Some((index, introspector)) = found else {
             return Err(Stop::Rejected(rejection));
         };
+        seen.issuer = Some(index);
         match introspector.cached(&token_hash(token), seconds(now)) {
             Some(judged) => judged.outcome.map_err(Stop::Rejected),
             None => Err(Stop::Introspect { issuer: index }),
@@ -111,7 +113,10 @@ impl Gate {
             return Ok(claims);
         }
         match introspector.cached(&token_hash(token), seconds(now)) {
-            Some(judged) => judged.outcome.map(|_| claims).map_err(Stop::Rejected),
+            Some(judged) => judged.outcome.map(|_| claims).map_err(|rejection| {
+                self.note(&rejection, &Seen::issuer(index));
+                Stop::Rejected(rejection)
+            }),
             None => Err(Stop::IntrospectJwt {
                 issuer: index,
                 claims,
@@ -129,7 +134,7 @@ impl Gate {
     ) -> Result<Arc<Claims>, Rejection> {
         let result = self.introspect(token, index, now).await.map(|_| claims);
         if let Err(rejection) = &result {
-            self.note(rejection, Some(index));
+            self.note(rejection, &Seen::issuer(index));
         }
         result
     }
@@ -259,7 +264,7 @@ impl Gate {
         let mut raw = RawClaims::default();
         let judged = raw
             .parse_into(&payload)
-            .and_then(|()| judge(issuer, &mut raw, &payload, now));
+            .and_then(|()| judge(issuer, index, &mut raw, &payload, now));
         drop(raw);
         match judged {
             Ok((fields, _times)) => {

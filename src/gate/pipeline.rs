@@ -13,6 +13,7 @@ use crate::issuer::Issuer;
 use crate::issuer::Selection;
 use crate::jws::{self, Header, HeaderText, Signature};
 use crate::keys::{KeyId, KeySet, VerifyingKey};
+use crate::observe;
 
 /// Which keys the pipeline verifies with.
 #[derive(Clone, Copy)]
@@ -24,6 +25,30 @@ pub(super) enum Keys<'a> {
     /// A provider's other keys for this token (see `ProviderRules::fallback_keys`). Tokens
     /// verified with them are not cached: the cache checks keys against the issuer's own set.
     Fallback(&'a KeySet),
+}
+
+/// What the pipeline learned of a token on its way, for the record of a refusal: the
+/// metrics' issuer label and the signals of suspicious use.
+#[derive(Default)]
+pub(super) struct Seen {
+    /// The configured issuer the token names.
+    pub(super) issuer: Option<usize>,
+    /// The signature failed under a key the issuer holds.
+    pub(super) held_key: bool,
+    /// `alg` is no asymmetric algorithm tokengate knows: `none`, HMAC, or made up.
+    pub(super) foreign_alg: bool,
+    /// For a token refused for its times: seconds `nbf` or `iat` is ahead of now, or now is
+    /// past `exp`.
+    pub(super) skew: Option<f64>,
+}
+
+impl Seen {
+    pub(super) fn issuer(index: usize) -> Seen {
+        Seen {
+            issuer: Some(index),
+            ..Seen::default()
+        }
+    }
 }
 
 /// Why the synchronous pipeline stopped short of claims.
@@ -98,6 +123,7 @@ impl From<Rejection> for Stop {
 /// introspection answer), then the normalized fields: what every route to claims shares.
 pub(super) fn judge(
     issuer: &Issuer,
+    index: usize,
     raw: &mut RawClaims<'_>,
     payload: &str,
     now: f64,
@@ -116,6 +142,7 @@ pub(super) fn judge(
     let times = raw.exp.map(|exp| issuer.claims.times(exp, raw));
     let kind = rules.and_then(|rules| rules.token_kind(raw));
     let mut fields = Fields::new(raw, payload);
+    fields.issuer_index = u32::try_from(index).unwrap_or(u32::MAX);
     if let Some(kind) = kind {
         fields.token_kind = kind;
     }
@@ -124,6 +151,17 @@ pub(super) fn judge(
         sources.apply(payload, &mut fields)?;
     }
     Ok((fields, times))
+}
+
+/// How far off a token's times were, for a refusal for them: seconds `nbf` or `iat` is
+/// ahead of `now`, or `now` is past `exp`.
+fn skew(rejection: &Rejection, raw: &RawClaims<'_>, now: f64) -> Option<f64> {
+    match rejection {
+        Rejection::TokenExpired => raw.exp.map(|exp| now - exp),
+        Rejection::TokenNotYetValid => raw.nbf.map(|nbf| nbf - now),
+        Rejection::IssuedInFuture => raw.iat.map(|iat| iat - now),
+        _ => None,
+    }
 }
 
 /// Seconds since the epoch (0 before it).
@@ -148,21 +186,21 @@ impl Gate {
         {
             return answer;
         }
-        let mut issuer = None;
-        let result = self.pipeline(token, now, Keys::Current, &mut issuer);
+        let mut seen = Seen::default();
+        let result = self.pipeline(token, now, Keys::Current, &mut seen);
         if let Err(Stop::Rejected(rejection)) = &result {
-            self.note(rejection, issuer);
+            self.note(rejection, &seen);
         }
         result
     }
 
-    /// The pipeline; `seen` is set to the configured issuer the token names, once known.
+    /// The pipeline; `seen` gathers what a refusal's record needs.
     pub(super) fn pipeline(
         &self,
         token: &str,
         now: SystemTime,
         keys: Keys,
-        seen: &mut Option<usize>,
+        seen: &mut Seen,
     ) -> Result<Arc<Claims>, Stop> {
         let inner = &*self.inner;
         if token.len() > inner.max_token_size {
@@ -175,7 +213,7 @@ impl Gate {
         });
         let (segments, header_text) = match opened {
             Ok(opened) => opened,
-            Err(rejection) => return self.opaque(token, now, rejection),
+            Err(rejection) => return self.opaque(token, now, rejection, seen),
         };
         let header = Header::parse(header_text.as_str())?;
         let payload = jws::decode_text(segments.payload)?;
@@ -198,8 +236,9 @@ impl Gate {
                 });
             }
         };
-        *seen = Some(index);
+        seen.issuer = Some(index);
         let issuer = inner.issuers.get(index);
+        seen.foreign_alg = header.alg.is_none();
         let alg = header
             .alg
             .filter(|alg| issuer.algorithms.contains(alg))
@@ -237,7 +276,10 @@ impl Gate {
         };
         let (rejection, key_id, failed) = match selected {
             Ok((true, id)) => (None, Some(id), None),
-            Ok((false, id)) => (Some(Rejection::InvalidSignature), None, Some(id)),
+            Ok((false, id)) => {
+                seen.held_key = true;
+                (Some(Rejection::InvalidSignature), None, Some(id))
+            }
             Err(rejection) => (Some(rejection), None, None),
         };
         let may_refresh = matches!(keys, Keys::Current) && issuer.keys.is_remote();
@@ -275,7 +317,8 @@ impl Gate {
         }
 
         let now = seconds(now);
-        let (fields, times) = judge(issuer, &mut raw, &payload, now)?;
+        let (fields, times) = judge(issuer, index, &mut raw, &payload, now)
+            .inspect_err(|rejection| seen.skew = skew(rejection, &raw, now))?;
         drop(raw);
         let claims = Arc::new(fields.with_json(payload));
         let cache = inner
@@ -299,14 +342,12 @@ impl Gate {
     /// is still in its issuer's key set.
     fn cached(&self, token: &str, now: SystemTime) -> Option<Result<Arc<Claims>, Stop>> {
         let inner = &*self.inner;
-        let entry = inner.cache.as_ref()?.get(token)?;
-        if !entry.current_at(seconds(now)) {
-            return None;
-        }
-        let issuer = inner.issuers.get(entry.issuer);
-        if !issuer.keys.with_current(|keys| keys.contains(entry.key)) {
-            return None;
-        }
-        Some(Ok(Arc::clone(&entry.claims)))
+        let hit = inner.cache.as_ref()?.get(token).filter(|entry| {
+            entry.current_at(seconds(now))
+                && (inner.issuers.get(entry.issuer).keys)
+                    .with_current(|keys| keys.contains(entry.key))
+        });
+        observe::token_cache(hit.is_some());
+        Some(Ok(Arc::clone(&hit?.claims)))
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::Gate;
-use super::pipeline::{Keys, Stop};
+use super::pipeline::{Keys, Seen, Stop};
 use crate::claims::{Claims, RawClaims};
 use crate::error::Rejection;
 use crate::jws;
@@ -50,7 +50,7 @@ impl Gate {
             Stop::Introspect { issuer } => {
                 let result = self.introspect(token, issuer, now).await;
                 if let Err(rejection) = &result {
-                    self.note(rejection, Some(issuer));
+                    self.note(rejection, &Seen::issuer(issuer));
                 }
                 return result;
             }
@@ -65,7 +65,7 @@ impl Gate {
                         let rejection = Rejection::KeysUnavailable {
                             retry_after: self.inner.retry_hint,
                         };
-                        self.note(&rejection, None);
+                        self.note(&rejection, &Seen::default());
                         return Err(rejection);
                     }
                     Err(stop) => stop,
@@ -97,10 +97,13 @@ impl Gate {
         if let Some(claims) = self.held_fallback(token, at(), index) {
             return Ok(claims);
         }
-        let mut seen = None;
         // A signature that failed under a key the set holds stays refused whatever the
         // refresh; only a missing key may be out of reach (503).
         let held = matches!(rejection, Rejection::InvalidSignature);
+        let mut seen = Seen {
+            held_key: held && failed.is_some(),
+            ..Seen::issuer(index)
+        };
         let wanted = Wanted {
             kid: kid.as_deref(),
             alg,
@@ -124,7 +127,8 @@ impl Gate {
             result => result,
         };
         if let Err(rejection) = &result {
-            self.note(rejection, Some(index));
+            seen.issuer = Some(index);
+            self.note(rejection, &seen);
         }
         result
     }
@@ -141,7 +145,7 @@ impl Gate {
         alg: crate::Algorithm,
     ) -> Option<Result<Arc<Claims>, Rejection>> {
         let store = self.fallback_store(token, index, true)?;
-        let mut seen = None;
+        let mut seen = Seen::default();
         let (read, first) = store.with_current(|keys| {
             let first = self.pipeline(token, now, Keys::Fallback(keys), &mut seen);
             (keys.generation(), first)
@@ -167,7 +171,7 @@ impl Gate {
     /// The claims, if the provider holds other keys for the token already and they verify it.
     fn held_fallback(&self, token: &str, now: SystemTime, index: usize) -> Option<Arc<Claims>> {
         let store = self.fallback_store(token, index, false)?;
-        let mut seen = None;
+        let mut seen = Seen::default();
         store
             .with_current(|keys| self.pipeline(token, now, Keys::Fallback(keys), &mut seen))
             .ok()

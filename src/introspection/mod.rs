@@ -148,7 +148,9 @@ impl Introspector {
 
     /// A reusable answer for this token at `now`, if one is cached.
     pub(crate) fn cached(&self, hash: &TokenHash, now: f64) -> Option<Judged> {
-        self.answers.get(hash).filter(|judged| now < judged.until)
+        let hit = self.answers.get(hash).filter(|judged| now < judged.until);
+        crate::observe::introspection_cache(hit.is_some());
+        hit
     }
 
     /// The answer for `token`: one call shared by every concurrent request for it, within the
@@ -177,7 +179,14 @@ impl Introspector {
         };
         let result = flight
             .get_or_init(|| async {
+                let started = Instant::now();
                 let judged = self.call(token).await.and_then(judge);
+                let result = match &judged {
+                    Ok(Judged { outcome: Ok(_), .. }) => "active",
+                    Ok(_) => "inactive",
+                    Err(Unavailable) => "error",
+                };
+                crate::observe::introspection(&self.issuer, result, started.elapsed());
                 if let Ok(judged) = &judged {
                     self.answers.insert(hash, judged.clone());
                 }

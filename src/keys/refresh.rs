@@ -28,6 +28,7 @@ use super::siblings::{self, Siblings};
 use super::sources::{IssuerRule, KeysAt, Source};
 use super::{KeyProblem, KeyRules, KeySet, KeyStatus};
 use crate::Algorithm;
+use crate::observe::{self, Cause, Fetched};
 
 /// The longest wait between failed fetches (unless the cooldown itself is longer).
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -44,8 +45,10 @@ const NEVER: u64 = u64::MAX;
 /// Why a fetch started.
 #[derive(Debug)]
 pub(super) enum Trigger {
-    /// The first load (whatever asked for it), warm-up, or the keys' freshness running out.
+    /// The first load (whatever asked for it), or the keys' freshness running out.
     Routine,
+    /// [`Gate::warm_up`](crate::Gate::warm_up).
+    WarmUp,
     /// A token whose key was missing (an unknown `kid`, with that `kid`), or whose signature
     /// failed (with the `kid` of the key that failed it, if any); with the token's `alg`, since
     /// only a key of that algorithm can serve it.
@@ -397,6 +400,17 @@ impl Remote {
         // A refresh for a missing key that did not bring it closes the door to others for a
         // cooldown: that is what bounds a flood of made-up kids.
         let mut fruitless = matches!(trigger, Trigger::Miss { .. });
+        let cause = match trigger {
+            Trigger::WarmUp => Cause::WarmUp,
+            Trigger::Routine if state.loaded_at.is_none() => Cause::FirstUse,
+            Trigger::Routine => Cause::Routine,
+            Trigger::Miss { .. } => Cause::KeyMiss,
+        };
+        let fetched = match &outcome {
+            Ok(Loaded::New { .. }) => Fetched::Ok,
+            Ok(Loaded::Same { .. }) => Fetched::NotModified,
+            Err(_) => Fetched::Error,
+        };
         let mut news = None;
         let ttl = match outcome {
             Ok(Loaded::New {
@@ -431,6 +445,7 @@ impl Remote {
                 }
                 let keeping = state.loaded_at.is_some();
                 drop(state);
+                observe::key_refresh(&self.issuer, cause, fetched, None);
                 if self.quiet {
                     tracing::debug!(
                         issuer = %self.issuer,
@@ -473,6 +488,8 @@ impl Remote {
         // After the keys: a reader that sees this sees them.
         self.usable_until.store(until, Ordering::Release);
         drop(state);
+        let keys = (!self.quiet).then(|| self.keys.load().len());
+        observe::key_refresh(&self.issuer, cause, fetched, keys);
         if let Some(news) = news {
             self.log(news);
         }
@@ -499,7 +516,7 @@ impl Remote {
                 wait.as_secs().max(1)
             ));
         }
-        let (waiting, finish) = self.claim(&mut state, Trigger::Routine);
+        let (waiting, finish) = self.claim(&mut state, Trigger::WarmUp);
         drop(state);
         Remote::launch(&runtime, finish);
         Ok(Some(waiting))

@@ -142,7 +142,11 @@ where
                         }
                         Err(rejection) => {
                             let denial = Denial::with(rejection, waiting.responder.clone())
-                                .for_request(request.method(), request.headers());
+                                .for_request(
+                                    request.method(),
+                                    request.version(),
+                                    request.headers(),
+                                );
                             state.set(State::Refused {
                                 denial: Some(denial),
                             });

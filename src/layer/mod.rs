@@ -42,3 +42,6 @@ pub use revocation::{
 };
 pub use service::TokenService;
 pub use token::{TokenLayer, TokenLayerBuilder};
+
+pub use crate::denial::GrpcAnswers;
+pub use crate::observe::{SharedTokenWatch, TraceFields};

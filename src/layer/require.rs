@@ -157,10 +157,11 @@ where
                     .unwrap_or_else(Responder::plain);
                 RequireFuture {
                     state: RequireState::Refused {
-                        denial: Some(
-                            Denial::with(rejection, responder)
-                                .for_request(request.method(), request.headers()),
-                        ),
+                        denial: Some(Denial::with(rejection, responder).for_request(
+                            request.method(),
+                            request.version(),
+                            request.headers(),
+                        )),
                     },
                 }
             }

@@ -363,10 +363,11 @@ where
                                 .cloned()
                                 .unwrap_or_else(Responder::plain);
                             State::Refused {
-                                denial: Some(
-                                    Denial::with(rejection, responder)
-                                        .for_request(request.method(), request.headers()),
-                                ),
+                                denial: Some(Denial::with(rejection, responder).for_request(
+                                    request.method(),
+                                    request.version(),
+                                    request.headers(),
+                                )),
                             }
                         }
                     }

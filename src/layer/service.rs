@@ -15,6 +15,7 @@ use super::{ResponseBody, ResponseFuture};
 use crate::denial::Denial;
 use crate::error::Rejection;
 use crate::gate::{Checked, Presented};
+use crate::observe::Started;
 use crate::source;
 
 /// The service made by [`TokenLayer`](super::TokenLayer).
@@ -106,32 +107,56 @@ where
         if let Some(certificate) = settings.certificate(&request) {
             presented = presented.client_certificate(certificate);
         }
+        let address = settings
+            .watch
+            .as_ref()
+            .and_then(|watch| watch.address(request.extensions()));
         let now = SystemTime::now();
+        let started = Started::now();
         let validation: Validation = match settings.gate.check_now(&presented, now) {
             Checked::Done(Ok(claims)) => {
+                started.done();
+                settings.admitted(token, &claims, address);
                 request.extensions_mut().insert(claims);
                 return ResponseFuture::inner(self.inner.call(request), cache);
             }
             // The gate noted its own rejection already; the layer's grammar verdict replaces
             // the answer, not the record.
             Checked::Done(Err(rejection)) => {
+                started.done();
                 let rejection = source::grammar(token, rejection);
                 return ResponseFuture::refused(self.denial(rejection, &request));
             }
             Checked::Pending(pending) => {
                 // The issuer's keys may be out of date: finish once a refresh has been tried.
-                let gate = settings.gate.clone();
+                let settings = Arc::clone(&self.settings);
                 let presented = presented.to_owned();
                 // The clock is read again once the refresh is done, which may take seconds.
                 Box::pin(async move {
-                    let outcome = gate.finish(&presented, None, pending).await;
-                    outcome.map_err(|rejection| source::grammar(&presented.token, rejection))
+                    let outcome = settings.gate.finish(&presented, None, pending).await;
+                    started.done();
+                    let token = &presented.token;
+                    match outcome {
+                        Ok(claims) => {
+                            settings.admitted(token, &claims, address);
+                            Ok(claims)
+                        }
+                        Err(rejection) => Err(source::grammar(token, rejection)),
+                    }
                 })
             }
             // A good DPoP proof: the replay store must say it is new.
             Checked::Replay(check) => {
-                let gate = settings.gate.clone();
-                Box::pin(async move { gate.record(check).await })
+                let settings = Arc::clone(&self.settings);
+                let token = watched(&settings, token);
+                Box::pin(async move {
+                    let outcome = settings.gate.record(check).await;
+                    started.done();
+                    if let Ok(claims) = &outcome {
+                        settings.admitted(&token, claims, address);
+                    }
+                    outcome
+                })
             }
         };
         // Finished with the inner service that was polled ready (a clone stays here).
@@ -139,6 +164,15 @@ where
         let inner = std::mem::replace(&mut self.inner, clone);
         let responder = settings.responder.clone();
         ResponseFuture::validating(validation, request, inner, responder, cache)
+    }
+}
+
+/// The token, where the shared-token watch needs it after an await; empty otherwise (no
+/// copy).
+fn watched(settings: &Settings, token: &str) -> Box<str> {
+    match settings.watch {
+        Some(_) => Box::from(token),
+        None => Box::default(),
     }
 }
 
@@ -158,7 +192,10 @@ impl<S> TokenService<S> {
     }
 
     fn denial<ReqBody>(&self, rejection: Rejection, request: &Request<ReqBody>) -> Denial {
-        Denial::with(rejection, self.settings.responder.clone())
-            .for_request(request.method(), request.headers())
+        Denial::with(rejection, self.settings.responder.clone()).for_request(
+            request.method(),
+            request.version(),
+            request.headers(),
+        )
     }
 }

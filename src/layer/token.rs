@@ -1,6 +1,7 @@
 //! [`TokenLayer`] and its builder: what the layer looks at and how it answers.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -10,11 +11,13 @@ use tower_layer::Layer;
 use super::TokenService;
 use super::future::CacheHeaders;
 use crate::challenge::{is_quotable, is_scope_char};
-use crate::denial::{Denial, Hook, Responder};
+use crate::claims::Claims;
+use crate::denial::{Denial, GrpcAnswers, Hook, Responder};
 use crate::error::ConfigError;
 use crate::gate::Gate;
 use crate::metadata::ProtectedResource;
 use crate::mtls::ClientCertificate;
+use crate::observe::{SharedTokenWatch, TraceFields, Watch};
 use crate::source::TokenSource;
 
 /// A tower [`Layer`] that admits only requests with a valid access token.
@@ -63,9 +66,24 @@ pub(crate) struct Settings {
     pub(crate) public_url: Option<Box<str>>,
     /// The trusted proxy header with the client certificate (RFC 9440).
     pub(crate) certificate_header: Option<HeaderName>,
+    /// What of an accepted caller goes into the request's span.
+    pub(crate) trace: TraceFields,
+    /// Tokens presented from many client addresses.
+    pub(crate) watch: Option<Watch>,
 }
 
 impl Settings {
+    /// What follows an accepted token: the caller into the span, the token's address counted.
+    #[inline]
+    pub(crate) fn admitted(&self, token: &str, claims: &Claims, address: Option<IpAddr>) {
+        if self.trace.any() {
+            self.trace.record(claims);
+        }
+        if let (Some(watch), Some(address)) = (&self.watch, address) {
+            watch.see(token, claims, address, self.gate.signals());
+        }
+    }
+
     /// The URI a DPoP proof must name for this request: the public URL and the request's
     /// path as this layer sees it.
     pub(crate) fn target_uri<B>(&self, request: &http::Request<B>) -> String {
@@ -109,6 +127,8 @@ impl TokenLayer {
                 require_dpop: false,
                 public_url: None,
                 certificate_header: None,
+                trace: TraceFields::none(),
+                watch: None,
             }),
         }
     }
@@ -126,6 +146,9 @@ impl TokenLayer {
             require_dpop: false,
             public_url: None,
             certificate_header: None,
+            trace: TraceFields::none(),
+            watch: None,
+            grpc: GrpcAnswers::default(),
         }
     }
 }
@@ -181,6 +204,9 @@ pub struct TokenLayerBuilder {
     require_dpop: bool,
     public_url: Option<String>,
     certificate_header: Option<HeaderName>,
+    trace: TraceFields,
+    watch: Option<SharedTokenWatch>,
+    grpc: GrpcAnswers,
 }
 
 impl TokenLayerBuilder {
@@ -283,6 +309,28 @@ impl TokenLayerBuilder {
         self
     }
 
+    /// Records who called into the request's tracing span once the token is accepted: see
+    /// [`TraceFields`] for the fields, and the span they must be declared in. Nothing by
+    /// default.
+    pub fn trace_fields(mut self, fields: TraceFields) -> Self {
+        self.trace = fields;
+        self
+    }
+
+    /// Reports an accepted token presented from more client addresses than it should be
+    /// (the `shared_token` signal; never a refusal): see [`SharedTokenWatch`]. Off by default.
+    pub fn watch_shared_tokens(mut self, watch: SharedTokenWatch) -> Self {
+        self.watch = Some(watch);
+        self
+    }
+
+    /// Which refused requests are answered in gRPC's form; by default gRPC calls over HTTP/2
+    /// ([`GrpcAnswers::Http2`]).
+    pub fn grpc_answers(mut self, answers: GrpcAnswers) -> Self {
+        self.grpc = answers;
+        self
+    }
+
     /// Checks the settings.
     ///
     /// # Errors
@@ -344,6 +392,9 @@ impl TokenLayerBuilder {
                 "client certificate header {name:?}: not a proxy header"
             ));
         }
+        if let Some(watch) = &self.watch {
+            problems.extend(watch.problems());
+        }
         if !problems.is_empty() {
             return Err(ConfigError::new(problems));
         }
@@ -351,7 +402,8 @@ impl TokenLayerBuilder {
         let configured = self.realm.is_some()
             || self.resource_metadata.is_some()
             || self.scope_prefix.is_some()
-            || dpop_algs.is_some();
+            || dpop_algs.is_some()
+            || self.grpc != GrpcAnswers::default();
         let share_responder = configured || self.hook.is_some();
         let dpop = dpop_algs.is_some();
         let responder = if share_responder {
@@ -362,6 +414,7 @@ impl TokenLayerBuilder {
                 hook: self.hook,
                 dpop_algs,
                 dpop_only,
+                grpc: self.grpc,
             })
         } else {
             Responder::plain()
@@ -379,6 +432,8 @@ impl TokenLayerBuilder {
                 require_dpop: self.require_dpop,
                 public_url,
                 certificate_header: self.certificate_header,
+                trace: self.trace,
+                watch: self.watch.map(SharedTokenWatch::build),
             }),
         })
     }

@@ -3,8 +3,9 @@
 use axum::body::Body;
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, WWW_AUTHENTICATE};
-use http::{HeaderValue, Request, StatusCode};
+use http::{HeaderValue, Request, StatusCode, Version};
 use serde_json::json;
+use tokengate::layer::GrpcAnswers;
 use tokengate::{Denial, Gate, TokenLayer};
 use tower::ServiceExt;
 
@@ -106,13 +107,52 @@ async fn grpc_form_only_for_grpc_posts() {
         .unwrap();
     let response = app.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    // A real gRPC call: trailers-only, whatever the case of the media type.
-    let request = Request::post("/me")
-        .header("content-type", "Application/GRPC+proto")
-        .body(Body::empty())
+    // A gRPC content type over HTTP/1.1 is no gRPC call (gRPC needs HTTP/2): a plain 401,
+    // visible to HTTP monitoring.
+    let grpc_post = |version| {
+        Request::post("/me")
+            .version(version)
+            .header("content-type", "Application/GRPC+proto")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = app
+        .clone()
+        .oneshot(grpc_post(Version::HTTP_11))
+        .await
         .unwrap();
-    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get("grpc-status").is_none());
+    // A real gRPC call: trailers-only, whatever the case of the media type.
+    let response = app.oneshot(grpc_post(Version::HTTP_2)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["grpc-status"], "16");
     assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+}
+
+#[tokio::test]
+async fn grpc_answers_is_the_layers_choice() {
+    let request = |version| {
+        Request::post("/me")
+            .version(version)
+            .header("content-type", "application/grpc")
+            .body(Body::empty())
+            .unwrap()
+    };
+    // A proxy that forwards gRPC over HTTP/1.1: the gRPC form there too, from the layer and
+    // from the layers and extractors inside it.
+    let always = app(TokenLayer::builder(gate())
+        .grpc_answers(GrpcAnswers::Always)
+        .build()
+        .unwrap());
+    let response = always.oneshot(request(Version::HTTP_11)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["grpc-status"], "16");
+    // A REST-only service: HTTP statuses always.
+    let never = app(TokenLayer::builder(gate())
+        .grpc_answers(GrpcAnswers::Never)
+        .build()
+        .unwrap());
+    let response = never.oneshot(request(Version::HTTP_2)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
