@@ -215,7 +215,10 @@ impl Gate {
             Ok(opened) => opened,
             Err(rejection) => return self.opaque(token, now, rejection, seen),
         };
-        let header = Header::parse(header_text.as_str())?;
+        // The one algorithm refusal of the header's own checks: `alg` is none of ours.
+        let header = Header::parse(header_text.as_str()).inspect_err(|rejection| {
+            seen.foreign_alg = matches!(rejection, Rejection::UnsupportedAlgorithm);
+        })?;
         let payload = jws::decode_text(segments.payload)?;
         let mut raw = RawClaims::default();
         raw.parse_into(&payload)?;
@@ -238,7 +241,6 @@ impl Gate {
         };
         seen.issuer = Some(index);
         let issuer = inner.issuers.get(index);
-        seen.foreign_alg = header.alg.is_none();
         let alg = header
             .alg
             .filter(|alg| issuer.algorithms.contains(alg))

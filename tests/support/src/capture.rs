@@ -89,6 +89,20 @@ pub fn global() -> &'static Captured {
     })
 }
 
+/// A subscriber for the calling thread only (TRACE, every target, no colours), until the guard
+/// drops: for a test on a current-thread runtime, whose tasks all run on that thread, so that
+/// tests running side by side each see only their own events.
+pub fn scoped() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
 /// What a test handled and must never see logged: credentials and their segments, key
 /// material, claim values. For the end-to-end tests (`tests/interop/`,
 /// `tests/faults_under_load.rs`); the attack scan and `tests/logs.rs` collect their own.
