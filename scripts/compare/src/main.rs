@@ -155,6 +155,12 @@ fn paired(name: &str, per_batch: usize, a: &dyn Fn(), b: &dyn Fn()) {
 }
 
 fn main() {
+    if std::env::var("COMPARE_RECORDER").as_deref() == Ok("prometheus") {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .expect("the only recorder");
+        println!("with the Prometheus exporter's recorder installed");
+    }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     for alg in ["RS256", "ES256"] {
         let (token, jwks) = material(alg);
