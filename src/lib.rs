@@ -219,6 +219,9 @@ struct SenderConstrainedDoc;
 #[doc = include_str!("../docs/opaque-tokens.md")]
 struct OpaqueTokensDoc;
 #[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../docs/observability.md")]
+struct ObservabilityDoc;
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../docs/recipes/trace-subject.md")]
 struct TraceSubjectRecipe;
 #[cfg(all(doctest, feature = "axum", feature = "testing"))]
