@@ -43,7 +43,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .route("/orders", get(orders))
         .route_layer(RequireLayer::new(Requirement::scope("orders.read"))?)
         .layer(TokenLayer::new(gate));
-    let app = api.merge(Router::new().route("/metrics", get(scrape)).with_state(handle));
+    let app = api.merge(
+        Router::new()
+            .route("/metrics", get(scrape))
+            .with_state(handle),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
@@ -58,7 +62,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         (Some(good), 200),
         (Some(forged.clone()), 401),
         (Some(forged), 401),
-        (Some(issuer.token().scope("orders.read").expired().sign()), 401),
+        (
+            Some(issuer.token().scope("orders.read").expired().sign()),
+            401,
+        ),
         (Some(issuer.token().scope("profile").sign()), 403),
         (None, 401),
     ];
@@ -101,12 +108,28 @@ async fn main() -> Result<(), Box<dyn Error>> {
             vec![("code", "invalid_signature")],
             2.0,
         ),
-        ("tokengate_validations_total", vec![("code", "token_expired")], 1.0),
-        ("tokengate_token_cache_lookups_total", vec![("result", "hit")], 2.0),
-        ("tokengate_token_cache_lookups_total", vec![("result", "miss")], 5.0),
+        (
+            "tokengate_validations_total",
+            vec![("code", "token_expired")],
+            1.0,
+        ),
+        (
+            "tokengate_token_cache_lookups_total",
+            vec![("result", "hit")],
+            2.0,
+        ),
+        (
+            "tokengate_token_cache_lookups_total",
+            vec![("result", "miss")],
+            5.0,
+        ),
         (
             "tokengate_refusals_total",
-            vec![("code", "missing_token"), ("status", "401"), ("form", "http")],
+            vec![
+                ("code", "missing_token"),
+                ("status", "401"),
+                ("form", "http"),
+            ],
             1.0,
         ),
         (
@@ -115,7 +138,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
             1.0,
         ),
         ("tokengate_refusals_total", vec![], 5.0),
-        ("tokengate_signals_total", vec![("signal", "forged_signature")], 2.0),
+        (
+            "tokengate_signals_total",
+            vec![("signal", "forged_signature")],
+            2.0,
+        ),
         (
             "tokengate_key_refreshes_total",
             vec![("issuer", iss), ("cause", "warm_up"), ("result", "ok")],

@@ -117,13 +117,19 @@ async fn verdicts_by_issuer_outcome_and_code_with_cache_and_latency() {
     let token = issuer.token().sign();
     gate.validate(&token).await.unwrap(); // a miss, then verified
     gate.validate(&token).await.unwrap(); // a hit
-    gate.validate(&issuer.token().tampered().sign()).await.unwrap_err();
+    gate.validate(&issuer.token().tampered().sign())
+        .await
+        .unwrap_err();
     gate.validate(&stranger.token().sign()).await.unwrap_err();
     let seen = Snapshot::take(&snapshotter);
     let iss = issuer.issuer();
     let accepted = [("issuer", iss), ("outcome", "accepted"), ("code", "ok")];
     assert_eq!(seen.counter(VALIDATIONS, &accepted), 2);
-    let forged = [("issuer", iss), ("outcome", "refused"), ("code", "invalid_signature")];
+    let forged = [
+        ("issuer", iss),
+        ("outcome", "refused"),
+        ("code", "invalid_signature"),
+    ];
     assert_eq!(seen.counter(VALIDATIONS, &forged), 1);
     let untrusted = [("issuer", "unknown"), ("code", "untrusted_issuer")];
     assert_eq!(seen.counter(VALIDATIONS, &untrusted), 1);
@@ -152,9 +158,15 @@ async fn every_refusal_of_the_layers_whatever_its_form() {
         .layer(TokenLayer::new(issuer.gate()));
     let good = issuer.token().scope("orders.read").sign();
     let unscoped = issuer.token().scope("other").sign();
-    assert_eq!(get(&app, &[("authorization", &format!("Bearer {good}"))]).await, 200);
+    assert_eq!(
+        get(&app, &[("authorization", &format!("Bearer {good}"))]).await,
+        200
+    );
     assert_eq!(get(&app, &[]).await, 401);
-    assert_eq!(get(&app, &[("authorization", &format!("Bearer {unscoped}"))]).await, 403);
+    assert_eq!(
+        get(&app, &[("authorization", &format!("Bearer {unscoped}"))]).await,
+        403
+    );
     // A gRPC call over HTTP/2: refused in gRPC's form (HTTP 200), counted all the same.
     let call = Request::post("/orders")
         .version(Version::HTTP_2)
@@ -165,9 +177,19 @@ async fn every_refusal_of_the_layers_whatever_its_form() {
     assert_eq!(response.headers()["grpc-status"], "16");
     let seen = Snapshot::take(&snapshotter);
     let missing = [("code", "missing_token"), ("status", "401")];
-    assert_eq!(seen.counter(REFUSALS, &[("form", "http"), missing[0], missing[1]]), 1);
-    assert_eq!(seen.counter(REFUSALS, &[("form", "grpc"), missing[0], missing[1]]), 1);
-    let scope = [("code", "insufficient_scope"), ("status", "403"), ("form", "http")];
+    assert_eq!(
+        seen.counter(REFUSALS, &[("form", "http"), missing[0], missing[1]]),
+        1
+    );
+    assert_eq!(
+        seen.counter(REFUSALS, &[("form", "grpc"), missing[0], missing[1]]),
+        1
+    );
+    let scope = [
+        ("code", "insufficient_scope"),
+        ("status", "403"),
+        ("form", "http"),
+    ];
     assert_eq!(seen.counter(REFUSALS, &scope), 1);
     assert_eq!(seen.counter(REFUSALS, &[]), 3);
     // The gate accepted both tokens (the scope is the route's requirement).
@@ -190,21 +212,35 @@ async fn key_refreshes_by_cause_and_result_with_the_key_set() {
     assert_eq!(seen.counter(REFRESHES, &[]), 1);
     assert_eq!(seen.gauge("tokengate_keys", &[("issuer", iss)]), Some(1.0));
     let fetched = seen
-        .gauge("tokengate_key_set_fetched_timestamp_seconds", &[("issuer", iss)])
+        .gauge(
+            "tokengate_key_set_fetched_timestamp_seconds",
+            &[("issuer", iss)],
+        )
         .unwrap();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
     assert!((now - fetched).abs() < 60.0, "{fetched} vs {now}");
 
     // Warm-up, on another gate.
     issuer.gate().warm_up().await.unwrap();
     let seen = Snapshot::take(&snapshotter);
-    assert_eq!(seen.counter(REFRESHES, &[("cause", "warm_up"), ("result", "ok")]), 1);
+    assert_eq!(
+        seen.counter(REFRESHES, &[("cause", "warm_up"), ("result", "ok")]),
+        1
+    );
 
     // A rotated key: the unknown kid fetches the new set.
     let kid = issuer.rotate(Algorithm::RS256);
-    gate.validate(&issuer.token().key(&kid).sign()).await.unwrap();
+    gate.validate(&issuer.token().key(&kid).sign())
+        .await
+        .unwrap();
     let seen = Snapshot::take(&snapshotter);
-    assert_eq!(seen.counter(REFRESHES, &[("cause", "key_miss"), ("result", "ok")]), 1);
+    assert_eq!(
+        seen.counter(REFRESHES, &[("cause", "key_miss"), ("result", "ok")]),
+        1
+    );
     assert_eq!(seen.gauge("tokengate_keys", &[("issuer", iss)]), Some(1.0));
 
     // The provider down: a failed fetch, and the key gauges not set (a snapshot drains them
@@ -214,7 +250,10 @@ async fn key_refreshes_by_cause_and_result_with_the_key_set() {
     let unknown = issuer.token().header("kid", "made-up").sign();
     gate.validate(&unknown).await.unwrap_err();
     let seen = Snapshot::take(&snapshotter);
-    assert_eq!(seen.counter(REFRESHES, &[("cause", "key_miss"), ("result", "error")]), 1);
+    assert_eq!(
+        seen.counter(REFRESHES, &[("cause", "key_miss"), ("result", "error")]),
+        1
+    );
     assert_eq!(seen.gauge("tokengate_keys", &[]).unwrap_or(0.0), 0.0);
 }
 
@@ -265,7 +304,10 @@ async fn dpop_replay_checks_and_introspection() {
     opaque_gate.validate(&revoked).await.unwrap_err();
     let seen = Snapshot::take(&snapshotter);
     let calls = "tokengate_introspection_requests_total";
-    assert_eq!(seen.counter(calls, &[("issuer", issuer.issuer()), ("result", "active")]), 1);
+    assert_eq!(
+        seen.counter(calls, &[("issuer", issuer.issuer()), ("result", "active")]),
+        1
+    );
     assert_eq!(seen.counter(calls, &[("result", "inactive")]), 1);
     let cache = "tokengate_introspection_cache_lookups_total";
     assert_eq!(seen.counter(cache, &[("result", "hit")]), 1);
@@ -287,9 +329,21 @@ async fn no_label_carries_a_token_or_a_claim_value() {
         issuer.token().subject(subject).sign(),
         issuer.token().subject(subject).tampered().sign(),
         issuer.token().subject(subject).expired().sign(),
-        issuer.token().subject(subject).header("kid", "kid-5e0b").sign(),
-        issuer.token().subject(subject).claim("iss", "https://evil.example/iss-77").sign(),
-        issuer.token().subject(subject).header("alg", "HS256").sign(),
+        issuer
+            .token()
+            .subject(subject)
+            .header("kid", "kid-5e0b")
+            .sign(),
+        issuer
+            .token()
+            .subject(subject)
+            .claim("iss", "https://evil.example/iss-77")
+            .sign(),
+        issuer
+            .token()
+            .subject(subject)
+            .header("alg", "HS256")
+            .sign(),
         "opaque-3ac9".to_owned(),
     ];
     for token in &tokens {
@@ -301,11 +355,17 @@ async fn no_label_carries_a_token_or_a_claim_value() {
     for value in values {
         let bounded = value == issuer.issuer()
             || value == "unknown"
-            || value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            || value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         assert!(bounded, "label value {value:?}");
         for secret in ["subject-91d4", "kid-5e0b", "evil.example", "opaque-3ac9"] {
             assert!(!value.contains(secret), "{value:?}");
         }
-        assert!(tokens.iter().all(|token| !token.contains(value) || value.len() < 8));
+        assert!(
+            tokens
+                .iter()
+                .all(|token| !token.contains(value) || value.len() < 8)
+        );
     }
 }

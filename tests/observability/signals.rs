@@ -27,7 +27,10 @@ async fn gate(issuer: &TestIssuer) -> Gate {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 #[tokio::test]
@@ -39,9 +42,15 @@ async fn good_traffic_and_ordinary_refusals_raise_nothing() {
         gate.validate(&issuer.token().sign()).await.unwrap();
     }
     // Refused, but not suspicious: another audience, a missing claim, one expired token.
-    gate.validate(&issuer.token().audience("api://other").sign()).await.unwrap_err();
-    gate.validate(&issuer.token().without_claim("exp").sign()).await.unwrap_err();
-    gate.validate(&issuer.token().expired().sign()).await.unwrap_err();
+    gate.validate(&issuer.token().audience("api://other").sign())
+        .await
+        .unwrap_err();
+    gate.validate(&issuer.token().without_claim("exp").sign())
+        .await
+        .unwrap_err();
+    gate.validate(&issuer.token().expired().sign())
+        .await
+        .unwrap_err();
     gate.validate("not a token").await.unwrap_err();
     assert_eq!(all_signals(&captured), Vec::<String>::new());
 }
@@ -101,7 +110,10 @@ async fn an_algorithm_the_issuer_does_not_take_is_no_confusion() {
         .build()
         .unwrap();
     let token = issuer.token().alg(Algorithm::ES256).sign();
-    assert_eq!(gate.validate(&token).await.unwrap_err().code(), "unsupported_algorithm");
+    assert_eq!(
+        gate.validate(&token).await.unwrap_err().code(),
+        "unsupported_algorithm"
+    );
     assert_eq!(all_signals(&captured), Vec::<String>::new());
 }
 
@@ -112,9 +124,15 @@ async fn a_burst_of_unknown_kids() {
     let gate = gate(&issuer).await;
     let unknown = |i: usize| issuer.token().header("kid", format!("made-up-{i}")).sign();
     for i in 0..9 {
-        assert_eq!(gate.validate(&unknown(i)).await.unwrap_err().code(), "unknown_key");
+        assert_eq!(
+            gate.validate(&unknown(i)).await.unwrap_err().code(),
+            "unknown_key"
+        );
     }
-    assert_eq!(warnings(&captured, "unknown_key_burst"), Vec::<String>::new());
+    assert_eq!(
+        warnings(&captured, "unknown_key_burst"),
+        Vec::<String>::new()
+    );
     gate.validate(&unknown(9)).await.unwrap_err();
     assert_eq!(warnings(&captured, "unknown_key_burst").len(), 1);
     // The burst is reported once; more of it within the minute only count.
@@ -131,7 +149,10 @@ async fn an_expired_token_storm_reports_how_late_the_tokens_are() {
     for _ in 0..99 {
         gate.validate(&expired).await.unwrap_err();
     }
-    assert_eq!(warnings(&captured, "expired_token_storm"), Vec::<String>::new());
+    assert_eq!(
+        warnings(&captured, "expired_token_storm"),
+        Vec::<String>::new()
+    );
     gate.validate(&expired).await.unwrap_err();
     let warned = warnings(&captured, "expired_token_storm");
     assert_eq!(warned.len(), 1);
@@ -156,7 +177,10 @@ async fn tokens_from_the_future_report_the_skew() {
 /// The `skew_seconds` of an event.
 fn skew(line: &str) -> i64 {
     let rest = &line[line.find("skew_seconds=").expect("skew_seconds") + 13..];
-    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '-').collect();
+    let digits: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '-')
+        .collect();
     digits.parse().unwrap()
 }
 
@@ -180,7 +204,10 @@ async fn a_dpop_bound_token_as_bearer() {
     let plain = gate(&issuer).await;
     let certificate = tokengate::testing::TestClientCertificate::generate("client");
     let token = issuer.token().bound_to_certificate(&certificate).sign();
-    assert_eq!(plain.validate(&token).await.unwrap_err().code(), "sender_constrained_token");
+    assert_eq!(
+        plain.validate(&token).await.unwrap_err().code(),
+        "sender_constrained_token"
+    );
     assert_eq!(all_signals(&captured), Vec::<String>::new());
 }
 
@@ -234,7 +261,10 @@ async fn one_token_from_many_addresses() {
     assert_eq!(send(token.clone(), peer(6)).await, 200);
     assert_eq!(warnings(&captured, "shared_token").len(), 1);
     // Requests without an address are not counted.
-    assert_eq!(get(&app, &[("authorization", &format!("Bearer {other}"))]).await, 200);
+    assert_eq!(
+        get(&app, &[("authorization", &format!("Bearer {other}"))]).await,
+        200
+    );
     assert!(!captured.text().contains(&token) && !captured.text().contains("192.0.2."));
 }
 

@@ -73,10 +73,19 @@ async fn pseudonymous_fields_leave_the_subject_out() {
     let lines = handler_lines(&captured);
     assert_eq!(lines.len(), 2, "{}", captured.text());
     for line in &lines {
-        assert!(line.contains("tokengate.client_id=\"client-4d1a\""), "{line}");
-        assert!(line.contains("tokengate.tenant_id=\"tenant-77b0\""), "{line}");
+        assert!(
+            line.contains("tokengate.client_id=\"client-4d1a\""),
+            "{line}"
+        );
+        assert!(
+            line.contains("tokengate.tenant_id=\"tenant-77b0\""),
+            "{line}"
+        );
         assert!(line.contains("tokengate.token_kind="), "{line}");
-        assert!(!line.contains("person-8c2e") && !line.contains("enduser.id"), "{line}");
+        assert!(
+            !line.contains("person-8c2e") && !line.contains("enduser.id"),
+            "{line}"
+        );
     }
 }
 
@@ -88,11 +97,19 @@ async fn the_subject_when_asked_for() {
         .trace_fields(TraceFields::none().subject())
         .build()
         .unwrap();
-    let token = issuer.token().subject("person-8c2e").claim("client_id", "client-4d1a").sign();
+    let token = issuer
+        .token()
+        .subject("person-8c2e")
+        .claim("client_id", "client-4d1a")
+        .sign();
     assert_eq!(handled(&app(layer), &token).await, 200);
     let lines = handler_lines(&captured);
     assert_eq!(lines.len(), 1);
-    assert!(lines[0].contains("enduser.id=\"person-8c2e\""), "{}", lines[0]);
+    assert!(
+        lines[0].contains("enduser.id=\"person-8c2e\""),
+        "{}",
+        lines[0]
+    );
     assert!(!lines[0].contains("client-4d1a"), "{}", lines[0]);
 }
 
@@ -100,8 +117,15 @@ async fn the_subject_when_asked_for() {
 async fn nothing_by_default() {
     let (captured, _guard) = capture::scoped();
     let issuer = TestIssuer::start().await.unwrap();
-    let token = issuer.token().subject("person-8c2e").claim("client_id", "client-4d1a").sign();
-    assert_eq!(handled(&app(TokenLayer::new(issuer.gate())), &token).await, 200);
+    let token = issuer
+        .token()
+        .subject("person-8c2e")
+        .claim("client_id", "client-4d1a")
+        .sign();
+    assert_eq!(
+        handled(&app(TokenLayer::new(issuer.gate())), &token).await,
+        200
+    );
     let lines = handler_lines(&captured);
     assert_eq!(lines.len(), 1);
     assert!(!lines[0].contains("person-8c2e") && !lines[0].contains("client-4d1a"));
