@@ -32,7 +32,7 @@ fn labelled(name: &'static str, labels: Vec<Label>) -> Key {
 #[derive(Clone, Copy)]
 pub(crate) struct Started {
     #[cfg(feature = "metrics")]
-    at: std::time::Instant,
+    at: quanta::Instant,
 }
 
 impl Started {
@@ -40,7 +40,7 @@ impl Started {
     pub(crate) fn now() -> Started {
         Started {
             #[cfg(feature = "metrics")]
-            at: std::time::Instant::now(),
+            at: quanta::Instant::now(),
         }
     }
 
@@ -73,6 +73,8 @@ impl Verdicts {
         #[cfg(feature = "metrics")]
         {
             describe();
+            // The clock calibrates on first use: here, not on a request.
+            let _ = quanta::Instant::now();
             let issuers: Box<[SharedString]> = issuers
                 .iter()
                 .map(|name| SharedString::from(Arc::<str>::from(name.as_str())))
