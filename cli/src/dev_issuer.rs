@@ -11,6 +11,14 @@ use crate::cli::DevIssuerArgs;
 use crate::fail::Failure;
 use crate::input;
 
+/// `println!` that carries on when stdout is closed: a script that read the first line and
+/// went away must not stop the issuer.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Loopback names the issuer accepts for `--bind`; it always listens on 127.0.0.1.
 const LOOPBACK: [&str; 2] = ["127.0.0.1", "localhost"];
 
@@ -34,7 +42,7 @@ pub async fn run(args: &DevIssuerArgs) -> Result<ExitCode, Failure> {
         })?;
     print_banner();
     // The first line on stdout is for programs (tests, scripts): the issuer's URL alone.
-    println!("{}", issuer.issuer());
+    say!("{}", issuer.issuer());
     print_endpoints(&issuer);
     let _ = std::io::stdout().flush();
     tokio::signal::ctrl_c()
@@ -57,21 +65,21 @@ fn print_banner() {
 
 fn print_endpoints(issuer: &TestIssuer) {
     let url = issuer.issuer();
-    println!("issuer     {url}");
-    println!("audience   {}", issuer.audience());
-    println!("discovery  {}", issuer.discovery_url());
-    println!("jwks       {}", issuer.jwks_uri());
-    println!("token      {url}/token      (client_credentials; any client id)");
-    println!("mint       {url}/mint       (POST a JSON object of claims)");
-    println!();
-    println!("try:");
-    println!(
+    say!("issuer     {url}");
+    say!("audience   {}", issuer.audience());
+    say!("discovery  {}", issuer.discovery_url());
+    say!("jwks       {}", issuer.jwks_uri());
+    say!("token      {url}/token      (client_credentials; any client id)");
+    say!("mint       {url}/mint       (POST a JSON object of claims)");
+    say!();
+    say!("try:");
+    say!(
         "  curl -s -d grant_type=client_credentials -d client_id=me -d scope=orders.read {url}/token"
     );
-    println!("  curl -s -d '{{\"sub\": \"alice\", \"roles\": [\"admin\"]}}' {url}/mint \\");
-    println!(
+    say!("  curl -s -d '{{\"sub\": \"alice\", \"roles\": [\"admin\"]}}' {url}/mint \\");
+    say!(
         "    | tokengate verify --issuer {url} --audience {} -",
         issuer.audience()
     );
-    println!("stop with Ctrl-C");
+    say!("stop with Ctrl-C");
 }

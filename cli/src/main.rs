@@ -26,6 +26,7 @@ use crate::cli::{Cli, Command};
 use crate::fail::Failure;
 
 fn main() -> ExitCode {
+    quiet_panics();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Inspect(args) => inspect::run(&args),
@@ -41,6 +42,25 @@ fn main() -> ExitCode {
             ExitCode::from(failure.code)
         }
     }
+}
+
+/// A panic is a bug, but the user still gets one line and no backtrace; output cut short by a
+/// closed pipe (`tokengate inspect - | head -3`) ends the program quietly.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown");
+        if message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        let first = message.lines().next().unwrap_or_default();
+        eprintln!("error: internal error ({first}); please report it with the command you ran");
+        std::process::exit(i32::from(fail::UNDECIDED));
+    }));
 }
 
 /// A multi-threaded runtime: discovery and key fetches, and the development issuer's server.

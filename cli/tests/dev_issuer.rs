@@ -23,6 +23,8 @@ impl DevIssuer {
             .stderr(Stdio::piped())
             .spawn()
             .expect("it starts");
+        // Its stdout is closed after the first line, as a script that only wants the URL
+        // would: the issuer must keep serving.
         let stdout = child.stdout.take().expect("its stdout");
         let mut first = String::new();
         BufReader::new(stdout)
