@@ -14,6 +14,7 @@ mod input;
 mod inspect;
 mod keys;
 mod kind;
+mod notes;
 mod presets;
 mod show;
 mod verify;

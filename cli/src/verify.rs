@@ -11,6 +11,7 @@ use tokengate::{
 
 use crate::cli::VerifyArgs;
 use crate::fail::{Failure, REFUSED, UNDECIDED};
+use crate::notes::Notes;
 use crate::{hints, input, presets, show};
 
 /// Where `--jwks` points.
@@ -85,6 +86,7 @@ pub async fn run(args: &VerifyArgs) -> Result<ExitCode, Failure> {
     let timeout = input::seconds(args.timeout, "--timeout")?;
     let at = args.at.as_deref().map(input::time).transpose()?;
     let token = input::token(&args.token)?;
+    let notes = Notes::install();
     let gate = gate(args, timeout)?;
     let now = at.unwrap_or_else(SystemTime::now);
     // Discovery and the key set are two requests, each bounded by `timeout`.
@@ -97,9 +99,10 @@ pub async fn run(args: &VerifyArgs) -> Result<ExitCode, Failure> {
         ))),
         Ok(Ok(claims)) => {
             valid(&claims, now);
+            print_notes(&notes.take());
             Ok(ExitCode::SUCCESS)
         }
-        Ok(Err(rejection)) => Ok(refused(args, &gate, &token, &rejection, now)),
+        Ok(Err(rejection)) => Ok(refused(args, &gate, &token, &rejection, &notes, now)),
     }
 }
 
@@ -131,11 +134,18 @@ fn valid(claims: &Claims, now: SystemTime) {
     );
 }
 
+fn print_notes(notes: &[String]) {
+    for note in notes {
+        println!("  library      {note}");
+    }
+}
+
 fn refused(
     args: &VerifyArgs,
     gate: &Gate,
     token: &str,
     rejection: &Rejection,
+    notes: &Notes,
     now: SystemTime,
 ) -> ExitCode {
     let class = rejection.class();
@@ -159,8 +169,16 @@ fn refused(
             }
         }
     }
+    // What the library logged while judging (its hints, skipped keys), then ours where the
+    // library did not already say it.
+    let notes = notes.take();
+    print_notes(&notes);
     for hint in hints::hints(token, rejection.code(), &args.issuer, &args.audience, now) {
-        println!("  hint         {hint}");
+        let said = hint.contains("trailing slash")
+            && notes.iter().any(|note| note.contains("trailing slash"));
+        if !said {
+            println!("  hint         {hint}");
+        }
     }
     ExitCode::from(if undecided { UNDECIDED } else { REFUSED })
 }

@@ -117,6 +117,35 @@ fn the_verdicts_agree_with_a_gate() {
 }
 
 #[test]
+fn two_keys_under_one_kid_are_both_skipped_as_a_gate_skips_them() {
+    let issuer = Issuer::start(&[Algorithm::ES256]);
+    issuer.issuer.add_key(Algorithm::ES256);
+    let mut set: serde_json::Value = serde_json::from_str(&issuer.issuer.jwks()).expect("JSON");
+    for key in set["keys"].as_array_mut().expect("keys") {
+        key["kid"] = "same".into();
+    }
+    let text = set.to_string();
+    let verdicts = judge_jwks(&text, Algorithm::ALL, &KeyCacheSettings::default()).expect("a set");
+    assert_eq!(verdicts.len(), 2);
+    for verdict in &verdicts {
+        assert!(
+            verdict
+                .as_ref()
+                .is_err_and(|reason| reason.contains("share this kid"))
+        );
+    }
+    // A gate given only such keys has none to use: its build says so.
+    let built = Gate::builder()
+        .issuer(
+            IssuerProfile::new("https://issuer.example")
+                .audience("a")
+                .jwks(text),
+        )
+        .build();
+    assert!(built.is_err_and(|error| error.to_string().contains("share this kid")));
+}
+
+#[test]
 fn an_unreachable_issuer_exits_2() {
     let unreachable = format!("http://127.0.0.1:{}", closed_port());
     tokengate()

@@ -257,3 +257,40 @@ fn bad_arguments_exit_2_in_one_line() {
             .stderr(contains("panicked").not());
     }
 }
+
+#[test]
+fn what_the_library_logs_is_shown() {
+    let issuer = Issuer::start(&[Algorithm::ES256]);
+    let token = issuer.issuer.token().sign();
+    let upper = issuer.issuer.issuer().replace("http://", "HTTP://");
+    tokengate()
+        .args([
+            "verify",
+            "--issuer",
+            &upper,
+            "--audience",
+            issuer.issuer.audience(),
+            &token,
+        ])
+        .assert()
+        .code(1)
+        .stdout(contains(
+            "library      a token was refused as untrusted_issuer",
+        ))
+        .stdout(contains("letter case"));
+
+    // A key set with a shared secret in it: the gate skips the key and says so.
+    let mut set: serde_json::Value = serde_json::from_str(&issuer.issuer.jwks()).expect("JSON");
+    let keys = set["keys"].as_array_mut().expect("keys");
+    keys.push(serde_json::json!({"kty": "oct", "kid": "secret", "k": "c2VjcmV0"}));
+    let file =
+        std::env::temp_dir().join(format!("tokengate-cli-notes-{}.json", std::process::id()));
+    std::fs::write(&file, set.to_string()).expect("written");
+    verify(&issuer)
+        .args(["--jwks", file.to_str().expect("UTF-8"), &token])
+        .assert()
+        .code(0)
+        .stdout(contains("key skipped"))
+        .stdout(contains("symmetric"));
+    let _ = std::fs::remove_file(file);
+}
