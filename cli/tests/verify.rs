@@ -162,7 +162,7 @@ fn at_validates_at_another_time() {
 }
 
 #[test]
-fn keys_from_a_file() {
+fn keys_from_a_file_or_a_url() {
     let issuer = Issuer::start(&[Algorithm::EdDSA]);
     let dir = std::env::temp_dir().join(format!("tokengate-cli-jwks-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temp dir");
@@ -174,6 +174,16 @@ fn keys_from_a_file() {
         .args(["--jwks", file.to_str().expect("UTF-8"), &token])
         .assert()
         .code(0);
+    issuer.issuer.set_outage(false);
+    verify(&issuer)
+        .args(["--jwks", &issuer.issuer.jwks_uri(), &token])
+        .assert()
+        .code(0);
+    assert_eq!(
+        issuer.issuer.discovery_requests(),
+        0,
+        "a key set URL needs no discovery"
+    );
     verify(&issuer)
         .args(["--jwks", "/no/such/file.json", &token])
         .assert()
