@@ -148,7 +148,7 @@ pub fn warnings(
         ));
     }
     if !claims.contains_key("aud") {
-        warnings.push("no aud: any API of this issuer would take it".into());
+        warnings.push("no aud: not bound to any one API".into());
     }
     match text(header, "alg") {
         Some("none") => warnings.push("alg none: unsigned, never acceptable".into()),
