@@ -184,7 +184,7 @@ pub use error::{ConfigError, ErrorClass, Rejection};
 pub use gate::{DEFAULT_MAX_TOKEN_SIZE, Gate, GateBuilder, Presented, WarmUpError};
 pub use introspection::Introspection;
 pub use issuer::{DEFAULT_LEEWAY, IssuerProfile, Issuers, MAX_LEEWAY};
-pub use keys::{KeyCacheSettings, KeyStatus};
+pub use keys::{KeyCacheSettings, KeyStatus, judge_jwks};
 pub use layer::{
     RequireLayer, Revocation, RevocationLayer, RevocationLayerBuilder, TokenLayer,
     TokenLayerBuilder,

@@ -53,6 +53,16 @@ impl KeyProblem {
     pub(crate) fn concern(&self) -> Concern {
         self.concern
     }
+
+    /// The key's `kid`, if it has one.
+    pub(crate) fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Why the key is skipped, without its `kid`.
+    pub(crate) fn reason(&self) -> &str {
+        &self.reason
+    }
 }
 
 /// Why a key is skipped, and how much that should worry anyone.

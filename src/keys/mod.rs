@@ -2,6 +2,7 @@
 //! (RFC 8725 §3.1), grouped per issuer; from the configuration or fetched and refreshed.
 
 mod http;
+mod judge;
 mod jwk;
 mod key;
 mod life;
@@ -19,6 +20,7 @@ mod sources;
 mod store;
 
 pub(crate) use http::{FetchError, Fetcher};
+pub use judge::judge_jwks;
 pub(crate) use jwk::RulesAt;
 pub(crate) use jwk::parse_jwk;
 pub(crate) use jwk::{Concern, KeyProblem, parse_jwks, quoted};

@@ -42,6 +42,7 @@
 mod dpop;
 #[cfg(feature = "entra")]
 mod entra;
+mod issue;
 mod keys;
 mod mtls;
 mod opaque;
@@ -83,7 +84,18 @@ const AUDIENCE: &str = "api://tokengate-test";
 ///   `subject_types_supported`;
 /// * `/jwks`: the JWK Set of the published keys, each with `kty`, `kid`, `use` (`sig`), `alg`
 ///   and its public parameters;
+/// * `/introspect`: RFC 7662 introspection of its tokens ([`introspection`](Self::introspection));
+/// * `/token`: an OAuth 2.0 token endpoint for the `client_credentials` grant (a `POST`ed form
+///   with the client id by HTTP Basic or `client_id`, any id and secret accepted; `scope` and
+///   `audience` optional): a token with [`token`](Self::token)'s defaults, `sub` and
+///   `client_id` the client id;
+/// * `/mint`: a `POST`ed JSON object of claims laid over those defaults (`null` removes a
+///   claim), signed with the current key for `?alg=` (default the first algorithm); the token
+///   as plain text;
 /// * `404` for any other path.
+///
+/// Neither `/token` nor `/mint` authenticates anyone: this issuer is for tests and local
+/// development on loopback, never for anything reachable from elsewhere.
 ///
 /// Cloning is cheap and every clone shares the same keys and server. The server runs on the
 /// Tokio runtime that [`start`](Self::start) was awaited on, one task per connection, and
@@ -257,6 +269,8 @@ impl Shared {
             "issuer": self.issuer,
             "jwks_uri": self.jwks_uri(),
             "introspection_endpoint": format!("{}{}", self.issuer, server::INTROSPECT_PATH),
+            "token_endpoint": format!("{}{}", self.issuer, server::TOKEN_PATH),
+            "grant_types_supported": ["client_credentials"],
             "id_token_signing_alg_values_supported": algorithms,
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
@@ -294,6 +308,32 @@ impl TestIssuer {
     pub async fn with_algorithms(
         algorithms: impl IntoIterator<Item = Algorithm>,
     ) -> io::Result<TestIssuer> {
+        TestIssuer::on_port(0, algorithms).await
+    }
+
+    /// [`with_algorithms`](Self::with_algorithms) on this port of `127.0.0.1` (`0` for a free
+    /// one): for a test issuer that other programs reach at a known address, such as
+    /// `tokengate dev-issuer`. Never any other interface.
+    ///
+    /// ```
+    /// use tokengate::Algorithm;
+    /// use tokengate::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let issuer = TestIssuer::on_port(0, [Algorithm::ES256]).await?;
+    /// assert!(issuer.issuer().starts_with("http://127.0.0.1:"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`with_algorithms`](Self::with_algorithms); also when the port is taken.
+    pub async fn on_port(
+        port: u16,
+        algorithms: impl IntoIterator<Item = Algorithm>,
+    ) -> io::Result<TestIssuer> {
         let mut distinct: Vec<Algorithm> = Vec::new();
         for alg in algorithms {
             if !distinct.contains(&alg) {
@@ -306,7 +346,7 @@ impl TestIssuer {
                 "TestIssuer::with_algorithms needs at least one algorithm",
             ));
         };
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             issuer: format!("http://127.0.0.1:{port}"),

@@ -23,6 +23,8 @@ pub(super) const JWKS_PATH: &str = "/jwks";
 pub(super) const OIDC_PATH: &str = "/.well-known/openid-configuration";
 pub(super) const RFC8414_PATH: &str = "/.well-known/oauth-authorization-server";
 pub(super) const INTROSPECT_PATH: &str = "/introspect";
+pub(super) const TOKEN_PATH: &str = "/token";
+pub(super) const MINT_PATH: &str = "/mint";
 
 /// Accepts connections until the task is aborted; each connection is served by its own task,
 /// which ends with this one (the `JoinSet` aborts them when dropped).
@@ -62,8 +64,10 @@ enum Resource {
 }
 
 async fn respond(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
-    if request.uri().path() == INTROSPECT_PATH {
-        return introspect(shared, request).await;
+    match request.uri().path() {
+        INTROSPECT_PATH => return introspect(shared, request).await,
+        TOKEN_PATH | MINT_PATH => return issue(shared, request).await,
+        _ => {}
     }
     let resource = match request.uri().path() {
         OIDC_PATH | RFC8414_PATH => {
@@ -164,6 +168,47 @@ async fn introspect(shared: &Shared, request: Request<Incoming>) -> Response<Ful
         }
         None => plain(StatusCode::UNAUTHORIZED, "client authentication failed"),
     }
+}
+
+/// The token endpoint and `/mint`: `POST` only.
+async fn issue(shared: &Shared, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let delay = shared.delay();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if request.method() != Method::POST {
+        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+        response
+            .headers_mut()
+            .insert(ALLOW, http::HeaderValue::from_static("POST"));
+        return response;
+    }
+    if shared.outage.load(Ordering::Relaxed) {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "simulated outage");
+    }
+    let mint = request.uri().path() == MINT_PATH;
+    let query = request.uri().query().map(str::to_owned);
+    let basic = super::opaque::basic(request.headers().get(http::header::AUTHORIZATION));
+    let Ok(body) = http_body_util::BodyExt::collect(request.into_body()).await else {
+        return plain(StatusCode::BAD_REQUEST, "unreadable body");
+    };
+    let body = body.to_bytes();
+    let (status, content_type, text) = if mint {
+        super::issue::mint(shared, query.as_deref(), &body)
+    } else {
+        super::issue::token(shared, basic, &body)
+    };
+    let mut response = Response::new(Full::new(Bytes::from(text)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, http::HeaderValue::from_static(content_type));
+    // RFC 6749 §5.1: token responses are not cached.
+    response.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use super::TestIssuer;
 use super::keys::{b64, random_hex};
+use super::{Shared, TestIssuer};
 use crate::Algorithm;
 
 /// Which key signs.
@@ -96,17 +96,33 @@ fn to_json(kind: &str, name: &str, value: impl Serialize) -> Value {
         .unwrap_or_else(|error| panic!("the {kind} {name:?} cannot be written as JSON: {error}"))
 }
 
+/// The default claims of a minted token: see [`TestIssuer::token`].
+pub(super) fn default_claims(issuer: &str) -> Map<String, Value> {
+    let now = now();
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(issuer));
+    claims.insert("aud".into(), json!(super::AUDIENCE));
+    claims.insert("sub".into(), json!("test-user"));
+    claims.insert("client_id".into(), json!("test-client"));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("exp".into(), json!(after(now, Duration::from_secs(3600))));
+    claims.insert("jti".into(), json!(random_hex(16)));
+    claims
+}
+
+/// Signs `claims` with the current key for `alg` under the default header (`alg`, `typ`
+/// `at+jwt`, `kid`): the tokens of the HTTP endpoints.
+pub(super) fn sign_claims(shared: &Shared, alg: Algorithm, claims: Map<String, Value>) -> String {
+    let key = shared.current_or_add(alg);
+    let header = json!({"alg": key.alg().name(), "typ": "at+jwt", "kid": key.kid()});
+    let token = key.token_with_header(&header, &Value::Object(claims.clone()));
+    shared.opaque.insert_signed(token.clone(), claims);
+    token
+}
+
 impl TokenBuilder {
     pub(super) fn new(issuer: TestIssuer) -> TokenBuilder {
-        let now = now();
-        let mut claims = Map::new();
-        claims.insert("iss".into(), json!(issuer.issuer()));
-        claims.insert("aud".into(), json!(issuer.audience()));
-        claims.insert("sub".into(), json!("test-user"));
-        claims.insert("client_id".into(), json!("test-client"));
-        claims.insert("iat".into(), json!(now));
-        claims.insert("exp".into(), json!(after(now, Duration::from_secs(3600))));
-        claims.insert("jti".into(), json!(random_hex(16)));
+        let claims = default_claims(issuer.issuer());
         TokenBuilder {
             issuer,
             key: KeyChoice::Default,

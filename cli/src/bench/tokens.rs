@@ -5,59 +5,56 @@ use std::thread;
 use tokengate::testing::TestIssuer;
 use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings};
 
-use super::options::Options;
+use super::Plan;
+use crate::fail::Failure;
 
 /// The answer a token must get.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Expect {
+pub enum Expect {
     Valid,
-    /// Refused, with this rejection code (`--gate`) or 401 (`--layer`).
+    /// Refused with this code.
     Refused(&'static str),
 }
 
-pub(crate) struct Token {
-    /// `Bearer <token>`.
-    pub(crate) authorization: String,
-    pub(crate) alg: Algorithm,
-    pub(crate) expect: Expect,
+pub struct Token {
+    pub text: String,
+    pub alg: Algorithm,
+    pub expect: Expect,
 }
 
-impl Token {
-    pub(crate) fn text(&self) -> &str {
-        &self.authorization["Bearer ".len()..]
-    }
-}
-
-/// Mints the tokens and builds the gate for the test issuer's keys (given statically).
-pub(crate) fn setup(options: &Options) -> Result<(Gate, Vec<Token>), Box<dyn std::error::Error>> {
-    // The test issuer serves its keys on a runtime; the gate gets them as text, and the
-    // runtime is gone before the measurement starts.
+/// Mints the tokens and builds a gate holding the test issuer's keys as configured text.
+pub fn setup(plan: &Plan) -> Result<(Gate, Vec<Token>), Failure> {
+    let failed = |what: &str, error: &dyn std::fmt::Display| {
+        Failure::undecided(format!("{what} failed: {error}"))
+    };
+    // The issuer's server needs a runtime; it is gone before the measurement starts.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()?;
-    let issuer = runtime.block_on(TestIssuer::with_algorithms(
-        options.algorithms.iter().copied(),
-    ))?;
-
+        .build()
+        .map_err(|e| failed("starting a runtime", &e))?;
+    let issuer = runtime
+        .block_on(TestIssuer::with_algorithms(plan.algorithms.iter().copied()))
+        .map_err(|e| failed("starting the test issuer", &e))?;
     let profile = IssuerProfile::new(issuer.issuer())
         .audience(issuer.audience())
-        .algorithms(options.algorithms.iter().copied())
+        .algorithms(plan.algorithms.iter().copied())
         .jwks(issuer.jwks());
     let mut builder = Gate::builder().issuer(profile);
-    if !options.cache {
+    if !plan.cache {
         builder = builder.token_cache(TokenCacheSettings::disabled());
     }
-    let gate = builder.build()?;
+    let gate = builder
+        .build()
+        .map_err(|e| failed("building the gate", &e))?;
 
-    // Signing is slow for RSA (about a millisecond a token): mint on every core.
-    let valid = options.distinct_tokens;
-    let total = valid + options.invalid_tokens();
+    // RSA signing takes about a millisecond: mint on every core.
+    let valid = plan.distinct_tokens;
+    let total = valid + plan.invalid_tokens;
     let minters = thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(total);
-    let algorithms = &options.algorithms;
     let mint = |i: usize| {
-        let alg = algorithms[i % algorithms.len()];
+        let alg = plan.algorithms[i % plan.algorithms.len()];
         let builder = issuer.token().alg(alg).scope("orders.read");
         let (builder, expect) = match i.checked_sub(valid) {
             None => (builder, Expect::Valid),
@@ -67,7 +64,7 @@ pub(crate) fn setup(options: &Options) -> Result<(Gate, Vec<Token>), Box<dyn std
             Some(_) => (builder.expired(), Expect::Refused("token_expired")),
         };
         Token {
-            authorization: format!("Bearer {}", builder.sign()),
+            text: builder.sign(),
             alg,
             expect,
         }
@@ -86,11 +83,13 @@ pub(crate) fn setup(options: &Options) -> Result<(Gate, Vec<Token>), Box<dyn std
             .collect();
         handles
             .into_iter()
-            .flat_map(|handle| handle.join().expect("minting a token panicked"))
+            .filter_map(|handle| handle.join().ok())
+            .flatten()
             .collect()
     });
+    if tokens.len() != total {
+        return Err(Failure::undecided("minting the tokens failed"));
+    }
     tokens.sort_unstable_by_key(|(i, _)| *i);
-    drop(issuer);
-    drop(runtime);
     Ok((gate, tokens.into_iter().map(|(_, token)| token).collect()))
 }
