@@ -54,9 +54,7 @@ impl Gate {
                         && matches!(rejection, Rejection::SenderConstrainedToken)
                         && claims.confirmation().is_some_and(|cnf| cnf.jkt.is_some())
                     {
-                        let issuer = Some(claims.issuer());
-                        self.signals()
-                            .raise(Signal::DpopTokenAsBearer, issuer, None);
+                        self.raise(Signal::DpopTokenAsBearer, &claims);
                     }
                 })?
         } else {

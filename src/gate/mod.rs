@@ -149,7 +149,7 @@ impl Gate {
             Err(stop) => self.resume(token, Some(now), stop).await,
         };
         let result = claims.and_then(|claims| self.admit(claims, &Presented::bearer(token), now));
-        started.done();
+        self.inner.verdicts.done(started);
         match result? {
             Admitted::Done(claims) => Ok(claims),
             // Only a DPoP proof is recorded, and a bearer token has none.
@@ -207,7 +207,7 @@ impl Gate {
             Ok(Admitted::Replay(check)) => self.record(check).await,
             Err(rejection) => Err(rejection),
         };
-        started.done();
+        self.inner.verdicts.done(started);
         result
     }
 
@@ -299,9 +299,17 @@ impl Gate {
         self.inner.verdicts.accepted(claims.issuer_index());
     }
 
-    /// The gate's signals of suspicious use, for the layer's.
-    pub(crate) fn signals(&self) -> &Signals {
-        &self.inner.signals
+    /// Records the duration of a validation the layer ran.
+    #[inline]
+    pub(crate) fn done(&self, started: Started) {
+        self.inner.verdicts.done(started);
+    }
+
+    /// Raises a signal of suspicious use about an accepted token's use, naming its configured
+    /// issuer (never the token's own `iss`, which a multi-tenant issuer lets clients vary).
+    pub(crate) fn raise(&self, signal: Signal, claims: &Claims) {
+        let issuer = self.inner.issuers.name(claims.issuer_index());
+        self.inner.signals.raise(signal, Some(issuer), None);
     }
 
     /// Fetches every issuer's keys now, where they come from the network and are not loaded

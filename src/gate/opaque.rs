@@ -63,7 +63,7 @@ impl Gate {
         if introspector.settings().jwt_answers
             && !issuer.keys.status(self.inner.issuers.name(index)).usable
         {
-            let _ = issuer.keys.start_warm_up().finish().await;
+            let _ = issuer.keys.start_load().finish().await;
         }
         let answer = introspector
             .answer(token, token_hash(token), |reply| {

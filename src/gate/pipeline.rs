@@ -13,7 +13,6 @@ use crate::issuer::Issuer;
 use crate::issuer::Selection;
 use crate::jws::{self, Header, HeaderText, Signature};
 use crate::keys::{KeyId, KeySet, VerifyingKey};
-use crate::observe;
 
 /// Which keys the pipeline verifies with.
 #[derive(Clone, Copy)]
@@ -349,7 +348,7 @@ impl Gate {
                 && (inner.issuers.get(entry.issuer).keys)
                     .with_current(|keys| keys.contains(entry.key))
         });
-        observe::token_cache(hit.is_some());
+        inner.verdicts.token_cache(hit.is_some());
         Some(Ok(Arc::clone(&hit?.claims)))
     }
 }

@@ -58,8 +58,14 @@ impl Gate {
             Stop::IssuersUnknown { iss } => {
                 issuers.learn(&iss).await;
                 let now = now.unwrap_or_else(SystemTime::now);
-                match self.validate_current(token, now) {
+                // The pipeline, not `validate_current`: the cache was asked already.
+                let mut seen = Seen::default();
+                match self.pipeline(token, now, Keys::Current, &mut seen) {
                     Ok(claims) => return Ok(claims),
+                    Err(Stop::Rejected(rejection)) => {
+                        self.note(&rejection, &seen);
+                        return Err(rejection);
+                    }
                     Err(Stop::IssuersUnknown { .. }) => {
                         // The token may come from an issuer whose metadata is out of reach.
                         let rejection = Rejection::KeysUnavailable {
@@ -121,7 +127,7 @@ impl Gate {
         };
         let result = match result {
             Err(Rejection::UnknownKey) => self
-                .with_fallback(token, at(), index, kid.as_deref(), alg)
+                .with_fallback(token, at(), index, kid.as_deref(), alg, &mut seen)
                 .await
                 .unwrap_or(Err(Rejection::UnknownKey)),
             result => result,
@@ -143,11 +149,11 @@ impl Gate {
         index: usize,
         kid: Option<&str>,
         alg: crate::Algorithm,
+        seen: &mut Seen,
     ) -> Option<Result<Arc<Claims>, Rejection>> {
         let store = self.fallback_store(token, index, true)?;
-        let mut seen = Seen::default();
         let (read, first) = store.with_current(|keys| {
-            let first = self.pipeline(token, now, Keys::Fallback(keys), &mut seen);
+            let first = self.pipeline(token, now, Keys::Fallback(keys), seen);
             (keys.generation(), first)
         });
         let wanted = Wanted {
@@ -159,7 +165,7 @@ impl Gate {
         match first {
             Err(Stop::Rejected(Rejection::UnknownKey)) => match store.after_miss(wanted).await {
                 Miss::Refreshed(newer) => Some(
-                    self.pipeline(token, now, Keys::Fallback(&newer), &mut seen)
+                    self.pipeline(token, now, Keys::Fallback(&newer), seen)
                         .map_err(Stop::into_rejection),
                 ),
                 Miss::Unchanged | Miss::Unavailable { .. } => None,

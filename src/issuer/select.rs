@@ -143,7 +143,7 @@ impl IssuerTable {
             .learned
             .iter()
             .filter(unknown)
-            .map(|&index| self.issuers[index].keys.start_warm_up())
+            .map(|&index| self.issuers[index].keys.start_load())
             .collect();
         for warm_up in started {
             // A failure is logged by the store; what matters here is what is known after.

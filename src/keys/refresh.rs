@@ -497,7 +497,12 @@ impl Remote {
 
     /// Starts loading the keys unless usable ones are held, a fetch is already running (its
     /// outcome is returned to wait on), or the backoff after a failure says not yet.
-    pub(crate) fn start_warm_up(self: &Arc<Self>) -> Result<Option<watch::Receiver<bool>>, String> {
+    /// `warm_up`: [`Gate::warm_up`](crate::Gate::warm_up) asks, not a request (the metrics'
+    /// cause).
+    pub(crate) fn start_warm_up(
+        self: &Arc<Self>,
+        warm_up: bool,
+    ) -> Result<Option<watch::Receiver<bool>>, String> {
         if self.usable() {
             return Ok(None);
         }
@@ -516,7 +521,12 @@ impl Remote {
                 wait.as_secs().max(1)
             ));
         }
-        let (waiting, finish) = self.claim(&mut state, Trigger::WarmUp);
+        let trigger = if warm_up {
+            Trigger::WarmUp
+        } else {
+            Trigger::Routine
+        };
+        let (waiting, finish) = self.claim(&mut state, trigger);
         drop(state);
         Remote::launch(&runtime, finish);
         Ok(Some(waiting))

@@ -127,12 +127,21 @@ impl KeyStore {
         matches!(self, KeyStore::Remote(_))
     }
 
+    /// [`Gate::warm_up`](crate::Gate::warm_up)'s load: see [`start_load`](Self::start_load).
+    pub(crate) fn start_warm_up(&self) -> WarmUp<'_> {
+        self.start(true)
+    }
+
     /// Loads remote keys now, if they are not loaded: starts the fetch, so that all issuers'
     /// fetches run at once, and returns what to wait on.
-    pub(crate) fn start_warm_up(&self) -> WarmUp<'_> {
+    pub(crate) fn start_load(&self) -> WarmUp<'_> {
+        self.start(false)
+    }
+
+    fn start(&self, warm_up: bool) -> WarmUp<'_> {
         match self {
             KeyStore::Fixed(_) => WarmUp::Done,
-            KeyStore::Remote(remote) => match remote.start_warm_up() {
+            KeyStore::Remote(remote) => match remote.start_warm_up(warm_up) {
                 Ok(waiting) => WarmUp::Waiting(remote, waiting),
                 Err(reason) => WarmUp::Failed(reason),
             },

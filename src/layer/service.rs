@@ -115,7 +115,7 @@ where
         let started = Started::now();
         let validation: Validation = match settings.gate.check_now(&presented, now) {
             Checked::Done(Ok(claims)) => {
-                started.done();
+                settings.gate.done(started);
                 settings.admitted(token, &claims, address);
                 request.extensions_mut().insert(claims);
                 return ResponseFuture::inner(self.inner.call(request), cache);
@@ -123,7 +123,7 @@ where
             // The gate noted its own rejection already; the layer's grammar verdict replaces
             // the answer, not the record.
             Checked::Done(Err(rejection)) => {
-                started.done();
+                settings.gate.done(started);
                 let rejection = source::grammar(token, rejection);
                 return ResponseFuture::refused(self.denial(rejection, &request));
             }
@@ -134,7 +134,7 @@ where
                 // The clock is read again once the refresh is done, which may take seconds.
                 Box::pin(async move {
                     let outcome = settings.gate.finish(&presented, None, pending).await;
-                    started.done();
+                    settings.gate.done(started);
                     let token = &presented.token;
                     match outcome {
                         Ok(claims) => {
@@ -151,7 +151,7 @@ where
                 let token = watched(&settings, token);
                 Box::pin(async move {
                     let outcome = settings.gate.record(check).await;
-                    started.done();
+                    settings.gate.done(started);
                     if let Ok(claims) = &outcome {
                         settings.admitted(&token, claims, address);
                     }

@@ -80,7 +80,7 @@ impl Settings {
             self.trace.record(claims);
         }
         if let (Some(watch), Some(address)) = (&self.watch, address) {
-            watch.see(token, claims, address, self.gate.signals());
+            watch.see(token, claims, address, &self.gate);
         }
     }
 

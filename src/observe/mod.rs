@@ -11,7 +11,7 @@ mod watch;
 
 pub(crate) use record::{
     Cause, Fetched, Started, Verdicts, introspection, introspection_cache, key_refresh, refusal,
-    replay_check, token_cache,
+    replay_check,
 };
 pub(crate) use signals::{Signal, Signals};
 pub use trace::TraceFields;

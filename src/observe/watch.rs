@@ -3,14 +3,18 @@
 
 use std::fmt;
 use std::hash::BuildHasher;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use http::Extensions;
 
-use super::{Signal, Signals};
+use super::Signal;
 use crate::claims::Claims;
+use crate::gate::Gate;
+
+/// The most addresses a token may be allowed: each watched token keeps one more.
+const MOST_ADDRESSES: usize = 64;
 
 /// How long a token is watched at most, whatever its `exp`.
 const LONGEST: Duration = Duration::from_secs(24 * 3600);
@@ -65,7 +69,8 @@ impl SharedTokenWatch {
     }
 
     /// The most distinct addresses one token may come from before it is reported; default 4
-    /// (a phone moving between networks, IPv4 and IPv6 of one client). At least 1.
+    /// (a phone moving between networks, IPv4 and IPv6 of one client). From 1 to 64. IPv6
+    /// addresses count by their /64 network, since clients rotate the rest for privacy.
     pub fn addresses(mut self, addresses: usize) -> SharedTokenWatch {
         self.addresses = addresses;
         self
@@ -81,8 +86,10 @@ impl SharedTokenWatch {
     /// reports.
     pub(crate) fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.addresses == 0 {
-            problems.push("watch_shared_tokens: addresses must be at least 1".to_owned());
+        if !(1..=MOST_ADDRESSES).contains(&self.addresses) {
+            problems.push(format!(
+                "watch_shared_tokens: addresses must be from 1 to {MOST_ADDRESSES}"
+            ));
         }
         if self.max_tokens == 0 {
             problems.push("watch_shared_tokens: max_tokens must be at least 1".to_owned());
@@ -135,13 +142,20 @@ pub(crate) struct Watch {
 }
 
 impl Watch {
-    /// The request's client address, if the function given finds one.
+    /// The request's client address, if the function given finds one: an IPv6 address as its
+    /// /64 network (clients rotate the rest for privacy), an IPv4 one mapped into IPv6 as IPv4.
     pub(crate) fn address(&self, extensions: &Extensions) -> Option<IpAddr> {
-        (self.settings.address)(extensions)
+        Some(match (self.settings.address)(extensions)? {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & !u128::from(u64::MAX))),
+            },
+            v4 => v4,
+        })
     }
 
     /// Counts the address of a request whose token was accepted.
-    pub(crate) fn see(&self, token: &str, claims: &Claims, address: IpAddr, signals: &Signals) {
+    pub(crate) fn see(&self, token: &str, claims: &Claims, address: IpAddr, gate: &Gate) {
         let Ok(ttl) = claims.expires_at().duration_since(SystemTime::now()) else {
             return;
         };
@@ -167,7 +181,7 @@ impl Watch {
             }
         };
         if report {
-            signals.raise(Signal::SharedToken, Some(claims.issuer()), None);
+            gate.raise(Signal::SharedToken, claims);
         }
     }
 }

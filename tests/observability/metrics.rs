@@ -175,11 +175,17 @@ async fn every_refusal_of_the_layers_whatever_its_form() {
         .unwrap();
     let response = app.clone().oneshot(call).await.unwrap();
     assert_eq!(response.headers()["grpc-status"], "16");
+    // The same over HTTP/1.1 is no gRPC call: a plain 401, counted as such.
+    let probe = Request::post("/orders")
+        .header("content-type", "application/grpc")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.clone().oneshot(probe).await.unwrap().status(), 401);
     let seen = Snapshot::take(&snapshotter);
     let missing = [("code", "missing_token"), ("status", "401")];
     assert_eq!(
         seen.counter(REFUSALS, &[("form", "http"), missing[0], missing[1]]),
-        1
+        2
     );
     assert_eq!(
         seen.counter(REFUSALS, &[("form", "grpc"), missing[0], missing[1]]),
@@ -191,7 +197,7 @@ async fn every_refusal_of_the_layers_whatever_its_form() {
         ("form", "http"),
     ];
     assert_eq!(seen.counter(REFUSALS, &scope), 1);
-    assert_eq!(seen.counter(REFUSALS, &[]), 3);
+    assert_eq!(seen.counter(REFUSALS, &[]), 4);
     // The gate accepted both tokens (the scope is the route's requirement).
     assert_eq!(seen.counter(VALIDATIONS, &[("outcome", "accepted")]), 2);
 }
@@ -255,6 +261,28 @@ async fn key_refreshes_by_cause_and_result_with_the_key_set() {
         1
     );
     assert_eq!(seen.gauge("tokengate_keys", &[]).unwrap_or(0.0), 0.0);
+}
+
+/// A fetch a request starts (here: the keys that check signed introspection answers) is
+/// `first_use`, never `warm_up`, which only `Gate::warm_up` is.
+#[tokio::test]
+async fn fetches_requests_start_are_not_warm_ups() {
+    let (recorder, snapshotter) = recorder();
+    let _local = metrics::set_default_local_recorder(&recorder);
+    let issuer = TestIssuer::start().await.unwrap();
+    let gate = Gate::builder()
+        .issuer(
+            issuer
+                .profile()
+                .introspection(issuer.introspection().jwt_answers()),
+        )
+        .key_cache(issuer.key_cache())
+        .build()
+        .unwrap();
+    gate.validate(&issuer.token().opaque()).await.unwrap();
+    let seen = Snapshot::take(&snapshotter);
+    assert_eq!(seen.counter(REFRESHES, &[("cause", "first_use")]), 1);
+    assert_eq!(seen.counter(REFRESHES, &[("cause", "warm_up")]), 0);
 }
 
 #[tokio::test]

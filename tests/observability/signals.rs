@@ -2,7 +2,7 @@
 //! with the count since the last) where it should, and nothing where it should not; none
 //! carries the token or a claim value.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -219,30 +219,43 @@ fn peer(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
 }
 
+/// An API whose layer watches tokens for more than two addresses each.
+async fn watched(issuer: &TestIssuer) -> Router {
+    let watch = SharedTokenWatch::new(|extensions| extensions.get::<Peer>().map(|peer| peer.0))
+        .addresses(2);
+    let layer = TokenLayer::builder(gate(issuer).await)
+        .watch_shared_tokens(watch)
+        .build()
+        .unwrap();
+    Router::new()
+        .route("/orders", route(|| async { "orders" }))
+        .layer(layer)
+}
+
+/// The status of a request with `token` from `from`.
+async fn send_from(app: &Router, token: &str, from: IpAddr) -> u16 {
+    use tower::ServiceExt;
+    let request = Request::get("/orders")
+        .header("authorization", format!("Bearer {token}"))
+        .extension(Peer(from))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    app.clone()
+        .oneshot(request)
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
 async fn one_token_from_many_addresses() {
     let (captured, _guard) = capture::scoped();
     let issuer = issuer().await;
-    let watch = SharedTokenWatch::new(|extensions| extensions.get::<Peer>().map(|peer| peer.0))
-        .addresses(2);
-    let layer = TokenLayer::builder(gate(&issuer).await)
-        .watch_shared_tokens(watch)
-        .build()
-        .unwrap();
-    let app = Router::new()
-        .route("/orders", route(|| async { "orders" }))
-        .layer(layer);
+    let app = watched(&issuer).await;
     let send = |token: String, from: IpAddr| {
         let app = app.clone();
-        async move {
-            use tower::ServiceExt;
-            let request = Request::get("/orders")
-                .header("authorization", format!("Bearer {token}"))
-                .extension(Peer(from))
-                .body(axum::body::Body::empty())
-                .unwrap();
-            app.oneshot(request).await.unwrap().status().as_u16()
-        }
+        async move { send_from(&app, &token, from).await }
     };
     let token = issuer.token().sign();
     // Two addresses, each more than once: within the limit. Never a refusal.
@@ -260,23 +273,44 @@ async fn one_token_from_many_addresses() {
     // Reported once per token.
     assert_eq!(send(token.clone(), peer(6)).await, 200);
     assert_eq!(warnings(&captured, "shared_token").len(), 1);
-    // Requests without an address are not counted.
-    assert_eq!(
-        get(&app, &[("authorization", &format!("Bearer {other}"))]).await,
-        200
-    );
     assert!(!captured.text().contains(&token) && !captured.text().contains("192.0.2."));
+}
+
+#[tokio::test]
+async fn requests_without_an_address_and_one_ipv6_network_count_once() {
+    let (captured, _guard) = capture::scoped();
+    let issuer = issuer().await;
+    let app = watched(&issuer).await;
+    let token = issuer.token().sign();
+    let v6 = |last: u16| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0, 0, 0, last));
+    // Two addresses: an IPv4 one, and one /64 network by two of its addresses (and as an
+    // IPv4-mapped address, the IPv4 one again).
+    for from in [peer(7), v6(1), v6(2), "::ffff:192.0.2.7".parse().unwrap()] {
+        assert_eq!(send_from(&app, &token, from).await, 200);
+    }
+    // Without an address: not counted.
+    let bearer = format!("Bearer {token}");
+    assert_eq!(get(&app, &[("authorization", &bearer)]).await, 200);
+    assert_eq!(warnings(&captured, "shared_token"), Vec::<String>::new());
+    // Another /64 network is a third address.
+    let elsewhere = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1));
+    assert_eq!(send_from(&app, &token, elsewhere).await, 200);
+    assert_eq!(warnings(&captured, "shared_token").len(), 1);
 }
 
 #[tokio::test]
 async fn a_watch_that_cannot_work_is_a_configuration_error() {
     let issuer = issuer().await;
-    let watch = SharedTokenWatch::new(|_| None).addresses(0).max_tokens(0);
-    let error = TokenLayer::builder(issuer.gate())
-        .watch_shared_tokens(watch)
-        .build()
-        .unwrap_err();
-    assert_eq!(error.problems().count(), 2, "{error}");
+    for (addresses, max_tokens, problems) in [(0, 0, 2), (65, 1, 1), (64, 1, 0)] {
+        let watch = SharedTokenWatch::new(|_| None)
+            .addresses(addresses)
+            .max_tokens(max_tokens);
+        let built = TokenLayer::builder(issuer.gate())
+            .watch_shared_tokens(watch)
+            .build();
+        let found = built.err().map_or(0, |error| error.problems().count());
+        assert_eq!(found, problems, "{addresses} {max_tokens}");
+    }
 }
 
 /// Signals count per gate: a second gate reports its own.
