@@ -97,7 +97,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     // 5. The figures the traffic must have produced.
     let series = parse(&text);
     let iss = issuer.issuer();
-    let checks: Vec<(&str, Vec<(&str, &str)>, f64)> = vec![
+    let checks: Vec<Check> = vec![
         (
             "tokengate_validations_total",
             vec![("issuer", iss), ("outcome", "accepted"), ("code", "ok")],
@@ -167,6 +167,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("\nEvery figure matches the requests sent.");
     Ok(())
 }
+
+/// A figure to check: the metric, labels its series must have, the sum expected.
+type Check<'a> = (&'a str, Vec<(&'a str, &'a str)>, f64);
 
 /// One series of the text format: name, labels, value.
 type Series = (String, BTreeMap<String, String>, f64);

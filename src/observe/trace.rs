@@ -59,6 +59,7 @@ pub struct TraceFields {
 
 impl TraceFields {
     /// Records nothing (the default).
+    #[must_use]
     pub const fn none() -> TraceFields {
         TraceFields {
             subject: false,
@@ -69,29 +70,34 @@ impl TraceFields {
     }
 
     /// The client id, the tenant and the kind of token: who called, without the person.
+    #[must_use]
     pub const fn pseudonymous() -> TraceFields {
         TraceFields::none().client_id().tenant().token_kind()
     }
 
     /// Also the subject as `enduser.id` (personal data: see above).
+    #[must_use]
     pub const fn subject(mut self) -> TraceFields {
         self.subject = true;
         self
     }
 
     /// Also the client id as `tokengate.client_id`.
+    #[must_use]
     pub const fn client_id(mut self) -> TraceFields {
         self.client_id = true;
         self
     }
 
     /// Also the tenant as `tokengate.tenant_id`.
+    #[must_use]
     pub const fn tenant(mut self) -> TraceFields {
         self.tenant = true;
         self
     }
 
     /// Also the kind of token as `tokengate.token_kind`.
+    #[must_use]
     pub const fn token_kind(mut self) -> TraceFields {
         self.token_kind = true;
         self
