@@ -9,32 +9,59 @@
 //! refused (Wycheproof `json_web_key_test.json` tcId 7). Smaller keys are refused for their
 //! size before this runs.
 
-use std::sync::OnceLock;
-
 /// The 126th prime: `M` for keys of 1984 to 3936 bits is the product of primes up to it, and
 /// larger keys' `M` includes them too.
 const LARGEST_PRIME: usize = 701;
 
 const GENERATOR: usize = 65537;
 
-/// For each odd prime up to 701, which residues powers of 65537 reach.
-fn subgroups() -> &'static [(usize, Vec<bool>)] {
-    static TABLE: OnceLock<Vec<(usize, Vec<bool>)>> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        (3..=LARGEST_PRIME)
-            .filter(|&n| (2..n).take_while(|d| d * d <= n).all(|d| n % d != 0))
-            .map(|p| {
-                let mut member = vec![false; p];
-                let g = GENERATOR % p;
-                let mut x = 1;
-                while !member[x] {
-                    member[x] = true;
-                    x = x * g % p;
-                }
-                (p, member)
-            })
-            .collect()
-    })
+/// The odd primes up to 701.
+const ODD_PRIMES: usize = 125;
+
+/// Each odd prime up to 701 with the order of 65537 modulo it: a residue `r` lies in the
+/// subgroup 65537 generates exactly when `r^order = 1 (mod p)`. Computed at compile time, so
+/// nothing is held on the heap for it (a table of members took 44 KiB).
+const ORDERS: [(u16, u16); ODD_PRIMES] = orders();
+
+const fn orders() -> [(u16, u16); ODD_PRIMES] {
+    let mut table = [(0, 0); ODD_PRIMES];
+    let (mut n, mut i) = (3, 0);
+    while n <= LARGEST_PRIME {
+        let mut d = 3;
+        let mut prime = true;
+        while d * d <= n {
+            if n % d == 0 {
+                prime = false;
+            }
+            d += 2;
+        }
+        if prime {
+            // 65537 is a prime above 701: never 0 modulo these.
+            let g = GENERATOR % n;
+            let (mut x, mut order) = (g, 1);
+            while x != 1 {
+                x = x * g % n;
+                order += 1;
+            }
+            table[i] = (n as u16, order as u16);
+            i += 1;
+        }
+        n += 2;
+    }
+    table
+}
+
+/// `base^exp mod p`, for `p` below 2^10.
+fn pow_mod(base: usize, mut exp: usize, p: usize) -> usize {
+    let (mut base, mut result) = (base % p, 1);
+    while exp > 0 {
+        if exp & 1 == 1 {
+            result = result * base % p;
+        }
+        base = base * base % p;
+        exp >>= 1;
+    }
+    result
 }
 
 /// `n mod p`, six bytes at a time: `acc < p < 2^10`, so `acc << 48 | chunk` fits in a u64. A
@@ -57,12 +84,13 @@ pub(crate) fn weakness(modulus_be: &[u8]) -> Option<&'static str> {
         return Some(SMALL_FACTOR);
     }
     let mut roca = true;
-    for (p, member) in subgroups() {
-        let r = residue(modulus_be, *p);
+    for (p, order) in ORDERS {
+        let (p, order) = (usize::from(p), usize::from(order));
+        let r = residue(modulus_be, p);
         if r == 0 {
             return Some(SMALL_FACTOR);
         }
-        roca &= member[r];
+        roca &= pow_mod(r, order, p) == 1;
     }
     roca.then_some("RSA modulus has the ROCA fingerprint (CVE-2017-15361)")
 }
@@ -111,13 +139,34 @@ mod tests {
     }
 
     #[test]
+    fn the_order_table_matches_the_subgroups() {
+        let primes: Vec<usize> = (3..=LARGEST_PRIME)
+            .filter(|&n| (2..n).take_while(|d| d * d <= n).all(|d| n % d != 0))
+            .collect();
+        assert_eq!(primes.len(), ODD_PRIMES);
+        for (&(p, order), &prime) in ORDERS.iter().zip(&primes) {
+            let p = usize::from(p);
+            assert_eq!(p, prime);
+            // The members by walking the powers of 65537, against the order test.
+            let mut member = vec![false; p];
+            let mut x = 1;
+            while !member[x] {
+                member[x] = true;
+                x = x * (GENERATOR % p) % p;
+            }
+            assert_eq!(member.iter().filter(|&&m| m).count(), usize::from(order));
+            for (r, &is_member) in member.iter().enumerate().skip(1) {
+                assert_eq!(pow_mod(r, usize::from(order), p) == 1, is_member, "{r} mod {p}");
+            }
+        }
+    }
+
+    #[test]
     fn false_positive_rate_is_negligible() {
-        let log2: f64 = subgroups()
+        // The subgroup of order `order` holds that share of the nonzero residues.
+        let log2: f64 = ORDERS
             .iter()
-            .map(|(p, member)| {
-                let size = member.iter().filter(|&&m| m).count() as f64;
-                (size / (*p as f64 - 1.0)).log2()
-            })
+            .map(|&(p, order)| (f64::from(order) / (f64::from(p) - 1.0)).log2())
             .sum();
         assert!(
             log2 < -150.0,
