@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, AGE, CACHE_CONTROL, ETAG, IF_NONE_MATCH};
@@ -77,13 +78,19 @@ pub(crate) enum Fetched {
 
 /// Makes the HTTP requests for every issuer of a gate.
 pub(crate) struct Fetcher {
-    client: reqwest::Client,
+    /// The user's client ([`GateBuilder::http_client`](crate::GateBuilder::http_client)),
+    /// kept for the gate's life.
+    users: Option<reqwest::Client>,
+    /// Ours, alive only while some fetch holds it: a TLS client holds the platform's root
+    /// certificates (about 170 KiB) and idle connections, while keys are fetched rarely
+    /// (routinely once per freshness lifetime). Building one costs a few milliseconds, on the
+    /// blocking pool.
+    ours: Mutex<Weak<reqwest::Client>>,
     /// For introspection: a token and our client credentials go to the endpoint and nowhere
     /// else, so this one follows no redirect (a 307 would re-send the form to its target).
-    /// Always tokengate's own, since a user's client follows redirects as it likes.
-    no_redirects: reqwest::Client,
-    /// A client of the user's own follows redirects as it likes; we only see where it ended.
-    users_client: bool,
+    /// Always tokengate's own, since a user's client follows redirects as it likes. Built on
+    /// the first call and kept: introspection calls are frequent.
+    no_redirects: OnceLock<reqwest::Client>,
     pub(crate) settings: KeyCacheSettings,
 }
 
@@ -95,47 +102,66 @@ impl fmt::Debug for Fetcher {
     }
 }
 
+/// Our client for documents: at most five redirects, none of them away from https, and no
+/// idle connection kept (the next fetch is minutes or hours away).
+fn documents_client(settings: &KeyCacheSettings) -> Result<reqwest::Client, String> {
+    let allow_loopback = settings.allow_http_loopback;
+    let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= 5 {
+            attempt.error("more than five redirects")
+        } else if url_policy(attempt.url(), allow_loopback).is_err() {
+            attempt.error("redirect to a URL that is not https")
+        } else {
+            attempt.follow()
+        }
+    });
+    reqwest::Client::builder()
+        .connect_timeout(settings.connect_timeout)
+        .redirect(redirects)
+        .pool_max_idle_per_host(0)
+        .user_agent(concat!("tokengate/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("the HTTP client cannot be built: {e}"))
+}
+
 impl Fetcher {
-    /// Uses `client` if given; otherwise builds one that follows at most five redirects, none
-    /// of them away from https.
+    /// Uses `client` if given; otherwise builds one for each round of fetches (see `ours`).
+    /// Checks now that ours can be built, so that a broken TLS setup is a configuration
+    /// error rather than a failure of every fetch.
     pub(crate) fn new(
         settings: KeyCacheSettings,
         client: Option<reqwest::Client>,
     ) -> Result<Fetcher, String> {
-        let users_client = client.is_some();
-        let client = match client {
-            Some(client) => client,
-            None => {
-                let allow_loopback = settings.allow_http_loopback;
-                let redirects = reqwest::redirect::Policy::custom(move |attempt| {
-                    if attempt.previous().len() >= 5 {
-                        attempt.error("more than five redirects")
-                    } else if url_policy(attempt.url(), allow_loopback).is_err() {
-                        attempt.error("redirect to a URL that is not https")
-                    } else {
-                        attempt.follow()
-                    }
-                });
-                reqwest::Client::builder()
-                    .connect_timeout(settings.connect_timeout)
-                    .redirect(redirects)
-                    .user_agent(concat!("tokengate/", env!("CARGO_PKG_VERSION")))
-                    .build()
-                    .map_err(|e| format!("the HTTP client cannot be built: {e}"))?
-            }
-        };
-        let no_redirects = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("tokengate/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("the HTTP client cannot be built: {e}"))?;
+        if client.is_none() {
+            documents_client(&settings)?;
+        }
         Ok(Fetcher {
-            client,
-            no_redirects,
-            users_client,
+            users: client,
+            ours: Mutex::new(Weak::new()),
+            no_redirects: OnceLock::new(),
             settings,
         })
+    }
+
+    /// The client for documents: the user's, or ours, shared by the fetches running now and
+    /// built (on the blocking pool) if none is.
+    pub(crate) async fn client(&self) -> Result<Arc<reqwest::Client>, FetchError> {
+        if let Some(users) = &self.users {
+            return Ok(Arc::new(users.clone()));
+        }
+        if let Some(client) = self.ours.lock().ok().and_then(|held| held.upgrade()) {
+            return Ok(client);
+        }
+        let settings = self.settings.clone();
+        let built = tokio::task::spawn_blocking(move || documents_client(&settings))
+            .await
+            .map_err(|_| FetchError::Network("the HTTP client could not be built".into()))?
+            .map_err(FetchError::Network)?;
+        let client = Arc::new(built);
+        if let Ok(mut held) = self.ours.lock() {
+            *held = Arc::downgrade(&client);
+        }
+        Ok(client)
     }
 
     /// Parses a URL and applies the https policy.
@@ -148,8 +174,8 @@ impl Fetcher {
 
     /// GETs `url`, conditionally on `etag`.
     pub(crate) async fn get(&self, url: &Url, etag: Option<&str>) -> Result<Fetched, FetchError> {
-        let mut request = self
-            .client
+        let client = self.client().await?;
+        let mut request = client
             .get(url.clone())
             .timeout(self.settings.request_timeout)
             .header(ACCEPT, "application/json");
@@ -162,7 +188,7 @@ impl Fetcher {
         url_policy(response.url(), self.settings.allow_http_loopback).map_err(FetchError::Url)?;
         // A user's client may have followed redirects through plain http, where anyone on the
         // path could send it on to their own https server: only the origin asked is trusted.
-        if self.users_client && response.url().origin() != url.origin() {
+        if self.users.is_some() && response.url().origin() != url.origin() {
             return Err(FetchError::Url(format!(
                 "redirected from {} to another origin, {}",
                 url.origin().ascii_serialization(),
@@ -221,8 +247,19 @@ impl Fetcher {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let mut request = self
-            .no_redirects
+        let no_redirects = match self.no_redirects.get() {
+            Some(client) => client,
+            None => {
+                let built = reqwest::Client::builder()
+                    .connect_timeout(self.settings.connect_timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .user_agent(concat!("tokengate/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .map_err(|e| FetchError::Network(format!("the HTTP client cannot be built: {e}")))?;
+                self.no_redirects.get_or_init(|| built)
+            }
+        };
+        let mut request = no_redirects
             .post(url.clone())
             .timeout(timeout)
             .header(ACCEPT, accept)

@@ -89,6 +89,8 @@ impl Remote {
     /// One fetch: finds where the keys are (again, when that is old or the last fetch
     /// failed), then loads them, conditionally on the `ETag` held.
     pub(super) async fn fetch(&self) -> Result<Loaded, FetchError> {
+        // One client for the round (discovery, then the key set), released after it.
+        let _client = self.fetcher.client().await?;
         let (mut etag, known) = {
             let state = self.lock();
             let rediscover = state.failures > 0
