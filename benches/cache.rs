@@ -5,7 +5,9 @@
 //!
 //! * cached and uncached `Gate::validate` per algorithm, beside the raw signature check;
 //! * heap allocations (and bytes) per request: Gate cached and uncached, one GET through
-//!   axum with the layer cached and uncached, and axum alone;
+//!   axum with the layer cached and uncached (added to the routes, and around the router),
+//!   axum alone and with a no-op layer;
+//! * the heap a gate holds after build and its first request;
 //! * bytes per cached token, with the cache filled to its capacity;
 //! * requests per second of cached requests through axum on 1 and 2 threads, and the ratio.
 
@@ -20,10 +22,12 @@ use axum::body::Body;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group};
 use http::Request;
+use tokengate::testing::TestIssuer;
 use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings, TokenLayer};
 use tokengate_testkit::bench::criterion_median;
 use tokengate_testkit::entra_shape::{CLIENT, entra_claims, issuer};
 use tokengate_testkit::{TestKey, jwks};
+use tower::Layer;
 use tower::ServiceExt;
 
 fn now_or_never<F: Future>(future: F) -> F::Output {
@@ -57,12 +61,26 @@ fn router(gate: Option<Gate>) -> Router {
     }
 }
 
-fn call(router: &Router, authorization: &str) -> u16 {
+/// The same routes with a layer that does nothing: what axum's `Router::layer` costs any
+/// layer.
+fn router_with_noop_layer() -> Router {
+    Router::new()
+        .route("/orders", get(|| async { "orders" }))
+        .layer(tower::util::MapRequestLayer::new(
+            |request: Request<Body>| request,
+        ))
+}
+
+fn call<S, B>(service: &S, authorization: &str) -> u16
+where
+    S: tower::Service<Request<Body>, Response = http::Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+{
     let request = Request::get("/orders")
         .header("authorization", authorization)
         .body(Body::empty())
         .unwrap();
-    now_or_never(router.clone().oneshot(request))
+    now_or_never(service.clone().oneshot(request))
         .unwrap()
         .status()
         .as_u16()
@@ -115,10 +133,14 @@ fn report_allocations() {
     let uncached = gate(&key, TokenCacheSettings::disabled());
     let cached = gate(&key, TokenCacheSettings::default());
     let plain = router(None);
+    let noop = router_with_noop_layer();
     let layer_uncached = router(Some(uncached.clone()));
     let layer_cached = router(Some(cached.clone()));
+    // The layer around the whole router, rather than added to its routes.
+    let around_uncached = TokenLayer::new(uncached.clone()).layer(router(None));
+    let around_cached = TokenLayer::new(cached.clone()).layer(router(None));
     println!("\nheap allocations per request (RS256, Entra-shaped token)");
-    let rows: [(&str, &dyn Fn()); 5] = [
+    let rows: [(&str, &dyn Fn()); 8] = [
         ("Gate::validate, uncached", &|| {
             black_box(now_or_never(uncached.validate(&token)).unwrap());
         }),
@@ -128,16 +150,76 @@ fn report_allocations() {
         ("axum, no layer", &|| {
             black_box(call(&plain, &authorization));
         }),
+        ("axum + no-op layer", &|| {
+            black_box(call(&noop, &authorization));
+        }),
         ("axum + TokenLayer, uncached", &|| {
             black_box(call(&layer_uncached, &authorization));
         }),
         ("axum + TokenLayer, cached", &|| {
             black_box(call(&layer_cached, &authorization));
         }),
+        ("TokenLayer(axum), uncached", &|| {
+            black_box(call(&around_uncached, &authorization));
+        }),
+        ("TokenLayer(axum), cached", &|| {
+            black_box(call(&around_cached, &authorization));
+        }),
     ];
     for (label, run) in rows {
         let (count, bytes) = allocations(run);
         println!("  {label:<30} {count:>6.1} allocations {bytes:>8.0} bytes");
+    }
+}
+
+/// The heap a gate holds once built and past its first request, for each kind of key source
+/// and with the cache on (default settings) and off.
+fn report_at_rest() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let issuer = runtime.block_on(TestIssuer::start()).expect("test issuer");
+    let token = issuer.token().sign();
+    println!("\nheap held after build and the first request (target <= 64 KiB with defaults)");
+    for discover in [false, true] {
+        for cache in [
+            TokenCacheSettings::default(),
+            TokenCacheSettings::disabled(),
+        ] {
+            let on = cache != TokenCacheSettings::disabled();
+            let mut kept = None;
+            let info = allocation_counter::measure(|| {
+                runtime.block_on(async {
+                    let profile = IssuerProfile::new(issuer.issuer()).audience(issuer.audience());
+                    let profile = match discover {
+                        true => profile.discover(),
+                        false => profile.jwks(issuer.jwks()),
+                    };
+                    let gate = Gate::builder()
+                        .issuer(profile)
+                        .key_cache(issuer.key_cache())
+                        .token_cache(cache)
+                        .build()
+                        .expect("gate");
+                    gate.validate(&token).await.expect("valid");
+                    // The fetch's task and connection wind down.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    kept = Some(gate);
+                });
+            });
+            println!(
+                "  {:<24} token cache {:<4} {:>7.1} KiB",
+                if discover {
+                    "keys by discovery"
+                } else {
+                    "keys in the configuration"
+                },
+                if on { "on" } else { "off" },
+                info.bytes_current as f64 / 1024.0
+            );
+            drop(kept);
+        }
     }
 }
 
@@ -270,6 +352,7 @@ fn main() {
     Criterion::default().configure_from_args().final_summary();
     report_medians();
     report_allocations();
+    report_at_rest();
     report_memory();
     report_scaling();
 }

@@ -255,7 +255,9 @@ impl Fetcher {
                     .redirect(reqwest::redirect::Policy::none())
                     .user_agent(concat!("tokengate/", env!("CARGO_PKG_VERSION")))
                     .build()
-                    .map_err(|e| FetchError::Network(format!("the HTTP client cannot be built: {e}")))?;
+                    .map_err(|e| {
+                        FetchError::Network(format!("the HTTP client cannot be built: {e}"))
+                    })?;
                 self.no_redirects.get_or_init(|| built)
             }
         };

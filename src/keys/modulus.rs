@@ -156,7 +156,11 @@ mod tests {
             }
             assert_eq!(member.iter().filter(|&&m| m).count(), usize::from(order));
             for (r, &is_member) in member.iter().enumerate().skip(1) {
-                assert_eq!(pow_mod(r, usize::from(order), p) == 1, is_member, "{r} mod {p}");
+                assert_eq!(
+                    pow_mod(r, usize::from(order), p) == 1,
+                    is_member,
+                    "{r} mod {p}"
+                );
             }
         }
     }
