@@ -27,14 +27,16 @@
 --   request that arrived after `exp` + leeway (either in between);
 -- * a rotated token refused (401 `unknown_key`) after the first one was accepted (the key's
 --   pickup), judged in done();
--- * a DPoP request refused, or a replayed proof not refused as `dpop_proof_replayed`;
+-- * a DPoP request refused, or a replayed proof not refused as `dpop_proof_replayed` with
+--   `error="invalid_dpop_proof"` in the DPoP challenge;
 -- * an answer without a label or with an unknown one.
 --
--- done() prints the figures and a `RESULT key=value ...` line for load.sh. Each wrk thread has
--- its own Lua state: counters are per thread, summed in done() (wrk copies only flat values
--- between Lua states).
+-- done() (in load_report.lua) prints the figures and a `RESULT key=value ...` line for
+-- load.sh. Each wrk thread has its own Lua state: counters are per thread, summed in done()
+-- (wrk copies only flat values between Lua states).
 
-local threads = {}
+-- Globals, which load_report.lua sees too.
+threads = {}
 local next_id = 1
 
 function setup(thread)
@@ -44,7 +46,7 @@ function setup(thread)
 end
 
 local SCOPE = "orders.read"
-local CATEGORIES = { "valid", "expired", "forged", "unscoped", "expiring", "rotated" }
+CATEGORIES = { "valid", "expired", "forged", "unscoped", "expiring", "rotated" }
 
 -- Per-thread state (globals of the thread's Lua state, read by done() through thread:get).
 local requests = {}    -- label -> the whole HTTP request, formatted once
@@ -271,7 +273,7 @@ local function challenge_fault(status, code, challenge)
 end
 
 -- A DPoP request (`d<n>`) or a replay of its proof (`r<n>`).
-local function judge_dpop(kind, number, status, body)
+local function judge_dpop(kind, number, status, body, challenge)
   local proof = proofs[number]
   if not proof then
     note_wrong("unknown DPoP label " .. kind .. number)
@@ -285,9 +287,11 @@ local function judge_dpop(kind, number, status, body)
     if replay_every > 0 and dpop_ok % replay_every == 0 then
       table.insert(replays, number)
     end
-  elseif status ~= 401 or not (body or ""):find('"code":"dpop_proof_replayed"', 1, true) then
+  elseif status ~= 401 or not (body or ""):find('"code":"dpop_proof_replayed"', 1, true)
+    or not (challenge or ""):find('DPoP realm="load", error="invalid_dpop_proof"', 1, true) then
     note_wrong("replayed DPoP proof " .. number .. ": " .. status .. " " .. shown(body)
-      .. ", expected 401 dpop_proof_replayed")
+      .. " (challenge " .. shown(challenge) .. "), expected 401 dpop_proof_replayed with "
+      .. "error=\"invalid_dpop_proof\" in the DPoP challenge")
   else
     replays_ok = replays_ok + 1
   end
@@ -356,7 +360,7 @@ function response(status, headers, body)
   local text = headers["x-token"] or ""
   local dpop_kind, dpop_number = text:match("^([dr])(%d+)$")
   if dpop_kind then
-    return judge_dpop(dpop_kind, tonumber(dpop_number), status, body)
+    return judge_dpop(dpop_kind, tonumber(dpop_number), status, body, challenge)
   end
   local label = tonumber(text)
   local want = label and expected[label]
@@ -407,127 +411,5 @@ function response(status, headers, body)
   end
 end
 
-function done(summary, latency, _)
-  local sum = {}
-  local names = { "responses", "wrong", "server_errors", "unlabelled", "dpop_sent", "dpop_ok",
-    "replays_sent", "replays_ok", "proofs_own", "rot_refused" }
-  for _, cat in ipairs(CATEGORIES) do
-    for _, counter in ipairs({ "sent_", "ok_" }) do
-      table.insert(names, counter .. cat)
-    end
-  end
-  for _, cat in ipairs({ "valid", "expired", "forged", "unscoped" }) do
-    table.insert(names, "covered_" .. cat)
-    table.insert(names, "size_" .. cat)
-  end
-  for _, name in ipairs(names) do
-    sum[name] = 0
-  end
-  local sweep_done, examples = 0, ""
-  local pickup, first_sent, refused_last, rotation, kid = 0, 0, 0, 0, "-"
-  local earliest = function(a, b) return (a == 0 or (b ~= 0 and b < a)) and b or a end
-  for _, thread in ipairs(threads) do
-    for _, name in ipairs(names) do
-      sum[name] = sum[name] + thread:get(name)
-    end
-    local at = thread:get("sweep_done_at")
-    if at < 0 then
-      sweep_done = -1
-    elseif sweep_done >= 0 then
-      -- Requests of all threads by then, about: threads run at about the same pace.
-      sweep_done = math.max(sweep_done, at * #threads)
-    end
-    examples = examples .. thread:get("wrong_examples")
-    pickup = earliest(pickup, thread:get("rot_first_ok"))
-    first_sent = earliest(first_sent, thread:get("rot_first_sent"))
-    refused_last = math.max(refused_last, thread:get("rot_refused_last"))
-    if thread:get("rotation_ms") > 0 then
-      rotation, kid = thread:get("rotation_ms"), thread:get("rotated_kid")
-    end
-  end
-  for _, cat in ipairs({ "valid", "expired", "forged", "unscoped" }) do
-    sum["size_" .. cat] = threads[1]:get("size_" .. cat)
-  end
-  -- A rotated token refused for a request that arrived after the first one was accepted.
-  if pickup > 0 and refused_last >= pickup then
-    sum.wrong = sum.wrong + 1
-    examples = examples .. "  a rotated token refused (unknown_key) " .. (refused_last - pickup)
-      .. " ms after the new key's pickup\n"
-  end
-  -- Expiring tokens: the last acceptance and first refusal of each, against its exp.
-  local expiring, switched = 0, 0
-  local last_ok, first_refusal, latest_refusal = nil, nil, nil
-  for label, exp in threads[1]:get("expiring_list"):gmatch("(%d+):(%d+),") do
-    expiring, exp = expiring + 1, tonumber(exp)
-    local accepted, refused = 0, nil
-    for _, thread in ipairs(threads) do
-      accepted = math.max(accepted, thread:get("xl" .. label) or 0)
-      local f = thread:get("xf" .. label)
-      if f and (not refused or f < refused) then refused = f end
-    end
-    if accepted > 0 and refused then
-      switched = switched + 1
-      last_ok = math.max(last_ok or -math.huge, accepted - exp)
-      first_refusal = math.min(first_refusal or math.huge, refused - exp)
-      latest_refusal = math.max(latest_refusal or -math.huge, refused - exp)
-    end
-  end
-  local e = summary.errors
-  local socket_errors = e.connect + e.read + e.write + e.timeout
-  local seconds = summary.duration / 1e6
-  local rps = summary.requests / seconds
-  -- Responses wrk counted but response() did not see (or the reverse) would be a bug here.
-  local uncounted = summary.requests - sum.responses
-  local p = function(q) return latency:percentile(q) / 1000 end
-  local total = math.max(summary.requests, 1)
-  local w = function(...) io.write(string.format(...)) end
-  w("requests      %d in %.1f s: %.0f req/s\n", summary.requests, seconds, rps)
-  w("latency (ms)  p50 %.2f  p90 %.2f  p99 %.2f  p99.9 %.2f  max %.2f\n",
-    p(50), p(90), p(99), p(99.9), latency.max / 1000)
-  local line = "sent         "
-  for _, cat in ipairs(CATEGORIES) do
-    line = line .. string.format(" %d %s (%.1f%%),", sum["sent_" .. cat], cat,
-      100 * sum["sent_" .. cat] / total)
-  end
-  w("%s %d DPoP, %d replayed proofs\n", line, sum.dpop_sent, sum.replays_sent)
-  w("right answers %d valid 200, %d expired 401, %d forged 401, %d unscoped 403, %d expiring, "
-    .. "%d rotated 200, %d DPoP 200, %d replays 401\n", sum.ok_valid, sum.ok_expired,
-    sum.ok_forged, sum.ok_unscoped, sum.ok_expiring, sum.ok_rotated, sum.dpop_ok, sum.replays_ok)
-  w("tokens right  at least once: %d of %d valid, %d of %d expired, %d of %d forged, "
-    .. "%d of %d unscoped\n", sum.covered_valid, sum.size_valid, sum.covered_expired,
-    sum.size_expired, sum.covered_forged, sum.size_forged, sum.covered_unscoped, sum.size_unscoped)
-  local ms = function(v) return v and string.format("%+.3f s", v / 1000) or "-" end
-  w("expiry        %d of %d expiring tokens seen accepted, then refused: last 200 at exp %s, "
-    .. "first 401 at exp %s to %s (leeway %d s)\n", switched, expiring, ms(last_ok),
-    ms(first_refusal), ms(latest_refusal), threads[1]:get("leeway_ms") / 1000)
-  if rotation > 0 then
-    w("rotation      to %s at %d; first new-key request at %s, pickup (first accepted) at %s, "
-      .. "%d refused before it (unknown_key)\n", kid, rotation,
-      first_sent > 0 and ms(first_sent - rotation) or "-",
-      pickup > 0 and ms(pickup - rotation) or "never", sum.rot_refused)
-  else
-    w("rotation      not seen during the run\n")
-  end
-  w("wrong answers %d (%d without a known label), 5xx %d, socket errors %d "
-    .. "(connect %d, read %d, write %d, timeout %d)\n", sum.wrong, sum.unlabelled,
-    sum.server_errors, socket_errors, e.connect, e.read, e.write, e.timeout)
-  if examples ~= "" then
-    io.write("first wrong answers:\n" .. examples)
-  end
-  local result = string.format("RESULT requests=%d seconds=%.3f rps=%.0f p50_ms=%.3f "
-    .. "p90_ms=%.3f p99_ms=%.3f p999_ms=%.3f max_ms=%.3f wrong=%d server_errors=%d "
-    .. "socket_errors=%d uncounted=%d sweep_done=%d expiring=%d expiring_switched=%d "
-    .. "rotation_ms=%d pickup_ms=%d dpop_sent=%d dpop_ok=%d replays_ok=%d proofs=%d",
-    summary.requests, seconds, rps, p(50), p(90), p(99), p(99.9), latency.max / 1000, sum.wrong,
-    sum.server_errors, socket_errors, uncounted, sweep_done, expiring, switched, rotation,
-    pickup > 0 and pickup - rotation or -1, sum.dpop_sent, sum.dpop_ok, sum.replays_ok,
-    sum.proofs_own)
-  for _, cat in ipairs(CATEGORIES) do
-    result = result .. string.format(" sent_%s=%d", cat, sum["sent_" .. cat])
-  end
-  for _, cat in ipairs({ "valid", "expired", "forged", "unscoped" }) do
-    result = result .. string.format(" covered_%s=%d of_%s=%d", cat, sum["covered_" .. cat], cat,
-      sum["size_" .. cat])
-  end
-  io.write(result .. "\n")
-end
+-- done(), the report, is in load_report.lua beside this script.
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "load_report.lua")
