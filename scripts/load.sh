@@ -92,6 +92,13 @@ IFS=, read -r share_valid share_expired share_forged share_unscoped share_expiri
   <<<"$mix"
 share_unscoped=${share_unscoped:-0} share_expiring=${share_expiring:-0} share_rotated=${share_rotated:-0}
 mix="$share_valid,$share_expired,$share_forged,$share_unscoped,$share_expiring,$share_rotated"
+# The expiring tokens' `exp` falls at 25-45% of the run: the switch to 401 (leeway later) must
+# be seen before its end.
+if [ "$share_expiring" -gt 0 ] && [ "$expiring" -gt 0 ] && [ $(( seconds * 55 / 100 )) -lt $(( leeway + 2 )) ]; then
+  echo "error: a $seconds s run ends too soon after the expiring tokens' exp + leeway ($leeway s):" \
+    "run longer, lower --leeway, or set their share in --mix to 0" >&2
+  exit 2
+fi
 if [ -z "$reference" ]; then
   if [ "$profile" = release ]; then reference=1; else reference=0; fi
 fi

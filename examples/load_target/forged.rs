@@ -186,4 +186,3 @@ pub(crate) fn mint_forged(
     });
     out
 }
-

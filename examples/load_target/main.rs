@@ -92,8 +92,15 @@ pub(crate) const ALGORITHMS: [Algorithm; 4] = [
 
 /// Milliseconds since the epoch, rounded down or up.
 fn epoch_ms(at: SystemTime, up: bool) -> u128 {
-    let micros = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_micros();
-    if up { micros.div_ceil(1000) } else { micros / 1000 }
+    let micros = at
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros();
+    if up {
+        micros.div_ceil(1000)
+    } else {
+        micros / 1000
+    }
 }
 
 /// Copies the request's [`LABEL`] to the response, with the times the request arrived and was
@@ -211,12 +218,8 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
     let (listener, port) = bind(options.port).await?;
     let url = format!("http://127.0.0.1:{port}/orders");
 
-    let mut all = tokens::valid_and_expired(
-        &issuer,
-        options.distinct,
-        options.expired,
-        options.lifetime,
-    );
+    let mut all =
+        tokens::valid_and_expired(&issuer, options.distinct, options.expired, options.lifetime);
     all.extend(forged::mint_forged(
         &issuer,
         &foreign,
@@ -224,7 +227,11 @@ async fn run(options: Options) -> Result<(), Box<dyn Error>> {
         options.forged_each,
     ));
     let forged = all.len() - options.distinct - options.expired;
-    all.extend(tokens::unscoped(&issuer, options.unscoped, options.lifetime));
+    all.extend(tokens::unscoped(
+        &issuer,
+        options.unscoped,
+        options.lifetime,
+    ));
     // The run starts about when the target is ready: time what happens during it from now.
     let start = SystemTime::now() + Duration::from_secs(1);
     let run = Duration::from_secs(options.seconds);
@@ -329,7 +336,11 @@ fn watch(issuer: TestIssuer) {
 async fn run_reference(options: Options) -> Result<(), Box<dyn Error>> {
     let issuer = TestIssuer::with_algorithms(ALGORITHMS).await?;
     let entries = (options.distinct as u64).max(options.cache_entries);
-    let cached = gate(&issuer, &options, TokenCacheSettings::default().max_entries(entries));
+    let cached = gate(
+        &issuer,
+        &options,
+        TokenCacheSettings::default().max_entries(entries),
+    );
     let cached = cached.await?;
     let uncached = gate(&issuer, &options, TokenCacheSettings::disabled()).await?;
     let (cached_listener, port) = bind(options.port).await?;
@@ -339,7 +350,10 @@ async fn run_reference(options: Options) -> Result<(), Box<dyn Error>> {
     tokens::write(&options.tokens_file, "", &valid)?;
     let servers = (
         axum::serve(cached_listener, app(Some(layer(cached, port)?))),
-        axum::serve(uncached_listener, app(Some(layer(uncached, uncached_port)?))),
+        axum::serve(
+            uncached_listener,
+            app(Some(layer(uncached, uncached_port)?)),
+        ),
         axum::serve(bare_listener, app(None)),
     );
     ready(&format!(

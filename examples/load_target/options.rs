@@ -110,7 +110,9 @@ impl Options {
                 "--cache-entries" => o.cache_entries = number(100_000_000)?.max(1),
                 "--leeway" => o.leeway = seconds(600)?,
                 "--key-cooldown" => o.key_cooldown = seconds(86_400)?,
-                "--lifetime" => o.lifetime = seconds(10 * 365 * 86_400)?.max(Duration::from_secs(60)),
+                "--lifetime" => {
+                    o.lifetime = seconds(10 * 365 * 86_400)?.max(Duration::from_secs(60))
+                }
                 _ => return Err(format!("unknown argument {arg:?}")),
             }
         }

@@ -199,7 +199,12 @@ pub(crate) fn expiring(
 pub(crate) fn rotated(issuer: &TestIssuer, alg: Algorithm, count: usize) -> Vec<Labelled> {
     mint_parallel(count, |i| {
         let subject = format!("rotated-{i}");
-        let token = issuer.token().alg(alg).subject(&subject).scope(SCOPE).sign();
+        let token = issuer
+            .token()
+            .alg(alg)
+            .subject(&subject)
+            .scope(SCOPE)
+            .sign();
         Labelled::new(200, format!("rotated-{}", alg.name()), &subject, token)
     })
 }
@@ -257,7 +262,10 @@ pub(crate) fn dpop(
             .token(token)
             .issued_at(slot)
             .sign();
-        let ms = slot.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+        let ms = slot
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
         format!("{ms} {client} {proof}\n")
     });
     DpopPlan {
