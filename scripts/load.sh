@@ -351,9 +351,14 @@ echo
 echo "reference: $reference_rounds rounds of ${reference_seconds} s per server, $threads wrk" \
   "threads, $connections connections, $reference_tokens valid tokens"
 
-# One wrk run; prints its requests per second, or fails the script on any wrong answer.
+# The target's CPU time so far, in clock ticks (user + system).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+# One wrk run; prints its requests per second and the target's CPU time per request (µs: the
+# layer's cost without the share of the cores wrk takes), or fails the script on any wrong
+# answer.
 measure() {
-  local port="$1" duration="$2" out="$work/reference-wrk.out"
+  local port="$1" duration="$2" out="$work/reference-wrk.out" before
+  before=$(cpu_ticks)
   wrk -t "$threads" -c "$connections" -d "${duration}s" --timeout "${timeout}s" \
     -s scripts/throughput.lua "http://127.0.0.1:$port" -- "$work/reference.txt" "$threads" \
     >"$out" 2>&1 &
@@ -374,7 +379,8 @@ measure() {
     echo "REFERENCE FAILED: wrong answers, 5xx, socket errors or uncounted responses on port $port" >&2
     exit 1
   fi
-  field rps
+  awk -v r="$(field rps)" -v n="$(field requests)" -v t="$(( $(cpu_ticks) - before ))" \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%d %.2f\n", r, t * 1e6 / hz / (n > 0 ? n : 1) }'
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
@@ -382,7 +388,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 for p in "$port" "$uncached_port" "$bare_port"; do measure "$p" 1 >/dev/null; done
 for mode in cached uncached; do
   if [ "$mode" = cached ]; then layered="$port"; else layered="$uncached_port"; fi
-  ratios=() with_all=() without_all=()
+  ratios=() with_all=() without_all=() cpu_with=() cpu_without=()
   for round in $(seq 1 "$reference_rounds"); do
     # Alternate which goes first, so that a drift in the machine's load favours neither.
     if [ $(( round % 2 )) -eq 1 ]; then
@@ -390,15 +396,20 @@ for mode in cached uncached; do
     else
       without=$(measure "$bare_port" "$reference_seconds"); with=$(measure "$layered" "$reference_seconds")
     fi
+    read -r with with_cpu <<<"$with"
+    read -r without without_cpu <<<"$without"
     ratio=$(awk -v a="$with" -v b="$without" 'BEGIN { printf "%.3f", a / b }')
     ratios+=("$ratio") with_all+=("$with") without_all+=("$without")
-    echo "  $mode round $round: with the layer $with req/s, without $without req/s, ratio $ratio"
+    cpu_with+=("$with_cpu") cpu_without+=("$without_cpu")
+    echo "  $mode round $round: with the layer $with req/s, without $without req/s, ratio $ratio;" \
+      "target CPU per request $with_cpu / $without_cpu µs"
   done
   med_ratio=$(printf '%s\n' "${ratios[@]}" | median)
   med_with=$(printf '%s\n' "${with_all[@]}" | median)
   med_without=$(printf '%s\n' "${without_all[@]}" | median)
   echo "reference $mode: median with the layer $med_with req/s, without $med_without req/s," \
-    "median ratio $med_ratio (ratios ${ratios[*]})"
+    "median ratio $med_ratio (ratios ${ratios[*]}); median target CPU per request" \
+    "$(printf '%s\n' "${cpu_with[@]}" | median) / $(printf '%s\n' "${cpu_without[@]}" | median) µs"
   if [ "$mode" = cached ]; then
     if awk -v r="$med_ratio" 'BEGIN { exit !(r >= 0.95) }'; then
       echo "  the layer costs at most 5% with cached tokens: met"

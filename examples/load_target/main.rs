@@ -335,13 +335,11 @@ fn watch(issuer: TestIssuer) {
 /// `--reference`: the same API with the token cache, without it, and without the layer.
 async fn run_reference(options: Options) -> Result<(), Box<dyn Error>> {
     let issuer = TestIssuer::with_algorithms(ALGORITHMS).await?;
-    let entries = (options.distinct as u64).max(options.cache_entries);
-    let cached = gate(
-        &issuer,
-        &options,
-        TokenCacheSettings::default().max_entries(entries),
-    );
-    let cached = cached.await?;
+    // The default capacity, and room for every token twice over: all of them stay cached (a
+    // cache exactly as large as the set may keep refusing admission to some).
+    let entries = (2 * options.distinct as u64).max(10_000);
+    let cached = TokenCacheSettings::default().max_entries(entries);
+    let cached = gate(&issuer, &options, cached).await?;
     let uncached = gate(&issuer, &options, TokenCacheSettings::disabled()).await?;
     let (cached_listener, port) = bind(options.port).await?;
     let (uncached_listener, uncached_port) = bind(0).await?;
