@@ -34,8 +34,6 @@ fn jwk(jwks: &str, kid: &str) -> serde_json::Value {
         .unwrap_or_else(|| panic!("no published key {kid}"))
 }
 
-/// Valid and expired tokens: minted on every core (RSA signing takes about a millisecond).
-
 /// The forged tokens: each must be refused with 401.
 pub(crate) fn mint_forged(
     issuer: &TestIssuer,
