@@ -82,6 +82,9 @@ expiring_list = ""     -- `label:exp_ms,...`, for done()
 rotation_ms, rotated_kid = 0, ""
 rot_first_ok, rot_first_sent, rot_refused, rot_refused_last = 0, 0, 0, 0
 dpop_sent, dpop_ok, replays_sent, replays_ok, proofs_own = 0, 0, 0, 0, 0
+-- The slowest answer of each category, by the server's clock (ms from arrival to answer).
+slow_valid, slow_expired, slow_forged, slow_unscoped, slow_expiring, slow_rotated = 0, 0, 0, 0, 0, 0
+slow_dpop = 0
 
 local function parse_line(line, label)
   local status, kind, names, token, exp = line:match("^(%d+) (%S+) (%S+) (%S+) ?(%d*)$")
@@ -358,6 +361,10 @@ function response(status, headers, body)
   local challenge = headers["x-challenge"]
   local text = headers["x-token"] or ""
   local dpop_kind, dpop_number = text:match("^([dr])(%d+)$")
+  local cat = dpop_kind and "dpop" or category[tonumber(text)]
+  if cat and answered - arrived > _G["slow_" .. cat] then
+    _G["slow_" .. cat] = answered - arrived
+  end
   if dpop_kind then
     return judge_dpop(dpop_kind, tonumber(dpop_number), status, body, challenge)
   end
@@ -368,7 +375,6 @@ function response(status, headers, body)
     note_wrong("status " .. status .. " with no known label or times (x-token: " .. text .. ")")
     return
   end
-  local cat = category[label]
   if cat == "expiring" then
     if judge_expiring(label, status, body, arrived, answered, challenge) then
       ok_expiring = ok_expiring + 1

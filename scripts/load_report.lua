@@ -104,6 +104,15 @@ function done(summary, latency, _)
   else
     w("rotation      not seen during the run\n")
   end
+  local slowest = "slowest answer (server clock, ms from arrival to answer):"
+  for _, cat in ipairs({ "valid", "expired", "forged", "unscoped", "expiring", "rotated", "dpop" }) do
+    local most = 0
+    for _, thread in ipairs(threads) do
+      most = math.max(most, thread:get("slow_" .. cat))
+    end
+    slowest = slowest .. string.format(" %s %d,", cat, most)
+  end
+  w("%s\n", slowest:sub(1, -2))
   w("wrong answers %d (%d without a known label), 5xx %d, socket errors %d "
     .. "(connect %d, read %d, write %d, timeout %d)\n", sum.wrong, sum.unlabelled,
     sum.server_errors, socket_errors, e.connect, e.read, e.write, e.timeout)
