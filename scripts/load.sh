@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Load and soak test: examples/load_target.rs (an axum API behind TokenLayer) driven by wrk with
-# a mix of valid, expired and forged tokens for a fixed time. Fails (exit 1) on any wrong
-# answer, any 5xx, any socket error or timeout, or resident memory growing after the warm-up
-# by more than the tolerance. See docs/load.md.
+# Load and soak test: examples/load_target (an axum API behind TokenLayer) driven by wrk with
+# a mix of valid, expired, forged, unscoped, expiring, rotated-key and DPoP tokens for a fixed
+# time. Fails (exit 1) on any wrong answer, any 5xx, any socket error or timeout, or resident
+# memory growing after the warm-up by more than the tolerance. Then (release build) the
+# throughput of the same API with and without the layer, alternately. See docs/load.md.
 #
-#   bash scripts/load.sh                  # 30 s, 2 wrk threads, 64 connections
-#   bash scripts/load.sh --seconds 10     # the short form, in .ci/run
+#   bash scripts/load.sh                  # 30 s, 2 wrk threads, 64 connections, reference
+#   bash scripts/load.sh --debug --seconds 10   # the short form, in .ci/run
 #   bash scripts/load.sh --seconds 300    # a soak
 #   bash scripts/load.sh --help
 set -euo pipefail
@@ -22,30 +23,50 @@ usage: bash scripts/load.sh [options]
   --cache-entries N      capacity of the target's verified-token cache           [1000]
   --expired N            expired tokens                                           [100]
   --forged-each N        forged tokens of each kind and algorithm                   [2]
-  --mix V,E,F            shares of requests with valid, expired, forged tokens [80,10,10]
+  --unscoped N           valid tokens without the route's scope (403)              [24]
+  --expiring N           tokens whose exp falls inside the run                     [16]
+  --rotated N            tokens signed with the key the issuer rotates to mid-run  [64]
+  --mix V,E,F,U,X,R      shares of requests with valid, expired, forged, unscoped, expiring
+                         and rotated tokens (missing ones: 0)              [70,8,8,6,4,4]
+  --dpop-rate N          DPoP requests a second, each with a fresh proof (0: none)  [20]
+  --replay-every N       replay every Nth accepted DPoP proof once (0: never)       [5]
+  --leeway S             the target's leeway for exp, seconds                       [2]
+  --key-cooldown S       the target's key cooldown after a made-up kid's refresh    [2]
   --warmup S             seconds before memory must stay flat  [20% of --seconds, >= 2]
   --rss-tolerance-kib K  allowed RSS growth after the warm-up, KiB                 [4096]
   --timeout S            wrk's per-request timeout, seconds (a timeout fails the run) [5]
   --keep                 keep the work directory (tokens, wrk output, RSS samples)
   --debug                drive the debug build (the one `cargo test` already made), as CI
                          does: the same checks, at a fraction of the throughput
+  --reference, --no-reference
+                         after the run, measure the API with and without the layer, in
+                         alternating wrk runs       [on for the release build, off with --debug]
+  --reference-rounds N   alternating rounds                                          [5]
+  --reference-seconds S  seconds of each wrk run in a round                          [3]
+  --reference-tokens N   distinct valid tokens of the reference runs              [1000]
 EOF
 }
 
 seconds=30 connections=64 threads=2 distinct=2000 cache_entries=1000 expired=100
-forged_each=2 mix=80,10,10 warmup="" rss_tolerance_kib=4096 timeout=5 keep=0 profile=release
+forged_each=2 mix=70,8,8,6,4,4 warmup="" rss_tolerance_kib=4096 timeout=5 keep=0 profile=release
+unscoped=24 expiring=16 rotated=64 dpop_rate=20 replay_every=5 leeway=2 key_cooldown=2
+reference="" reference_rounds=5 reference_seconds=3 reference_tokens=1000
 while [ $# -gt 0 ]; do
   case "$1" in
     -h | --help) usage; exit 0 ;;
     --keep) keep=1; shift; continue ;;
     --debug) profile=debug; shift; continue ;;
+    --reference) reference=1; shift; continue ;;
+    --no-reference) reference=0; shift; continue ;;
     --seconds | --connections | --threads | --distinct | --cache-entries | --expired | \
-      --forged-each | --mix | --warmup | --rss-tolerance-kib | --timeout)
+      --forged-each | --mix | --warmup | --rss-tolerance-kib | --timeout | --unscoped | \
+      --expiring | --rotated | --dpop-rate | --replay-every | --leeway | --key-cooldown | \
+      --reference-rounds | --reference-seconds | --reference-tokens)
       [ $# -ge 2 ] || { echo "error: $1 needs a value" >&2; exit 2; }
       value="$2"
       case "$1" in
         --mix)
-          [[ "$value" =~ ^[0-9]+,[0-9]+,[0-9]+$ ]] || { echo "error: --mix V,E,F" >&2; exit 2; } ;;
+          [[ "$value" =~ ^[0-9]+(,[0-9]+){2,5}$ ]] || { echo "error: --mix V,E,F[,U[,X[,R]]]" >&2; exit 2; } ;;
         *)
           [[ "$value" =~ ^[0-9]+$ ]] || { echo "error: $1 $value: not a whole number" >&2; exit 2; } ;;
       esac
@@ -67,7 +88,24 @@ if [ "$threads" -lt 1 ] || [ "$connections" -lt "$threads" ]; then
   echo "error: need at least one thread and at least one connection per thread" >&2
   exit 2
 fi
-IFS=, read -r share_valid share_expired share_forged <<<"$mix"
+IFS=, read -r share_valid share_expired share_forged share_unscoped share_expiring share_rotated \
+  <<<"$mix"
+share_unscoped=${share_unscoped:-0} share_expiring=${share_expiring:-0} share_rotated=${share_rotated:-0}
+mix="$share_valid,$share_expired,$share_forged,$share_unscoped,$share_expiring,$share_rotated"
+# The expiring tokens' `exp` falls at 25-45% of the run: the switch to 401 (leeway later) must
+# be seen before its end.
+if [ "$share_expiring" -gt 0 ] && [ "$expiring" -gt 0 ] && [ $(( seconds * 55 / 100 )) -lt $(( leeway + 2 )) ]; then
+  echo "error: a $seconds s run ends too soon after the expiring tokens' exp + leeway ($leeway s):" \
+    "run longer, lower --leeway, or set their share in --mix to 0" >&2
+  exit 2
+fi
+if [ -z "$reference" ]; then
+  if [ "$profile" = release ]; then reference=1; else reference=0; fi
+fi
+if [ "$reference" -eq 1 ] && { [ "$reference_rounds" -lt 1 ] || [ "$reference_seconds" -lt 1 ]; }; then
+  echo "error: --reference-rounds and --reference-seconds must be at least 1" >&2
+  exit 2
+fi
 
 # wrk from the distribution if it is missing.
 if ! command -v wrk >/dev/null 2>&1; then
@@ -107,36 +145,44 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-"$target_bin" --tokens-file "$work/tokens.txt" --distinct "$distinct" --expired "$expired" \
-  --forged-each "$forged_each" --cache-entries "$cache_entries" \
+"$target_bin" --tokens-file "$work/tokens.txt" --proofs-file "$work/proofs.txt" \
+  --rotated-file "$work/rotated.txt" --seconds "$seconds" --distinct "$distinct" \
+  --expired "$expired" --forged-each "$forged_each" --unscoped "$unscoped" \
+  --expiring "$expiring" --rotated "$rotated" --dpop-rate "$dpop_rate" --leeway "$leeway" \
+  --key-cooldown "$key_cooldown" --cache-entries "$cache_entries" \
   >"$work/target.out" 2>"$work/target.err" &
 server_pid=$!
 
-# Ready once it prints `ready port=... pid=...` (after minting the tokens and binding).
-port=""
-for _ in $(seq 1 1200); do
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    echo "error: load_target exited before it was ready:" >&2
-    cat "$work/target.err" >&2
+# Ready once it prints `ready port=... pid=...` (after minting the tokens and binding); sets
+# `ready` to that line and `port`.
+await_ready() {
+  port=""
+  for _ in $(seq 1 1200); do
+    if ! kill -0 "$server_pid" 2>/dev/null; then
+      echo "error: load_target exited before it was ready:" >&2
+      cat "$work/target.err" >&2
+      exit 1
+    fi
+    ready=$(grep -m1 '^ready ' "$work/target.out" || true)
+    if [ -n "$ready" ]; then
+      port=$(sed -E 's/.* port=([0-9]+).*/\1/' <<<"$ready")
+      break
+    fi
+    sleep 0.25
+  done
+  if [ -z "$port" ]; then
+    echo "error: load_target not ready after 300 s" >&2
     exit 1
   fi
-  ready=$(grep -m1 '^ready ' "$work/target.out" || true)
-  if [ -n "$ready" ]; then
-    port=$(sed -E 's/.* port=([0-9]+).*/\1/' <<<"$ready")
-    break
-  fi
-  sleep 0.25
-done
-if [ -z "$port" ]; then
-  echo "error: load_target not ready after 300 s" >&2
-  exit 1
-fi
-# Accepting connections.
-(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "error: port $port refuses" >&2; exit 1; }
+  # Accepting connections.
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "error: port $port refuses" >&2; exit 1; }
+}
+await_ready
 grep -v 'issuer requests so far' "$work/target.err" || true
 echo "target pid $server_pid on 127.0.0.1:$port; $(wc -l <"$work/tokens.txt") tokens"
-echo "load: ${seconds} s, $threads wrk threads, $connections connections, mix valid/expired/forged" \
-  "$share_valid/$share_expired/$share_forged, warm-up ${warmup} s, RSS tolerance ${rss_tolerance_kib} KiB"
+echo "load: ${seconds} s, $threads wrk threads, $connections connections," \
+  "mix valid/expired/forged/unscoped/expiring/rotated ${mix//,//}, $dpop_rate DPoP requests/s," \
+  "warm-up ${warmup} s, RSS tolerance ${rss_tolerance_kib} KiB"
 echo "machine: $(nproc) cores, load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
@@ -158,7 +204,8 @@ sampler_pid=$!
 # between foreground commands).
 wrk -t "$threads" -c "$connections" -d "${seconds}s" --timeout "${timeout}s" \
   -s scripts/load.lua "http://127.0.0.1:$port" -- \
-  "$work/tokens.txt" "$share_valid" "$share_expired" "$share_forged" "$threads" \
+  "$work/tokens.txt" "$work/proofs.txt" "$work/rotated.txt" "$mix" "$threads" "$leeway" \
+  "$replay_every" \
   >"$work/wrk.out" 2>&1 &
 wrk_pid=$!
 wrk_status=0
@@ -188,6 +235,9 @@ field() { sed -E "s/.* $1=([^ ]+).*/\1/" <<<"$result"; }
 requests=$(field requests) rps=$(field rps) wrong=$(field wrong)
 server_errors=$(field server_errors) socket_errors=$(field socket_errors)
 uncounted=$(field uncounted) sweep_done=$(field sweep_done)
+expiring_seen=$(field expiring) expiring_switched=$(field expiring_switched)
+rotation_ms=$(field rotation_ms) pickup_ms=$(field pickup_ms) dpop_sent=$(field dpop_sent)
+dpop_ok=$(field dpop_ok) replays_ok=$(field replays_ok)
 
 [ "$requests" -gt 0 ] || failures+=("no requests completed")
 [ "$wrong" -eq 0 ] || failures+=("$wrong wrong answers")
@@ -200,13 +250,39 @@ fetches=$(grep 'issuer requests so far' "$work/target.err" | tail -n 1 | sed -E 
 echo "issuer          requests by the end: ${fetches:-unknown} (one of each at start-up)"
 
 # Every token of each category in the mix was sent and answered right at least once.
-for category in valid expired forged; do
+for category in valid expired forged unscoped; do
   share_var="share_$category"
   covered=$(field "covered_$category") of=$(field "of_$category")
   if [ "${!share_var}" -gt 0 ] && [ "$covered" -lt "$of" ]; then
     failures+=("only $covered of $of $category tokens were answered right at least once (the others were answered wrongly, or never sent: run longer)")
   fi
 done
+# Expiring tokens: each seen accepted, then refused (run long enough to see the switch).
+if [ "$share_expiring" -gt 0 ] && [ "$expiring_seen" -gt 0 ] && [ "$expiring_switched" -lt "$expiring_seen" ]; then
+  failures+=("only $expiring_switched of $expiring_seen expiring tokens were seen both accepted and refused")
+fi
+# The rotation: seen, and the new key picked up within the cooldown and a margin (a refresh
+# for a made-up kid shortly before it closes the door for the cooldown; docs/keys.md).
+if [ "$share_rotated" -gt 0 ] && [ "$rotated" -gt 0 ]; then
+  pickup_limit=$(( (key_cooldown + 3) * 1000 ))
+  if [ "$rotation_ms" -eq 0 ]; then
+    failures+=("the load generator never saw the key rotation")
+  elif [ "$pickup_ms" -lt 0 ]; then
+    failures+=("no token of the new key was ever accepted")
+  elif [ "$pickup_ms" -gt "$pickup_limit" ]; then
+    failures+=("the new key was picked up $pickup_ms ms after the rotation (limit $pickup_limit ms)")
+  fi
+fi
+# DPoP: sent at about the planned rate, every one accepted, replays refused.
+if [ "$dpop_rate" -gt 0 ]; then
+  planned=$(( dpop_rate * seconds * 7 / 10 ))
+  if [ "$dpop_sent" -lt "$planned" ]; then
+    failures+=("only $dpop_sent DPoP requests sent (at least $planned planned)")
+  fi
+  if [ "$replay_every" -gt 0 ] && [ "$dpop_ok" -ge "$replay_every" ] && [ "$replays_ok" -eq 0 ]; then
+    failures+=("no replayed DPoP proof was refused")
+  fi
+fi
 # Every valid token must have been used (so the cache filled) inside the warm-up.
 if [ "$share_valid" -gt 0 ]; then
   if [ "$sweep_done" -lt 0 ]; then
@@ -258,3 +334,87 @@ if [ ${#failures[@]} -gt 0 ]; then
 fi
 echo "load test passed: $requests requests, $rps req/s, no wrong answer, no 5xx, no socket error," \
   "memory flat after the warm-up"
+
+[ "$reference" -eq 1 ] || exit 0
+
+# The reference: the same API with the layer (token cache on, then off) and without it, driven
+# alternately by the same wrk settings, every answer judged (200 naming the token's subject).
+kill "$server_pid" 2>/dev/null || true
+wait "$server_pid" 2>/dev/null || true
+"$target_bin" --reference --tokens-file "$work/reference.txt" --distinct "$reference_tokens" \
+  >"$work/target.out" 2>"$work/target.err" &
+server_pid=$!
+await_ready
+uncached_port=$(sed -E 's/.* uncached_port=([0-9]+).*/\1/' <<<"$ready")
+bare_port=$(sed -E 's/.* bare_port=([0-9]+).*/\1/' <<<"$ready")
+echo
+echo "reference: $reference_rounds rounds of ${reference_seconds} s per server, $threads wrk" \
+  "threads, $connections connections, $reference_tokens valid tokens"
+
+# The target's CPU time so far, in clock ticks (user + system).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+# One wrk run; prints its requests per second and the target's CPU time per request (µs: the
+# layer's cost without the share of the cores wrk takes), or fails the script on any wrong
+# answer.
+measure() {
+  local port="$1" duration="$2" out="$work/reference-wrk.out" before
+  before=$(cpu_ticks)
+  wrk -t "$threads" -c "$connections" -d "${duration}s" --timeout "${timeout}s" \
+    -s scripts/throughput.lua "http://127.0.0.1:$port" -- "$work/reference.txt" "$threads" \
+    >"$out" 2>&1 &
+  wrk_pid=$!
+  local status=0
+  wait "$wrk_pid" || status=$?
+  wrk_pid=""
+  result=$(grep -m1 '^RESULT ' "$out" || true)
+  if [ "$status" -ne 0 ] || [ -z "$result" ]; then
+    cat "$out" >&2
+    echo "error: wrk failed against port $port" >&2
+    exit 1
+  fi
+  local bad
+  bad=$(( $(field wrong) + $(field server_errors) + $(field socket_errors) + $(field uncounted) ))
+  if [ "$bad" -ne 0 ]; then
+    cat "$out" >&2
+    echo "REFERENCE FAILED: wrong answers, 5xx, socket errors or uncounted responses on port $port" >&2
+    exit 1
+  fi
+  awk -v r="$(field rps)" -v n="$(field requests)" -v t="$(( $(cpu_ticks) - before ))" \
+    -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%d %.2f\n", r, t * 1e6 / hz / (n > 0 ? n : 1) }'
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Warm-up: every token once through each server (and into the cache).
+for p in "$port" "$uncached_port" "$bare_port"; do measure "$p" 1 >/dev/null; done
+for mode in cached uncached; do
+  if [ "$mode" = cached ]; then layered="$port"; else layered="$uncached_port"; fi
+  ratios=() with_all=() without_all=() cpu_with=() cpu_without=()
+  for round in $(seq 1 "$reference_rounds"); do
+    # Alternate which goes first, so that a drift in the machine's load favours neither.
+    if [ $(( round % 2 )) -eq 1 ]; then
+      with=$(measure "$layered" "$reference_seconds"); without=$(measure "$bare_port" "$reference_seconds")
+    else
+      without=$(measure "$bare_port" "$reference_seconds"); with=$(measure "$layered" "$reference_seconds")
+    fi
+    read -r with with_cpu <<<"$with"
+    read -r without without_cpu <<<"$without"
+    ratio=$(awk -v a="$with" -v b="$without" 'BEGIN { printf "%.3f", a / b }')
+    ratios+=("$ratio") with_all+=("$with") without_all+=("$without")
+    cpu_with+=("$with_cpu") cpu_without+=("$without_cpu")
+    echo "  $mode round $round: with the layer $with req/s, without $without req/s, ratio $ratio;" \
+      "target CPU per request $with_cpu / $without_cpu µs"
+  done
+  med_ratio=$(printf '%s\n' "${ratios[@]}" | median)
+  med_with=$(printf '%s\n' "${with_all[@]}" | median)
+  med_without=$(printf '%s\n' "${without_all[@]}" | median)
+  echo "reference $mode: median with the layer $med_with req/s, without $med_without req/s," \
+    "median ratio $med_ratio (ratios ${ratios[*]}); median target CPU per request" \
+    "$(printf '%s\n' "${cpu_with[@]}" | median) / $(printf '%s\n' "${cpu_without[@]}" | median) µs"
+  if [ "$mode" = cached ]; then
+    if awk -v r="$med_ratio" 'BEGIN { exit !(r >= 0.95) }'; then
+      echo "  the layer costs at most 5% with cached tokens: met"
+    else
+      echo "  the layer costs at most 5% with cached tokens: NOT met (median ratio $med_ratio < 0.95)"
+    fi
+  fi
+done
