@@ -127,14 +127,15 @@ impl TokenCacheSettings {
         // Each entry weighs at least this much, so that at most `max_entries` fit.
         let floor = (self.max_memory / self.max_entries.max(1)).clamp(1, u64::from(u32::MAX));
         // Segments, each with its own bookkeeping, so that threads hitting the cache at once
-        // rarely meet on the same locks and counters: as many as the threads that can run at
-        // once (a power of two, at most 16), since each holds about 28 KiB from the start
-        // (moka's fixed-size logs of reads and writes). Each segment gets an equal share of the
-        // memory, so there are never more segments than entries (or one could hold none).
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        // rarely meet on the same locks and counters. Each holds about 28 KiB from the start
+        // (moka's fixed-size logs of reads and writes), but fewer scale worse and unevenly:
+        // on two threads, 16 segments served 1.76x the hits of one thread, 2 segments 1.54x
+        // with rounds as low as 0.68x, 1 segment 1.47x (docs/performance.md). Each segment
+        // gets an equal share of the memory, so there are never more segments than entries
+        // (or one could hold none).
         let fit = usize::try_from(self.max_entries)
             .unwrap_or(usize::MAX)
-            .clamp(1, cores.next_power_of_two().min(SEGMENTS));
+            .clamp(1, SEGMENTS);
         let segments = 1 << fit.ilog2();
         let cache = moka::sync::Cache::<Box<str>, Arc<Entry>, _>::builder()
             .segments(segments)
@@ -152,7 +153,7 @@ impl TokenCacheSettings {
     }
 }
 
-/// The most independent parts of the cache (a power of two).
+/// Independent parts of the cache (a power of two).
 const SEGMENTS: usize = 16;
 
 /// What an entry costs beyond the token and claims: the cache's own bookkeeping (measured by
