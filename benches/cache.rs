@@ -221,7 +221,10 @@ fn report_at_rest() {
                 true => "keys by discovery",
                 false => "keys in the configuration",
             };
-            println!("  {keys:<26} token cache {on:<4} {:>7.1} KiB", bytes as f64 / 1024.0);
+            println!(
+                "  {keys:<26} token cache {on:<4} {:>7.1} KiB",
+                bytes as f64 / 1024.0
+            );
         }
     }
 }
