@@ -299,12 +299,15 @@ local function judge_dpop(kind, number, status, body, challenge)
   end
 end
 
--- An expiring token: 200 until `exp`, 401 `token_expired` after `exp` + leeway, on the
--- server's clock; either in between. Returns whether the answer is right.
+-- An expiring token: the gate reads its clock after `x-arrived` (rounded down) and before
+-- `x-answered` (rounded up), and refuses exactly when that time is at or past `exp` + leeway.
+-- So an acceptance must have arrived before `exp` + leeway and a refusal must be answered at or
+-- after it: exact on the server's clock, with no window where either answer passes.
+-- Returns whether the answer is right.
 local function judge_expiring(label, status, body, arrived, answered, challenge)
   local exp = exps[label]
   if status == 200 and body == bodies[label] then
-    if arrived > exp + leeway_ms then
+    if arrived >= exp + leeway_ms then
       note_wrong("expiring token #" .. label .. " accepted " .. (arrived - exp)
         .. " ms after its exp (leeway " .. leeway_ms .. " ms)")
       return false
@@ -315,9 +318,9 @@ local function judge_expiring(label, status, body, arrived, answered, challenge)
   end
   if status == 401 and (body or ""):find('"code":"token_expired"', 1, true) then
     local fault = challenge_fault(status, "token_expired", challenge)
-    if answered < exp or fault then
-      note_wrong("expiring token #" .. label .. " refused " .. (exp - answered)
-        .. " ms before its exp, or: " .. tostring(fault))
+    if answered < exp + leeway_ms or fault then
+      note_wrong("expiring token #" .. label .. " refused " .. (exp + leeway_ms - answered)
+        .. " ms before its exp + leeway, or: " .. tostring(fault))
       return false
     end
     local key = "xf" .. label

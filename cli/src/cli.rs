@@ -142,7 +142,7 @@ pub struct BenchArgs {
     /// How long to run, in seconds.
     #[arg(long, value_name = "S", default_value_t = 10.0)]
     pub seconds: f64,
-    /// Share of invalid tokens, 0 <= F < 1: half tampered signatures, half expired.
+    /// Share of invalid tokens, from 0 to 0.9: half tampered signatures, half expired.
     #[arg(long, value_name = "F", default_value_t = 0.0)]
     pub invalid_share: f64,
     /// Turn the verified-token cache off: every request verifies a signature.

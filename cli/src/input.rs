@@ -44,7 +44,9 @@ pub fn token(argument: &str) -> Result<String, Failure> {
 pub fn time(text: &str) -> Result<SystemTime, Failure> {
     let text = text.trim();
     if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(UNIX_EPOCH + Duration::from_secs(seconds));
+        return UNIX_EPOCH
+            .checked_add(Duration::from_secs(seconds))
+            .ok_or_else(|| Failure::undecided(format!("--at {text}: a time too far away")));
     }
     humantime::parse_rfc3339_weak(text).map_err(|_| {
         Failure::undecided(format!(

@@ -20,7 +20,7 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode, Failure> {
     let now = SystemTime::now();
     let shape = decode(&token)?;
     if args.json {
-        println!("{}", as_json(&shape, now));
+        safe_println!("{}", as_json(&shape, now));
         return Ok(ExitCode::SUCCESS);
     }
     match shape {
@@ -29,30 +29,32 @@ pub fn run(args: &InspectArgs) -> Result<ExitCode, Failure> {
             claims,
             signature_bytes,
         } => {
-            println!("kind       {}", kind(&header, &claims).describe());
-            println!("header");
+            safe_println!("kind       {}", kind(&header, &claims).describe());
+            safe_println!("header");
             section(&header, now);
-            println!("claims");
+            safe_println!("claims");
             section(&claims, now);
-            println!(
+            safe_println!(
                 "signature  {signature_bytes} bytes, not checked (inspect trusts nothing; \
                  `tokengate verify` checks it)"
             );
             let warnings = warnings(&header, &claims, now);
             if !warnings.is_empty() {
-                println!("warnings");
+                safe_println!("warnings");
                 for warning in warnings {
-                    println!("  ! {warning}");
+                    safe_println!("  ! {warning}");
                 }
             }
         }
         Shape::Jwe { header } => {
-            println!("kind       encrypted token (JWE): only its recipient can read the claims");
-            println!("header");
+            safe_println!(
+                "kind       encrypted token (JWE): only its recipient can read the claims"
+            );
+            safe_println!("header");
             section(&header, now);
         }
         Shape::Opaque { length } => {
-            println!(
+            safe_println!(
                 "kind       opaque token ({length} characters, not a JWT): a refresh token, or \
                  an access token only its issuer can read (RFC 7662 introspection)"
             );
@@ -69,7 +71,7 @@ fn section(map: &Map<String, Value>, now: SystemTime) {
             Some(seconds) if TIME_CLAIMS.contains(&name.as_str()) => show::timestamp(seconds, now),
             _ => show::value(value),
         };
-        println!("  {name:width$}  {shown}");
+        safe_println!("  {name:width$}  {shown}");
     }
 }
 

@@ -11,10 +11,27 @@ use crate::cli::KeysArgs;
 use crate::fail::{Failure, REFUSED};
 use crate::input;
 
+/// A gate's default `max_response_size`: larger documents are refused.
+const MAX_RESPONSE: usize = 256 * 1024;
+
 /// A document fetched, with the headers that matter for caching.
 struct Fetched {
     body: String,
     caching: Vec<String>,
+}
+
+/// Whether a gate fetches from this URL: https, or plain http to loopback only where a test
+/// allows it.
+fn gate_fetches(url: &reqwest::Url) -> bool {
+    url.scheme() == "https"
+        || (url.scheme() == "http"
+            && url.host_str().is_some_and(|host| {
+                host == "localhost"
+                    || host
+                        .trim_matches(|c| c == '[' || c == ']')
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }))
 }
 
 async fn fetch(client: &reqwest::Client, url: &str, what: &str) -> Result<Fetched, Failure> {
@@ -32,11 +49,31 @@ async fn fetch(client: &reqwest::Client, url: &str, what: &str) -> Result<Fetche
     if !status.is_success() {
         return Err(could_not(format!("HTTP {status}")));
     }
+    // A gate uses nothing that did not arrive over https (or loopback http).
+    if !gate_fetches(response.url()) {
+        return Err(Failure::refused(format!(
+            "the {what} came from {}, which a gate never fetches from (https only)",
+            response.url()
+        )));
+    }
     let caching = caching(response.headers());
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_RESPONSE as u64)
+    {
+        return Err(Failure::refused(format!(
+            "the {what} is larger than a gate accepts (256 KiB, max_response_size)"
+        )));
+    }
     let body = response
         .text()
         .await
         .map_err(|error| could_not(without_url(&error)))?;
+    if body.len() > MAX_RESPONSE {
+        return Err(Failure::refused(format!(
+            "the {what} is larger than a gate accepts (256 KiB, max_response_size)"
+        )));
+    }
     Ok(Fetched { body, caching })
 }
 
@@ -82,10 +119,12 @@ fn caching(headers: &header::HeaderMap) -> Vec<String> {
 
 fn print_caching(caching: &[String]) {
     if caching.is_empty() {
-        println!("  caching    no caching headers (a gate keeps such keys for its default TTL)");
+        safe_println!(
+            "  caching    no caching headers (a gate keeps such keys for its default TTL)"
+        );
     }
     for line in caching {
-        println!("  caching    {line}");
+        safe_println!("  caching    {line}");
     }
 }
 
@@ -102,13 +141,21 @@ async fn key_set(args: &KeysArgs, client: &reqwest::Client) -> Result<String, Fa
                 "the discovery document at {url} is not a JSON object"
             ))
         })?;
-        println!("discovery  {url}");
+        safe_println!("discovery  {url}");
         match document.get("issuer").and_then(Value::as_str) {
-            Some(named) if named == issuer => println!("  issuer     {named}"),
-            Some(named) => println!(
-                "  issuer     {named}  (NOT {issuer:?}: a gate refuses this document; use --issuer {named})"
-            ),
-            None => println!("  issuer     (missing: a gate refuses this document)"),
+            Some(named) if named == issuer => safe_println!("  issuer     {named}"),
+            Some(named) => {
+                safe_println!("  issuer     {named}");
+                return Err(Failure::refused(format!(
+                    "the discovery document names issuer {named:?}, not {issuer:?}: a gate \
+                     refuses it; use --issuer {named}"
+                )));
+            }
+            None => {
+                return Err(Failure::refused(
+                    "the discovery document names no issuer: a gate refuses it",
+                ));
+            }
         }
         print_caching(&fetched.caching);
         let jwks_uri = document
@@ -124,7 +171,7 @@ async fn key_set(args: &KeysArgs, client: &reqwest::Client) -> Result<String, Fa
             jwks_from_url(client, url).await
         }
         Some(path) => {
-            println!("jwks       {path}");
+            safe_println!("jwks       {path}");
             std::fs::read_to_string(path).map_err(|error| {
                 Failure::undecided(format!(
                     "cannot read {path:?} ({error}); give a JWK Set file or URL"
@@ -137,9 +184,9 @@ async fn key_set(args: &KeysArgs, client: &reqwest::Client) -> Result<String, Fa
 
 async fn jwks_from_url(client: &reqwest::Client, url: &str) -> Result<String, Failure> {
     let fetched = fetch(client, url, "key set").await?;
-    println!("jwks       {url}");
+    safe_println!("jwks       {url}");
     if url.starts_with("http://") {
-        println!(
+        safe_println!(
             "  warning    plain http: a gate fetches keys over https only (http on loopback when allowed)"
         );
     }
@@ -158,6 +205,7 @@ pub async fn run(args: &KeysArgs) -> Result<ExitCode, Failure> {
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::limited(5))
         .build()
         .map_err(|error| Failure::undecided(format!("cannot set up HTTP: {error}")))?;
     let text = key_set(args, &client).await?;
@@ -169,11 +217,11 @@ pub async fn run(args: &KeysArgs) -> Result<ExitCode, Failure> {
         .ok()
         .and_then(|set| set.get("keys")?.as_array().cloned())
         .unwrap_or_default();
-    println!("keys       {} in the set", entries.len());
+    safe_println!("keys       {} in the set", entries.len());
     let mut usable = 0;
     for (entry, verdict) in entries.iter().zip(&verdicts) {
         let member = |name: &str| entry.get(name).and_then(Value::as_str);
-        println!(
+        safe_println!(
             "  {}  kty {}  {}  alg {}  use {}",
             member("kid").map_or("(no kid)".to_owned(), |kid| format!("kid {kid}")),
             member("kty").unwrap_or("?"),
@@ -184,12 +232,12 @@ pub async fn run(args: &KeysArgs) -> Result<ExitCode, Failure> {
         match verdict {
             Ok(alg) => {
                 usable += 1;
-                println!("      used for {}", alg.name());
+                safe_println!("      used for {}", alg.name());
             }
-            Err(reason) => println!("      skipped: {reason}"),
+            Err(reason) => safe_println!("      skipped: {reason}"),
         }
     }
-    println!("usable     {usable} of {}", entries.len());
+    safe_println!("usable     {usable} of {}", entries.len());
     Ok(if usable == 0 {
         ExitCode::from(REFUSED)
     } else {

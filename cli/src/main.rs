@@ -4,6 +4,14 @@
 
 #![forbid(unsafe_code)]
 
+/// `println!` for text that may hold what a token, a key set or a server chose: control
+/// characters are escaped, so that none can move the cursor, clear the screen or fake a line.
+macro_rules! safe_println {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::show::safe(&format!($($arg)*)))
+    };
+}
+
 mod bench;
 mod cli;
 mod decode;
@@ -39,7 +47,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            eprintln!("error: {}", show::safe(&failure.message));
             ExitCode::from(failure.code)
         }
     }

@@ -1,5 +1,7 @@
 //! Shared display helpers: times relative to now, claim values, numbers.
 
+use std::borrow::Cow;
+use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -48,6 +50,23 @@ pub fn value(value: &Value) -> String {
     }
 }
 
+/// The text with its control characters escaped (`\u{1b}`): what a token, a key set or a
+/// server chose is shown, never obeyed by the terminal.
+pub fn safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            let _ = write!(out, "{}", c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// `1234567` as `1,234,567`.
 pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
@@ -64,6 +83,12 @@ pub fn grouped(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(safe("plain text"), "plain text");
+        assert_eq!(safe("a\u{1b}[2Jb\rc\n"), "a\\u{1b}[2Jb\\u{d}c\\u{a}");
+    }
 
     #[test]
     fn spans_keep_two_units() {

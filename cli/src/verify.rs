@@ -114,20 +114,20 @@ fn valid(claims: &Claims, now: SystemTime) {
             items.join(" ")
         }
     };
-    println!("valid");
-    println!("  issuer     {}", claims.issuer());
-    println!("  subject    {}", claims.subject().unwrap_or("(none)"));
-    println!("  client     {}", claims.client_id().unwrap_or("(none)"));
-    println!("  audience   {}", list(claims.audiences().collect()));
-    println!("  scopes     {}", list(claims.scopes().collect()));
-    println!("  roles      {}", list(claims.roles().collect()));
+    safe_println!("valid");
+    safe_println!("  issuer     {}", claims.issuer());
+    safe_println!("  subject    {}", claims.subject().unwrap_or("(none)"));
+    safe_println!("  client     {}", claims.client_id().unwrap_or("(none)"));
+    safe_println!("  audience   {}", list(claims.audiences().collect()));
+    safe_println!("  scopes     {}", list(claims.scopes().collect()));
+    safe_println!("  roles      {}", list(claims.roles().collect()));
     let kind = match claims.token_kind() {
         TokenKind::App => "an application on its own behalf",
         TokenKind::User => "an application for a signed-in user",
         _ => "not said by the claims",
     };
-    println!("  acting     {kind}");
-    println!(
+    safe_println!("  acting     {kind}");
+    safe_println!(
         "  expires    {} ({})",
         humantime::format_rfc3339_seconds(claims.expires_at()),
         show::relative(claims.expires_at(), now)
@@ -136,7 +136,7 @@ fn valid(claims: &Claims, now: SystemTime) {
 
 fn print_notes(notes: &[String]) {
     for note in notes {
-        println!("  library      {note}");
+        safe_println!("  library      {note}");
     }
 }
 
@@ -155,17 +155,17 @@ fn refused(
     } else {
         "refused"
     };
-    println!("{verdict}: {}", rejection.code());
-    println!(
+    safe_println!("{verdict}: {}", rejection.code());
+    safe_println!(
         "  class        {} (HTTP {})",
         class.error_code().unwrap_or("none"),
         class.status().as_u16()
     );
-    println!("  description  {}", rejection.description());
+    safe_println!("  description  {}", rejection.description());
     if undecided {
         for status in gate.key_status() {
             if let Some(error) = status.last_error {
-                println!("  keys         {error}");
+                safe_println!("  keys         {error}");
             }
         }
     }
@@ -177,7 +177,7 @@ fn refused(
         let said = hint.contains("trailing slash")
             && notes.iter().any(|note| note.contains("trailing slash"));
         if !said {
-            println!("  hint         {hint}");
+            safe_println!("  hint         {hint}");
         }
     }
     ExitCode::from(if undecided { UNDECIDED } else { REFUSED })

@@ -22,6 +22,23 @@ fn an_access_token_is_shown_with_relative_times() {
         .stdout(contains("warnings").not());
 }
 
+/// A token's claims (and member names) may hold terminal escapes: shown, never obeyed.
+#[test]
+fn control_characters_are_escaped() {
+    let token = jwt(
+        r#"{"alg":"ES256","kid":"k1"}"#,
+        r#"{"sub":"ali\u001b[2Jce","\u001b[31mx":"y\r"}"#,
+    );
+    tokengate()
+        .args(["inspect", &token])
+        .assert()
+        .code(0)
+        .stdout(contains("ali\\u{1b}[2Jce"))
+        .stdout(contains("\\u{1b}[31mx"))
+        .stdout(contains("\u{1b}").not())
+        .stdout(contains("\r").not());
+}
+
 #[test]
 fn stdin_is_read_for_a_dash_and_a_bearer_prefix_is_dropped() {
     let token = jwt(

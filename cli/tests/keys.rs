@@ -27,6 +27,20 @@ fn keys_by_discovery_are_listed_with_their_algorithm() {
     assert_eq!(issuer.issuer.jwks_requests(), 1);
 }
 
+/// A discovery document that names another issuer is refused by a gate, whatever its keys:
+/// exit 1, saying which issuer to configure.
+#[test]
+fn another_issuer_in_the_discovery_document_is_refused() {
+    let issuer = Issuer::start(&[Algorithm::RS256]);
+    let with_slash = format!("{}/", issuer.issuer.issuer());
+    tokengate()
+        .args(["keys", "--issuer", &with_slash])
+        .assert()
+        .code(1)
+        .stderr(contains("a gate refuses it"))
+        .stderr(contains(format!("use --issuer {}", issuer.issuer.issuer())));
+}
+
 #[test]
 fn keys_by_url_and_an_allowlist() {
     let issuer = Issuer::start(&[Algorithm::RS256, Algorithm::ES256]);

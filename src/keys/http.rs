@@ -84,7 +84,9 @@ pub(crate) struct Fetcher {
     /// Ours, alive only while some fetch holds it: a TLS client holds the platform's root
     /// certificates (about 170 KiB) and idle connections, while keys are fetched rarely
     /// (routinely once per freshness lifetime). Building one costs a few milliseconds, on the
-    /// blocking pool.
+    /// blocking pool, and reads the system's certificate store again (so updates to it are
+    /// seen; a process that loses access to it after start-up passes its own client, kept for
+    /// good, with `GateBuilder::http_client`).
     ours: Mutex<Weak<reqwest::Client>>,
     /// For introspection: a token and our client credentials go to the endpoint and nowhere
     /// else, so this one follows no redirect (a 307 would re-send the form to its target).
@@ -153,8 +155,12 @@ impl Fetcher {
             return Ok(client);
         }
         let settings = self.settings.clone();
-        let built = tokio::task::spawn_blocking(move || documents_client(&settings))
+        // Bounded like a connection: a busy blocking pool must not hold a round (and every
+        // request waiting on it) for ever.
+        let building = tokio::task::spawn_blocking(move || documents_client(&settings));
+        let built = tokio::time::timeout(self.settings.connect_timeout, building)
             .await
+            .map_err(|_| FetchError::Timeout)?
             .map_err(|_| FetchError::Network("the HTTP client could not be built".into()))?
             .map_err(FetchError::Network)?;
         let client = Arc::new(built);

@@ -48,6 +48,11 @@ const fn orders() -> [(u16, u16); ODD_PRIMES] {
         }
         n += 2;
     }
+    // A short table would leave zeros, and a division by zero in `residue`.
+    assert!(
+        i == ODD_PRIMES,
+        "ODD_PRIMES is the number of odd primes up to 701"
+    );
     table
 }
 

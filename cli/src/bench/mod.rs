@@ -47,9 +47,10 @@ fn plan(args: &BenchArgs) -> Result<Plan, Failure> {
             "--distinct-tokens must be from 1 to 1,000,000",
         ));
     }
-    if !(0.0..1.0).contains(&args.invalid_share) {
+    // At most 0.9: nine invalid tokens for each valid one, so that their number stays bounded.
+    if !(0.0..=0.9).contains(&args.invalid_share) {
         return Err(Failure::undecided(
-            "--invalid-share must be at least 0 and below 1, such as 0.1",
+            "--invalid-share must be from 0 to 0.9, such as 0.1",
         ));
     }
     let duration = input::seconds(args.seconds, "--seconds")?;
