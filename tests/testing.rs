@@ -484,3 +484,43 @@ async fn at_least_one_algorithm_is_needed() {
     assert_eq!(kids(&issuer.jwks()), ["test-es384-1", "test-rs256-1"]);
     assert_eq!(header(&issuer.token().sign())["alg"], "ES384");
 }
+
+/// `/mint` and `/token` answer what a development issuer should and refuse the rest: an
+/// algorithm the issuer holds no key for (a request never creates keys), a body over 64 KiB,
+/// malformed claims, a `GET`. `null` removes a default claim.
+#[tokio::test]
+async fn the_mint_and_token_endpoints_refuse_what_they_should() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let client = tokengate::reqwest::Client::new();
+    let mint = format!("{}/mint", issuer.issuer());
+    let post = |url: String, body: String| client.post(url).body(body).send();
+
+    let answer = post(mint.clone(), r#"{"sub":"alice","scope":null}"#.into())
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let token = answer.text().await.unwrap();
+    let claims = issuer.gate().validate(&token).await.unwrap();
+    assert_eq!(claims.subject(), Some("alice"));
+    assert_eq!(claims.claim::<Value>("scope").unwrap(), None);
+
+    let jwks_before = issuer.jwks();
+    let answer = post(format!("{mint}?alg=PS512"), String::new())
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    assert_eq!(issuer.jwks(), jwks_before, "no key was made");
+    let answer = post(format!("{mint}?alg=nope"), String::new())
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let answer = post(mint.clone(), "[1, 2]".into()).await.unwrap();
+    assert_eq!(answer.status(), 400);
+    let big = format!(r#"{{"pad":"{}"}}"#, "x".repeat(70 * 1024));
+    assert_eq!(post(mint.clone(), big).await.unwrap().status(), 400);
+    assert_eq!(client.get(&mint).send().await.unwrap().status(), 405);
+
+    let token_url = format!("{}/token", issuer.issuer());
+    let answer = post(token_url, "grant_type=password".into()).await.unwrap();
+    assert_eq!(answer.status(), 400);
+}

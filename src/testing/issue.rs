@@ -75,7 +75,8 @@ fn lifetime(claims: &Map<String, Value>) -> i64 {
 
 /// `/mint`: a JSON object of claims laid over the defaults of
 /// [`TestIssuer::token`](super::TestIssuer::token) (`null` removes one), signed with the
-/// current key for the `alg` of the query (`?alg=ES256`; default the issuer's first algorithm).
+/// current key for the `alg` of the query (`?alg=ES256`, one the issuer holds a key for;
+/// default the issuer's first algorithm).
 /// Answers the token as plain text.
 pub(super) fn mint(shared: &Shared, query: Option<&str>, body: &[u8]) -> Answer {
     let bad = |text: &str| (http::StatusCode::BAD_REQUEST, "text/plain", text.to_owned());
@@ -83,7 +84,10 @@ pub(super) fn mint(shared: &Shared, query: Option<&str>, body: &[u8]) -> Answer 
     for (name, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if name == "alg" {
             match Algorithm::from_name(&value) {
-                Some(chosen) => alg = chosen,
+                // Only an algorithm the issuer holds a key for: a request never makes (and
+                // publishes) a new key.
+                Some(chosen) if shared.has_key_for(chosen) => alg = chosen,
+                Some(_) => return bad("this issuer holds no key for that alg\n"),
                 None => return bad("unknown alg; use a JWA name such as RS256 or ES256\n"),
             }
         }

@@ -237,6 +237,11 @@ impl Shared {
         }
     }
 
+    /// Whether a published key for `alg` exists.
+    pub(super) fn has_key_for(&self, alg: Algorithm) -> bool {
+        self.lock().current(alg).is_some()
+    }
+
     /// Any key this issuer generated, published or not.
     fn key(&self, kid: &str) -> Option<Arc<TestKey>> {
         self.lock()

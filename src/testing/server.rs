@@ -189,8 +189,13 @@ async fn issue(shared: &Shared, request: Request<Incoming>) -> Response<Full<Byt
     let mint = request.uri().path() == MINT_PATH;
     let query = request.uri().query().map(str::to_owned);
     let basic = super::opaque::basic(request.headers().get(http::header::AUTHORIZATION));
-    let Ok(body) = http_body_util::BodyExt::collect(request.into_body()).await else {
-        return plain(StatusCode::BAD_REQUEST, "unreadable body");
+    // Claims or a form: 64 KiB is plenty, and bounds what a request can make us hold.
+    let limited = http_body_util::Limited::new(request.into_body(), 64 * 1024);
+    let Ok(body) = http_body_util::BodyExt::collect(limited).await else {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "unreadable body, or larger than 64 KiB",
+        );
     };
     let body = body.to_bytes();
     let (status, content_type, text) = if mint {
