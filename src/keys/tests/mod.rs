@@ -1,6 +1,7 @@
 //! The key modules' unit tests, by what they test: loading and judging JWKs, PEM keys, key
 //! sets and selection, and refreshes for missing keys. Shared here: JWK builders and loaders.
 
+mod deadlines;
 mod jwk;
 mod misses;
 mod pem;
