@@ -231,7 +231,18 @@ if [ -z "$result" ]; then
   echo "error: no RESULT line from wrk's script" >&2
   exit 1
 fi
-field() { sed -E "s/.* $1=([^ ]+).*/\1/" <<<"$result"; }
+# A whole number from the RESULT line. A field missing or not a number is written down and
+# fails the run below (read as the whole line, it would make `[ ]` fail, which some checks would
+# take as a pass; and `exit` here would leave only this command substitution).
+field() {
+  local value
+  value=$(sed -nE "s/.* $1=(-?[0-9]+)( .*)?$/\1/p" <<<"$result")
+  if [ -z "$value" ]; then
+    echo "$1" >>"$work/missing_fields"
+    value=0
+  fi
+  echo "$value"
+}
 requests=$(field requests) rps=$(field rps) wrong=$(field wrong)
 server_errors=$(field server_errors) socket_errors=$(field socket_errors)
 uncounted=$(field uncounted) sweep_done=$(field sweep_done)
@@ -325,6 +336,9 @@ else
   if [ "$growth" -gt "$rss_tolerance_kib" ]; then
     failures+=("resident memory grew by $growth KiB after the warm-up (tolerance $rss_tolerance_kib KiB)")
   fi
+fi
+if [ -s "$work/missing_fields" ]; then
+  failures+=("the RESULT line lacks a number for: $(sort -u "$work/missing_fields" | tr '\n' ' ')")
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then
