@@ -23,6 +23,17 @@ fn counter(key: &Key) {
     metrics::with_recorder(|recorder| recorder.register_counter(key, &META)).increment(1);
 }
 
+/// The two series of a cache's lookups: `result="hit"`, then `result="miss"`.
+#[cfg(feature = "metrics")]
+const fn lookups(name: &'static str) -> [Key; 2] {
+    const HIT: &[Label] = &[Label::from_static_parts("result", "hit")];
+    const MISS: &[Label] = &[Label::from_static_parts("result", "miss")];
+    [
+        Key::from_static_parts(name, HIT),
+        Key::from_static_parts(name, MISS),
+    ]
+}
+
 #[cfg(feature = "metrics")]
 fn labelled(name: &'static str, labels: Vec<Label>) -> Key {
     Key::from_parts(name, labels)
@@ -92,10 +103,7 @@ impl Verdicts {
     #[inline]
     fn handles(&self) -> &Handles {
         self.handles.get_or_init(|| {
-            static HIT: [Label; 1] = [Label::from_static_parts("result", "hit")];
-            static MISS: [Label; 1] = [Label::from_static_parts("result", "miss")];
-            static HIT_KEY: Key = Key::from_static_parts(names::TOKEN_CACHE, &HIT);
-            static MISS_KEY: Key = Key::from_static_parts(names::TOKEN_CACHE, &MISS);
+            static LOOKUPS: [Key; 2] = lookups(names::TOKEN_CACHE);
             static DURATION: Key = Key::from_static_name(names::DURATION);
             metrics::with_recorder(|recorder| Handles {
                 accepted: self
@@ -113,8 +121,8 @@ impl Verdicts {
                         recorder.register_counter(&key, &META)
                     })
                     .collect(),
-                hit: recorder.register_counter(&HIT_KEY, &META),
-                miss: recorder.register_counter(&MISS_KEY, &META),
+                hit: recorder.register_counter(&LOOKUPS[0], &META),
+                miss: recorder.register_counter(&LOOKUPS[1], &META),
                 duration: recorder.register_histogram(&DURATION, &META),
             })
         })
@@ -321,11 +329,8 @@ pub(crate) fn introspection(issuer: &str, result: &'static str, took: std::time:
 pub(crate) fn introspection_cache(hit: bool) {
     #[cfg(feature = "metrics")]
     {
-        static HIT: [Label; 1] = [Label::from_static_parts("result", "hit")];
-        static MISS: [Label; 1] = [Label::from_static_parts("result", "miss")];
-        static HIT_KEY: Key = Key::from_static_parts(names::INTROSPECTION_CACHE, &HIT);
-        static MISS_KEY: Key = Key::from_static_parts(names::INTROSPECTION_CACHE, &MISS);
-        counter(if hit { &HIT_KEY } else { &MISS_KEY });
+        static LOOKUPS: [Key; 2] = lookups(names::INTROSPECTION_CACHE);
+        counter(&LOOKUPS[usize::from(!hit)]);
     }
 }
 

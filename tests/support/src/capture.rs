@@ -71,18 +71,24 @@ impl Captured {
     }
 }
 
+/// A subscriber writing every event at TRACE level, without colours, into what it returns.
+fn subscriber() -> (Captured, impl tracing::Subscriber + Send + Sync) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    (captured, subscriber)
+}
+
 /// Installs the binary's global subscriber (TRACE, every target, no colours) on the first call;
 /// every call returns what it captured.
 pub fn global() -> &'static Captured {
     static CAPTURED: OnceLock<Captured> = OnceLock::new();
     CAPTURED.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
+        let (captured, subscriber) = subscriber();
         tracing::subscriber::set_global_default(subscriber)
             .expect("no other global tracing subscriber in this test binary");
         captured
@@ -93,13 +99,7 @@ pub fn global() -> &'static Captured {
 /// drops: for a test on a current-thread runtime, whose tasks all run on that thread, so that
 /// tests running side by side each see only their own events.
 pub fn scoped() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
+    let (captured, subscriber) = subscriber();
     (captured, tracing::subscriber::set_default(subscriber))
 }
 
