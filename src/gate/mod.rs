@@ -373,7 +373,7 @@ impl Gate {
         self.inner.issuers.get(index).introspection.as_ref()
     }
 
-    /// How many tokens the verified-token cache holds (after its pending evictions).
+    /// How many tokens the verified-token cache holds.
     #[cfg(test)]
     pub(crate) fn cache_entries(&self) -> u64 {
         self.inner.cache.as_ref().map_or(0, Verified::entries)

@@ -3,7 +3,7 @@
 //! could change the answer, it stops ([`Stop`]) and `resume` finishes.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::Gate;
 use crate::cache::Entry;
@@ -332,7 +332,6 @@ impl Gate {
                 issuer: index,
                 key,
                 times,
-                drop_at: Duration::ZERO,
             };
             cache.insert(token, entry, now);
         }
@@ -343,12 +342,10 @@ impl Gate {
     /// is still in its issuer's key set.
     fn cached(&self, token: &str, now: SystemTime) -> Option<Result<Arc<Claims>, Stop>> {
         let inner = &*self.inner;
-        let hit = inner.cache.as_ref()?.get(token).filter(|entry| {
-            entry.current_at(seconds(now))
-                && (inner.issuers.get(entry.issuer).keys)
-                    .with_current(|keys| keys.contains(entry.key))
+        let hit = inner.cache.as_ref()?.get(token, seconds(now), |entry| {
+            (inner.issuers.get(entry.issuer).keys).with_current(|keys| keys.contains(entry.key))
         });
         inner.verdicts.token_cache(hit.is_some());
-        Some(Ok(Arc::clone(&hit?.claims)))
+        Some(Ok(hit?))
     }
 }

@@ -33,6 +33,13 @@ pub(crate) struct RsaSize {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct KeyId([u8; 16]);
 
+#[cfg(test)]
+impl KeyId {
+    pub(crate) fn for_tests(byte: u8) -> KeyId {
+        KeyId([byte; 16])
+    }
+}
+
 impl std::hash::Hash for KeyId {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         // Half of a SHA-256 digest: already uniform.

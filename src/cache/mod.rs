@@ -1,9 +1,11 @@
 //! The verified-token cache: a token already verified is answered without a signature check.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod ring;
+#[cfg(test)]
+mod ring_tests;
 
-use moka::Expiry;
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::claims::{Claims, Times};
 use crate::keys::KeyId;
@@ -28,9 +30,11 @@ use crate::keys::KeyId;
 /// * **Authorization is not cached.** The gate's [`require`](crate::GateBuilder::require) and
 ///   every [`RequireLayer`](crate::RequireLayer) run on every request.
 /// * **Bounded.** At most [`max_entries`](Self::max_entries) tokens and
-///   [`max_memory`](Self::max_memory) bytes (token and claims counted), least-recently and
-///   least-frequently used first out; no entry lives longer than [`max_ttl`](Self::max_ttl),
-///   whatever its `exp`. Only tokens that verified are stored: forged tokens cannot fill it.
+///   [`max_memory`](Self::max_memory) bytes (token and claims counted); when full, tokens
+///   not requested since the last sweep go first (CLOCK), and tokens past their time before
+///   any. No entry is answered from longer than [`max_ttl`](Self::max_ttl) after it was
+///   stored (on the clock that judges `exp`), whatever its `exp`. Only tokens that verified
+///   are stored: forged tokens cannot fill it. An empty cache holds about 2 KiB.
 ///
 /// | setting | default | bounds |
 /// |---|---|---|
@@ -125,36 +129,24 @@ impl TokenCacheSettings {
             return None;
         }
         // Each entry weighs at least this much, so that at most `max_entries` fit.
-        let floor = (self.max_memory / self.max_entries.max(1)).clamp(1, u64::from(u32::MAX));
-        // Segments, each with its own bookkeeping, so that threads hitting the cache at once
-        // rarely meet on the same locks and counters. Each holds about 28 KiB from the start
-        // (moka's fixed-size logs of reads and writes), but fewer scale worse and unevenly:
-        // on two threads, 16 segments served 1.76x the hits of one thread, 2 segments 1.54x
-        // with rounds as low as 0.68x, 1 segment 1.47x (docs/performance.md). Each segment
-        // gets an equal share of the memory, so there are never more segments than entries
-        // (or one could hold none).
+        let floor = (self.max_memory / self.max_entries.max(1)).max(1);
+        // Shards, each behind its own lock, so that threads meet rarely; each gets an equal
+        // share of the memory, so there are never more shards than entries (or one could hold
+        // none). An empty shard holds no heap.
         let fit = usize::try_from(self.max_entries)
             .unwrap_or(usize::MAX)
-            .clamp(1, SEGMENTS);
-        let segments = 1 << fit.ilog2();
-        let cache = moka::sync::Cache::<Box<str>, Arc<Entry>, _>::builder()
-            .segments(segments)
-            .max_capacity(self.max_memory)
-            .weigher(move |token, entry| {
-                let bytes = (token.len() + entry.claims.approximate_size() + ENTRY_OVERHEAD) as u64;
-                u32::try_from(bytes.max(floor)).unwrap_or(u32::MAX)
-            })
-            .expire_after(Lifetime)
-            .build_with_hasher(foldhash::fast::RandomState::default());
-        Some(Verified {
-            cache,
-            max_ttl: self.max_ttl,
-        })
+            .clamp(1, SHARDS);
+        Some(Verified(ring::Store::new(
+            1 << fit.ilog2(),
+            self.max_memory,
+            floor,
+            self.max_ttl.as_secs_f64(),
+        )))
     }
 }
 
 /// Independent parts of the cache (a power of two).
-const SEGMENTS: usize = 16;
+const SHARDS: usize = 16;
 
 /// What an entry costs beyond the token and claims: the cache's own bookkeeping (measured by
 /// `cargo bench --bench cache`, rounded up).
@@ -169,8 +161,6 @@ pub(crate) struct Entry {
     pub(crate) key: KeyId,
     /// The time claims, judged again on every hit.
     pub(crate) times: Times,
-    /// When the cache drops it, whatever the clock of validation says.
-    pub(crate) drop_at: Duration,
 }
 
 impl Entry {
@@ -181,52 +171,34 @@ impl Entry {
 }
 
 /// The cache itself.
-pub(crate) struct Verified {
-    cache: moka::sync::SegmentedCache<Box<str>, Arc<Entry>, foldhash::fast::RandomState>,
-    max_ttl: Duration,
-}
+pub(crate) struct Verified(ring::Store);
 
 impl Verified {
-    pub(crate) fn get(&self, token: &str) -> Option<Arc<Entry>> {
-        self.cache.get(token)
+    /// The claims of `token` if it was stored, is current at `now` (seconds) by its time claims
+    /// and the cache's `max_ttl`, and `key_held` says the key that verified it is still held.
+    pub(crate) fn get(
+        &self,
+        token: &str,
+        now: f64,
+        key_held: impl FnOnce(&Entry) -> bool,
+    ) -> Option<Arc<Claims>> {
+        (self.0).get(token, now, |entry| entry.current_at(now) && key_held(entry))
     }
 
     /// Remembers a verified token for as long as it is valid at `now`, at most `max_ttl`.
-    pub(crate) fn insert(&self, token: &str, mut entry: Entry, now: f64) {
-        let left = entry.times.exp + entry.times.leeway - now;
-        // Also refuses NaN.
-        if left.is_nan() || left <= 0.0 {
-            return;
-        }
-        entry.drop_at = Duration::from_secs_f64(left.min(self.max_ttl.as_secs_f64()));
-        self.cache.insert(Box::from(token), Arc::new(entry));
+    pub(crate) fn insert(&self, token: &str, entry: Entry, now: f64) {
+        let weight = token.len() + entry.claims.approximate_size() + ENTRY_OVERHEAD;
+        self.0.insert(token, entry, weight as u64, now);
     }
 
     #[cfg(test)]
     pub(crate) fn entries(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count()
+        self.0.len() as u64
     }
 }
 
 impl std::fmt::Debug for Verified {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verified")
-            .field("max_ttl", &self.max_ttl)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Per-entry expiry: until the token expires, at most `max_ttl`.
-struct Lifetime;
-
-impl Expiry<Box<str>, Arc<Entry>> for Lifetime {
-    fn expire_after_create(
-        &self,
-        _: &Box<str>,
-        entry: &Arc<Entry>,
-        _: Instant,
-    ) -> Option<Duration> {
-        Some(entry.drop_at)
+        f.debug_struct("Verified").finish_non_exhaustive()
     }
 }

@@ -1,0 +1,260 @@
+//! The store behind the verified-token cache: shards of a hash index over a CLOCK ring.
+//!
+//! Built for the hit: one read lock, one hash of the token's last bytes, one comparison of the
+//! whole token, the expiry judged against the time the request already read, and a flag set
+//! only when it is not set yet, so that hits on many cores write nothing they share but the
+//! lock. Nothing is allocated before the first entry.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use super::Entry;
+use crate::claims::Claims;
+
+/// How many of the token's last bytes pick its place: they fall in the signature, which no two
+/// verified tokens share. The token's length is hashed too.
+const HASHED_TAIL: usize = 32;
+
+/// Slots looked at, per insertion, for entries past their time (so that expired claims do not
+/// linger until the memory is needed).
+const TIDY_PER_INSERT: usize = 2;
+
+/// The cache's store: `shards` independent rings, each with an equal share of the memory.
+pub(crate) struct Store {
+    shards: Box<[Shard]>,
+    hasher: foldhash::fast::RandomState,
+    /// Bytes each shard may hold.
+    budget: u64,
+    /// The least an entry weighs (so that at most `max_entries` fit).
+    floor: u64,
+    /// Seconds.
+    max_ttl: f64,
+}
+
+/// One shard, on cache lines of its own: threads hitting different shards share nothing.
+#[repr(align(128))]
+struct Shard(RwLock<Ring>);
+
+#[derive(Default)]
+struct Ring {
+    /// The hash of a token to its slot. Two stored tokens never share a hash: a token whose
+    /// hash is taken is not stored (with a 64-bit keyed hash, about never).
+    index: HashMap<u64, usize, BuildHasherDefault<Identity>>,
+    slots: Vec<Slot>,
+    /// The CLOCK hand: the next slot to consider for eviction.
+    hand: usize,
+    /// The next slot to look at for expiry.
+    tidy: usize,
+    weight: u64,
+}
+
+struct Slot {
+    hash: u64,
+    token: Box<str>,
+    entry: Entry,
+    weight: u64,
+    /// Seconds since the epoch after which the slot is not answered from, whatever `exp` says.
+    drop_at: f64,
+    /// Hit since the hand last passed.
+    used: AtomicBool,
+}
+
+impl Slot {
+    /// `drop_at` is never later than the token's `exp` with leeway.
+    fn expired(&self, now: f64) -> bool {
+        now >= self.drop_at
+    }
+}
+
+impl Store {
+    pub(crate) fn new(shards: usize, max_memory: u64, floor: u64, max_ttl: f64) -> Store {
+        debug_assert!(shards.is_power_of_two());
+        Store {
+            shards: (0..shards)
+                .map(|_| Shard(RwLock::new(Ring::default())))
+                .collect(),
+            hasher: foldhash::fast::RandomState::default(),
+            budget: max_memory / shards as u64,
+            floor,
+            max_ttl,
+        }
+    }
+
+    fn hash(&self, token: &str) -> u64 {
+        let bytes = token.as_bytes();
+        let mut hasher = self.hasher.build_hasher();
+        hasher.write(&bytes[bytes.len().saturating_sub(HASHED_TAIL)..]);
+        hasher.write_usize(bytes.len());
+        hasher.finish()
+    }
+
+    fn shard(&self, hash: u64) -> &RwLock<Ring> {
+        // High bits for the shard; the index uses the low ones.
+        &self.shards[(hash >> 40) as usize & (self.shards.len() - 1)].0
+    }
+
+    /// The claims of `token` if it is stored, its slot has not run out at `now` (seconds), and
+    /// `current` accepts its entry.
+    pub(crate) fn get(
+        &self,
+        token: &str,
+        now: f64,
+        current: impl FnOnce(&Entry) -> bool,
+    ) -> Option<Arc<Claims>> {
+        let hash = self.hash(token);
+        let ring = self
+            .shard(hash)
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let slot = &ring.slots[*ring.index.get(&hash)?];
+        if *slot.token != *token || now >= slot.drop_at || !current(&slot.entry) {
+            return None;
+        }
+        if !slot.used.load(Ordering::Relaxed) {
+            slot.used.store(true, Ordering::Relaxed);
+        }
+        Some(Arc::clone(&slot.entry.claims))
+    }
+
+    /// Stores `entry` for `token`, verified at `now` (seconds), evicting what must go to make
+    /// room. `weight` is its size in bytes.
+    pub(crate) fn insert(&self, token: &str, entry: Entry, weight: u64, now: f64) {
+        let left = entry.times.exp + entry.times.leeway - now;
+        // Also refuses NaN.
+        if left.is_nan() || left <= 0.0 {
+            return;
+        }
+        let weight = weight.max(self.floor);
+        if weight > self.budget {
+            return;
+        }
+        let hash = self.hash(token);
+        let mut ring = self
+            .shard(hash)
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let ring = &mut *ring;
+        let slot = Slot {
+            hash,
+            token: Box::from(token),
+            entry,
+            weight,
+            drop_at: now + left.min(self.max_ttl),
+            used: AtomicBool::new(false),
+        };
+        if let Some(&at) = ring.index.get(&hash) {
+            // The same token verified twice at once, or (about never) another with its hash.
+            if *ring.slots[at].token == *token {
+                ring.weight = ring.weight - ring.slots[at].weight + weight;
+                ring.slots[at] = slot;
+                ring.evict_until(self.budget, now);
+            }
+            return;
+        }
+        ring.tidy(now);
+        ring.weight += weight;
+        ring.evict_until(self.budget, now);
+        ring.index.insert(hash, ring.slots.len());
+        ring.slots.push(slot);
+    }
+
+    /// Entries stored.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        (self.shards.iter())
+            .map(|shard| {
+                shard
+                    .0
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .slots
+                    .len()
+            })
+            .sum()
+    }
+
+    /// Panics unless every shard's index and slots agree and its weight is within budget.
+    #[cfg(test)]
+    pub(crate) fn check(&self) {
+        for shard in &self.shards {
+            let ring = shard.0.read().unwrap();
+            assert_eq!(ring.index.len(), ring.slots.len());
+            for (&hash, &at) in &ring.index {
+                assert_eq!(ring.slots[at].hash, hash);
+                assert_eq!(self.hash(&ring.slots[at].token), hash);
+            }
+            let weight: u64 = ring.slots.iter().map(|slot| slot.weight).sum();
+            assert_eq!(ring.weight, weight);
+            assert!(ring.weight <= self.budget);
+        }
+    }
+}
+
+impl Ring {
+    /// Drops slots until the ring weighs at most `budget`: first any past its time, then, by
+    /// CLOCK, the first the hand finds not hit since it last passed.
+    fn evict_until(&mut self, budget: u64, now: f64) {
+        while self.weight > budget && !self.slots.is_empty() {
+            if self.hand >= self.slots.len() {
+                self.hand = 0;
+            }
+            let slot = &self.slots[self.hand];
+            if slot.expired(now) || !slot.used.swap(false, Ordering::Relaxed) {
+                self.remove(self.hand);
+            } else {
+                self.hand += 1;
+            }
+        }
+    }
+
+    /// Drops the next few slots that are past their time.
+    fn tidy(&mut self, now: f64) {
+        for _ in 0..TIDY_PER_INSERT {
+            if self.tidy >= self.slots.len() {
+                self.tidy = 0;
+                return;
+            }
+            if self.slots[self.tidy].expired(now) {
+                self.remove(self.tidy);
+            } else {
+                self.tidy += 1;
+            }
+        }
+    }
+
+    fn remove(&mut self, at: usize) {
+        let slot = self.slots.swap_remove(at);
+        self.index.remove(&slot.hash);
+        self.weight -= slot.weight;
+        if let Some(moved) = self.slots.get(at) {
+            self.index.insert(moved.hash, at);
+        }
+        // Give back memory after a burst of tokens has gone.
+        if self.slots.capacity() > 64 && self.slots.len() < self.slots.capacity() / 4 {
+            self.slots.shrink_to(self.slots.capacity() / 2);
+            self.index.shrink_to(self.slots.capacity());
+        }
+    }
+}
+
+/// The index's keys are already keyed hashes.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}

@@ -1,0 +1,170 @@
+//! The store's eviction and expiry, seen from inside.
+
+use std::sync::Arc;
+
+use super::Entry;
+use super::ring::Store;
+use crate::claims::{Claims, Times};
+use crate::keys::KeyId;
+use crate::test_fixtures as common;
+use crate::{Gate, IssuerProfile, TokenCacheSettings};
+
+/// Every entry weighs this (the floor), so that the store's budget counts entries.
+const WEIGHT: u64 = 1000;
+
+fn claims() -> Arc<Claims> {
+    let gate = Gate::builder()
+        .issuer(
+            IssuerProfile::new(common::ISSUER)
+                .audience(common::AUDIENCE)
+                .jwks(common::jwks(&[common::rs256()])),
+        )
+        .token_cache(TokenCacheSettings::disabled())
+        .build()
+        .unwrap();
+    let token = common::rs256().token(&common::valid_claims());
+    common::ready(gate.validate(&token)).unwrap()
+}
+
+fn entry(claims: &Arc<Claims>, exp: f64) -> Entry {
+    Entry {
+        claims: Arc::clone(claims),
+        issuer: 0,
+        key: KeyId::for_tests(1),
+        times: Times {
+            exp,
+            nbf: None,
+            iat: None,
+            leeway: 0.0,
+            max_age: None,
+        },
+    }
+}
+
+/// One shard holding at most `entries` entries, entries kept at most `max_ttl` seconds.
+fn store(entries: u64, max_ttl: f64) -> Store {
+    Store::new(1, entries * WEIGHT, WEIGHT, max_ttl)
+}
+
+fn token(name: &str) -> String {
+    format!("{name}.payload.signature-of-{name}")
+}
+
+fn hit(store: &Store, token: &str, now: f64) -> bool {
+    store.get(token, now, |_| true).is_some()
+}
+
+#[test]
+fn tokens_hit_since_the_last_sweep_stay() {
+    let claims = claims();
+    let store = store(4, 300.0);
+    for name in ["a", "b", "c", "d"] {
+        store.insert(&token(name), entry(&claims, 1e9), 1, 100.0);
+    }
+    assert!(hit(&store, &token("a"), 100.0) && hit(&store, &token("c"), 100.0));
+    store.insert(&token("e"), entry(&claims, 1e9), 1, 100.0);
+    assert_eq!(store.len(), 4);
+    assert!(!hit(&store, &token("b"), 100.0), "b was not hit: out first");
+    for name in ["a", "c", "d", "e"] {
+        assert!(hit(&store, &token(name), 100.0), "{name} kept");
+    }
+}
+
+#[test]
+fn no_hit_after_max_ttl_or_exp() {
+    let claims = claims();
+    let store = store(4, 10.0);
+    store.insert(&token("long"), entry(&claims, 5000.0), 1, 1000.0);
+    store.insert(&token("short"), entry(&claims, 1005.0), 1, 1000.0);
+    assert!(hit(&store, &token("long"), 1009.9));
+    assert!(!hit(&store, &token("long"), 1010.0), "max_ttl");
+    assert!(hit(&store, &token("short"), 1004.9));
+    assert!(!hit(&store, &token("short"), 1005.0), "exp");
+    // Already expired or NaN: not stored.
+    store.insert(&token("old"), entry(&claims, 999.0), 1, 1000.0);
+    store.insert(&token("nan"), entry(&claims, f64::NAN), 1, 1000.0);
+    assert_eq!(store.len(), 2);
+}
+
+#[test]
+fn expired_entries_go_without_pressure() {
+    let claims = claims();
+    let store = store(100, 300.0);
+    for i in 0..10 {
+        store.insert(&token(&format!("old{i}")), entry(&claims, 110.0), 1, 100.0);
+    }
+    for i in 0..10 {
+        store.insert(&token(&format!("new{i}")), entry(&claims, 1e9), 1, 200.0);
+    }
+    assert!(store.len() < 20, "{} entries", store.len());
+    for i in 0..10 {
+        assert!(hit(&store, &token(&format!("new{i}")), 200.0));
+    }
+}
+
+#[test]
+fn another_token_with_the_same_hash_never_hits() {
+    // Same length and the same last 32 bytes: the same hash, so the same index slot.
+    let tail = "x".repeat(40);
+    let (first, second) = (format!("aaaa.{tail}"), format!("bbbb.{tail}"));
+    let claims = claims();
+    let store = store(4, 300.0);
+    store.insert(&first, entry(&claims, 1e9), 1, 100.0);
+    assert!(!hit(&store, &second, 100.0), "compared whole");
+    store.insert(&second, entry(&claims, 1e9), 1, 100.0);
+    assert_eq!(store.len(), 1, "the second is not stored");
+    assert!(hit(&store, &first, 100.0) && !hit(&store, &second, 100.0));
+}
+
+#[test]
+fn an_entry_larger_than_a_shard_is_not_stored() {
+    let claims = claims();
+    let store = store(4, 300.0);
+    store.insert(&token("big"), entry(&claims, 1e9), 4 * WEIGHT + 1, 100.0);
+    assert_eq!(store.len(), 0);
+    store.insert(&token("fits"), entry(&claims, 1e9), 4 * WEIGHT, 100.0);
+    assert_eq!(store.len(), 1);
+}
+
+#[test]
+fn the_same_token_stored_twice_is_one_entry() {
+    let claims = claims();
+    let store = store(4, 300.0);
+    for _ in 0..3 {
+        store.insert(&token("a"), entry(&claims, 1e9), 1, 100.0);
+    }
+    assert_eq!(store.len(), 1);
+    for name in ["b", "c", "d"] {
+        store.insert(&token(name), entry(&claims, 1e9), 1, 100.0);
+    }
+    assert_eq!(
+        store.len(),
+        4,
+        "the replaced entry's weight was not counted twice"
+    );
+}
+
+#[test]
+fn index_and_slots_agree_under_churn() {
+    let claims = claims();
+    let store = Store::new(4, 64 * WEIGHT, WEIGHT, 300.0);
+    std::thread::scope(|scope| {
+        for thread in 0..4u64 {
+            let (store, claims) = (&store, &claims);
+            scope.spawn(move || {
+                for i in 0..3000u64 {
+                    let n = (i * 7919 + thread * 104_729) % 500;
+                    let now = 100.0 + (i / 100) as f64;
+                    let name = format!("t{n}");
+                    if !hit(store, &token(&name), now) {
+                        // Some expire within the run, some are heavier than the floor.
+                        let exp = if n % 3 == 0 { now + 5.0 } else { 1e9 };
+                        store.insert(&token(&name), entry(claims, exp), (n % 4) * 700, now);
+                    }
+                }
+            });
+        }
+    });
+    store.check();
+    assert!(store.len() > 0 && store.len() <= 64);
+}
