@@ -299,7 +299,8 @@ fn report_scaling() {
     }
     println!(
         "
-throughput on 1 and 2 threads (1024 distinct tokens, all cached; target >= 1.9x)"
+throughput on 1 and 2 threads (1024 distinct tokens, all cached), 9 alternating rounds of
+0.5 s each; scaling = 2 threads / 1 thread, median of rounds; target: layer/axum >= 0.95"
     );
     let rows: [(&str, &(dyn Fn(usize) + Sync)); 3] = [
         ("axum alone", &|i| {
@@ -312,13 +313,33 @@ throughput on 1 and 2 threads (1024 distinct tokens, all cached; target >= 1.9x)
             black_box(call(&layered, &headers[i % headers.len()]));
         }),
     ];
-    for (label, work) in rows {
-        let one = throughput(1, 2.0, work);
-        let two = throughput(2, 2.0, work);
-        println!(
-            "  {label:<28} {one:>10.0}/s  {two:>10.0}/s  scaling {:.2}x",
-            two / one
-        );
+    // Per round: each row on 1 then 2 threads, rows in turn, so drift touches all alike.
+    let mut rounds: Vec<[(f64, f64); 3]> = Vec::new();
+    for _ in 0..9 {
+        rounds.push(rows.map(|(_, work)| (throughput(1, 0.5, work), throughput(2, 0.5, work))));
+    }
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    for (row, (label, _)) in rows.iter().enumerate() {
+        let one = median(rounds.iter().map(|r| r[row].0).collect());
+        let two = median(rounds.iter().map(|r| r[row].1).collect());
+        let scaling = median(rounds.iter().map(|r| r[row].1 / r[row].0).collect());
+        println!("  {label:<28} {one:>10.0}/s  {two:>10.0}/s  scaling {scaling:.2}x");
+    }
+    let paired = |row: usize| {
+        let ratios: Vec<f64> = (rounds.iter())
+            .map(|r| (r[row].1 / r[row].0) / (r[0].1 / r[0].0))
+            .collect();
+        let (low, high) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
+        (median(ratios), low, high)
+    };
+    for (row, label) in [(1, "Gate::validate"), (2, "axum + TokenLayer")] {
+        let (ratio, low, high) = paired(row);
+        println!("  {label} scaling / axum scaling: {ratio:.2} (rounds {low:.2}-{high:.2})");
     }
 }
 
