@@ -1,9 +1,10 @@
-//! The store behind the verified-token cache: shards of a hash index over a CLOCK ring.
+//! The store behind the verified-token cache: shards, each a hash map of slots and a CLOCK ring
+//! of their hashes.
 //!
-//! Built for the hit: one read lock, one hash of the token's last bytes, one comparison of the
-//! whole token, the expiry judged against the time the request already read, and a flag set
-//! only when it is not set yet, so that hits on many cores write nothing they share but the
-//! lock. Nothing is allocated before the first entry.
+//! Built for the hit: one read lock, one hash of the token's last bytes, one probe, one
+//! comparison of the whole token, the expiry judged against the time the request already read,
+//! and a flag set only when it is not set yet, so that hits on many cores write nothing they
+//! share but the lock. Nothing is allocated before the first entry.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
@@ -39,19 +40,19 @@ struct Shard(RwLock<Ring>);
 
 #[derive(Default)]
 struct Ring {
-    /// The hash of a token to its slot. Two stored tokens never share a hash: a token whose
-    /// hash is taken is not stored (with a 64-bit keyed hash, about never).
-    index: HashMap<u64, usize, BuildHasherDefault<Identity>>,
-    slots: Vec<Slot>,
-    /// The CLOCK hand: the next slot to consider for eviction.
+    /// The stored tokens by hash. Two stored tokens never share a hash: a token whose hash is
+    /// taken is not stored (with a 64-bit keyed hash, about never).
+    slots: HashMap<u64, Slot, BuildHasherDefault<Identity>>,
+    /// The hashes of the stored tokens in CLOCK order.
+    ring: Vec<u64>,
+    /// The CLOCK hand: the next place in `ring` to consider for eviction.
     hand: usize,
-    /// The next slot to look at for expiry.
+    /// The next place in `ring` to look at for expiry.
     tidy: usize,
     weight: u64,
 }
 
 struct Slot {
-    hash: u64,
     token: Box<str>,
     entry: Entry,
     weight: u64,
@@ -91,7 +92,7 @@ impl Store {
     }
 
     fn shard(&self, hash: u64) -> &RwLock<Ring> {
-        // High bits for the shard; the index uses the low ones.
+        // High bits for the shard; the map uses the low ones.
         &self.shards[(hash >> 40) as usize & (self.shards.len() - 1)].0
     }
 
@@ -108,7 +109,7 @@ impl Store {
             .shard(hash)
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        let slot = &ring.slots[*ring.index.get(&hash)?];
+        let slot = ring.slots.get(&hash)?;
         if *slot.token != *token || now >= slot.drop_at || !current(&slot.entry) {
             return None;
         }
@@ -137,18 +138,17 @@ impl Store {
             .unwrap_or_else(PoisonError::into_inner);
         let ring = &mut *ring;
         let slot = Slot {
-            hash,
             token: Box::from(token),
             entry,
             weight,
             drop_at: now + left.min(self.max_ttl),
             used: AtomicBool::new(false),
         };
-        if let Some(&at) = ring.index.get(&hash) {
+        if let Some(stored) = ring.slots.get_mut(&hash) {
             // The same token verified twice at once, or (about never) another with its hash.
-            if *ring.slots[at].token == *token {
-                ring.weight = ring.weight - ring.slots[at].weight + weight;
-                ring.slots[at] = slot;
+            if *stored.token == *token {
+                ring.weight = ring.weight - stored.weight + weight;
+                *stored = slot;
                 ring.evict_until(self.budget, now);
             }
             return;
@@ -156,8 +156,8 @@ impl Store {
         ring.tidy(now);
         ring.weight += weight;
         ring.evict_until(self.budget, now);
-        ring.index.insert(hash, ring.slots.len());
-        ring.slots.push(slot);
+        ring.slots.insert(hash, slot);
+        ring.ring.push(hash);
     }
 
     /// Entries stored.
@@ -175,17 +175,16 @@ impl Store {
             .sum()
     }
 
-    /// Panics unless every shard's index and slots agree and its weight is within budget.
+    /// Panics unless every shard's map and ring agree and its weight is within budget.
     #[cfg(test)]
     pub(crate) fn check(&self) {
         for shard in &self.shards {
             let ring = shard.0.read().unwrap();
-            assert_eq!(ring.index.len(), ring.slots.len());
-            for (&hash, &at) in &ring.index {
-                assert_eq!(ring.slots[at].hash, hash);
-                assert_eq!(self.hash(&ring.slots[at].token), hash);
+            assert_eq!(ring.slots.len(), ring.ring.len());
+            for hash in &ring.ring {
+                assert_eq!(self.hash(&ring.slots[hash].token), *hash);
             }
-            let weight: u64 = ring.slots.iter().map(|slot| slot.weight).sum();
+            let weight: u64 = ring.slots.values().map(|slot| slot.weight).sum();
             assert_eq!(ring.weight, weight);
             assert!(ring.weight <= self.budget);
         }
@@ -196,11 +195,11 @@ impl Ring {
     /// Drops slots until the ring weighs at most `budget`: first any past its time, then, by
     /// CLOCK, the first the hand finds not hit since it last passed.
     fn evict_until(&mut self, budget: u64, now: f64) {
-        while self.weight > budget && !self.slots.is_empty() {
-            if self.hand >= self.slots.len() {
+        while self.weight > budget && !self.ring.is_empty() {
+            if self.hand >= self.ring.len() {
                 self.hand = 0;
             }
-            let slot = &self.slots[self.hand];
+            let slot = &self.slots[&self.ring[self.hand]];
             if slot.expired(now) || !slot.used.swap(false, Ordering::Relaxed) {
                 self.remove(self.hand);
             } else {
@@ -212,11 +211,11 @@ impl Ring {
     /// Drops the next few slots that are past their time.
     fn tidy(&mut self, now: f64) {
         for _ in 0..TIDY_PER_INSERT {
-            if self.tidy >= self.slots.len() {
+            if self.tidy >= self.ring.len() {
                 self.tidy = 0;
                 return;
             }
-            if self.slots[self.tidy].expired(now) {
+            if self.slots[&self.ring[self.tidy]].expired(now) {
                 self.remove(self.tidy);
             } else {
                 self.tidy += 1;
@@ -224,22 +223,21 @@ impl Ring {
         }
     }
 
+    /// Drops the slot at `at` in the ring (the last one takes its place).
     fn remove(&mut self, at: usize) {
-        let slot = self.slots.swap_remove(at);
-        self.index.remove(&slot.hash);
-        self.weight -= slot.weight;
-        if let Some(moved) = self.slots.get(at) {
-            self.index.insert(moved.hash, at);
+        let hash = self.ring.swap_remove(at);
+        if let Some(slot) = self.slots.remove(&hash) {
+            self.weight -= slot.weight;
         }
         // Give back memory after a burst of tokens has gone.
-        if self.slots.capacity() > 64 && self.slots.len() < self.slots.capacity() / 4 {
-            self.slots.shrink_to(self.slots.capacity() / 2);
-            self.index.shrink_to(self.slots.capacity());
+        if self.ring.capacity() > 64 && self.ring.len() < self.ring.capacity() / 4 {
+            self.ring.shrink_to(self.ring.capacity() / 2);
+            self.slots.shrink_to(self.ring.capacity());
         }
     }
 }
 
-/// The index's keys are already keyed hashes.
+/// The map's keys are already keyed hashes.
 #[derive(Default)]
 struct Identity(u64);
 
