@@ -93,10 +93,10 @@ fn at_most_max_entries_are_kept() {
 
 #[test]
 fn memory_bounds_entries_too() {
-    // Each entry weighs at least its token and the fixed overhead (256 bytes).
+    // Each entry weighs at least its token and the fixed overhead (384 bytes).
     let gate = gate(TokenCacheSettings::default().max_memory(64 * 1024));
     let tokens = distinct_tokens(200);
-    let per_entry = (tokens[0].len() + 256) as u64;
+    let per_entry = (tokens[0].len() + 384) as u64;
     for token in &tokens {
         common::ready(gate.validate(token)).unwrap();
     }
@@ -149,4 +149,22 @@ fn a_hit_is_refused_by_the_requirement() {
     }
     assert_eq!(checks.count(), 1, "the second and third requests were hits");
     assert_eq!(gate.cache_entries(), 1);
+}
+
+/// `max_ttl` after it was stored, a token is verified again, though its `exp` is far.
+#[test]
+fn a_token_is_verified_again_after_max_ttl() {
+    use std::time::{Duration, SystemTime};
+    let (builder, checks) = counted(TokenCacheSettings::default().max_ttl(Duration::from_secs(60)));
+    let gate = builder.build().unwrap();
+    let token = &distinct_tokens(1)[0];
+    let stored = SystemTime::now();
+    let at = |seconds: u64| {
+        common::ready(gate.validate_at(token, stored + Duration::from_secs(seconds)))
+    };
+    at(0).unwrap();
+    at(59).unwrap();
+    assert_eq!(checks.count(), 1, "a hit within max_ttl");
+    at(60).unwrap();
+    assert_eq!(checks.count(), 2, "verified again at max_ttl");
 }

@@ -30,16 +30,17 @@ use crate::keys::KeyId;
 /// * **Authorization is not cached.** The gate's [`require`](crate::GateBuilder::require) and
 ///   every [`RequireLayer`](crate::RequireLayer) run on every request.
 /// * **Bounded.** At most [`max_entries`](Self::max_entries) tokens and
-///   [`max_memory`](Self::max_memory) bytes (token and claims counted); when full, tokens
-///   not requested since the last sweep go first (CLOCK), and tokens past their time before
-///   any. No entry is answered from longer than [`max_ttl`](Self::max_ttl) after it was
-///   stored (on the clock that judges `exp`), whatever its `exp`. Only tokens that verified
-///   are stored: forged tokens cannot fill it. An empty cache holds about 2 KiB.
+///   [`max_memory`](Self::max_memory) bytes (token, claims and bookkeeping counted); when
+///   full, the next token met that is past its time or was not requested since the last
+///   sweep goes (CLOCK), and each new token drops the expired ones it meets. No entry is
+///   answered from longer than [`max_ttl`](Self::max_ttl) after it was stored (on the clock
+///   that judges `exp`), whatever its `exp`. Only tokens that verified are stored: forged
+///   tokens cannot fill it. An empty cache holds about 2 KiB.
 ///
 /// | setting | default | bounds |
 /// |---|---|---|
 /// | [`max_entries`](Self::max_entries) | 10,000 | at least 1 |
-/// | [`max_memory`](Self::max_memory) | 64 MiB | at least 64 KiB |
+/// | [`max_memory`](Self::max_memory) | 64 MiB | 64 KiB to 1 TiB |
 /// | [`max_ttl`](Self::max_ttl) | 5 min | 1 s to 1 h |
 ///
 /// ```
@@ -94,7 +95,8 @@ impl TokenCacheSettings {
         self
     }
 
-    /// The longest an entry is kept, whatever the token's `exp`.
+    /// The longest an entry is answered from after it was stored, whatever the token's `exp`
+    /// (judged on the clock that judges `exp`).
     pub fn max_ttl(mut self, ttl: Duration) -> TokenCacheSettings {
         self.max_ttl = ttl;
         self
@@ -109,9 +111,9 @@ impl TokenCacheSettings {
             problems
                 .push("token cache: max_entries is zero (use TokenCacheSettings::disabled)".into());
         }
-        if self.max_memory < 64 * 1024 {
+        if !(64 * 1024..=MEMORY_CEILING).contains(&self.max_memory) {
             problems.push(format!(
-                "token cache: max_memory {} bytes is under 64 KiB",
+                "token cache: max_memory {} bytes is outside 64 KiB to 1 TiB",
                 self.max_memory
             ));
         }
@@ -128,18 +130,16 @@ impl TokenCacheSettings {
         if !self.enabled {
             return None;
         }
-        // Each entry weighs at least this much, so that at most `max_entries` fit.
-        let floor = (self.max_memory / self.max_entries.max(1)).max(1);
         // Shards, each behind its own lock, so that threads meet rarely; each gets an equal
-        // share of the memory, so there are never more shards than entries (or one could hold
-        // none). An empty shard holds no heap.
+        // share of the entries and the memory, so there are never more shards than entries (or
+        // one could hold none). An empty shard holds no heap.
         let fit = usize::try_from(self.max_entries)
             .unwrap_or(usize::MAX)
             .clamp(1, SHARDS);
         Some(Verified(ring::Store::new(
             1 << fit.ilog2(),
+            self.max_entries,
             self.max_memory,
-            floor,
             self.max_ttl.as_secs_f64(),
         )))
     }
@@ -148,9 +148,12 @@ impl TokenCacheSettings {
 /// Independent parts of the cache (a power of two).
 const SHARDS: usize = 16;
 
-/// What an entry costs beyond the token and claims: the cache's own bookkeeping (measured by
-/// `cargo bench --bench cache`, rounded up).
-const ENTRY_OVERHEAD: usize = 256;
+/// What an entry costs beyond the token and claims: its slot (about 150 bytes) and its place in
+/// the ring, with room for the map's and the ring's growth (up to twice their use).
+const ENTRY_OVERHEAD: usize = 384;
+
+/// The most memory a cache may be given (so that no sum of weights can overflow).
+const MEMORY_CEILING: u64 = 1 << 40;
 
 /// A verified token and what must still hold for it to be answered from the cache.
 #[derive(Debug)]
@@ -180,9 +183,11 @@ impl Verified {
         &self,
         token: &str,
         now: f64,
-        key_held: impl FnOnce(&Entry) -> bool,
+        key_held: impl FnOnce(usize, KeyId) -> bool,
     ) -> Option<Arc<Claims>> {
-        (self.0).get(token, now, |entry| entry.current_at(now) && key_held(entry))
+        // The key is checked outside the shard's lock: reading the keys may start a refresh.
+        let hit = self.0.get(token, now, |entry| entry.current_at(now))?;
+        key_held(hit.issuer, hit.key).then_some(hit.claims)
     }
 
     /// Remembers a verified token for as long as it is valid at `now`, at most `max_ttl`.

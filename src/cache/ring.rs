@@ -13,23 +13,26 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use super::Entry;
 use crate::claims::Claims;
+use crate::keys::KeyId;
 
 /// How many of the token's last bytes pick its place: they fall in the signature, which no two
 /// verified tokens share. The token's length is hashed too.
 const HASHED_TAIL: usize = 32;
 
-/// Slots looked at, per insertion, for entries past their time (so that expired claims do not
-/// linger until the memory is needed).
-const TIDY_PER_INSERT: usize = 2;
+/// Slots looked at, per insertion, for entries past their time (so that expired tokens and
+/// claims do not linger until the memory is needed): a few dozen nanoseconds under the lock,
+/// on a path that has just checked a signature.
+const TIDY_PER_INSERT: usize = 16;
 
-/// The cache's store: `shards` independent rings, each with an equal share of the memory.
+/// The cache's store: `shards` independent rings, each with an equal share of the entries and
+/// the memory.
 pub(crate) struct Store {
     shards: Box<[Shard]>,
     hasher: foldhash::fast::RandomState,
+    /// Entries each shard may hold.
+    entries: usize,
     /// Bytes each shard may hold.
     budget: u64,
-    /// The least an entry weighs (so that at most `max_entries` fit).
-    floor: u64,
     /// Seconds.
     max_ttl: f64,
 }
@@ -56,29 +59,37 @@ struct Slot {
     token: Box<str>,
     entry: Entry,
     weight: u64,
-    /// Seconds since the epoch after which the slot is not answered from, whatever `exp` says.
+    /// Seconds since the epoch from which the slot is not answered from, whatever `exp` says.
     drop_at: f64,
     /// Hit since the hand last passed.
     used: AtomicBool,
 }
 
 impl Slot {
-    /// `drop_at` is never later than the token's `exp` with leeway.
+    /// `drop_at` is never later than the token's `exp` with leeway. NaN counts as expired.
     fn expired(&self, now: f64) -> bool {
-        now >= self.drop_at
+        now.is_nan() || now >= self.drop_at
     }
 }
 
+/// What a hit hands out: the claims, and the key that must still be held.
+pub(crate) struct Hit {
+    pub(crate) claims: Arc<Claims>,
+    pub(crate) issuer: usize,
+    pub(crate) key: KeyId,
+}
+
 impl Store {
-    pub(crate) fn new(shards: usize, max_memory: u64, floor: u64, max_ttl: f64) -> Store {
-        debug_assert!(shards.is_power_of_two());
+    /// `max_memory` is at most 1 TiB (the settings' bound), so no sum of weights overflows.
+    pub(crate) fn new(shards: usize, max_entries: u64, max_memory: u64, max_ttl: f64) -> Store {
+        debug_assert!(shards.is_power_of_two() && shards as u64 <= max_entries);
         Store {
             shards: (0..shards)
                 .map(|_| Shard(RwLock::new(Ring::default())))
                 .collect(),
             hasher: foldhash::fast::RandomState::default(),
+            entries: usize::try_from(max_entries / shards as u64).unwrap_or(usize::MAX),
             budget: max_memory / shards as u64,
-            floor,
             max_ttl,
         }
     }
@@ -97,26 +108,30 @@ impl Store {
     }
 
     /// The claims of `token` if it is stored, its slot has not run out at `now` (seconds), and
-    /// `current` accepts its entry.
+    /// `current` accepts its entry's time claims.
     pub(crate) fn get(
         &self,
         token: &str,
         now: f64,
         current: impl FnOnce(&Entry) -> bool,
-    ) -> Option<Arc<Claims>> {
+    ) -> Option<Hit> {
         let hash = self.hash(token);
         let ring = self
             .shard(hash)
             .read()
             .unwrap_or_else(PoisonError::into_inner);
         let slot = ring.slots.get(&hash)?;
-        if *slot.token != *token || now >= slot.drop_at || !current(&slot.entry) {
+        if *slot.token != *token || slot.expired(now) || !current(&slot.entry) {
             return None;
         }
         if !slot.used.load(Ordering::Relaxed) {
             slot.used.store(true, Ordering::Relaxed);
         }
-        Some(Arc::clone(&slot.entry.claims))
+        Some(Hit {
+            claims: Arc::clone(&slot.entry.claims),
+            issuer: slot.entry.issuer,
+            key: slot.entry.key,
+        })
     }
 
     /// Stores `entry` for `token`, verified at `now` (seconds), evicting what must go to make
@@ -124,19 +139,11 @@ impl Store {
     pub(crate) fn insert(&self, token: &str, entry: Entry, weight: u64, now: f64) {
         let left = entry.times.exp + entry.times.leeway - now;
         // Also refuses NaN.
-        if left.is_nan() || left <= 0.0 {
-            return;
-        }
-        let weight = weight.max(self.floor);
-        if weight > self.budget {
+        if left.is_nan() || left <= 0.0 || weight > self.budget {
             return;
         }
         let hash = self.hash(token);
-        let mut ring = self
-            .shard(hash)
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        let ring = &mut *ring;
+        // Built, and what it replaces or evicts dropped, outside the lock.
         let slot = Slot {
             token: Box::from(token),
             entry,
@@ -144,96 +151,111 @@ impl Store {
             drop_at: now + left.min(self.max_ttl),
             used: AtomicBool::new(false),
         };
+        let mut gone = Vec::new();
+        let mut ring = self
+            .shard(hash)
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(stored) = ring.slots.get_mut(&hash) {
-            // The same token verified twice at once, or (about never) another with its hash.
+            // The same token verified twice at once, or again after its key left and came
+            // back; or (about never) another token with its hash, which is not stored.
             if *stored.token == *token {
-                ring.weight = ring.weight - stored.weight + weight;
-                *stored = slot;
-                ring.evict_until(self.budget, now);
+                let old = std::mem::replace(stored, slot);
+                ring.weight = ring.weight - old.weight + weight;
+                gone.push(old);
+                ring.evict_until(self.entries, self.budget, now, &mut gone);
             }
-            return;
+        } else {
+            ring.tidy(now, &mut gone);
+            ring.weight += weight;
+            // Room for one more.
+            ring.evict_until(self.entries - 1, self.budget, now, &mut gone);
+            ring.slots.insert(hash, slot);
+            ring.ring.push(hash);
         }
-        ring.tidy(now);
-        ring.weight += weight;
-        ring.evict_until(self.budget, now);
-        ring.slots.insert(hash, slot);
-        ring.ring.push(hash);
+        drop(ring);
+        drop(gone);
     }
 
     /// Entries stored.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         (self.shards.iter())
-            .map(|shard| {
-                shard
-                    .0
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .slots
-                    .len()
-            })
+            .map(|shard| shard.0.read().unwrap().ring.len())
             .sum()
     }
 
-    /// Panics unless every shard's map and ring agree and its weight is within budget.
+    /// The most entries any shard has room for without growing.
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        (self.shards.iter())
+            .map(|shard| shard.0.read().unwrap().ring.capacity())
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Panics unless every shard's map and ring agree and it is within its bounds.
     #[cfg(test)]
     pub(crate) fn check(&self) {
         for shard in &self.shards {
             let ring = shard.0.read().unwrap();
             assert_eq!(ring.slots.len(), ring.ring.len());
+            let unique: std::collections::HashSet<_> = ring.ring.iter().collect();
+            assert_eq!(unique.len(), ring.ring.len(), "a hash twice in the ring");
             for hash in &ring.ring {
                 assert_eq!(self.hash(&ring.slots[hash].token), *hash);
             }
             let weight: u64 = ring.slots.values().map(|slot| slot.weight).sum();
             assert_eq!(ring.weight, weight);
-            assert!(ring.weight <= self.budget);
+            assert!(ring.weight <= self.budget && ring.ring.len() <= self.entries);
         }
     }
 }
 
 impl Ring {
-    /// Drops slots until the ring weighs at most `budget`: first any past its time, then, by
-    /// CLOCK, the first the hand finds not hit since it last passed.
-    fn evict_until(&mut self, budget: u64, now: f64) {
-        while self.weight > budget && !self.ring.is_empty() {
+    /// Drops slots until the ring holds at most `entries` and weighs at most `budget`: by
+    /// CLOCK, the first the hand finds past its time or not hit since the hand last passed.
+    fn evict_until(&mut self, entries: usize, budget: u64, now: f64, gone: &mut Vec<Slot>) {
+        while (self.weight > budget || self.ring.len() > entries) && !self.ring.is_empty() {
             if self.hand >= self.ring.len() {
                 self.hand = 0;
             }
             let slot = &self.slots[&self.ring[self.hand]];
             if slot.expired(now) || !slot.used.swap(false, Ordering::Relaxed) {
-                self.remove(self.hand);
-            } else {
-                self.hand += 1;
+                gone.extend(self.remove(self.hand));
             }
+            // Past the victim's place too: the slot moved into it, the newest but one, gets a
+            // full turn before the hand comes back.
+            self.hand += 1;
         }
     }
 
     /// Drops the next few slots that are past their time.
-    fn tidy(&mut self, now: f64) {
+    fn tidy(&mut self, now: f64, gone: &mut Vec<Slot>) {
         for _ in 0..TIDY_PER_INSERT {
             if self.tidy >= self.ring.len() {
                 self.tidy = 0;
                 return;
             }
             if self.slots[&self.ring[self.tidy]].expired(now) {
-                self.remove(self.tidy);
+                gone.extend(self.remove(self.tidy));
             } else {
                 self.tidy += 1;
             }
         }
     }
 
-    /// Drops the slot at `at` in the ring (the last one takes its place).
-    fn remove(&mut self, at: usize) {
+    /// Takes out the slot at `at` in the ring (the last one takes its place).
+    fn remove(&mut self, at: usize) -> Option<Slot> {
         let hash = self.ring.swap_remove(at);
-        if let Some(slot) = self.slots.remove(&hash) {
-            self.weight -= slot.weight;
-        }
+        let slot = self.slots.remove(&hash)?;
+        self.weight -= slot.weight;
         // Give back memory after a burst of tokens has gone.
         if self.ring.capacity() > 64 && self.ring.len() < self.ring.capacity() / 4 {
             self.ring.shrink_to(self.ring.capacity() / 2);
             self.slots.shrink_to(self.ring.capacity());
         }
+        Some(slot)
     }
 }
 

@@ -9,8 +9,8 @@ use crate::keys::KeyId;
 use crate::test_fixtures as common;
 use crate::{Gate, IssuerProfile, TokenCacheSettings};
 
-/// Every entry weighs this (the floor), so that the store's budget counts entries.
-const WEIGHT: u64 = 1000;
+/// Room for any number of these tests' entries.
+const PLENTY: u64 = 1 << 30;
 
 fn claims() -> Arc<Claims> {
     let gate = Gate::builder()
@@ -43,7 +43,7 @@ fn entry(claims: &Arc<Claims>, exp: f64) -> Entry {
 
 /// One shard holding at most `entries` entries, entries kept at most `max_ttl` seconds.
 fn store(entries: u64, max_ttl: f64) -> Store {
-    Store::new(1, entries * WEIGHT, WEIGHT, max_ttl)
+    Store::new(1, entries, PLENTY, max_ttl)
 }
 
 fn token(name: &str) -> String {
@@ -96,7 +96,7 @@ fn expired_entries_go_without_pressure() {
     for i in 0..10 {
         store.insert(&token(&format!("new{i}")), entry(&claims, 1e9), 1, 200.0);
     }
-    assert!(store.len() < 20, "{} entries", store.len());
+    assert_eq!(store.len(), 10, "the expired ones are gone");
     for i in 0..10 {
         assert!(hit(&store, &token(&format!("new{i}")), 200.0));
     }
@@ -117,13 +117,86 @@ fn another_token_with_the_same_hash_never_hits() {
 }
 
 #[test]
-fn an_entry_larger_than_a_shard_is_not_stored() {
+fn memory_bounds_entries_and_a_too_large_one_is_not_stored() {
+    let claims = claims();
+    let store = Store::new(1, 100, 4000, 300.0);
+    store.insert(&token("big"), entry(&claims, 1e9), 4001, 100.0);
+    assert_eq!(store.len(), 0);
+    store.insert(&token("fits"), entry(&claims, 1e9), 4000, 100.0);
+    assert_eq!(store.len(), 1);
+    for i in 0..10 {
+        store.insert(&token(&format!("t{i}")), entry(&claims, 1e9), 1000, 100.0);
+    }
+    assert_eq!(store.len(), 4, "4 of 1000 bytes in 4000");
+    store.check();
+}
+
+#[test]
+fn never_more_than_max_entries() {
+    // 8511 over 16 shards: at most 531 each, 8496 in all; a floor of memory per entry, as
+    // before, rounded down and let 8512 in.
+    let claims = claims();
+    let store = Store::new(16, 8511, 64 << 20, 300.0);
+    for i in 0..9000 {
+        store.insert(&format!("{i}.x.{i}"), entry(&claims, 1e9), 1, 100.0);
+    }
+    assert!(store.len() <= 8511, "{} entries", store.len());
+    store.check();
+}
+
+#[test]
+fn a_new_token_gets_a_turn_before_eviction() {
+    // A full store, then new tokens, each requested again a few insertions later: a new token
+    // must stay long enough to be hit, and old ones not requested again must make room.
+    let claims = claims();
+    let store = store(100, 1e6);
+    for i in 0..100 {
+        store.insert(&token(&format!("old{i}")), entry(&claims, 1e9), 1, 100.0);
+    }
+    let mut hits = 0;
+    for i in 0..1000 {
+        store.insert(&token(&format!("new{i}")), entry(&claims, 1e9), 1, 100.0);
+        if i >= 3 && hit(&store, &token(&format!("new{}", i - 3)), 100.0) {
+            hits += 1;
+        }
+    }
+    assert!(hits > 950, "{hits} of 997 new tokens hit");
+    let old = (0..100)
+        .filter(|i| hit(&store, &token(&format!("old{i}")), 100.0))
+        .count();
+    assert_eq!(old, 0, "old tokens not requested again are gone");
+}
+
+#[test]
+fn memory_is_given_back_after_a_burst() {
+    let claims = claims();
+    let store = store(10_000, 300.0);
+    for i in 0..2000 {
+        store.insert(
+            &token(&format!("burst{i}")),
+            entry(&claims, 110.0),
+            1,
+            100.0,
+        );
+    }
+    let full = store.capacity();
+    assert!(full >= 2000);
+    // Later tokens drop the burst's expired ones as they come.
+    for i in 0..400 {
+        store.insert(&token(&format!("later{i}")), entry(&claims, 1e9), 1, 200.0);
+    }
+    assert_eq!(store.len(), 400, "the burst is gone");
+    assert!(store.capacity() < full, "{} of {full}", store.capacity());
+    store.check();
+}
+
+#[test]
+fn no_hit_at_a_time_that_is_not_a_number() {
     let claims = claims();
     let store = store(4, 300.0);
-    store.insert(&token("big"), entry(&claims, 1e9), 4 * WEIGHT + 1, 100.0);
-    assert_eq!(store.len(), 0);
-    store.insert(&token("fits"), entry(&claims, 1e9), 4 * WEIGHT, 100.0);
-    assert_eq!(store.len(), 1);
+    store.insert(&token("a"), entry(&claims, 1e9), 1, 100.0);
+    assert!(hit(&store, &token("a"), 100.0));
+    assert!(!hit(&store, &token("a"), f64::NAN));
 }
 
 #[test]
@@ -147,7 +220,7 @@ fn the_same_token_stored_twice_is_one_entry() {
 #[test]
 fn index_and_slots_agree_under_churn() {
     let claims = claims();
-    let store = Store::new(4, 64 * WEIGHT, WEIGHT, 300.0);
+    let store = Store::new(4, 64, 64 * 1000, 300.0);
     std::thread::scope(|scope| {
         for thread in 0..4u64 {
             let (store, claims) = (&store, &claims);
@@ -159,7 +232,7 @@ fn index_and_slots_agree_under_churn() {
                     if !hit(store, &token(&name), now) {
                         // Some expire within the run, some are heavier than the floor.
                         let exp = if n % 3 == 0 { now + 5.0 } else { 1e9 };
-                        store.insert(&token(&name), entry(claims, exp), (n % 4) * 700, now);
+                        store.insert(&token(&name), entry(claims, exp), 300 + (n % 4) * 700, now);
                     }
                 }
             });
@@ -167,4 +240,5 @@ fn index_and_slots_agree_under_churn() {
     });
     store.check();
     assert!(store.len() > 0 && store.len() <= 64);
+    assert!(store.capacity() > 0);
 }

@@ -342,9 +342,12 @@ impl Gate {
     /// is still in its issuer's key set.
     fn cached(&self, token: &str, now: SystemTime) -> Option<Result<Arc<Claims>, Stop>> {
         let inner = &*self.inner;
-        let hit = inner.cache.as_ref()?.get(token, seconds(now), |entry| {
-            (inner.issuers.get(entry.issuer).keys).with_current(|keys| keys.contains(entry.key))
-        });
+        let hit = inner
+            .cache
+            .as_ref()?
+            .get(token, seconds(now), |issuer, key| {
+                (inner.issuers.get(issuer).keys).with_current(|keys| keys.contains(key))
+            });
         inner.verdicts.token_cache(hit.is_some());
         Some(Ok(hit?))
     }
