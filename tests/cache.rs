@@ -188,4 +188,10 @@ fn disabled_and_bounds() {
         .build()
         .unwrap_err();
     assert_eq!(refused.problems().len(), 3, "{refused}");
+
+    // At most 1 TiB: no sum of entries' sizes can overflow.
+    let cache = |bytes| builder().token_cache(TokenCacheSettings::default().max_memory(bytes));
+    assert!(cache(1 << 40).build().is_ok());
+    let refused = cache((1 << 40) + 1).build().unwrap_err();
+    assert_eq!(refused.problems().len(), 1, "{refused}");
 }

@@ -131,9 +131,10 @@ impl TokenCacheSettings {
             return None;
         }
         // Shards, each behind its own lock, so that threads meet rarely; each gets an equal
-        // share of the entries and the memory, so there are never more shards than entries (or
-        // one could hold none). An empty shard holds no heap.
-        let fit = usize::try_from(self.max_entries)
+        // share of the entries and the memory, so a small cache has fewer (at least 8 entries
+        // each where it can: two tokens must not keep evicting each other from a shard of one).
+        // An empty shard holds no heap.
+        let fit = usize::try_from(self.max_entries / 8)
             .unwrap_or(usize::MAX)
             .clamp(1, SHARDS);
         Some(Verified(ring::Store::new(

@@ -124,6 +124,8 @@ impl Store {
         if *slot.token != *token || slot.expired(now) || !current(&slot.entry) {
             return None;
         }
+        // Marked before the caller checks the key: an entry whose key has left stays until
+        // `drop_at` if still requested, which `max_ttl` bounds.
         if !slot.used.load(Ordering::Relaxed) {
             slot.used.store(true, Ordering::Relaxed);
         }
@@ -185,13 +187,21 @@ impl Store {
             .sum()
     }
 
-    /// The most entries any shard has room for without growing.
+    /// The most entries any shard's ring and map have room for without growing.
     #[cfg(test)]
-    pub(crate) fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> (usize, usize) {
         (self.shards.iter())
-            .map(|shard| shard.0.read().unwrap().ring.capacity())
-            .max()
-            .unwrap_or(0)
+            .map(|shard| {
+                let ring = shard.0.read().unwrap();
+                (ring.ring.capacity(), ring.slots.capacity())
+            })
+            .fold((0, 0), |(r, m), (a, b)| (r.max(a), m.max(b)))
+    }
+
+    /// Whether any shard's lock is held.
+    #[cfg(test)]
+    pub(crate) fn locked(&self) -> bool {
+        self.shards.iter().any(|shard| shard.0.try_write().is_err())
     }
 
     /// Panics unless every shard's map and ring agree and it is within its bounds.

@@ -133,15 +133,37 @@ fn memory_bounds_entries_and_a_too_large_one_is_not_stored() {
 
 #[test]
 fn never_more_than_max_entries() {
-    // 8511 over 16 shards: at most 531 each, 8496 in all; a floor of memory per entry, as
-    // before, rounded down and let 8512 in.
+    // Shards share the entries out: 17 over 2 shards is at most 8 each. (Before, a floor of
+    // memory per entry, rounded down, let `max_entries` + 1 in.)
     let claims = claims();
-    let store = Store::new(16, 8511, 64 << 20, 300.0);
-    for i in 0..9000 {
-        store.insert(&format!("{i}.x.{i}"), entry(&claims, 1e9), 1, 100.0);
+    for max in [1, 7, 17, 8511] {
+        let cache = TokenCacheSettings::default()
+            .max_entries(max)
+            .build()
+            .unwrap();
+        for i in 0..max + 100 {
+            cache
+                .0
+                .insert(&format!("{i}.x.{i}"), entry(&claims, 1e9), 1, 100.0);
+        }
+        let kept = cache.0.len() as u64;
+        assert!((1..=max).contains(&kept), "{kept} of at most {max}");
+        cache.0.check();
     }
-    assert!(store.len() <= 8511, "{} entries", store.len());
-    store.check();
+}
+
+#[test]
+fn the_key_is_checked_outside_the_lock() {
+    let claims = claims();
+    let cache = TokenCacheSettings::default().build().unwrap();
+    cache.insert(&token("a"), entry(&claims, 1e9), 100.0);
+    let mut checked = false;
+    let hit = cache.get(&token("a"), 100.0, |_, _| {
+        // Reading the keys may start a refresh: never while a shard is locked.
+        checked = !cache.0.locked();
+        true
+    });
+    assert!(hit.is_some() && checked);
 }
 
 #[test]
@@ -179,14 +201,18 @@ fn memory_is_given_back_after_a_burst() {
             100.0,
         );
     }
-    let full = store.capacity();
-    assert!(full >= 2000);
+    let (ring, map) = store.capacity();
+    assert!(ring >= 2000 && map >= 2000);
     // Later tokens drop the burst's expired ones as they come.
     for i in 0..400 {
         store.insert(&token(&format!("later{i}")), entry(&claims, 1e9), 1, 200.0);
     }
     assert_eq!(store.len(), 400, "the burst is gone");
-    assert!(store.capacity() < full, "{} of {full}", store.capacity());
+    let (ring_after, map_after) = store.capacity();
+    assert!(
+        ring_after < ring && map_after < map,
+        "{ring_after} of {ring}, {map_after} of {map}"
+    );
     store.check();
 }
 
@@ -201,20 +227,18 @@ fn no_hit_at_a_time_that_is_not_a_number() {
 
 #[test]
 fn the_same_token_stored_twice_is_one_entry() {
+    // Room for four of 1000 bytes: the replaced entry's weight must not count twice.
     let claims = claims();
-    let store = store(4, 300.0);
+    let store = Store::new(1, 100, 4000, 300.0);
     for _ in 0..3 {
-        store.insert(&token("a"), entry(&claims, 1e9), 1, 100.0);
+        store.insert(&token("a"), entry(&claims, 1e9), 1000, 100.0);
     }
     assert_eq!(store.len(), 1);
     for name in ["b", "c", "d"] {
-        store.insert(&token(name), entry(&claims, 1e9), 1, 100.0);
+        store.insert(&token(name), entry(&claims, 1e9), 1000, 100.0);
     }
-    assert_eq!(
-        store.len(),
-        4,
-        "the replaced entry's weight was not counted twice"
-    );
+    assert_eq!(store.len(), 4);
+    store.check();
 }
 
 #[test]
@@ -230,7 +254,7 @@ fn index_and_slots_agree_under_churn() {
                     let now = 100.0 + (i / 100) as f64;
                     let name = format!("t{n}");
                     if !hit(store, &token(&name), now) {
-                        // Some expire within the run, some are heavier than the floor.
+                        // Some expire within the run; weights differ.
                         let exp = if n % 3 == 0 { now + 5.0 } else { 1e9 };
                         store.insert(&token(&name), entry(claims, exp), 300 + (n % 4) * 700, now);
                     }
@@ -240,5 +264,4 @@ fn index_and_slots_agree_under_churn() {
     });
     store.check();
     assert!(store.len() > 0 && store.len() <= 64);
-    assert!(store.capacity() > 0);
 }
