@@ -24,7 +24,7 @@ use criterion::{Criterion, criterion_group};
 use http::Request;
 use tokengate::testing::TestIssuer;
 use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings, TokenLayer};
-use tokengate_testkit::bench::criterion_median;
+use tokengate_testkit::bench::{criterion_median, median_of};
 use tokengate_testkit::entra_shape::{CLIENT, entra_claims, issuer};
 use tokengate_testkit::{TestKey, jwks};
 use tower::Layer;
@@ -318,31 +318,26 @@ throughput on 1 and 2 threads (1024 distinct tokens, all cached), 9 alternating 
         }),
     ];
     // Per round: each row on 1 then 2 threads, rows in turn, so drift touches all alike.
-    let mut rounds: Vec<[(f64, f64); 3]> = Vec::new();
-    for _ in 0..9 {
-        rounds.push(rows.map(|(_, work)| (throughput(1, 0.5, work), throughput(2, 0.5, work))));
-    }
-    let median = |mut values: Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
+    // Requests per second of row k: on 1 thread at 2k, on 2 threads at 2k + 1.
+    let rounds: Vec<Vec<f64>> = (0..9)
+        .map(|_| {
+            rows.iter()
+                .flat_map(|(_, work)| [throughput(1, 0.5, work), throughput(2, 0.5, work)])
+                .collect()
+        })
+        .collect();
+    let scaling = |r: &[f64], row: usize| r[2 * row + 1] / r[2 * row];
     for (row, (label, _)) in rows.iter().enumerate() {
-        let one = median(rounds.iter().map(|r| r[row].0).collect());
-        let two = median(rounds.iter().map(|r| r[row].1).collect());
-        let scaling = median(rounds.iter().map(|r| r[row].1 / r[row].0).collect());
-        println!("  {label:<28} {one:>10.0}/s  {two:>10.0}/s  scaling {scaling:.2}x");
+        let one = median_of(&rounds, |r| r[2 * row]);
+        let two = median_of(&rounds, |r| r[2 * row + 1]);
+        let scaled = median_of(&rounds, |r| scaling(r, row));
+        println!("  {label:<28} {one:>10.0}/s  {two:>10.0}/s  scaling {scaled:.2}x");
     }
-    let paired = |row: usize| {
-        let ratios: Vec<f64> = (rounds.iter())
-            .map(|r| (r[row].1 / r[row].0) / (r[0].1 / r[0].0))
-            .collect();
-        let (low, high) = ratios
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
-        (median(ratios), low, high)
-    };
     for (row, label) in [(1, "Gate::validate"), (2, "axum + TokenLayer")] {
-        let (ratio, low, high) = paired(row);
+        let relative = |r: &[f64]| scaling(r, row) / scaling(r, 0);
+        let ratio = median_of(&rounds, relative);
+        let (low, high) = (rounds.iter().map(|r| relative(r)))
+            .fold((f64::MAX, f64::MIN), |(l, h), x| (l.min(x), h.max(x)));
         println!("  {label} scaling / axum scaling: {ratio:.2} (rounds {low:.2}-{high:.2})");
     }
 }

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use axum::Router;
@@ -21,7 +21,7 @@ use criterion::{Criterion, criterion_group};
 use http::Request;
 use tokengate::layer::ResponseBody;
 use tokengate::{Algorithm, Gate, IssuerProfile, TokenCacheSettings, TokenLayer};
-use tokengate_testkit::bench::criterion_median;
+use tokengate_testkit::bench::{alternate, criterion_median, median_of};
 use tokengate_testkit::entra_shape::{CLIENT, entra_claims, issuer};
 use tokengate_testkit::{TestKey, jwks};
 use tower::{ServiceBuilder, ServiceExt};
@@ -117,8 +117,12 @@ fn request(authorization: &str) -> Request<Body> {
         .unwrap()
 }
 
-fn call(router: &Router, authorization: &str) -> http::StatusCode {
-    let response = now_or_never(router.clone().oneshot(request(authorization))).unwrap();
+fn call<S, B>(service: &S, authorization: &str) -> http::StatusCode
+where
+    S: tower::Service<Request<Body>, Response = http::Response<B>> + Clone,
+    S::Error: std::fmt::Debug,
+{
+    let response = now_or_never(service.clone().oneshot(request(authorization))).unwrap();
     response.status()
 }
 
@@ -127,11 +131,6 @@ type Around = tower::util::MapResponse<tokengate::layer::TokenService<Router>, I
 
 fn into_response(response: http::Response<ResponseBody<Body>>) -> axum::response::Response {
     response.into_response()
-}
-
-fn call_around(service: &Around, authorization: &str) -> http::StatusCode {
-    let response = now_or_never(service.clone().oneshot(request(authorization))).unwrap();
-    response.status()
 }
 
 fn bench(c: &mut Criterion) {
@@ -161,7 +160,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| call(&setup.plain, black_box(&authorization)))
     });
     group.bench_function("layer(router)+cache", |b| {
-        b.iter(|| call_around(&setup.around, black_box(&authorization)))
+        b.iter(|| call(&setup.around, black_box(&authorization)))
     });
     group.bench_function("router+identity", |b| {
         b.iter(|| call(&setup.identity, black_box(&authorization)))
@@ -174,60 +173,39 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    // Alternating short batches; the median of per-round results is robust to drift.
-    let batch = |run: &dyn Fn()| {
-        let start = Instant::now();
-        for _ in 0..200 {
-            run();
-        }
-        start.elapsed().as_secs_f64() / 200.0
+    // Alternating short batches; the median of per-round results is robust to drift. The hit
+    // runs between two routing batches (measured on both sides), before the uncached batch
+    // evicts what they share from the CPU's caches.
+    let floor = || {
+        setup
+            .floor_key
+            .verify_sig(black_box(&setup.message), black_box(&setup.signature))
+            .unwrap()
     };
-    let mut costs = Vec::new();
-    let mut hits = Vec::new();
-    let mut hits_around = Vec::new();
-    let mut routing = Vec::new();
-    for _ in 0..51 {
-        let floor = batch(&|| {
-            setup
-                .floor_key
-                .verify_sig(black_box(&setup.message), black_box(&setup.signature))
-                .unwrap()
-        });
-        let plain = batch(&|| {
-            black_box(call(&setup.plain, black_box(&authorization)));
-        });
-        // The hit between two routing batches, before the uncached batch evicts what they
-        // share from the CPU's caches.
-        let cached = batch(&|| {
-            black_box(call(&setup.cached, black_box(&authorization)));
-        });
-        let plain_again = batch(&|| {
-            black_box(call(&setup.plain, black_box(&authorization)));
-        });
-        let around = batch(&|| {
-            black_box(call_around(&setup.around, black_box(&authorization)));
-        });
-        let plain_last = batch(&|| {
-            black_box(call(&setup.plain, black_box(&authorization)));
-        });
-        let protected = batch(&|| {
-            black_box(call(&setup.protected, black_box(&authorization)));
-        });
-        costs.push((protected - plain) / floor);
-        // The cache hit against routing measured on both sides of it.
-        hits.push(cached - (plain + plain_again) / 2.0);
-        hits_around.push(around - (plain_again + plain_last) / 2.0);
-        routing.push(plain);
-    }
-    let median = |values: &mut Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
+    let plain = || {
+        black_box(call(&setup.plain, black_box(&authorization)));
     };
+    let cached = || {
+        black_box(call(&setup.cached, black_box(&authorization)));
+    };
+    let around = || {
+        black_box(call(&setup.around, black_box(&authorization)));
+    };
+    let protected = || {
+        black_box(call(&setup.protected, black_box(&authorization)));
+    };
+    // Indices: 0 floor, 1 routing, 2 hit, 3 routing, 4 hit around the router, 5 routing,
+    // 6 uncached.
+    let rounds = alternate(
+        51,
+        200,
+        &[&floor, &plain, &cached, &plain, &around, &plain, &protected],
+    );
     *PAIRED.lock().unwrap() = Some(Paired {
-        cost: median(&mut costs),
-        hit: median(&mut hits),
-        hit_around: median(&mut hits_around),
-        routing: median(&mut routing),
+        cost: median_of(&rounds, |r| (r[6] - r[1]) / r[0]),
+        hit: median_of(&rounds, |r| r[2] - (r[1] + r[3]) / 2.0),
+        hit_around: median_of(&rounds, |r| r[4] - (r[3] + r[5]) / 2.0),
+        routing: median_of(&rounds, |r| r[1]),
     });
 }
 
